@@ -1,0 +1,262 @@
+"""Activation functions as real SymPy functions.
+
+Each class is a ``sympy.Function`` with ``fdiff`` (its derivative), ``_latex``
+(how the lectures write it) and ``_numpycode`` (a numerically stable NumPy form),
+so ``diff``, ``latex`` and ``lambdify`` need no special cases.
+
+- ``sigmoid(z) = 1 / (1 + e^{-z})``,  ``sigmoid'(z) = sigmoid(z) (1 - sigmoid(z))``
+- ``relu(z) = max(z, 0)``,  ``relu'(z) = step(z)`` with the convention relu'(0) = 0
+- ``step(z) = 1 if z > 0 else 0`` (so step(0) = 0)
+- ``leaky_relu(z) = z if z > 0 else 0.01 z``, derivative ``leaky_step(z)`` (0.01 at 0)
+- ``softplus(z) = log(1 + e^z)``,  ``softplus'(z) = sigmoid(z)``
+- ``softmax(z_i, z_1, ..., z_K) = e^{z_i} / sum_k e^{z_k}``: the first argument is the
+  numerator's logit, the rest the denominator's, so SymPy's chain rule over
+  repeated arguments gives d a_i / d z_j = a_i (delta_ij - a_j).
+"""
+from __future__ import annotations
+
+import sympy
+from sympy import Function, Rational, S, exp, log
+
+LEAKY_SLOPE = Rational(1, 100)
+
+
+class sigmoid(Function):
+    r"""The logistic function \sigma(z) = 1 / (1 + e^{-z})."""
+
+    @classmethod
+    def eval(cls, z):
+        if z is S.Zero:
+            return S.Half
+        if z is S.Infinity:
+            return S.One
+        if z is S.NegativeInfinity:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return 1 / (1 + exp(-z))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        if self.args[0].is_extended_real:
+            return True
+
+    def _latex(self, printer, exp=None):
+        body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        # exp(-log(1 + e^{-z})) never overflows and keeps tiny values (no 1 - 1 cancellation).
+        z = printer._print(self.args[0])
+        return f"numpy.exp(-numpy.logaddexp(0, -({z})))"
+
+
+
+class step(Function):
+    r"""The unit step with step(0) = 0: the derivative of ReLU (convention relu'(0) = 0)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_extended_real:
+            return S.One if z > 0 else S.Zero
+        if z.is_positive:
+            return S.One
+        if z.is_nonpositive:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return S.Zero
+
+    def _latex(self, printer, exp=None):
+        body = r"\mathbb{1}\left[%s > 0\right]" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.greater({z}, 0).astype(float)"
+
+
+class relu(Function):
+    r"""ReLU(z) = max(z, 0); its derivative is ``step(z)``, 0 at z = 0 by convention."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_extended_real:
+            return z if z > 0 else S.Zero
+        if z.is_nonnegative:
+            return z
+        if z.is_nonpositive:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return step(self.args[0])
+
+    def _eval_rewrite_as_Piecewise(self, z, **kwargs):
+        return sympy.Piecewise((z, z > 0), (0, True))
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.maximum({z}, 0.0)"
+
+
+class leaky_step(Function):
+    r"""Derivative of leaky ReLU: 1 for z > 0, else 0.01 (so 0.01 at z = 0)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_extended_real:
+            return S.One if z > 0 else LEAKY_SLOPE
+
+    def fdiff(self, argindex=1):
+        return S.Zero
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{LReLU}'\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.where(numpy.greater({z}, 0), 1.0, 0.01)"
+
+
+class leaky_relu(Function):
+    r"""Leaky ReLU: z for z > 0, else 0.01 z."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_extended_real:
+            return z if z > 0 else LEAKY_SLOPE * z
+
+    def fdiff(self, argindex=1):
+        return leaky_step(self.args[0])
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{LReLU}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.where(numpy.greater({z}, 0), {z}, 0.01*({z}))"
+
+
+class softplus(Function):
+    r"""softplus(z) = log(1 + e^z); its derivative is sigmoid(z)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z is S.Zero:
+            return log(2)
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, z, **kwargs):
+        return log(1 + exp(z))
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.logaddexp(0, {z})"
+
+
+class softmax(Function):
+    r"""softmax(z_i; z_1..z_K) = e^{z_i} / \sum_k e^{z_k} (first argument is z_i)."""
+
+    nargs = None
+
+    @classmethod
+    def eval(cls, *args):
+        if len(args) < 2:
+            raise TypeError("softmax needs its own logit and the layer's logits")
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            return self
+        return -self * softmax(self.args[argindex - 1], *self.args[1:])
+
+    def _eval_rewrite_as_exp(self, *args, **kwargs):
+        return exp(args[0]) / sympy.Add(*[exp(a) for a in args[1:]])
+
+    def _eval_is_positive(self):
+        if all(a.is_extended_real for a in self.args):
+            return True
+
+    def _latex(self, printer, exp=None):
+        num = printer._print(self.args[0])
+        den = " + ".join(r"e^{%s}" % printer._print(a) for a in self.args[1:])
+        body = r"\frac{e^{%s}}{%s}" % (num, den)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        zs = [printer._print(a) for a in self.args[1:]]
+        zi = printer._print(self.args[0])
+        m = zs[0]
+        for z in zs[1:]:
+            m = f"numpy.maximum({m}, {z})"
+        den = " + ".join(f"numpy.exp({z} - _m)" for z in zs)
+        # a lambda binds the running maximum once, so no exp ever overflows
+        return f"(lambda _m: numpy.exp({zi} - _m)/({den}))({m})"
+
+
+def rewrite_elementary(expr):
+    """Rewrite sigmoid, softplus, softmax and logsumexp into exp and log (for plain-SymPy oracles)."""
+    rules = {
+        "sigmoid": lambda z: 1 / (1 + exp(-z)),
+        "softplus": lambda z: log(1 + exp(z)),
+        "softmax": lambda zi, *zs: exp(zi) / sympy.Add(*[exp(a) for a in zs]),
+        "logsumexp": lambda *zs: log(sympy.Add(*[exp(a) for a in zs])),
+    }
+    return expr.replace(
+        lambda e: type(e).__name__ in rules and isinstance(e, Function),
+        lambda e: rules[type(e).__name__](*e.args),
+    )
+
+
+ALL_FUNCTIONS = {
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "step": step,
+    "leaky_relu": leaky_relu,
+    "leaky_step": leaky_step,
+    "softplus": softplus,
+    "softmax": softmax,
+}
+
+
+class logsumexp(Function):
+    r"""log \sum_k e^{z_k}, evaluated in NumPy as m + log \sum_k e^{z_k - m} (never overflows)."""
+
+    nargs = None
+
+    def fdiff(self, argindex=1):
+        return softmax(self.args[argindex - 1], *self.args)
+
+    def _eval_rewrite_as_log(self, *args, **kwargs):
+        return log(sympy.Add(*[exp(a) for a in args]))
+
+    def _latex(self, printer, exp=None):
+        body = r"\log\left(%s\right)" % " + ".join(r"e^{%s}" % printer._print(a) for a in self.args)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        zs = [printer._print(a) for a in self.args]
+        m = zs[0]
+        for z in zs[1:]:
+            m = f"numpy.maximum({m}, {z})"
+        s = " + ".join(f"numpy.exp({z} - _m)" for z in zs)
+        return f"(lambda _m: _m + numpy.log({s}))({m})"
+
+
+ALL_FUNCTIONS["logsumexp"] = logsumexp

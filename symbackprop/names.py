@@ -1,0 +1,80 @@
+r"""Canonical names, in the lectures' index notation, and their SymPy symbols.
+
+A weight w^{k}_{i,j} joins node j of layer k to node i of layer k + 1; layer 1 is the
+input layer (a^{1}_{j} = x_j), layer L the output (a^{L}_{i} = \hat{y}_i).
+
+>>> weight(1, 1, 2), bias(1, 1), pre_activation(2, 1), activation(3, 1)
+('w^{1}_{1,2}', 'b^{1}_{1}', 'z^{2}_{1}', 'a^{3}_{1}')
+
+Every symbol is ``Symbol(canonical_name, real=True)``, so the parser, the graph and
+the renderer agree on names without a lookup table; ``identifier`` gives the
+Python name used in generated code (``w^{1}_{1,2}`` -> ``w_1_1_2``).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import sympy
+
+LOSS = "L"
+
+
+def weight(k: int, i: int, j: int) -> str:
+    return f"w^{{{k}}}_{{{i},{j}}}"
+
+
+def bias(k: int, i: int) -> str:
+    return f"b^{{{k}}}_{{{i}}}"
+
+
+def pre_activation(k: int, i: int) -> str:
+    return f"z^{{{k}}}_{{{i}}}"
+
+
+def activation(k: int, i: int) -> str:
+    return f"a^{{{k}}}_{{{i}}}"
+
+
+def feature(j: int) -> str:
+    """The input x_j (the lectures' a^{1}_{j})."""
+    return f"x_{{{j}}}"
+
+
+def target(k: int) -> str:
+    return f"y_{{{k}}}"
+
+
+@lru_cache(maxsize=None)
+def symbol(name: str) -> sympy.Symbol:
+    """The one SymPy symbol for a canonical name (always real)."""
+    return sympy.Symbol(name, real=True)
+
+
+_INDEXED = re.compile(r"^([A-Za-z]+)\^\{(\d+)\}_\{(\d+(?:,\d+)*)\}$")
+_SUBSCRIPTED = re.compile(r"^([A-Za-z]+)_\{?(\d+)\}?$")
+
+
+def identifier(name: str) -> str:
+    """A Python identifier for a canonical name (used in generated NumPy code)."""
+    m = _INDEXED.match(name)
+    if m:
+        return "_".join([m.group(1), m.group(2), *m.group(3).split(",")])
+    m = _SUBSCRIPTED.match(name)
+    if m:
+        return f"{m.group(1)}_{m.group(2)}"
+    out = re.sub(r"[^0-9A-Za-z_]", "_", name)
+    if not out or out[0].isdigit():
+        out = "v_" + out
+    return out
+
+
+def split_indexed(name: str):
+    """``'w^{1}_{1,2}'`` -> ``('w', 1, (1, 2))``; ``'x_{3}'`` -> ``('x', None, (3,))``; else None."""
+    m = _INDEXED.match(name)
+    if m:
+        return m.group(1), int(m.group(2)), tuple(int(t) for t in m.group(3).split(","))
+    m = _SUBSCRIPTED.match(name)
+    if m:
+        return m.group(1), None, (int(m.group(2)),)
+    return None
