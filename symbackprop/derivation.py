@@ -101,20 +101,58 @@ def _edge_rule(graph: Graph, child, parent) -> str:
 
 
 def _generic_rule(expr, sym) -> str:
-    if isinstance(expr, sympy.Add):
-        return "sum rule: differentiate each term"
-    if isinstance(expr, sympy.Mul):
-        return "product rule: the other factors are constant"
-    if isinstance(expr, sympy.Pow):
-        return "power rule: d/dx x^n = n x^(n-1)" if expr.exp.is_number else "derivative of a power"
-    name = type(expr).__name__
-    return {
-        "exp": "derivative of exp: d/dx e^x = e^x",
-        "log": "derivative of the logarithm: d/dx log x = 1/x",
-        "sigmoid": "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z))",
-        "tanh": "derivative of tanh: 1 - tanh^2",
-        "relu": "derivative of ReLU: 1 if z > 0, else 0",
-    }.get(name, "differentiate the definition")
+    """The differentiation rules a person uses for d expr / d sym, named in words."""
+    rules = []
+
+    def walk(e):
+        if not e.has(sym):
+            return
+        if e == sym:
+            return
+        if isinstance(e, sympy.Add):
+            if sum(1 for t in e.args if t.has(sym)) > 1 or len(e.args) > 1:
+                rules.append("sum rule")
+            for t in e.args:
+                walk(t)
+        elif isinstance(e, sympy.Mul):
+            varying = [f for f in e.args if f.has(sym)]
+            if len(varying) == 1:
+                if len(e.args) > 1:
+                    rules.append("constant multiple rule")
+                walk(varying[0])
+            else:
+                rules.append("product rule")
+                for f in varying:
+                    walk(f)
+        elif isinstance(e, sympy.Pow):
+            if e.exp.is_number:
+                rules.append("power rule: d/dx x^n = n x^(n-1)")
+                if e.base != sym:
+                    rules.append("chain rule")
+                    walk(e.base)
+            else:
+                rules.append("derivative of a power")
+        else:
+            name = type(e).__name__
+            rules.append({
+                "exp": "derivative of exp: d/dx e^x = e^x",
+                "log": "derivative of the logarithm: d/dx log x = 1/x",
+                "sigmoid": "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z))",
+                "tanh": "derivative of tanh: 1 - tanh^2",
+                "relu": "derivative of ReLU: 1 if z > 0, else 0",
+            }.get(name, f"derivative of {name}"))
+            if len(e.args) == 1 and e.args[0] != sym:
+                rules.append("chain rule")
+                walk(e.args[0])
+
+    walk(expr)
+    if not rules:
+        return "d/dx x = 1" if expr == sym else "differentiate the definition"
+    seen = []
+    for r in rules:
+        if r not in seen:
+            seen.append(r)
+    return "; ".join(seen)
 
 
 def _diff_definition(definition: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:

@@ -39,6 +39,9 @@ class sigmoid(Function):
     def _eval_rewrite_as_exp(self, z, **kwargs):
         return 1 / (1 + exp(-z))
 
+    def _eval_evalf(self, prec):
+        return (1 / (1 + exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_is_real(self):
         return self.args[0].is_real
 
@@ -162,6 +165,9 @@ class softplus(Function):
     def _eval_rewrite_as_log(self, z, **kwargs):
         return log(1 + exp(z))
 
+    def _eval_evalf(self, prec):
+        return log(1 + exp(self.args[0]))._eval_evalf(prec)
+
     def _latex(self, printer, exp=None):
         body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return body if exp is None else r"%s^{%s}" % (body, exp)
@@ -188,6 +194,9 @@ class softmax(Function):
 
     def _eval_rewrite_as_exp(self, *args, **kwargs):
         return exp(args[0]) / sympy.Add(*[exp(a) for a in args[1:]])
+
+    def _eval_evalf(self, prec):
+        return (exp(self.args[0]) / sympy.Add(*[exp(a) for a in self.args[1:]]))._eval_evalf(prec)
 
     def _eval_is_positive(self):
         if all(a.is_extended_real for a in self.args):
@@ -245,6 +254,9 @@ class logsumexp(Function):
 
     def _eval_rewrite_as_log(self, *args, **kwargs):
         return log(sympy.Add(*[exp(a) for a in args]))
+
+    def _eval_evalf(self, prec):
+        return log(sympy.Add(*[exp(a) for a in self.args]))._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
         body = r"\log\left(%s\right)" % " + ".join(r"e^{%s}" % printer._print(a) for a in self.args)

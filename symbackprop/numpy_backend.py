@@ -71,6 +71,10 @@ def _fused_loss(d: Derivation):
     return f(ys, zs)
 
 
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def generate_source(d: Derivation) -> str:
     """The Python source (NumPy only) that computes forward values, loss and every gradient."""
     g = d.graph
@@ -137,13 +141,13 @@ def generate_source(d: Derivation) -> str:
         '    """The per-example loss L_e and dL_e/dtheta for every parameter."""',
         "    d_" + out_ident + " = 1.0",
         *body([out_ident] + param_grads),
-        f"    return {out_ident}, ({', '.join(param_grads)},)",
+        f"    return {out_ident}, {_tuple(param_grads)}",
         "",
         "",
         f"def forward_per_example({', '.join(args)}):",
         '    """Every node\'s value (forward pass only)."""',
         *body(value_ids),
-        f"    return ({', '.join(value_ids)},)",
+        f"    return {_tuple(value_ids)}",
         "",
         "",
         f"def node_gradients_per_example({', '.join(args)}):",
@@ -151,7 +155,7 @@ def generate_source(d: Derivation) -> str:
         "    d_" + out_ident + " = 1.0",
         "    with numpy.errstate(divide='ignore', invalid='ignore'):",
         *["    " + line for line in body([x for x in node_grad_ids if x != "0.0"])],
-        f"    return ({', '.join(node_grad_ids)},)",
+        f"    return {_tuple(node_grad_ids)}",
         "",
         "",
         "def _arguments(params, X, Y):",
