@@ -1,0 +1,97 @@
+"""The CLI in-process: return codes and output, against the lectures' numbers and the trainer."""
+import json
+import math
+
+import pytest
+
+from symbackprop.cli import main
+
+from conftest import DERIVATIONS
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def sigmoid(v):
+    return 1 / (1 + math.exp(-v))
+
+
+def test_grad_json_for_the_lecture_network(capsys):
+    code, out, _ = run(capsys, "grad", DERIVATIONS / "lecture_2_2_1.toml", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) >= {"loss", "values", "gradients", "node_gradients"}
+    a = sigmoid(2)
+    yhat = sigmoid(1 + 2 * a)
+    assert report["values"]["z^{2}_{1}"] == [2.0]
+    assert report["values"]["a^{3}_{1}"][0] == pytest.approx(yhat, rel=1e-14)
+    assert report["loss"] == pytest.approx(0.5 * (1 - yhat) ** 2, rel=1e-14)
+    delta3 = (yhat - 1) * yhat * (1 - yhat)
+    assert report["gradients"]["w^{2}_{1,1}"] == pytest.approx(delta3 * a, rel=1e-13)
+    assert report["gradients"]["w^{1}_{1,1}"] == pytest.approx(delta3 * a * (1 - a), rel=1e-13)
+    assert report["node_gradients"]["z^{3}_{1}"][0] == pytest.approx(delta3, rel=1e-13)
+    assert len(report["gradients"]) == 9
+
+
+def test_grad_json_graph_mode_uses_spec_names(capsys):
+    code, out, _ = run(capsys, "grad", DERIVATIONS / "computational_graph.toml", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["values"]["f"] == [-12.0]
+    assert {k: report["node_gradients"][k][0] for k in "xyzq"} == {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0}
+
+
+def test_check_passes_and_exit_code(capsys):
+    code, out, _ = run(capsys, "check", DERIVATIONS / "gender.toml")
+    assert code == 0 and "all gradients agree" in out and "trainer backprop" in out
+
+
+def test_train_fits_the_gender_table(capsys):
+    code, out, _ = run(capsys, "train", DERIVATIONS / "gender.toml", "--json")
+    assert code == 0
+    result = json.loads(out)
+    hist = result["loss_history"]
+    assert hist[-1] < hist[0] / 10
+    # classify the four people with the trained parameters (forward pass written out here)
+    p = result["parameters"]
+    people = [([-2, -1], 1), ([25, 6], 0), ([17, 4], 0), ([-15, -6], 1)]
+    for x, label in people:
+        h = [sigmoid(p[f"w^{{1}}_{{{i},1}}"] * x[0] + p[f"w^{{1}}_{{{i},2}}"] * x[1] + p[f"b^{{1}}_{{{i}}}"]) for i in (1, 2)]
+        yhat = sigmoid(p["w^{2}_{1,1}"] * h[0] + p["w^{2}_{1,2}"] * h[1] + p["b^{2}_{1}"])
+        assert (yhat > 0.5) == bool(label)
+
+
+def test_derive_text_shows_path_factors_and_result(capsys):
+    code, out, _ = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}")
+    assert code == 0
+    assert "w^{1}_{1,1} → z^{2}_{1} → a^{2}_{1} → z^{3}_{1} → a^{3}_{1} → L" in out
+    assert "z^{3}_{1} = 2.7616" in out and "a^{3}_{1} = 0.9406" in out
+
+
+def test_export_writes_and_refuses_to_overwrite(tmp_path, capsys):
+    target = tmp_path / "g.py"
+    assert run(capsys, "export", DERIVATIONS / "lecture_2_2_1.toml", "-o", target)[0] == 0
+    before = target.read_text()
+    code, _, err = run(capsys, "export", DERIVATIONS / "lecture_2_2_1.toml", "-o", target)
+    assert code == 2 and "--force" in err and target.read_text() == before
+
+
+def test_help_shows_examples(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["grad", "--help"])
+    assert "example:" in capsys.readouterr().out
+
+
+def test_python_dash_m_entry_point():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "symbackprop", "grad", str(DERIVATIONS / "power_rule.toml"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["node_gradients"]["x"] == [48.0]
