@@ -233,6 +233,16 @@ class Derivation:
                     subs[s] = self._in_node_symbols_shallow(ng.expression)
         return expression.xreplace(subs)
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a derivation as Markdown with MathJax blocks."""
+        from .render_markdown import derivation_markdown
+
+        return derivation_markdown(self)
+
+    def __repr__(self) -> str:
+        title = (self.spec.title or self.spec.source) if self.spec is not None else "graph"
+        return f"<Derivation of {title!r}: {len(self.parameters)} parameters, {len(self.graph.nodes)} nodes>"
+
     # -- reading it ---------------------------------------------------------
     @property
     def reduction(self) -> str:
