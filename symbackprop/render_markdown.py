@@ -30,7 +30,7 @@ def derivation_markdown(d, wrt=None, limit: int = 6) -> str:
             out.append("Path: $" + r" \rightarrow ".join(p.nodes) + "$")
             factors = r" \cdot ".join(rf"\frac{{\partial {f.child}}}{{\partial {f.parent}}}" for f in reversed(p.factors))
             values = r" \cdot ".join(rf"\left({_tex(f.expression)}\right)" for f in reversed(p.factors))
-            out.append(rf"$$\frac{{\partial {g.output}}}{{\partial {name}}} \ni {factors} = {values}$$"
+            out.append(rf"$$\text{{this path contributes }} {factors} = {values}$$"
                        if len(paths) > 1 else
                        rf"$$\frac{{\partial {g.output}}}{{\partial {name}}} = {factors} = {values}$$")
         out.append(rf"$$\frac{{\partial {g.output}}}{{\partial {name}}} = {_tex(d.per_example_gradient(name))}$$")
