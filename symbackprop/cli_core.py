@@ -81,13 +81,30 @@ def _fmt(value, decimals=4):
         return str(value)
 
 
+def _plain(d, expr) -> str:
+    """SymPy's text form with each upstream-gradient symbol written ∂L/∂v."""
+    out = d.graph.output
+    subs = {d.upstream_symbol(n): sympy.Symbol(f"∂{out}/∂{n}") for n in d.node_gradients}
+    return str(expr.xreplace(subs))
+
+
 def derivation_text(d, wrt=None, decimals=4) -> str:
     """The chain rule for each parameter as plain text: paths, local derivatives, products, result."""
-    targets = [d.resolve(w) for w in wrt] if wrt else list(d.parameters)
+    g = d.graph
+    if wrt:
+        targets = [d.resolve(w) for w in wrt]
+    elif d.parameters:
+        targets = list(d.parameters)
+    else:
+        targets = [n.name for n in g.nodes if n.name != g.output and n.name in d.node_gradients and n.kind != "target"]
     lines = []
     title = d.spec.title or d.spec.source
     lines.append(f"# {title}")
-    lines.append(f"loss per example: {d.graph.node(d.graph.output).definition}  (L = {d.graph.output})")
+    out_def = g.node(g.output).definition
+    if g.mode == "network":
+        lines.append(f"loss per example: L = {out_def}")
+    else:
+        lines.append(f"output: {g.output} = {out_def}")
     lines.append(f"reduction: {d.reduction} over n = {d.n_examples} example(s): "
                  f"dJ/dθ = {d.reduction_factor} · Σ_e dL_e/dθ")
     values = None
@@ -113,9 +130,9 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
         if len(paths) > 1:
             lines.append(f"  sum over {len(paths)} paths")
         ng = d.node_gradient(name)
-        lines.append(f"  chain rule: {ng.expression}")
+        lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_plain(d, ng.expression)}")
         if ng.simplified is not None:
-            lines.append(f"  simplified: {ng.simplified}")
+            lines.append(f"  simplified: {_plain(d, ng.simplified)}")
         lines.append(f"  per example: {d.per_example_gradient(name)}")
         if values is not None:
             lines.append(f"  at example 1: {_fmt(grads.get(name, 0), decimals)}")

@@ -73,13 +73,14 @@ class Path:
         return sympy.Mul(*[f.expression for f in self.factors])
 
 
-def upstream_name(name: str) -> str:
-    r"""The canonical name of ∂L/∂name, e.g. ``\frac{\partial L}{\partial z^{2}_{1}}``."""
-    return rf"\frac{{\partial L}}{{\partial {name}}}"
+def upstream_name(name: str, output: str = names.LOSS) -> str:
+    r"""The canonical name of ∂output/∂name, e.g. ``\frac{\partial L}{\partial z^{2}_{1}}``."""
+    return rf"\frac{{\partial {output}}}{{\partial {name}}}"
 
 
-def upstream_symbol(name: str) -> sympy.Symbol:
-    return names.symbol(upstream_name(name))
+def upstream_symbol(name: str, output: str = names.LOSS) -> sympy.Symbol:
+    """The symbol that stands for the upstream gradient ∂output/∂name in a chain-rule sum."""
+    return names.symbol(upstream_name(name, output))
 
 
 def _edge_rule(graph: Graph, child, parent) -> str:
@@ -211,7 +212,7 @@ class Derivation:
                 self.local_derivatives[(c, node.name)] = ld
                 terms.append((c, ld))
             expression = sympy.Add(*[
-                (sympy.S.One if c == out else upstream_symbol(c)) * ld.expression for c, ld in terms
+                (sympy.S.One if c == out else upstream_symbol(c, out)) * ld.expression for c, ld in terms
             ])
             simplified = product = None
             if fused_layer and node.kind == PRE_ACTIVATION and node.layer == len(g.layers):
@@ -229,9 +230,13 @@ class Derivation:
         subs = {}
         for s in expression.free_symbols:
             for name, ng in self.node_gradients.items():
-                if upstream_symbol(name) == s:
+                if upstream_symbol(name, self.graph.output) == s:
                     subs[s] = self._in_node_symbols_shallow(ng.expression)
         return expression.xreplace(subs)
+
+    def upstream_symbol(self, name: str) -> sympy.Symbol:
+        """The symbol standing for ∂(output)/∂name (∂L/∂z^{2}_{1}; ∂f/∂q in graph mode)."""
+        return upstream_symbol(name, self.graph.output)
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows a derivation as Markdown with MathJax blocks."""
@@ -296,7 +301,7 @@ class Derivation:
             if n in memo:
                 continue
             expr = self.upstream_expression(n)
-            expr = expr.xreplace({upstream_symbol(c): memo[c] for c, _ in self.node_gradients[n].terms if c in memo})
+            expr = expr.xreplace({self.upstream_symbol(c): memo[c] for c, _ in self.node_gradients[n].terms if c in memo})
             memo[n] = expr
             if n == name:
                 break
@@ -396,7 +401,7 @@ class Derivation:
                 continue
             expr = self.upstream_expression(n.name)
             subs = dict(sym_values)
-            subs.update({upstream_symbol(c): grads[c] for c in grads})
+            subs.update({self.upstream_symbol(c): grads[c] for c in grads})
             grads[n.name] = expr.xreplace(subs)
         return grads
 

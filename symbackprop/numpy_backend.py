@@ -80,7 +80,7 @@ def generate_source(d: Derivation) -> str:
     g = d.graph
     ident = _ident_map(d)
     sym_map = {names.symbol(k): sympy.Symbol(v, real=True) for k, v in ident.items()}
-    sym_map.update({upstream_symbol(k): sympy.Symbol("d_" + v, real=True) for k, v in ident.items()})
+    sym_map.update({d.upstream_symbol(k): sympy.Symbol("d_" + v, real=True) for k, v in ident.items()})
     printer = _Printer()
 
     leaves_param = [n.name for n in g.parameters]
