@@ -115,6 +115,22 @@ def generate_source(d: Derivation) -> str:
 
     out_ident = ident[g.output]
     param_grads = ["d_" + ident[p] if p in d.node_gradients else "0.0" for p in leaves_param]
+    # The reduced gradient r * sum_e dL_e/dtheta, fused: dW = a * dz summed over the batch is one dot product.
+    grad_exprs = dict(assignments)
+    reduced = []
+    for p, pid in zip(leaves_param, param_grads):
+        if pid == "0.0":
+            reduced.append("0.0")
+            continue
+        e = grad_exprs[pid]
+        factors = e.args if isinstance(e, sympy.Mul) else (e,)
+        if g.mode == "network" and isinstance(e, sympy.Mul) and len(factors) == 2 and all(f.is_Symbol for f in factors):
+            reduced.append(f"_r * numpy.dot({factors[0].name}, {factors[1].name})")
+        elif g.mode == "network" and e.is_Symbol:
+            reduced.append(f"_r * numpy.sum({e.name})")
+        else:
+            reduced.append(f"_r * numpy.sum(numpy.broadcast_to({printer.doprint(e)}, (_n,)))")
+    reduced_needs = sorted({s.name for pid in param_grads if pid != "0.0" for s in grad_exprs[pid].free_symbols})
     value_ids = [ident[n.name] for n in defined]
     order = leaves_in + leaves_tgt + [n.name for n in defined]
     node_grad_ids = ["d_" + ident[n] if n in d.node_gradients else "0.0" for n in order]
@@ -144,6 +160,12 @@ def generate_source(d: Derivation) -> str:
         f"    return {out_ident}, {_tuple(param_grads)}",
         "",
         "",
+        f"def reduced_gradients(_n, _r, {', '.join(args)}):",
+        '    """dJ/dtheta = r * sum_e dL_e/dtheta for every parameter (one dot product per weight)."""',
+        *body(reduced_needs),
+        f"    return {_tuple(reduced)}",
+        "",
+        "",
         f"def forward_per_example({', '.join(args)}):",
         '    """Every node\'s value (forward pass only)."""',
         *body(value_ids),
@@ -154,7 +176,7 @@ def generate_source(d: Derivation) -> str:
         '    """dL_e/dv for every input, target and node (inf where the derivative is unbounded)."""',
         "    d_" + out_ident + " = 1.0",
         "    with numpy.errstate(divide='ignore', invalid='ignore'):",
-        *["    " + line for line in body([x for x in node_grad_ids if x != "0.0"])],
+        *(["    " + line for line in body([x for x in node_grad_ids if x != "0.0"])] or ["        pass"]),
         f"    return {_tuple(node_grad_ids)}",
         "",
         "",
@@ -194,8 +216,9 @@ def generate_source(d: Derivation) -> str:
         "def gradients(params, X, Y=None):",
         '    """dJ/dtheta of the reduced loss for every parameter: {name: float}."""',
         "    args, n = _arguments(params, X, Y)",
-        "    _, grads = loss_and_gradients_per_example(*args)",
-        "    return {name: _reduce(g, n) for name, g in zip(PARAMETERS, grads)}",
+        "    r = 1.0 / n if REDUCTION == 'mean' else 1.0",
+        "    grads = reduced_gradients(n, r, *args)",
+        "    return {name: float(g) for name, g in zip(PARAMETERS, grads)}",
         "",
         "",
         "def node_gradients(params, X, Y=None):",

@@ -48,6 +48,7 @@ MAX_DIGITS = 30
 MAX_BITS = 4096
 MAX_SUM_TERMS = 64
 MAX_PRIMES = 3
+MAX_SCRIPTS = 8
 
 #: the functions of the grammar's FUNC token, by their spelling without ``\`` or \operatorname{}
 FUNCTIONS: dict[str, Callable] = {
@@ -450,6 +451,8 @@ class _Builder:
 
     def _scripted(self, node):
         primary, *scripts = node.children
+        if len(scripts) > MAX_SCRIPTS:
+            raise self.fail(f"more than {MAX_SCRIPTS} '^' and '_' in a row", scripts[MAX_SCRIPTS])
         if isinstance(primary, Tree) and primary.data in _NAMEBASES:
             return self.resolve_name(primary, scripts, node)
         return self.apply_scripts(self.build(primary), scripts, node)
@@ -556,7 +559,8 @@ class _Builder:
                 if value is not None:
                     readings.append((value, k, name))
         if not self.resolver.strict:
-            raise self.fail(f"cannot read the name {base!r} with these indices", node)  # pragma: no cover
+            raise self.fail(f"cannot read {self.text[_pos(node):self._end(node)]!r} as a name: a name has at most "
+                            "one subscript '_' and one superscript '^', as in w^{1}_{1,2}", node)
         # Euler's number: e^{...} when no name 'e' exists
         if base == "e" and not any(r[1] == 0 for r in readings) and scripts and scripts[0].data in ("superscript", "power"):
             if not readings:
@@ -778,10 +782,24 @@ class _Builder:
         return int(value)
 
 
+def _expr_depth(expr) -> int:
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        e, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        stack.extend((a, depth + 1) for a in e.args)
+    return deepest
+
+
 def _finish(expr, text: str, node) -> sympy.Expr:
-    """Reject results that are not finite real expressions, or exact numbers too large to use."""
+    """Reject results that are not finite real expressions, too deep, or exact numbers too large to use."""
     if not isinstance(expr, sympy.Expr):
         raise _error("not an expression", text, _pos(node))
+    if _expr_depth(expr) > MAX_DEPTH // 2:
+        raise _error(f"expression nested more than {MAX_DEPTH // 2} levels deep", text, _pos(node))
     for sub in sympy.preorder_traversal(expr):
         if sub in _BAD or sub is sympy.S.ComplexInfinity or sub is sympy.S.NaN:
             raise _error("the expression is undefined (division by zero or log of 0)", text, _pos(node))

@@ -297,3 +297,156 @@ def test_fuzz_tokens(tokens):
 @given(st.text(max_size=60))
 def test_fuzz_any_unicode(text):
     _outcome(text)
+
+
+# ---------------------------------------------------------------------------------------
+# Phase 2: the lectures' LaTeX, with names resolved against a spec's names
+
+
+NET = {n: S(n) for n in [
+    "x_{1}", "x_{2}", "y_{1}", "w^{1}_{1,1}", "w^{1}_{1,2}", "w^{1}_{2,1}", "w^{1}_{2,2}", "b^{1}_{1}", "b^{1}_{2}",
+    "w^{2}_{1,1}", "w^{2}_{1,2}", "b^{2}_{1}", "z^{2}_{1}", "z^{2}_{2}", "a^{2}_{1}", "a^{2}_{2}", "z^{3}_{1}",
+    "a^{3}_{1}", "L"]}
+NET.update({"yhat": S("a^{3}_{1}"), "y": S("y_{1}"), "a^{1}_{1}": S("x_{1}"), "a^{1}_{2}": S("x_{2}")})
+a21, a31, w211, w212, x1, x2 = (S(n) for n in ["a^{2}_{1}", "a^{3}_{1}", "w^{2}_{1,1}", "w^{2}_{1,2}", "x_{1}", "x_{2}"])
+yhat, y1 = S("a^{3}_{1}"), S("y_{1}")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # node names in either index order, braced or not; w^1_{11} when unambiguous
+        (r"w^{2}_{1,1}", w211),
+        (r"w_{1,1}^{2}", w211),
+        (r"w^2_{11}", w211),
+        (r"w_{11}^2", w211),
+        (r"a_1^2", a21),
+        (r"a^2_1", a21),
+        (r"a^{1}_{1}", x1),
+        (r"x_1", x1),
+        # a superscript on a node is a power only outside the name
+        (r"(a^{2}_{1})^2", a21 ** 2),
+        (r"{a^{2}_{1}}^{2}", a21 ** 2),
+        (r"a^{2}_{1}^2", a21 ** 2),
+        (r"x_1^2", x1 ** 2),
+        # hats and ASCII
+        (r"\hat{y}", yhat),
+        (r"\hat y", yhat),
+        (r"ŷ", yhat),
+        (r"yhat", yhat),
+        (r"y_hat", yhat),
+        # the operators the lectures write
+        (r"\frac{1}{2}(y - \hat{y})^2", (y1 - yhat) ** 2 / 2),
+        (r"\dfrac{a^{2}_{1}}{2}", a21 / 2),
+        (r"a^{2}_{1} \cdot w^{2}_{1,1}", a21 * w211),
+        (r"a^{2}_{1} \times w^{2}_{1,1}", a21 * w211),
+        (r"a^{2}_{1}\,w^{2}_{1,1}", a21 * w211),
+        (r"a^{2}_{1} * w^{2}_{1,1}", a21 * w211),
+        (r"a^{2}_{1} · w^{2}_{1,1}", a21 * w211),
+        (r"\left(1 - a^{2}_{1}\right) a^{2}_{1}", (1 - a21) * a21),
+        (r"\left[1 - a^{2}_{1}\right]", 1 - a21),
+        (r"\sigma(z^{2}_{1})", sigmoid(S("z^{2}_{1}"))),
+        (r"\sigma\left(z^{2}_{1}\right)", sigmoid(S("z^{2}_{1}"))),
+        (r"sigma(z^{2}_{1})", sigmoid(S("z^{2}_{1}"))),
+        (r"σ(z^{2}_{1})", sigmoid(S("z^{2}_{1}"))),
+        (r"\sigma'(z^{2}_{1})", sigmoid(S("z^{2}_{1}")) * (1 - sigmoid(S("z^{2}_{1"  "}")))),
+        (r"\exp(-z^{3}_{1})", exp(-S("z^{3}_{1}"))),
+        (r"e^{-z^{3}_{1}}", exp(-S("z^{3}_{1}"))),
+        (r"\log \hat{y}", log(yhat)),
+        (r"\ln(1 - \hat{y})", log(1 - yhat)),
+        (r"\tanh(z^{2}_{1})", tanh(S("z^{2}_{1}"))),
+        (r"\operatorname{ReLU}(z^{2}_{1})", relu(S("z^{2}_{1}"))),
+        (r"a^{2}_{1}(1-a^{2}_{1})", a21 * (1 - a21)),
+        (r"2 \hat y", 2 * yhat),
+        (r"x_1 x_2", x1 * x2),
+        (r"-y \log(\hat y)", -y1 * log(yhat)),
+        # sums with explicit and inferred bounds
+        (r"\sum_{j=1}^{2} w^{2}_{1,j} a^{2}_{j}", w211 * a21 + w212 * S("a^{2}_{2}")),
+        (r"\sum_j w^{2}_{1,j} a^{2}_{j} + b^{2}_{1}", w211 * a21 + w212 * S("a^{2}_{2}") + S("b^{2}_{1}")),
+        (r"\sum_{k=1}^{2} k\, x_k", x1 + 2 * x2),
+    ],
+)
+def test_latex_answers(text, expected):
+    assert same(parse_expression(text, resolve=NET), expected)
+
+
+def test_leibniz_fractions_become_derivative_placeholders():
+    d = parse_expression(r"\frac{\partial L}{\partial w_{1,1}^1}", resolve=NET)
+    assert d == sympy.Derivative(S("L"), S("w^{1}_{1,1}"), evaluate=False)
+    chain = parse_chain(r"\frac{\partial L}{\partial \hat{y}} \frac{\partial \hat{y}}{\partial z^{3}_{1}}", resolve=NET)
+    factors = chain.sides[0].expr.args
+    assert set(factors) == {sympy.Derivative(S("L"), yhat, evaluate=False),
+                            sympy.Derivative(yhat, S("z^{3}_{1}"), evaluate=False)}
+    ascii_form = parse_expression("∂L/∂ŷ", resolve=NET)
+    assert ascii_form == sympy.Derivative(S("L"), yhat, evaluate=False)
+
+
+def test_d_notation_in_answers_only():
+    names_ = {"x": x, "y": y, "u": u}
+    assert parse_expression(r"\frac{dy}{dx}", resolve=names_) == sympy.Derivative(y, x, evaluate=False)
+    assert parse_expression(r"\frac{d y}{d x}", resolve=names_) == sympy.Derivative(y, x, evaluate=False)
+    assert parse_expression("dy/du", resolve=names_) == sympy.Derivative(y, u, evaluate=False)
+    # in a spec equation 'dy' and 'dx' are just names
+    assert parse_expression("dy/dx") == S("dy") / S("dx")
+
+
+def test_derivative_operator_is_applied():
+    expr = parse_expression(r"\frac{\partial}{\partial x}(x^2 + 2xy + y^2)", resolve={"x": x, "y": y})
+    assert same(expr, 2 * x + 2 * y)
+
+
+def test_multi_line_derivation_is_one_chain():
+    text = "\\frac{\\partial L}{\\partial \\hat{y}} &= (y - \\hat{y}) \\cdot (-1) \\\\\n &= \\hat{y} - y"
+    chain = parse_chain(text, resolve=NET)
+    assert len(chain.sides) == 3
+    assert same(chain.sides[1].expr, -(y1 - yhat)) and same(chain.sides[2].expr, yhat - y1)
+    assert chain.sides[2].text.strip() == "\\hat{y} - y"
+
+
+def test_ambiguous_superscript_is_reported_not_guessed():
+    names_ = {"a_{1}": S("a_{1}"), "a^{2}_{1}": a21}
+    with pytest.raises(ParseError, match="ambiguous"):
+        parse_expression("a_1^2", resolve=names_)
+    assert parse_expression("(a_1)^2", resolve=names_) == S("a_{1}") ** 2
+    assert parse_expression("a^{2}_{1}", resolve=names_) == a21
+    names_ = {"w^{1}_{1,1}": S("w^{1}_{1,1}"), "w^{1}_{11}": S("w^{1}_{11}")}
+    with pytest.raises(ParseError, match="ambiguous"):
+        parse_expression("w^1_{11}", resolve=names_)
+
+
+def test_unknown_names_are_errors_with_suggestions():
+    with pytest.raises(ParseError, match=r"unknown name 'x_\{3\}'; did you mean 'x_\{1\}'|did you mean 'x_\{2\}'") as info:
+        parse_expression(r"2 x_3", resolve=NET)
+    assert info.value.column == 3
+    with pytest.raises(ParseError, match="unknown name"):
+        parse_expression(r"\sum_j w^{9}_{1,j}", resolve=NET)
+
+
+def test_letters_run_together_split_into_known_names():
+    names_ = {"x": x, "y": y, "z": z, "q": q}
+    assert parse_expression("2xy", resolve=names_) == 2 * x * y
+    assert parse_expression("qz", resolve=names_) == q * z
+    with pytest.raises(ParseError, match="unknown name 'xw'"):
+        parse_expression("xw", resolve=names_)
+
+
+def test_resolver_may_be_a_set_or_a_callable():
+    assert parse_expression("x_1 + b^1_1", resolve={"x_{1}", "b^{1}_{1}"}) == S("x_{1}") + S("b^{1}_{1}")
+    lookup = {"x_{1}": S("x_{1}")}.get
+    assert parse_expression("x_1", resolve=lookup) == S("x_{1}")
+    with pytest.raises(ParseError):
+        parse_expression("x_2", resolve=lookup)
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"\frac{1}{2", "end of input"),
+    (r"\sigma'''' (z)", "primes"),
+    (r"x'", "prime"),
+    (r"\sum_{j} w_j", "bounds"),
+    (r"\foo", "unknown LaTeX command"),
+    ("x_1_2", "at most one subscript"),
+    ("(x)_1", "subscript"),
+])
+def test_latex_errors(text, message):
+    with pytest.raises(ParseError, match=message):
+        parse_expression(text)
