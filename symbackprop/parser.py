@@ -290,10 +290,28 @@ def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
     return _error(f"cannot parse: {exc}", text, None)
 
 
+def _unbox(text: str) -> str:
+    r"""``\boxed{A = B}`` -> ``       A = B `` (same length, so every column stays where it was)."""
+    out = list(text)
+    for m in re.finditer(r"\\boxed\s*\{", text):
+        depth = 0
+        for j in range(m.end() - 1, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    for k in range(m.start(), m.end()):
+                        out[k] = " "
+                    out[j] = " "
+                    break
+    return "".join(out)
+
+
 def _parse_tree(text: str) -> Tree:
     _check_text(text)
     try:
-        tree = _lark().parse(text)
+        tree = _lark().parse(_unbox(text) if "\\boxed" in text else text)
     except UnexpectedInput as exc:
         raise _lark_error(exc, text) from None
     except LarkError as exc:  # pragma: no cover - defensive
@@ -742,6 +760,16 @@ class _Builder:
         for _ in range(primes):
             derivative = sympy.diff(derivative, t)
         return derivative.subs(t, arg)
+
+    def _call_power(self, node):
+        r"""``\tanh^2(z)`` = (tanh z)^2: the lectures' power of a function's value (a positive whole power)."""
+        func_tok, _, exponent, arg = node.children
+        power = self.build(exponent)
+        if not (power.is_Integer and power > 0):
+            raise self.fail("a power written on a function name must be a positive whole number, as in "
+                            "\\tanh^2(z); write (\\sigma(z))^{-1} for other powers", exponent)
+        value = self._call(Tree("call", [func_tok, arg], meta=node.meta))
+        return self.power(value, power, node)
 
     # ---- sums --------------------------------------------------------------------------
     def _sum(self, node):

@@ -450,3 +450,16 @@ def test_resolver_may_be_a_set_or_a_callable():
 def test_latex_errors(text, message):
     with pytest.raises(ParseError, match=message):
         parse_expression(text)
+
+
+def test_function_powers_and_boxed_answers():
+    zz = S("z^{2}_{1}")
+    assert parse_expression(r"1 - \tanh^2(z^{2}_{1})", resolve=NET) == 1 - tanh(zz) ** 2
+    assert parse_expression(r"\sigma^{2}(z^{2}_{1})", resolve=NET) == sigmoid(zz) ** 2
+    with pytest.raises(ParseError, match="positive whole number"):
+        parse_expression(r"\sigma^{-1}(z^{2}_{1})", resolve=NET)
+    chain = parse_chain(r"\boxed{\frac{\partial L}{\partial z^{3}_{1}} = \hat{y} - y}", resolve=NET)
+    assert [side.text for side in chain.sides] == [r"\frac{\partial L}{\partial z^{3}_{1}}", r"\hat{y} - y"]
+    with pytest.raises(ParseError) as info:
+        parse_expression(r"\boxed{x + } ", resolve={"x": x})
+    assert info.value.column == len(r"\boxed{x + } ") + 1  # the end of the text as written
