@@ -15,10 +15,12 @@ from .graph import Graph, Node, build_graph
 from .losses import LOSSES, Loss
 from .numpy_backend import CompiledGradients, compile_gradients, export_module, spec_data, spec_parameters
 from .spec import Spec, load_spec, parse_spec
+from .matrix_form import MatrixDerivation, matrix_derive
+from .matrix_numpy import check_matrix, compile_matrix_gradients
 
 __all__ = [
     "ACTIVATIONS", "Activation", "CompiledGradients", "Derivation", "Graph", "LOSSES", "LocalDerivative", "Loss",
     "Node", "NodeGradient", "NotSupportedError", "ParseError", "Path", "Spec", "SpecError", "SymbackpropError",
     "build_graph", "compile_gradients", "derive", "export_module", "load_spec", "parse_spec", "spec_data",
-    "spec_parameters",
+    "spec_parameters", "MatrixDerivation", "matrix_derive", "check_matrix", "compile_matrix_gradients",
 ]

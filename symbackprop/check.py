@@ -51,7 +51,7 @@ class CheckReport:
         out = []
         for c in self.comparisons:
             mark = "ok  " if c.ok else "FAIL"
-            out.append(f"{mark} {c.trial:<22} vs {c.oracle:<20} max relative error {c.max_relative_error:.2e} "
+            out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} max relative error {c.max_relative_error:.2e} "
                        f"(at {c.worst_parameter}; tolerance {c.tolerance:.0e})")
         return out
 

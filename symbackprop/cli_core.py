@@ -13,6 +13,20 @@ from .errors import SymbackpropError
 from .spec import load_spec
 
 
+MATRIX_MIN_PARAMETERS = 5000
+"""Network specs with more parameters than this are handled in matrix form only (per-scalar
+derivation of 100k parameters would take minutes)."""
+
+
+def _uses_matrix_form(spec) -> bool:
+    """Matrix notation asked for, or a network too big for per-scalar derivation."""
+    if spec.network is None:
+        return False
+    L = spec.network.layers
+    n_params = sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+    return spec.notation == "matrix" or n_params > MATRIX_MIN_PARAMETERS
+
+
 def _add(sub, name, help_, example):
     return sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,7 +158,20 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
 
 
 def run_derive(args) -> int:
-    d = derive(load_spec(args.spec))
+    spec = load_spec(args.spec)
+    if _uses_matrix_form(spec):
+        from .matrix_form import matrix_derivation_text, matrix_derive
+
+        md = matrix_derive(spec)
+        if args.latex:
+            from .matrix_latex import matrix_derivation_document
+
+            text = matrix_derivation_document(md, decimals=args.decimals, fragment=args.fragment, wrt=args.wrt)
+        else:
+            text = matrix_derivation_text(md, wrt=args.wrt, decimals=max(args.decimals, 4))
+        _emit(text, args.output, args.force)
+        return 0
+    d = derive(spec)
     if args.wrt:
         for w in args.wrt:
             d.resolve(w)
@@ -189,19 +216,15 @@ def grad_report(d) -> dict:
 
 
 def run_grad(args) -> int:
-    d = derive(load_spec(args.spec))
-    report = grad_report(d)
-    if args.matrices:
-        from .check import to_matrices
+    spec = load_spec(args.spec)
+    if spec.network is not None and (args.matrices or _uses_matrix_form(spec)):
+        from .matrix_numpy import matrix_grad_report
 
-        if d.graph.mode != "network":
-            raise SymbackpropError("--matrices needs a network spec")
-        from .numpy_backend import spec_parameters
-
-        mats = to_matrices(d, report["gradients"] | {})
-        report["matrices"] = {f"dW_{k}": W.tolist() for k, (W, _) in enumerate(mats, 1)}
-        report["matrices"].update({f"db_{k}": b.tolist() for k, (_, b) in enumerate(mats, 1)})
-        del spec_parameters
+        report = matrix_grad_report(spec, matrices=args.matrices)
+    else:
+        if args.matrices:
+            raise SymbackpropError(f"{spec.source}: --matrices needs a [network] spec")
+        report = grad_report(derive(spec))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -212,10 +235,22 @@ def run_grad(args) -> int:
 
 
 def run_check(args) -> int:
-    from .check import check
+    from .check import CheckReport, check
 
-    d = derive(load_spec(args.spec))
-    report = check(d, trials=args.trials, seed=args.seed)
+    spec = load_spec(args.spec)
+    if _uses_matrix_form(spec):
+        from .matrix_numpy import check_matrix
+
+        report = check_matrix(spec, trials=args.trials, seed=args.seed)
+        L = spec.network.layers
+        if sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1)) <= MATRIX_MIN_PARAMETERS:
+            from dataclasses import replace
+
+            scalar = check(derive(spec), trials=args.trials, seed=args.seed)
+            report = CheckReport(tuple(replace(c, trial="per-scalar: " + c.trial) for c in scalar.comparisons)
+                                 + tuple(replace(c, trial="matrix: " + c.trial) for c in report.comparisons))
+    else:
+        report = check(derive(spec), trials=args.trials, seed=args.seed)
     if args.json:
         print(json.dumps({"ok": report.ok, "comparisons": [
             {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error,
@@ -230,13 +265,14 @@ def run_check(args) -> int:
 
 def run_train(args) -> int:
     from . import trainer
-    from .check import from_matrices, network_from_graph, to_matrices
-    from .numpy_backend import spec_data, spec_parameters
 
     spec = load_spec(args.spec)
-    d = derive(spec)
-    if d.graph.mode != "network":
+    if spec.network is None:
         raise SymbackpropError(f"{spec.source}: train needs a [network] spec")
+    from .matrix_numpy import compile_matrix_gradients
+    from .matrix_form import matrix_derive
+
+    md = matrix_derive(spec)
     if not spec.x:
         raise SymbackpropError(f"{spec.source}: [data]: train needs x and y rows")
     epochs = spec.training.epochs if args.epochs is None else args.epochs
@@ -250,11 +286,12 @@ def run_train(args) -> int:
 
         if os.path.exists(args.plot) and not args.force:
             raise SymbackpropError(f"{args.plot} exists; pass --force to overwrite it")
-    X, Y = spec_data(d)
-    net = network_from_graph(d)
-    result = trainer.train(net, to_matrices(d, spec_parameters(d)), X, Y, learning_rate=lr, epochs=epochs,
+    X, Y = md.spec_data()
+    net = trainer.Network(list(spec.network.layers), list(spec.network.activations), spec.network.loss,
+                          spec.network.reduction)
+    result = trainer.train(net, md.spec_matrices, X, Y, learning_rate=lr, epochs=epochs,
                            batch_size=spec.training.batch_size, seed=spec.training.seed)
-    params = from_matrices(d, result.params)
+    params = compile_matrix_gradients(md).module.from_matrices(result.params)
     if args.plot:
         from .plots import loss_curve
 
@@ -274,6 +311,12 @@ def run_export(args) -> int:
 
     if not args.output.endswith(".py"):
         raise SymbackpropError(f"{args.output}: the exported module's file name must end in .py")
-    export_module(derive(load_spec(args.spec)), args.output, force=args.force)
+    spec = load_spec(args.spec)
+    if _uses_matrix_form(spec):
+        from .matrix_numpy import export_matrix_module
+
+        export_matrix_module(spec, args.output, force=args.force)
+    else:
+        export_module(derive(spec), args.output, force=args.force)
     print(f"wrote {args.output}")
     return 0

@@ -285,8 +285,39 @@ class CompiledGradients:
     __call__ = gradients
 
 
-def compile_gradients(d: Derivation) -> CompiledGradients:
-    """Generate and load the straight-line NumPy code of a derivation."""
+PER_SCALAR_MAX_PARAMETERS = 160
+"""Networks with more parameters get matrix-form code by default (see ``choose_backend``)."""
+
+
+def choose_backend(d: Derivation) -> str:
+    """``"per-scalar"`` or ``"matrix"``: which generated code is faster for this derivation.
+
+    Per-scalar code (one NumPy operation per named scalar) wins for small networks, where
+    its arrays are long and few; from about a hundred parameters on, one matrix product per
+    layer (BLAS) wins at every batch size (measured in benchmarks/run.py, docs/performance.md).
+    Graph-mode specs have no layers and always use per-scalar code.
+    """
+    if d.graph.mode != "network":
+        return "per-scalar"
+    return "per-scalar" if len(d.parameters) <= PER_SCALAR_MAX_PARAMETERS else "matrix"
+
+
+def compile_gradients(d: Derivation, backend: str = "auto"):
+    """Generate and load NumPy code for a derivation.
+
+    ``backend``: ``"per-scalar"`` (the derivation's own straight-line code), ``"matrix"``
+    (the slides' matrix form, network specs only), or ``"auto"`` (``choose_backend``).
+    Both return objects with the same ``gradients/loss/forward/node_gradients`` API and
+    index-notation names; ``.kind`` says which one was used.
+    """
+    if backend == "auto":
+        backend = choose_backend(d)
+    if backend == "matrix":
+        from .matrix_numpy import compile_matrix_gradients
+
+        return compile_matrix_gradients(d)
+    if backend != "per-scalar":
+        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix)")
     source = generate_source(d)
     return CompiledGradients(source, _load_source(source, "grad"))
 

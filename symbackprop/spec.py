@@ -279,7 +279,7 @@ def _random_parameters(layers, seed):
     for k in range(len(layers) - 1):
         m, n = layers[k], layers[k + 1]
         w = rng.normal(0.0, 1.0 / math.sqrt(m), size=(n, m))
-        weights.append(tuple(tuple(sympy.Rational(round(float(v), 4)).limit_denominator(10**4) for v in row) for row in w))
+        weights.append(tuple(tuple(sympy.Rational(int(round(float(v) * 10**4)), 10**4) for v in row) for row in w))
         biases.append(tuple(sympy.Integer(0) for _ in range(n)))
     return tuple(weights), tuple(biases)
 
