@@ -148,3 +148,24 @@ def test_invariant_reduction_mean_is_sum_over_n():
     mean = derive(parse_spec(base + data)).exact_gradients()
     total = derive(parse_spec(base.replace('"mean"', '"sum"') + data)).exact_gradients()
     assert mean and all(total[k] == 3 * mean[k] for k in mean)
+
+
+def _n_params(layers):
+    return sum(layers[k] * layers[k + 1] + layers[k + 1] for k in range(len(layers) - 1))
+
+
+SMOOTH = [net for net in NETWORKS if not set(net[1]) & {"relu", "leaky_relu"} and _n_params(net[0]) <= 10]
+
+
+@pytest.mark.parametrize("layers,activations,loss", SMOOTH + [([2, 2, 1], ["sigmoid", "sigmoid"], "half_squared_error"),
+                                                             ([2, 2, 1], ["sigmoid", "sigmoid"], "bce")],
+                         ids=lambda v: str(v).replace(" ", ""))
+def test_chain_rule_equals_sympy_diff_symbolically(layers, activations, loss):
+    """Decided symbolically, not at points: simplify(ours − sympy.diff(expanded loss)) == 0 for every parameter."""
+    from symbackprop.functions import rewrite_elementary
+
+    d = derive(parse_spec(spec_text(layers, activations, loss)))
+    full = expanded_loss(layers, activations, loss)
+    for name in d.parameters:
+        ours = rewrite_elementary(d.expanded_gradient(name))
+        assert sympy.simplify(ours - sympy.diff(full, symbol(name))) == 0, name
