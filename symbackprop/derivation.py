@@ -29,7 +29,7 @@ import sympy
 
 from . import names
 from .activations import get_activation
-from .graph import (ACTIVATION, INPUT, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, TARGET, Graph,
+from .graph import (ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph,
                     build_graph)
 from .losses import get_loss, reduction_factor
 

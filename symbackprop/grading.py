@@ -17,11 +17,11 @@ import csv
 import io
 import os
 import sys
-import tempfile
 import time
 
 from .answers import CORRECT, INCORRECT, UNPARSEABLE, AnswerChecker
-from .errors import SpecError
+from .errors import SpecError, SymbackpropError
+from .fileio import write_atomic
 
 MAX_CSV_BYTES = 20_000_000
 MAX_ROWS = 100_000
@@ -194,20 +194,11 @@ def report_text(report: dict) -> str:
 
 
 def write_atomically(path, text: str, *, force: bool = False) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder; never overwrite without force."""
-    p = os.fspath(path)
-    if os.path.exists(p) and not force:
-        raise SpecError(f"{p} exists; use --force to overwrite it")
-    folder = os.path.dirname(os.path.abspath(p))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".symbackprop-", suffix=".tmp")
+    """Write ``text`` to ``path`` atomically; never overwrite without force (see ``fileio``)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        write_atomic(path, text, force=force)
+    except SymbackpropError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def grade_file(spec_path, answers_path, *, progress=False, stream=None) -> dict:

@@ -28,8 +28,9 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from . import names
-from .derivation import Derivation, upstream_name, upstream_symbol
-from .errors import SpecError, SymbackpropError
+from .derivation import Derivation, upstream_name
+from .errors import SpecError
+from .fileio import write_atomic  # noqa: F401  (re-exported: other modules import it from here)
 from .graph import LOSS
 from .losses import get_loss
 
@@ -320,26 +321,6 @@ def compile_gradients(d: Derivation, backend: str = "auto"):
         raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix)")
     source = generate_source(d)
     return CompiledGradients(source, _load_source(source, "grad"))
-
-
-def write_atomic(path: str, text: str, *, force: bool = False) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename (never half-written);
-    refuse to overwrite an existing file unless ``force``."""
-    path = os.fspath(path)
-    if os.path.exists(path) and not force:
-        raise SymbackpropError(f"{path} exists; pass --force (force=True) to overwrite it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise SymbackpropError(f"{path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def export_module(d: Derivation, path: str, *, force: bool = False) -> str:

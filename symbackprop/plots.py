@@ -25,13 +25,14 @@ import io
 import math
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 
-from .errors import NotSupportedError, SpecError, SymbackpropError
+from . import fileio
+from .errors import NotSupportedError, SpecError
+from .fileio import write_atomic
 
 #: the file formats a picture can be saved in, by extension
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -126,13 +127,8 @@ def _format_of(path) -> str:
 
 def check_writable(path, force: bool) -> str:
     """The picture format of ``path``; SymbackpropError if it exists (without ``force``) or its folder does not."""
-    path = os.fspath(path)
-    fmt = _format_of(path)
-    if os.path.exists(path) and not force:
-        raise SymbackpropError(f"{path} exists; pass --force (force=True) to overwrite it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise SymbackpropError(f"{path}: the folder {folder} does not exist")
+    fmt = _format_of(os.fspath(path))
+    fileio.check_writable(path, force)
     return fmt
 
 
@@ -150,18 +146,7 @@ def save_figure(fig, path, *, force: bool = False) -> None:
     """Save ``fig`` to ``path`` (format from the extension) atomically; refuse to overwrite
     an existing file unless ``force``."""
     fmt = check_writable(path, force)
-    data = figure_bytes(fig, fmt)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, figure_bytes(fig, fmt), force=force)
 
 
 def render_rgba(fig) -> np.ndarray:

@@ -1,5 +1,4 @@
 """The generated NumPy code: stable for large |z|, exported module standalone, API shapes."""
-import importlib.util
 import subprocess
 import sys
 
