@@ -85,6 +85,9 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
             row[c] = record[i] if i < len(record) else None
         if row["answer"] is None:
             row["error"] = f"{source}: line {reader.line_num}: the row has no 'answer' column"
+        elif len(record) > len(columns):
+            row["error"] = (f"{source}: line {reader.line_num}: {len(record)} fields for {len(columns)} columns; "
+                            f"a field that contains a comma must be in double quotes, e.g. \"w^{{1}}_{{1,1}}\"")
         rows.append(row)
     return rows
 

@@ -226,3 +226,12 @@ def test_generated_class_gets_every_verdict_right():
             assert result["mistake"] == "sign"
         if row["kind"] == "double":
             assert result["mistake"] == "constant_factor"
+
+
+def test_unquoted_comma_in_wrt_gets_a_hint_not_a_parse_error():
+    from symbackprop.grading import parse_answers_csv
+
+    rows = parse_answers_csv("student,wrt,answer\nana,w^{2}_{1,1},a^{2}_{1}\n", source="class.csv")
+    assert "must be in double quotes" in rows[0]["error"] and "class.csv: line 2" in rows[0]["error"]
+    rows = parse_answers_csv('student,wrt,answer\nana,"w^{2}_{1,1}",a^{2}_{1}\n', source="class.csv")
+    assert "error" not in rows[0] and rows[0]["wrt"] == "w^{2}_{1,1}"
