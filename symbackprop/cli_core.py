@@ -9,22 +9,9 @@ import numpy as np
 import sympy
 
 from .derivation import derive
+from .matrix_form import MATRIX_MIN_PARAMETERS, parameter_count, uses_matrix_form
 from .errors import SymbackpropError
 from .spec import load_spec
-
-
-MATRIX_MIN_PARAMETERS = 5000
-"""Network specs with more parameters than this are handled in matrix form only (per-scalar
-derivation of 100k parameters would take minutes)."""
-
-
-def _uses_matrix_form(spec) -> bool:
-    """Matrix notation asked for, or a network too big for per-scalar derivation."""
-    if spec.network is None:
-        return False
-    L = spec.network.layers
-    n_params = sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
-    return spec.notation == "matrix" or n_params > MATRIX_MIN_PARAMETERS
 
 
 def _add(sub, name, help_, example):
@@ -159,7 +146,7 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
 
 def run_derive(args) -> int:
     spec = load_spec(args.spec)
-    if _uses_matrix_form(spec):
+    if uses_matrix_form(spec):
         from .matrix_form import matrix_derivation_text, matrix_derive
 
         md = matrix_derive(spec)
@@ -217,7 +204,7 @@ def grad_report(d) -> dict:
 
 def run_grad(args) -> int:
     spec = load_spec(args.spec)
-    if spec.network is not None and (args.matrices or _uses_matrix_form(spec)):
+    if spec.network is not None and (args.matrices or uses_matrix_form(spec)):
         from .matrix_numpy import matrix_grad_report
 
         report = matrix_grad_report(spec, matrices=args.matrices)
@@ -238,12 +225,11 @@ def run_check(args) -> int:
     from .check import CheckReport, check
 
     spec = load_spec(args.spec)
-    if _uses_matrix_form(spec):
+    if uses_matrix_form(spec):
         from .matrix_numpy import check_matrix
 
         report = check_matrix(spec, trials=args.trials, seed=args.seed)
-        L = spec.network.layers
-        if sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1)) <= MATRIX_MIN_PARAMETERS:
+        if parameter_count(spec.network.layers) <= MATRIX_MIN_PARAMETERS:
             from dataclasses import replace
 
             scalar = check(derive(spec), trials=args.trials, seed=args.seed)
@@ -312,7 +298,7 @@ def run_export(args) -> int:
     if not args.output.endswith(".py"):
         raise SymbackpropError(f"{args.output}: the exported module's file name must end in .py")
     spec = load_spec(args.spec)
-    if _uses_matrix_form(spec):
+    if uses_matrix_form(spec):
         from .matrix_numpy import export_matrix_module
 
         export_matrix_module(spec, args.output, force=args.force)

@@ -417,6 +417,24 @@ class Derivation:
         return {p: r * v for p, v in total.items()}
 
 
+MAX_PER_SCALAR_PARAMETERS = 20_000
+"""Per-scalar derivation costs about a millisecond per parameter; beyond this, use the matrix form."""
+
+
 def derive(spec) -> Derivation:
-    """Derive every ∂L/∂θ and ∂L/∂node of a Spec by the chain rule."""
+    """Derive every ∂L/∂θ and ∂L/∂node of a Spec by the chain rule (per scalar).
+
+    Networks with more than ``MAX_PER_SCALAR_PARAMETERS`` parameters are refused with a
+    pointer to the matrix form (``symbackprop.matrix_derive``), which costs a few steps per layer.
+    """
+    if spec.network is not None:
+        L = spec.network.layers
+        count = sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+        if count > MAX_PER_SCALAR_PARAMETERS:
+            from .errors import NotSupportedError
+
+            raise NotSupportedError(
+                f"{spec.source}: {count} parameters is too many for a per-scalar derivation (at most "
+                f"{MAX_PER_SCALAR_PARAMETERS}); use the matrix form: notation = \"matrix\" in the spec, "
+                f"or symbackprop.matrix_derive(spec) from Python")
     return Derivation(spec, build_graph(spec))

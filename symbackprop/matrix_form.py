@@ -1460,6 +1460,24 @@ def _to_float(v) -> float:
     return float(v)
 
 
+MATRIX_MIN_PARAMETERS = 5000
+"""Network specs with more parameters than this are derived in matrix form only: per-scalar
+derivation is linear in the parameters but a few milliseconds each, far too slow at 100k."""
+
+
+def parameter_count(layers) -> int:
+    """Σ_l (N_{l-1} N_l + N_l): every weight and bias of a fully connected network."""
+    return sum(layers[k] * layers[k + 1] + layers[k + 1] for k in range(len(layers) - 1))
+
+
+def uses_matrix_form(spec) -> bool:
+    """True for network specs with ``notation = "matrix"`` or more than ``MATRIX_MIN_PARAMETERS``
+    parameters: the CLI derives, renders, checks and exports these in matrix form."""
+    if spec.network is None:
+        return False
+    return spec.notation == "matrix" or parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS
+
+
 def matrix_derive(source) -> MatrixDerivation:
     """The matrix-form derivation of a network: from a ``Spec``, a ``Derivation`` (its spec),
     a ``NetworkSpec`` (no numbers) or a ``MatrixDerivation`` (returned as is).

@@ -1414,11 +1414,9 @@ def uses_matrix_form(spec) -> bool:
     renderer is installed."""
     if spec.network is None or _matrix_module() is None:
         return False
-    try:
-        from .cli_core import _uses_matrix_form
-    except ImportError:  # the CLI's rule is not there: matrix notation only
-        return spec.notation == "matrix"
-    return bool(_uses_matrix_form(spec))
+    from .matrix_form import uses_matrix_form as rule
+
+    return rule(spec)
 
 
 def spec_document(spec, decimals: int = 2, fragment: bool = False) -> str:
