@@ -12,6 +12,7 @@ def register(sub):
         "worksheet", help=help_, description=help_,
         epilog=("writes OUT.tex and OUT-answers.tex; with --variants N, OUT-1.tex ... OUT-N.tex and their\n"
                 "-answers files (randomized, hand-computable numbers, reproducible from --seed).\n"
+                "specs with notation = \"matrix\" get the slides' matrix notation (shapes, z_1 = x W_1 + b_1, ...).\n"
                 "example:\n  symbackprop worksheet derivations/lecture_2_2_1.toml -o sheet.tex --variants 3 --seed 7 --pdf"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", help="spec file (TOML)")
@@ -34,7 +35,11 @@ def run(args) -> int:
         raise SymbackpropError("--variants must be at least 1")
     if not 0 <= args.decimals <= 12:
         raise SymbackpropError("--decimals must be between 0 and 12")
-    d = derive(load_spec(args.spec))
+    from .worksheet_matrix import is_matrix_spec
+
+    spec = load_spec(args.spec)
+    # notation = "matrix": the slides' matrix notation, from the matrix derivation (no per-scalar graph)
+    d = spec if is_matrix_spec(spec) else derive(spec)
     written = write_worksheets(d, args.output, variants=args.variants, seed=args.seed, pdf=args.pdf,
                                fragment=args.fragment, force=args.force, decimals=args.decimals)
     for path in written:

@@ -237,4 +237,9 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
     return "\n".join(out) + "\n"
 
 
-__all__ = ["matrix_derivation_document", "escape"]
+#: The prose that introduces each kind of backward step (keyed by ``MatrixStep.rule``); the
+#: worksheets in matrix notation reuse it so the key reads like the derivation.
+STEP_PROSE = _STEP_PROSE
+gradient_symbol = _gradient_symbol
+
+__all__ = ["matrix_derivation_document", "escape", "STEP_PROSE", "gradient_symbol"]

@@ -11,8 +11,15 @@ Graph mode draws the slides' circuit for f = (x + y) z: the inputs on the left, 
 per equation, and on every arrow the forward value above and (in the key) the gradient
 \partial f/\partial v below.
 
-Everything is read from the Derivation's graph and, for numbers, from a
-:class:`symbackprop.render_latex.Evaluation` (exact values, rounded for display).
+Matrix mode (``matrix_network_tikz``) draws the same network as the slides think of it: one
+column per matrix of the batch (x, then z_l, a_l, then \hat{y}), headed by its name and, in the
+key, its shape (n, N_l); between two columns the weight matrix W_l and the bias b_l with their
+shapes; each arrow from input j to neuron i labelled with the entry it uses, W_l[j, i]
+(= w^{l}_{i,j} of the lecture notes), and in the key the gradient dW_l[j, i] in red.
+
+Everything is read from the Derivation's graph (or the MatrixDerivation) and, for numbers, from a
+:class:`symbackprop.render_latex.Evaluation` or the matrix environment (exact values, rounded for
+display).
 The pictures need ``\usepackage{tikz}`` (``tikz_packages()``).
 """
 from __future__ import annotations
@@ -24,6 +31,7 @@ from .render_latex import Notation, format_number
 
 MAX_LABELLED_EDGES = 24   # more arrows than this: the weight names are left out (they would overlap)
 MAX_LAYER_WIDTH = 12      # wider layers are drawn with their first and last nodes and a gap
+MATRIX_LABELLED_PER_GAP = 4  # matrix drawing: more arrows than this between two layers, only W_l[1, 1] is labelled
 TEXT_WIDTH_CM = 14.5      # the drawings are scaled to fit the page (16.6 cm of text width)
 
 VALUE_COLOR = "green!45!black"
@@ -243,4 +251,112 @@ def _edge(src: str, dst: str, name: str, values, grads, decimals) -> str:
     return "".join(parts) + ";"
 
 
-__all__ = ["drawing", "network_tikz", "graph_tikz", "tikz_packages"]
+_ACTIVATION_LABELS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "leaky_relu": r"\mathrm{LReLU}",
+                      "softplus": r"\mathrm{sp}", "softmax": r"\mathrm{sm}", "identity": r"\Sigma"}
+
+
+def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, given_shapes=("x",)) -> str:
+    """The network in the slides' matrix notation: a column per layer, its neurons (the
+    activation's symbol inside, the input columns x_j), the matrix names above each column and,
+    between columns, ``W_l`` and ``b_l``; each arrow from input ``j`` to neuron ``i`` is labelled
+    ``W_l[j, i]`` (the weight it carries, w^{l}_{i,j} in index notation).
+
+    ``md``: a MatrixDerivation (its dimension sizes are the shapes shown). ``env``: the matrices'
+    values ({name: 2-D array}, e.g. ``md.environment(exact=True)``) for the answer key: every shape
+    is shown with its sizes and each arrow also carries ``dW_l[j, i]`` (red). Without ``env`` (the
+    exercises) only the shapes in ``given_shapes`` are shown, so the shapes stay an exercise.
+    """
+    layers = md.layers
+    L = md.depth
+    key = env is not None
+    dx = min(4.6 if key else 4.0, TEXT_WIDTH_CM / (L + 0.9))
+    dy = 1.9 if key else 1.6
+    shown = [_shown_indices(w) for w in layers]
+    n_edges = sum(len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) for l in range(1, L + 1))
+    label_edges = n_edges <= MAX_LABELLED_EDGES
+    lines = [
+        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={dy * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"  neuron/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, fill=white},",
+        r"  lossnode/.style={rectangle, rounded corners, draw, thick, minimum size=8mm, fill=white},",
+        r"  wlabel/.style={fill=white, inner sep=1pt, font=\scriptsize},",
+        r"  head/.style={font=\small, align=center},",
+        r"  info/.style={font=\scriptsize, align=center}]",
+    ]
+    tallest = max(len(idx) for idx in shown)
+    top_y = (tallest - 1) / 2 + 0.55
+    bottom_y = -(tallest - 1) / 2 - 0.55
+    pos = {}
+
+    def shape_text(name):
+        shp = md.matrices[name].shape
+        r, c = shp.sizes
+        if key or name in given_shapes:
+            return f"$({r}, {c})$"
+        return ""
+
+    for l, width in enumerate(layers):
+        idx = shown[l]
+        top = (len(idx) - 1) / 2
+        for r_, j in enumerate(idx):
+            y = top - r_
+            if j is None:
+                lines.append(rf"\node at ({l},{y:.2f}) {{$\vdots$}};")
+                continue
+            pos[(l, j)] = y
+            label = f"x_{{{j}}}" if l == 0 else _ACTIVATION_LABELS.get(md.activations[l - 1], "g")
+            lines.append(rf"\node[neuron] (m{l}-{j}) at ({l},{y:.2f}) {{${label}$}};")
+        if l == 0:
+            names_ = ["x"]
+        else:
+            names_ = [f"z_{l}", md.activation_name(l)]
+        head = r",\ ".join(f"${md.matrices[nm].latex()}$" for nm in names_)
+        lines.append(rf"\node[head] at ({l},{top_y:.2f}) {{{head}}};")
+        shp = shape_text(names_[0])
+        if shp:
+            lines.append(rf"\node[info] at ({l},{bottom_y:.2f}) {{{shp}}};")
+        if l >= 1:
+            wname, bname = f"W_{l}", f"b_{l}"
+            parts = []
+            for nm in (wname, bname):
+                s_ = shape_text(nm)
+                parts.append(f"${md.matrices[nm].latex()}$" + (r"\ " + s_ if s_ else ""))
+            joined = r",\quad ".join(parts)
+            lines.append(rf"\node[head] at ({l - 0.5:.2f},{top_y + 0.35:.2f}) {{{joined}}};")
+    for l in range(1, L + 1):
+        # more than 4 arrows between two columns: their labels would overlap, so only the top
+        # arrow (input 1 to neuron 1) carries its entry; the caption states the rule for the others
+        crowded = len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) > MATRIX_LABELLED_PER_GAP
+        for i in shown[l]:
+            if i is None:
+                continue
+            for j in shown[l - 1]:
+                if j is None:
+                    continue
+                if not label_edges or (crowded and (i, j) != (1, 1)):
+                    lines.append(rf"\draw[->] (m{l - 1}-{j}) -- (m{l}-{i});")
+                    continue
+                ys, yt = pos[(l - 1, j)], pos[(l, i)]
+                frac = 0.5 if ys == yt else (0.27 if yt < ys else 0.73)
+                text = f"$W_{{{l}}}[{j},{i}]$"
+                if key and f"dW_{l}" in env:
+                    num = _num(env[f"dW_{l}"][j - 1][i - 1], decimals)
+                    text = rf"\shortstack{{{text}\\$\color{{{GRADIENT_COLOR}}}{num}$}}"
+                where = "above" if ys == yt else "sloped"
+                lines.append(rf"\draw[->] (m{l - 1}-{j}) -- node[wlabel, pos={frac}, {where}] {{{text}}} (m{l}-{i});")
+    out_idx = [i for i in shown[L] if i is not None]
+    loss_x = L + 0.7
+    mid = sum(pos[(L, i)] for i in out_idx) / len(out_idx)
+    lines.append(rf"\node[lossnode] (loss) at ({loss_x:.2f},{mid:.2f}) {{$J$}};")
+    for i in out_idx:
+        lines.append(rf"\draw[->] (m{L}-{i}) -- (loss);")
+    lines.append(rf"\node[info] (target) at ({loss_x:.2f},{mid - 0.8:.2f}) {{$y$}};")
+    lines.append(r"\draw[->] (target) -- (loss);")
+    if key:
+        lines.append(rf"\node[info, anchor=west] at ({loss_x - 0.25:.2f},{bottom_y:.2f}) "
+                     rf"{{\textcolor{{{GRADIENT_COLOR}}}{{red: $dW_l[j, i] = \partial J/\partial W_l[j, i]$}}}};")
+    lines.append(r"\end{tikzpicture}")
+    note = "" if label_edges else f"% {n_edges} arrows: entry labels left out so they do not overlap\n"
+    return note + "\n".join(lines) + "\n"
+
+
+__all__ = ["drawing", "network_tikz", "graph_tikz", "matrix_network_tikz", "tikz_packages"]

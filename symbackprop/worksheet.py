@@ -247,8 +247,28 @@ def _key(numbers: Numbers) -> tuple:
     return p, e
 
 
+def _matrix_spec(d):
+    """The spec when its worksheet is written in the slides' matrix notation (``notation =
+    "matrix"``), else None. ``d`` may be a Derivation, a Spec or a MatrixDerivation."""
+    from .worksheet_matrix import is_matrix_spec
+
+    spec = getattr(d, "spec", d)
+    try:
+        return spec if is_matrix_spec(spec) else None
+    except AttributeError:
+        return None
+
+
 def variant_numbers(d: Derivation, count: int, seed: int = 0, wrt=None) -> list:
-    """``count`` distinct sets of hand-computable numbers for the spec, reproducible from ``seed``."""
+    """``count`` distinct sets of hand-computable numbers for the spec, reproducible from ``seed``.
+
+    For a matrix-notation spec each variant is a copy of the Spec with other numbers
+    (:func:`symbackprop.worksheet_matrix.variant_specs`)."""
+    mspec = _matrix_spec(d)
+    if mspec is not None:
+        from .worksheet_matrix import variant_specs
+
+        return variant_specs(mspec, count, seed)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_VARIANTS:
         raise SpecError(f"--variants {count!r}: allowed a whole number from 1 to {MAX_VARIANTS}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
@@ -276,34 +296,38 @@ def variant_numbers(d: Derivation, count: int, seed: int = 0, wrt=None) -> list:
 # the documents
 
 
-def _code_functions(d: Derivation) -> list:
-    """Names in ``trainer.CODE_FUNCTIONS`` that compute this spec's numbers."""
+def code_functions(activations, loss: str | None, reduction: str) -> list:
+    """Names in ``trainer.CODE_FUNCTIONS`` that compute a network's numbers (``activations`` one
+    name per layer, ``loss`` a loss name; both empty/None for a computational graph)."""
     from .trainer import CODE_FUNCTIONS
 
-    g = d.graph
     wanted = []
-    if g.mode == "network":
-        for act in dict.fromkeys(g.activations):
+    if loss is not None:
+        for act in dict.fromkeys(activations):
             wanted += [act, f"{act}_derivative"] if act != "softmax" else ["softmax", "softmax_backward"]
-        wanted += [g.loss, f"{g.loss}_derivative"]
-        if g.activations[-1] in get_loss(g.loss).pairs_with:
-            wanted += [f"{g.loss}_from_logits", f"{g.loss}_from_logits_delta"]
-    wanted += ["reduce_mean" if d.reduction == "mean" else "reduce_sum", "gradient_descent_update"]
+        wanted += [loss, f"{loss}_derivative"]
+        if activations[-1] in get_loss(loss).pairs_with:
+            wanted += [f"{loss}_from_logits", f"{loss}_from_logits_delta"]
+    wanted += ["reduce_mean" if reduction == "mean" else "reduce_sum", "gradient_descent_update"]
     return [w for w in dict.fromkeys(wanted) if w in CODE_FUNCTIONS]
 
 
-def math_to_code(d: Derivation) -> str:
-    """The trainer's NumPy functions for this spec, rendered by latexify-py (``prefixes={"np"}``)."""
+def _code_functions(d: Derivation) -> list:
+    """Names in ``trainer.CODE_FUNCTIONS`` that compute this spec's numbers."""
+    g = d.graph
+    if g.mode == "network":
+        return code_functions(g.activations, g.loss, d.reduction)
+    return code_functions((), None, d.reduction)
+
+
+def code_items(function_names) -> list:
+    """``\\item`` lines: each trainer function rendered by latexify-py (``prefixes={"np"}``)."""
     import latexify
 
     from .trainer import CODE_FUNCTIONS
 
-    out = ["\\subsection*{From math to code}\n",
-           "The numbers above come from the formulas below. These are the independent NumPy trainer's own "
-           "functions (\\texttt{symbackprop.trainer}), rendered from their Python source by latexify-py; "
-           "the arrays run over the examples of a batch.\n"]
     items = []
-    for name in _code_functions(d):
+    for name in function_names:
         f = CODE_FUNCTIONS[name]
         try:
             tex = latexify.get_latex(f, prefixes={"np"})
@@ -313,13 +337,24 @@ def math_to_code(d: Derivation) -> str:
         doc = (f.__doc__ or "").strip().splitlines()
         summary = tex_escape(doc[0]) if doc else ""
         items.append(f"\\item \\texttt{{{tex_escape(name)}}}: {summary}\n\\[\n{tex}\n\\]")
+    return items
+
+
+def math_to_code(d: Derivation) -> str:
+    """The trainer's NumPy functions for this spec, rendered by latexify-py (``prefixes={"np"}``)."""
+    out = ["\\subsection*{From math to code}\n",
+           "The numbers above come from the formulas below. These are the independent NumPy trainer's own "
+           "functions (\\texttt{symbackprop.trainer}), rendered from their Python source by latexify-py; "
+           "the arrays run over the examples of a batch.\n"]
+    items = code_items(_code_functions(d))
     if not items:
         return ""
     return "\n".join(out) + "\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n"
 
 
-def _sigmoid_table(d: Derivation, decimals: int) -> str:
-    if d.graph.mode != "network" or "sigmoid" not in d.graph.activations:
+def sigmoid_table(activations, decimals: int) -> str:
+    """A table of sigma(z) for z = -4 ... 4 when a layer uses the sigmoid (else empty)."""
+    if "sigmoid" not in activations:
         return ""
     from .functions import sigmoid
 
@@ -330,6 +365,12 @@ def _sigmoid_table(d: Derivation, decimals: int) -> str:
             "for the others):\n\\begin{center}\n\\small\n"
             f"\\begin{{tabular}}{{{cols}}}\n\\toprule\n$z$ & {zs} \\\\\n$\\sigma(z)$ & {vals} \\\\\n"
             "\\bottomrule\n\\end{tabular}\n\\end{center}\n")
+
+
+def _sigmoid_table(d: Derivation, decimals: int) -> str:
+    if d.graph.mode != "network":
+        return ""
+    return sigmoid_table(d.graph.activations, decimals)
 
 
 def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
@@ -438,7 +479,15 @@ def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
 
 def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None = None,
               decimals: int = 2, fragment: bool = False, wrt=None) -> Worksheet:
-    """The exercises and the answer key for ``d`` at ``numbers`` (default: :func:`base_numbers`)."""
+    """The exercises and the answer key for ``d`` at ``numbers`` (default: :func:`base_numbers`).
+
+    Specs with ``notation = "matrix"`` get the slides' matrix notation
+    (:func:`symbackprop.worksheet_matrix.matrix_worksheet`; ``d`` may then also be the Spec)."""
+    mspec = _matrix_spec(d)
+    if mspec is not None:
+        from .worksheet_matrix import matrix_worksheet
+
+        return matrix_worksheet(mspec, numbers, variant, decimals, fragment, wrt)
     if numbers is None:
         numbers = base_numbers(d)
     if wrt:
@@ -497,7 +546,7 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
     Every target is checked before anything is written, so an existing file without ``force``
     leaves nothing half done; each file is written atomically.
     """
-    from .numpy_backend import write_atomic
+    from .fileio import write_atomic
 
     if pdf and fragment:
         raise SpecError("--pdf needs whole documents; leave out --fragment")
@@ -533,7 +582,7 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
             written.append(path)
     if pdf:
         for path, data in compiled:
-            _write_bytes(path, data)
+            write_atomic(path, data, force=force)
             written.append(path)
     return written
 
@@ -542,20 +591,5 @@ def _safe(stem: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) or "worksheet"
 
 
-def _write_bytes(path: str, data: bytes) -> None:
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 __all__ = ["Worksheet", "worksheet", "variant_numbers", "base_numbers", "default_wrt", "math_to_code",
-           "write_worksheets", "output_paths", "options"]
+           "write_worksheets", "output_paths", "options", "code_functions", "code_items", "sigmoid_table"]
