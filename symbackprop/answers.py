@@ -32,6 +32,10 @@ Feedback (``mistake``): ``sign``, ``constant_factor`` (a stray 2, a missing ½, 
 A multi-line derivation ``A = B = C`` is checked step by step; the first step that is not an
 equality is named.
 
+Matrix specs (``notation = "matrix"``) also accept the slides' matrix notation
+(``dW_2 = a_1^T dz_2``), checked by :mod:`symbackprop.answers_matrix` (shapes by dimension name,
+then every entry exactly, with the same exact field).
+
 >>> from symbackprop import derive, load_spec
 >>> checker = AnswerChecker(derive(load_spec("derivations/computational_graph.toml")))
 >>> checker.check(r"\frac{\partial f}{\partial x} = z").verdict
@@ -46,7 +50,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sympy
 from mpmath.ctx_mp import MPContext
@@ -407,6 +411,8 @@ class Verdict:
     expected: str | None = None
     note: str | None = None
     error: dict | None = None
+    notation: str | None = None
+    shapes: dict | None = None
 
     @property
     def exit_code(self) -> int:
@@ -427,6 +433,10 @@ class Verdict:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.notation is not None:
+            out["notation"] = self.notation
+        if self.shapes is not None:
+            out["shapes"] = self.shapes
         return out
 
 
@@ -440,6 +450,15 @@ def _unparseable(exc: Exception, wrt=None) -> Verdict:
         if line is not None:
             error["line"] = line
     return Verdict(UNPARSEABLE, str(exc), wrt=wrt, error=error)
+
+
+def _progress(verdict: Verdict) -> tuple:
+    """How far into the answer an unparseable reading got: (line, column); an error without a
+    column (the whole answer was read, e.g. nothing says what is differentiated) counts as the end."""
+    err = verdict.error or {}
+    if not err.get("column"):
+        return (math.inf, math.inf)
+    return (err.get("line") or 1, err["column"])
 
 
 def _line_of(message: str):
@@ -496,28 +515,93 @@ class _Candidate:
     activation: bool = False
 
 
+#: Networks with more parameters than this are checked in matrix notation only (the per-scalar
+#: derivation of 100k parameters would take minutes); the same bound as ``cli_core``'s.
+SCALAR_MAX_PARAMETERS = 5000
+
+
+def _parameter_count(spec) -> int:
+    if spec is None or getattr(spec, "network", None) is None:
+        return 0
+    L = spec.network.layers
+    return sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+
+
 class AnswerChecker:
     """Checks answers against one derivation; caches reference values per ``wrt``.
 
     ``check(text, wrt=None)``: ``wrt`` is the parameter or node (any accepted spelling:
     ``w^{1}_{1,1}``, ``w_{1,1}^1``, ``\\hat{y}``); a Leibniz left-hand side in the answer
     can give it instead.
+
+    ``AnswerChecker(derivation)`` or ``AnswerChecker(spec)`` (the per-scalar derivation is then
+    built only when an index-notation answer needs it).  For a spec with ``notation = "matrix"``
+    (or a network too big for per-scalar derivation) answers in the slides' matrix notation are
+    accepted too (``dW_2 = a_1^T dz_2``; see :mod:`symbackprop.answers_matrix`): an answer is
+    read in index notation first and, when that reading fails, in matrix notation.
     """
 
     def __init__(self, derivation, *, seed: int = 0, n_points: int = N_POINTS):
-        self.d = derivation
-        self.graph = derivation.graph
+        from .spec import Spec
+
+        if isinstance(derivation, Spec):
+            self.spec, self._d = derivation, None
+        else:
+            self.spec, self._d = getattr(derivation, "spec", None), derivation
         self.seed = seed
         self.n_points = n_points
-        self.names = answer_names(derivation)
         self._points = None
         self._reference_cache: dict = {}
         self._value_cache: dict = {}
         self._total_cache: dict = {}
-        self._activation_form = {
+        self._matrix = None
+
+    @property
+    def d(self):
+        """The per-scalar derivation (built on first use when the checker was made from a spec)."""
+        if self._d is None:
+            n = _parameter_count(self.spec)
+            if n > SCALAR_MAX_PARAMETERS:
+                raise NotSupportedError(f"this network has {n} parameters, too many for per-scalar answers; "
+                                        "write the answer in matrix notation, e.g. --wrt dW_1 --answer 'x^T dz_1'")
+            from .derivation import derive
+
+            self._d = derive(self.spec)
+        return self._d
+
+    @property
+    def graph(self):
+        return self.d.graph
+
+    @cached_property
+    def names(self) -> dict:
+        return answer_names(self.d)
+
+    @cached_property
+    def _activation_form(self) -> dict:
+        return {
             n.definition: n.symbol for n in self.graph.nodes
             if n.definition is not None and n.kind == "activation" and not n.definition.is_Symbol
         }
+
+    @property
+    def matrix(self):
+        """The matrix-notation checker (:class:`symbackprop.answers_matrix.MatrixAnswerChecker`) for
+        matrix specs and big networks, else None."""
+        if self._matrix is None:
+            spec = self.spec
+            wanted = spec is not None and getattr(spec, "network", None) is not None and (
+                getattr(spec, "notation", "index") == "matrix" or _parameter_count(spec) > SCALAR_MAX_PARAMETERS)
+            if not wanted:
+                self._matrix = False
+            else:
+                from .answers_matrix import MatrixAnswerChecker
+
+                try:
+                    self._matrix = MatrixAnswerChecker(spec, seed=self.seed, n_points=self.n_points)
+                except SymbackpropError:  # no matrix rule for this network: index notation only
+                    self._matrix = False
+        return self._matrix or None
 
     # -- names ---------------------------------------------------------------------
     def resolve_wrt(self, text: str) -> str:
@@ -687,12 +771,25 @@ class AnswerChecker:
     def check(self, text: str, wrt: str | None = None) -> Verdict:
         """Check one answer; never raises for bad answers (they get ``unparseable``)."""
         try:
+            with _time_limit(ANSWER_SECONDS):
+                matrix = self.matrix
+                if matrix is None:
+                    return self._scalar_verdict(text, wrt)
+                return self._routed(text, wrt, matrix)
+        except _Budget:
+            return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
+                           "write it more simply", wrt=wrt, error={"message": "time limit"})
+
+    def _scalar_verdict(self, text, wrt) -> Verdict:
+        """The index-notation check (raises only _Budget)."""
+        try:
             wrt_name = self.resolve_wrt(wrt) if wrt is not None else None
         except SymbackpropError as exc:
             return _unparseable(exc)
+        except RecursionError:
+            return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
         try:
-            with _time_limit(ANSWER_SECONDS):
-                return self._check(text, wrt_name)
+            return self._check(text, wrt_name)
         except ParseError as exc:
             return _unparseable(exc, wrt_name)
         except (NotSupportedError, SpecError) as exc:
@@ -700,9 +797,38 @@ class AnswerChecker:
         except RecursionError:
             return Verdict(UNPARSEABLE, "the answer is nested too deeply to check; write it more simply",
                            wrt=wrt_name, error={"message": "nested too deeply"})
-        except _Budget:
-            return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
-                           "write it more simply", wrt=wrt_name, error={"message": "time limit"})
+
+    def _scalar_wrt_ok(self, wrt) -> bool:
+        try:
+            self.resolve_wrt(wrt)
+        except (SymbackpropError, RecursionError):
+            return False
+        return True
+
+    def _routed(self, text, wrt, matrix) -> Verdict:
+        """A matrix spec: index notation for index names, matrix notation for matrix names; when
+        both readings are possible (``z_2``, ``b_2`` of a width-1 layer, or no ``--wrt``), the
+        index reading first and the matrix reading when that one cannot be read."""
+        if wrt is not None:
+            as_matrix = matrix.is_target(wrt)
+            as_scalar = self._scalar_wrt_ok(wrt)
+            if as_matrix and not as_scalar:
+                return matrix.verdict(text, wrt)
+            if as_scalar and not as_matrix:
+                return self._scalar_verdict(text, wrt)
+            if not as_scalar and not as_matrix:
+                # report in the notation the name is written in: w^{1}_{9,9} is index notation
+                if "^{" in wrt or "," in wrt:
+                    return self._scalar_verdict(text, wrt)
+                return matrix.verdict(text, wrt)  # its message lists the gradient matrices
+        scalar = self._scalar_verdict(text, wrt)
+        if scalar.verdict != UNPARSEABLE:
+            return scalar
+        matrix_verdict = matrix.verdict(text, wrt)
+        if matrix_verdict.verdict != UNPARSEABLE:
+            return matrix_verdict
+        # neither reading works: report the one that read further into the answer
+        return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
 
     def _check(self, text, wrt_name) -> Verdict:
         chain = parse_chain(text, resolve=self.names)
@@ -1096,7 +1222,10 @@ def _checker_for(path: str, mtime: float) -> AnswerChecker:
     from .derivation import derive
     from .spec import load_spec
 
-    return AnswerChecker(derive(load_spec(path)))
+    spec = load_spec(path)
+    matrix = spec.network is not None and (spec.notation == "matrix" or _parameter_count(spec) > SCALAR_MAX_PARAMETERS)
+    # matrix specs: the per-scalar derivation is built on first use (a matrix answer never needs it)
+    return AnswerChecker(spec if matrix else derive(spec))
 
 
 def checker_for_spec(path) -> AnswerChecker:

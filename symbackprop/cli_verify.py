@@ -4,6 +4,9 @@ r"""The ``verify`` and ``grade`` subcommands (checking students' hand derivation
 on standard input) prints the verdict and its feedback; ``--json`` prints
 ``{"verdict": "correct" | "incorrect" | "unparseable", "feedback": ..., ...}``.
 Exit status: 0 correct, 1 incorrect, 2 unparseable or invalid input (with the error's position).
+For a spec with ``notation = "matrix"`` the answer may be in the slides' matrix notation
+(``--wrt dW_2 --answer "a_1^T dz_2"``; see :mod:`symbackprop.answers_matrix`): a missing
+transpose or a wrong order is reported with the shapes that do not fit.
 
 ``symbackprop grade SPEC --answers FILE.csv`` (columns ``student,wrt,answer``) checks every
 row, shows a progress bar on stderr, and prints a report per row and a summary (``--json``:
@@ -35,7 +38,8 @@ def add_verify_parser(subparsers):
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("--wrt", metavar="NAME",
                    help="the parameter or node differentiated (optional when the answer starts with "
-                        "\\frac{\\partial L}{\\partial NAME} =)")
+                        "\\frac{\\partial L}{\\partial NAME} =); for matrix specs also a gradient matrix "
+                        "such as dW_2 or dz_1")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--answer", metavar="TEXT", help="the answer (default: read from standard input)")
     src.add_argument("--answer-file", metavar="FILE", help="read the answer from FILE")

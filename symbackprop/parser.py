@@ -75,9 +75,10 @@ _TOKEN_WORDS = {
     "EQ": "'='", "SUP": "'^'", "SUB": "'_'", "USUP": "a superscript digit", "PRIME": "a prime '",
     "LPAR": "'('", "RPAR": "')'", "LBRACK": "'['", "RBRACK": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COMMA": "','", "$END": "the end of the input",
+    "HADAMARD": "\\odot", "TOP": "\\top", "TSUP": "ᵀ", "ROWS": "\\text{rows}",
 }
 
-_ALLOWED_LATEX = (r"\frac \cdot \times \left( \right) \sigma \exp \log \ln \tanh \hat{y} \sum "
+_ALLOWED_LATEX = (r"\frac \cdot \times \odot \left( \right) \sigma \exp \log \ln \tanh \hat{y} \sum "
                   r"\partial \, \; \quad and Greek letters")
 
 _USUP_DIGITS = {c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
@@ -371,6 +372,19 @@ class _Builder:
         a, b = node.children
         return self.build(a) * self.build(b)
 
+    def _hadamard(self, node):
+        # the elementwise product of two numbers is their product (matrices: answers_matrix.py)
+        a, _, b = node.children
+        return self.build(a) * self.build(b)
+
+    def _top(self, node):
+        raise self.fail("^\\top (a transpose) is matrix notation; this answer is read in index notation, "
+                        "where every quantity is a number", node)
+
+    def _sum_all(self, node):
+        raise self.fail("give the index of the \\sum and its bounds, as in \\sum_{j=1}^{2} w^{2}_{1,j} a^{2}_{j} "
+                        "(a \\sum over the rows of a matrix is matrix notation)", node)
+
     def _div(self, node):
         a, _, b = node.children
         d = self._d_notation(a, b)
@@ -455,6 +469,9 @@ class _Builder:
             kind = s.data
             if kind == "subscript":
                 raise self.fail("a subscript '_' must follow a name, as in x_1 or w^{1}_{1,1}", s)
+            if kind == "tsup":
+                raise self.fail("ᵀ (a transpose) is matrix notation; this answer is read in index notation, "
+                                "where every quantity is a number", s)
             if kind == "usup":
                 exps.append((sympy.Integer(int("".join(_USUP_DIGITS[c] for c in str(s.children[0])))), s))
             else:
@@ -774,6 +791,9 @@ class _Builder:
     # ---- sums --------------------------------------------------------------------------
     def _sum(self, node):
         _, limits, body = node.children
+        if limits.data == "sum_rows":
+            raise self.fail("a \\sum over the rows of a matrix is matrix notation; in index notation give the "
+                            "index and its bounds, as in \\sum_{j=1}^{2}", limits)
         var = str(next(c for c in limits.children if isinstance(c, Token) and c.type == "NAME"))
         if var in self.env:
             raise self.fail(f"the index {var} is already used by an outer \\sum", limits)
