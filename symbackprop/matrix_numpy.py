@@ -47,7 +47,7 @@ class _NumPyPrinter:
 
     def __init__(self, md: MatrixDerivation, sigmoid_cache: dict):
         self.md = md
-        self.sigmoid_cache = sigmoid_cache  # a_l name -> (e name, d name, z name)
+        self.sigmoid_cache = sigmoid_cache  # a_l name -> (s name, a name, z name), s = e^(-z)
 
     def _float(self, value) -> str:
         value = sympy.Rational(value) if not isinstance(value, sympy.Basic) else value
@@ -78,8 +78,8 @@ class _NumPyPrinter:
             return f"{self.w(e.left, 6)} @ {self.w(e.right, 7)}", 6
         if isinstance(e, Hadamard):
             if isinstance(e.left, Mat) and self._one_minus_sigmoid(e.right) == e.left.name:
-                ex, d, z = self.sigmoid_cache[e.left.name]
-                return f"{ex} * {d} * {d}", 6  # a(1 - a) = e^{-|z|} / (1 + e^{-|z|})^2
+                s_, a_, z = self.sigmoid_cache[e.left.name]
+                return f"_sigmoid_slope({s_}, {a_})", _ATOM  # a(1 - a) = e^{-z} a^2 (no cancellation)
             return f"{self.w(e.left, 6)} * {self.w(e.right, 6)}", 6
         if isinstance(e, HadamardDiv):
             return f"{self.w(e.left, 6)} / {self.w(e.right, 7)}", 6
@@ -88,8 +88,8 @@ class _NumPyPrinter:
         if isinstance(e, Sub):
             a = self._one_minus_sigmoid(e)
             if a is not None:
-                ex, d, z = self.sigmoid_cache[a]
-                return f"numpy.where({z} >= 0.0, {ex} * {d}, {d})", _ATOM  # 1 - σ(z) = σ(-z)
+                s_, a_, z = self.sigmoid_cache[a]
+                return f"{s_} * {a_}", 6  # 1 - σ(z) = σ(-z) = e^{-z} σ(z)
             return f"{self.w(e.left, 5)} - {self.w(e.right, 6)}", 5
         if isinstance(e, Neg):
             return f"-{self.w(e.arg, 7)}", 7
@@ -131,10 +131,8 @@ def _forward_lines(md: MatrixDerivation, pr: _NumPyPrinter, cache: dict, *, need
         if isinstance(e, Apply) and e.function == "sigmoid":
             z = e.arg.name
             k = "out" if t == "yhat" else t[2:]
-            out.append(f"    e_{k} = numpy.exp(-numpy.abs({z}))  # e^(-|z|) <= 1: nothing overflows")
-            out.append(f"    d_{k} = 1.0 / (1.0 + e_{k})")
-            out.append(f"    {t} = numpy.where({z} >= 0.0, d_{k}, e_{k} * d_{k})" + comment)
-            cache[t] = (f"e_{k}", f"d_{k}", z)
+            out.append(f"    {t}, s_{k} = _sigmoid_and_exp({z})" + comment + ", s = e^(-z)")
+            cache[t] = (f"s_{k}", t, z)
         elif isinstance(e, Apply) and e.function == "softmax":
             z = e.arg.name
             out.append(f"    e_out = numpy.exp({z} - numpy.max({z}, axis=1, keepdims=True))")
@@ -273,7 +271,27 @@ def generate_matrix_source(md) -> str:
     return "\n".join(lines)
 
 
-_RUNTIME = r'''def _sigmoid(z):
+_RUNTIME = r'''def _sigmoid_and_exp(z):
+    """(σ(z), s) with s = e^(-z) and σ(z) = 1/(1 + s), in place (two arrays, five passes).
+
+    Relative error of a few ulps wherever σ(z) is a normal number: 1 + s never cancels, and z is
+    clipped at -709 so s stays finite (below that σ(z) < 1.3e-308; the result is 1.2e-308)."""
+    s = numpy.maximum(z, -709.0)
+    numpy.negative(s, out=s)
+    numpy.exp(s, out=s)
+    a = s + 1.0
+    numpy.reciprocal(a, out=a)
+    return a, s
+
+
+def _sigmoid_slope(s, a):
+    """σ'(z) = σ(z)(1 − σ(z)) = e^(-z) σ(z)^2 = s a a: a product, no cancellation."""
+    g = s * a
+    g *= a
+    return g
+
+
+def _sigmoid(z):
     """σ(z) = 1/(1 + e^-z) without overflow: with e = e^(-|z|), 1/(1 + e) for z >= 0, e/(1 + e) below."""
     e = numpy.exp(-numpy.abs(z))
     d = 1.0 / (1.0 + e)

@@ -29,7 +29,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import names
 from .derivation import Derivation, upstream_name
-from .errors import SpecError
+from .errors import NotSupportedError, SpecError
 from .fileio import write_atomic  # noqa: F401  (re-exported: other modules import it from here)
 from .graph import LOSS
 from .losses import get_loss
@@ -286,21 +286,26 @@ class CompiledGradients:
     __call__ = gradients
 
 
-PER_SCALAR_MAX_PARAMETERS = 160
-"""Networks with more parameters get matrix-form code by default (see ``choose_backend``)."""
-
-
 def choose_backend(d: Derivation) -> str:
     """``"per-scalar"`` or ``"matrix"``: which generated code is faster for this derivation.
 
-    Per-scalar code (one NumPy operation per named scalar) wins for small networks, where
-    its arrays are long and few; from about a hundred parameters on, one matrix product per
-    layer (BLAS) wins at every batch size (measured in benchmarks/run.py, docs/performance.md).
-    Graph-mode specs have no layers and always use per-scalar code.
+    Matrix-form code (one matrix product per layer, BLAS) is about as fast as per-scalar code
+    (one NumPy operation per named scalar) for the smallest network and faster from there on:
+    per-scalar time / matrix time is 0.86-2.5 at [2,2,1] (9 parameters; below 1 only for batches
+    of at most 100), 1.2-2.5 at 15-45 parameters and 1.8-14 from 91 parameters up, at batch sizes
+    10 to 10^5 (the crossover table in docs/performance.md, measured by benchmarks/run.py). So
+    every network the matrix form covers gets matrix-form code; graph-mode specs, and networks
+    with an activation or loss the matrix form has no rule for, get per-scalar code.
     """
     if d.graph.mode != "network":
         return "per-scalar"
-    return "per-scalar" if len(d.parameters) <= PER_SCALAR_MAX_PARAMETERS else "matrix"
+    from .matrix_form import matrix_derive
+
+    try:
+        matrix_derive(d)
+    except NotSupportedError:
+        return "per-scalar"
+    return "matrix"
 
 
 def compile_gradients(d: Derivation, backend: str = "auto"):

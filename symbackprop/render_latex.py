@@ -52,6 +52,7 @@ from .derivation import Derivation, upstream_symbol
 from .errors import NotSupportedError, SymbackpropError
 from .graph import ACTIVATION, INPUT, LOSS, PARAMETER, PRE_ACTIVATION, TARGET
 from .losses import get_loss, reduction_factor
+from .numeric import numeric
 
 __all__ = [
     "Numbers", "derivation_document", "derivation_body", "derivation_math", "format_number", "format_given",
@@ -190,17 +191,13 @@ def _numeric(expr):
 
     The exact values of a network nest (a = sigma(w sigma(...) + ...)) and repeat; SymPy's own
     ``N`` evaluates a repeated subexpression again each time it meets it, which grows with the
-    depth. Display needs far fewer than 40 digits.
+    depth. ``symbackprop.numeric`` evaluates bottom-up in mpmath with 20 guard digits and falls
+    back to ``sympy.N`` where a sum cancels (an exact 0 that is not written as 0 stays 0).
     """
     hit = _NUMERIC_MEMO.get(expr)
     if hit is not None:
         return hit
-    if expr.is_Number:
-        val = sympy.Float(expr, _PRECISION)
-    elif expr.args and (expr.is_Add or expr.is_Mul or expr.is_Pow or isinstance(expr, sympy.Function)):
-        val = expr.func(*[_numeric(a) for a in expr.args]).evalf(_PRECISION)
-    else:
-        val = sympy.N(expr, _PRECISION)
+    val = numeric(expr, _PRECISION)
     if len(_NUMERIC_MEMO) > 200_000:
         _NUMERIC_MEMO.clear()
     _NUMERIC_MEMO[expr] = val

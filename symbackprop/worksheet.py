@@ -37,12 +37,13 @@ from .derivation import Derivation
 from .errors import SpecError, SymbackpropError
 from .graph import INPUT, PARAMETER
 from .losses import get_loss
+from .numeric import is_finite_number
 from .render_latex import (Evaluation, Numbers, Renderer, _header_comment, _title, format_number, preamble,
                            tex_escape)
 from .tikz import drawing, tikz_packages
 
 WORKSHEET_KEYS = ("wrt", "example")
-MAX_VARIANTS = 50
+MAX_VARIANTS = 200
 MAX_ATTEMPTS = 4000
 SIGMOID_TABLE = range(-4, 5)
 GRAPH_EXAMPLES_KEPT = 4   # graph specs with at most this many examples keep them all
@@ -148,11 +149,7 @@ def base_numbers(d: Derivation) -> Numbers:
 
 
 def _finite(value) -> bool:
-    try:
-        f = sympy.N(value, 20)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return False
-    return bool(getattr(f, "is_Number", False) and f.is_real and f.is_finite)
+    return is_finite_number(value)  # one bottom-up pass, no precision retries (symbackprop.numeric)
 
 
 def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:

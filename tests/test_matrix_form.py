@@ -358,7 +358,7 @@ def _rel(a, b):
 def test_compiled_matrix_code_equals_per_scalar_code(layers, acts, loss, reduction):
     spec = parse_spec(network_toml(layers, acts, loss, reduction, 2, random.Random(3)))
     d = derive(spec)
-    per_scalar, matrix = compile_gradients(d), compile_matrix_gradients(d)
+    per_scalar, matrix = compile_gradients(d, backend="per-scalar"), compile_matrix_gradients(d)
     rng = np.random.default_rng(len(layers))
     n, K = 9, layers[-1]
     X = rng.normal(size=(n, layers[0]))

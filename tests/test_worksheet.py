@@ -145,7 +145,7 @@ def test_graph_variants_stay_in_the_domain():
 
 
 def test_variant_limits(lecture):
-    with pytest.raises(SpecError, match="1 to 50"):
+    with pytest.raises(SpecError, match="1 to 200"):
         variant_numbers(lecture, 0)
     with pytest.raises(SpecError, match="seed"):
         variant_numbers(lecture, 2, seed=-1)
