@@ -320,12 +320,11 @@ class Transpose(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class MatMul(MatrixExpr):
-    """The matrix product A B: (p, q)(q, r) -> (p, r); the inner dimensions must match."""
+class _Binary(MatrixExpr):
+    """A two-operand expression; its shape is worked out (and checked) when it is built."""
 
     left: MatrixExpr
     right: MatrixExpr
-    precedence = _PREC_MUL
 
     def __post_init__(self):
         _ = self.shape
@@ -333,6 +332,13 @@ class MatMul(MatrixExpr):
     @property
     def children(self):
         return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class MatMul(_Binary):
+    """The matrix product A B: (p, q)(q, r) -> (p, r); the inner dimensions must match."""
+
+    precedence = _PREC_MUL
 
     @cached_property
     def shape(self):
@@ -369,19 +375,10 @@ def _elementwise_shape(op, left, right, allow_row_broadcast=False):
 
 
 @dataclass(frozen=True)
-class Hadamard(MatrixExpr):
+class Hadamard(_Binary):
     """The elementwise product A ⊙ B of two matrices of the same shape."""
 
-    left: MatrixExpr
-    right: MatrixExpr
     precedence = _PREC_HAD
-
-    def __post_init__(self):
-        _ = self.shape
-
-    @property
-    def children(self):
-        return (self.left, self.right)
 
     @cached_property
     def shape(self):
@@ -398,19 +395,10 @@ class Hadamard(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class HadamardDiv(MatrixExpr):
+class HadamardDiv(_Binary):
     """The elementwise quotient A ⊘ B (same shapes)."""
 
-    left: MatrixExpr
-    right: MatrixExpr
     precedence = _PREC_HAD
-
-    def __post_init__(self):
-        _ = self.shape
-
-    @property
-    def children(self):
-        return (self.left, self.right)
 
     @cached_property
     def shape(self):
@@ -424,19 +412,10 @@ class HadamardDiv(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class Add(MatrixExpr):
+class Add(_Binary):
     """A + B (same shapes; a (1, N) row such as a bias is added to every row of an (n, N) matrix)."""
 
-    left: MatrixExpr
-    right: MatrixExpr
     precedence = _PREC_ADD
-
-    def __post_init__(self):
-        _ = self.shape
-
-    @property
-    def children(self):
-        return (self.left, self.right)
 
     @cached_property
     def shape(self):
@@ -456,19 +435,10 @@ class Add(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class Sub(MatrixExpr):
+class Sub(_Binary):
     """A − B (same shapes, or a number minus a matrix: 1 − a)."""
 
-    left: MatrixExpr
-    right: MatrixExpr
     precedence = _PREC_ADD
-
-    def __post_init__(self):
-        _ = self.shape
-
-    @property
-    def children(self):
-        return (self.left, self.right)
 
     @cached_property
     def shape(self):

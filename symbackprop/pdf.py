@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
+from . import fileio
 from .errors import NotSupportedError, SymbackpropError
 
 DEFAULT_TIMEOUT = 60.0
@@ -79,24 +80,11 @@ def compile_tex(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1, n
 def write_pdf(text: str, pdf_path: str, *, force: bool = False, timeout: float = DEFAULT_TIMEOUT) -> str:
     """Compile ``text`` and write the PDF to ``pdf_path`` atomically (never over an existing file
     unless ``force``). Returns ``pdf_path``."""
-    pdf_path = os.fspath(pdf_path)
-    if os.path.exists(pdf_path) and not force:
-        raise SymbackpropError(f"{pdf_path} exists; pass --force (force=True) to overwrite it")
-    folder = os.path.dirname(os.path.abspath(pdf_path))
-    if not os.path.isdir(folder):
-        raise SymbackpropError(f"{pdf_path}: the folder {folder} does not exist")
+    pdf_path = fileio.check_writable(pdf_path, force)
     stem = os.path.splitext(os.path.basename(pdf_path))[0] or "document"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
     data = compile_tex(text, timeout=timeout, name=safe)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, pdf_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    fileio.write_atomic(pdf_path, data, force=force)
     return pdf_path
 
 
