@@ -432,20 +432,9 @@ def n_parameters(layers) -> int:
 
 def matrices_from_names(layers, params: dict):
     """{w^{k}_{i,j}: v, b^{k}_{i}: v} -> [(W_k (M, N), b_k (1, N))] with W_k[j-1, i-1] = w^{k}_{i,j}."""
-    import numpy as np
-    from symbackprop import names
+    from symbackprop.check import matrices_from_names as convert
 
-    mats = []
-    for k in range(1, len(layers)):
-        m, n = layers[k - 1], layers[k]
-        W = np.empty((m, n))
-        b = np.empty((1, n))
-        for i in range(1, n + 1):
-            for j in range(1, m + 1):
-                W[j - 1, i - 1] = params[names.weight(k, i, j)]
-            b[0, i - 1] = params[names.bias(k, i)]
-        mats.append((W, b))
-    return mats
+    return convert(layers, params)
 
 
 def flatten(layers, grads):

@@ -72,9 +72,9 @@ def network_from_graph(d: Derivation) -> trainer.Network:
     return trainer.Network(list(g.layers), list(g.activations), g.loss, d.reduction)
 
 
-def to_matrices(d: Derivation, params: dict) -> list:
-    """{w^{k}_{i,j}: v} -> [(W_k, b_k)] in the slides' shapes: W_k[j-1, i-1] = w^{k}_{i,j}, b_k (1, N)."""
-    layers = d.graph.layers
+def matrices_from_names(layers, params: dict) -> list:
+    """{w^{k}_{i,j}: v, b^{k}_{i}: v} -> [(W_k, b_k)] in the slides' shapes: W_k (M, N) with
+    W_k[j-1, i-1] = w^{k}_{i,j}, and b_k (1, N)."""
     out = []
     for k in range(1, len(layers)):
         m, n = layers[k - 1], layers[k]
@@ -86,6 +86,11 @@ def to_matrices(d: Derivation, params: dict) -> list:
             b[0, i - 1] = params[names.bias(k, i)]
         out.append((W, b))
     return out
+
+
+def to_matrices(d: Derivation, params: dict) -> list:
+    """The parameters of a network derivation as the slides' matrices (see ``matrices_from_names``)."""
+    return matrices_from_names(d.graph.layers, params)
 
 
 def from_matrices(d: Derivation, mats: list) -> dict:

@@ -1,6 +1,8 @@
 """Activation functions as real SymPy functions.
 
-Each class is a ``sympy.Function`` with ``fdiff`` (its derivative), ``_latex``
+Each class is a ``sympy.Function`` with ``at_numbers`` (its value where SymPy can decide it,
+e.g. relu(3) = 3; bound to the name ``eval`` that SymPy's Function protocol calls — no text is
+ever evaluated), ``fdiff`` (its derivative), ``_latex``
 (how the lectures write it) and ``_numpycode`` (a numerically stable NumPy form),
 so ``diff``, ``latex`` and ``lambdify`` need no special cases.
 
@@ -25,13 +27,15 @@ class sigmoid(Function):
     r"""The logistic function \sigma(z) = 1 / (1 + e^{-z})."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z is S.Zero:
             return S.Half
         if z is S.Infinity:
             return S.One
         if z is S.NegativeInfinity:
             return S.Zero
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return self * (1 - self)
@@ -64,13 +68,15 @@ class step(Function):
     r"""The unit step with step(0) = 0: the derivative of ReLU (convention relu'(0) = 0)."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z.is_number and z.is_extended_real:
             return S.One if z > 0 else S.Zero
         if z.is_positive:
             return S.One
         if z.is_nonpositive:
             return S.Zero
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return S.Zero
@@ -88,13 +94,15 @@ class relu(Function):
     r"""ReLU(z) = max(z, 0); its derivative is ``step(z)``, 0 at z = 0 by convention."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z.is_number and z.is_extended_real:
             return z if z > 0 else S.Zero
         if z.is_nonnegative:
             return z
         if z.is_nonpositive:
             return S.Zero
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return step(self.args[0])
@@ -115,9 +123,11 @@ class leaky_step(Function):
     r"""Derivative of leaky ReLU: 1 for z > 0, else 0.01 (so 0.01 at z = 0)."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z.is_number and z.is_extended_real:
             return S.One if z > 0 else LEAKY_SLOPE
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return S.Zero
@@ -135,9 +145,11 @@ class leaky_relu(Function):
     r"""Leaky ReLU: z for z > 0, else 0.01 z."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z.is_number and z.is_extended_real:
             return z if z > 0 else LEAKY_SLOPE * z
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return leaky_step(self.args[0])
@@ -155,9 +167,11 @@ class softplus(Function):
     r"""softplus(z) = log(1 + e^z); its derivative is sigmoid(z)."""
 
     @classmethod
-    def eval(cls, z):
+    def at_numbers(cls, z):
         if z is S.Zero:
             return log(2)
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
@@ -183,9 +197,11 @@ class softmax(Function):
     nargs = None
 
     @classmethod
-    def eval(cls, *args):
+    def at_numbers(cls, *args):
         if len(args) < 2:
             raise TypeError("softmax needs its own logit and the layer's logits")
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
     def fdiff(self, argindex=1):
         if argindex == 1:
