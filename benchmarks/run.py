@@ -7,11 +7,11 @@ r"""symbackprop's benchmark suite: every measurement side by side, in one proces
 What it measures (see benchmarks/README.md and docs/performance.md):
 
 1. derivation: ``derive`` of every gradient (plus one parameter's LaTeX steps when
-   ``symbackprop.render_latex`` exists) for [2,2,1], [4,8,8,1], [10,16,16,1], [20,32,32,1],
+   ``symbackprop.render.latex`` exists) for [2,2,1], [4,8,8,1], [10,16,16,1], [20,32,32,1],
    the matrix form of [784,128,10], and the naive baseline (``sympy.diff`` of the fully
    expanded loss for every parameter) in a child process stopped after a time limit;
 2. gradient evaluation at batches 10^3 and 10^5: ``compile_gradients``, the exported
-   NumPy-only module, the matrix-form code (``symbackprop.matrix_numpy`` when present),
+   NumPy-only module, the matrix-form code (``symbackprop.compile.matrix_numpy`` when present),
    the independent trainer's hand-written backprop (the reference) and its forward pass,
    PyTorch CPU autograd and JAX ``jit(grad)`` when installed;
 3. answer checking: one hand derivation (cold), 1,000 answers graded (``symbackprop grade``);
@@ -421,7 +421,7 @@ def network_spec_text(layers, activations, loss, notation="index") -> str:
 
 
 def scalar_spec(layers):
-    from symbackprop.spec import parse_spec
+    from symbackprop.spec.load import parse_spec
 
     return parse_spec(network_spec_text(layers, SCALAR_ACT, SCALAR_LOSS), source=f"benchmark{list(layers)}")
 
@@ -432,7 +432,7 @@ def n_parameters(layers) -> int:
 
 def matrices_from_names(layers, params: dict):
     """{w^{k}_{i,j}: v, b^{k}_{i}: v} -> [(W_k (M, N), b_k (1, N))] with W_k[j-1, i-1] = w^{k}_{i,j}."""
-    from symbackprop.check import matrices_from_names as convert
+    from symbackprop.check.compare import matrices_from_names as convert
 
     return convert(layers, params)
 
@@ -477,9 +477,9 @@ def random_batch(layers, batch, loss, seed=1):
 # ---------------------------------------------------------------------------------------
 
 def _render_latex_function():
-    """symbackprop.render_latex.derivation_document, when that module exists (else None)."""
+    """symbackprop.render.latex.derivation_document, when that module exists (else None)."""
     try:
-        mod = importlib.import_module("symbackprop.render_latex")
+        mod = importlib.import_module("symbackprop.render.latex")
     except ImportError:
         return None
     return getattr(mod, "derivation_document", None)
@@ -522,15 +522,15 @@ def measure_derivation(layers, repeats, latex_fn, clock=time.perf_counter, compi
         if compile_too:
             comp.samples.append(t3 - t2)
     if latex_fn is None:
-        latex.note = "symbackprop.render_latex absent: LaTeX not included"
+        latex.note = "symbackprop.render.latex absent: LaTeX not included"
     return ours, latex, comp
 
 
 def _matrix_latex_function():
     """A whole-document renderer of the matrix form, if one exists; else the steps' own latex()."""
-    for modname, fname in (("symbackprop.matrix_latex", "matrix_derivation_document"),
-                           ("symbackprop.matrix_latex", "derivation_document"),
-                           ("symbackprop.render_latex", "matrix_derivation_document")):
+    for modname, fname in (("symbackprop.render.matrix_latex", "matrix_derivation_document"),
+                           ("symbackprop.render.matrix_latex", "derivation_document"),
+                           ("symbackprop.render.latex", "matrix_derivation_document")):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
@@ -549,8 +549,8 @@ def measure_matrix_derivation(layers, repeats, clock=time.perf_counter, load_spe
     """(derive + LaTeX Timing, load_spec Timing or None, how the LaTeX was rendered) for the
     matrix form of ``layers`` (sigmoid hidden layers, softmax + cross-entropy)."""
     try:
-        from symbackprop.matrix_form import matrix_derive
-        from symbackprop.spec import NetworkSpec
+        from symbackprop.derivation.matrix_form import matrix_derive
+        from symbackprop.spec.load import NetworkSpec
     except ImportError as exc:
         return Timing(error=f"matrix form absent ({exc})"), None, ""
     render, how = _matrix_latex_function()
@@ -568,7 +568,7 @@ def measure_matrix_derivation(layers, repeats, clock=time.perf_counter, load_spe
             break
     load = None
     if load_spec_too:
-        from symbackprop.spec import parse_spec
+        from symbackprop.spec.load import parse_spec
 
         load = Timing()
         text = network_spec_text(layers, MATRIX_ACTS, MATRIX_LOSS, notation="matrix")
@@ -589,7 +589,7 @@ def naive_child(layers_text: str, limit: float) -> int:
 
     import sympy
 
-    from symbackprop.graph import build_graph
+    from symbackprop.derivation.graph import build_graph
 
     layers = tuple(int(v) for v in layers_text.split(","))
     spec = scalar_spec(layers)
@@ -801,9 +801,9 @@ def compiled_variants(d) -> dict:
 
 
 def _matrix_numpy_gradient(md, mats, X, Y):
-    """The matrix-form compiled code (symbackprop.matrix_numpy) with matrices in and out,
+    """The matrix-form compiled code (symbackprop.compile.matrix_numpy) with matrices in and out,
     the trainer's contract; raises ImportError when the module is absent."""
-    mod = importlib.import_module("symbackprop.matrix_numpy")
+    mod = importlib.import_module("symbackprop.compile.matrix_numpy")
     compiled = mod.compile_matrix_gradients(md)
     fn = compiled.matrix_gradients
     return lambda: fn(mats, X, Y)
@@ -847,7 +847,7 @@ def gradient_methods(key, layers, activations, loss, batch, *, compiled=None, ex
         try:
             methods["matrix_numpy"] = _matrix_numpy_gradient(md, mats, X, Y)
         except ImportError:
-            notes["matrix_numpy"] = "symbackprop.matrix_numpy absent"
+            notes["matrix_numpy"] = "symbackprop.compile.matrix_numpy absent"
         except Exception as exc:  # noqa: BLE001
             notes["matrix_numpy"] = f"{type(exc).__name__}: {exc}"
         if include_environment:
@@ -905,9 +905,9 @@ def measure_check_answer(repeats: int, clock=time.perf_counter):
     """Cold: each answer with a fresh checker and SymPy's cache cleared (as one `verify` run
     after start-up); warm: the same answers again on a used checker (as in a grading batch)."""
     try:
-        from symbackprop.answers import AnswerChecker
+        from symbackprop.verify.answers import AnswerChecker
     except ImportError as exc:
-        t = Timing(error=f"symbackprop.answers absent ({exc})")
+        t = Timing(error=f"symbackprop.verify.answers absent ({exc})")
         return t, t, t
     import symbackprop
 
@@ -968,18 +968,18 @@ def _has_command(name: str) -> bool:
 
 def answer_rows(count: int, seed: int = 0) -> tuple:
     """``count`` (student, wrt, answer) rows and where they come from:
-    ``symbackprop.grading.benchmark_rows`` (varied right and wrong forms of every parameter's
+    ``symbackprop.verify.grading.benchmark_rows`` (varied right and wrong forms of every parameter's
     gradient) when it exists, else draws from ANSWERS."""
     import random
 
     try:
-        from symbackprop.grading import benchmark_rows
+        from symbackprop.verify.grading import benchmark_rows
 
         import symbackprop
 
         d = symbackprop.derive(symbackprop.load_spec(LECTURE_SPEC))
         rows = [(r["student"], r["wrt"], r["answer"]) for r in benchmark_rows(d, count, seed)]
-        return rows, "symbackprop.grading.benchmark_rows"
+        return rows, "symbackprop.verify.grading.benchmark_rows"
     except (ImportError, AttributeError, TypeError, KeyError):
         rng = random.Random(seed)
         rows = []
@@ -1105,7 +1105,7 @@ def measure_crossover(nets, batches, repeats):
                 path = os.path.join(tmp, f"cross_{'_'.join(map(str, layers))}.py")
                 numpy_backend.export_module(d, path)
                 per_scalar = _import_file(path, f"bench_cross_{'_'.join(map(str, layers))}")
-            from symbackprop.matrix_numpy import compile_matrix_gradients
+            from symbackprop.compile.matrix_numpy import compile_matrix_gradients
 
             matrix = compile_matrix_gradients(d)
             how = "the exported per-scalar module against `matrix_numpy`, both with dicts of names"
@@ -1193,8 +1193,8 @@ def _run_pinned(plan: Plan, results: dict, frameworks, start: float) -> dict:
 
     # 1. derivation
     latex_fn = _render_latex_function()
-    results["notes"]["latex"] = ("symbackprop.render_latex.derivation_document(d, wrt=[w^{1}_{1,1}])"
-                                 if latex_fn else "symbackprop.render_latex absent: derivation times exclude LaTeX")
+    results["notes"]["latex"] = ("symbackprop.render.latex.derivation_document(d, wrt=[w^{1}_{1,1}])"
+                                 if latex_fn else "symbackprop.render.latex absent: derivation times exclude LaTeX")
     layers_of = dict(SCALAR_NETS)
     for key, layers in SCALAR_NETS:
         log(f"derive {list(layers)} ...")
@@ -1224,8 +1224,8 @@ def _run_pinned(plan: Plan, results: dict, frameworks, start: float) -> dict:
             layers, acts, loss = mlayers, MATRIX_ACTS, MATRIX_LOSS
             mats = trainer.init_params(mlayers, seed=0)
             try:
-                from symbackprop.matrix_form import matrix_derive
-                from symbackprop.spec import NetworkSpec
+                from symbackprop.derivation.matrix_form import matrix_derive
+                from symbackprop.spec.load import NetworkSpec
 
                 md = matrix_derive(NetworkSpec(tuple(mlayers), MATRIX_ACTS, MATRIX_LOSS, "mean"))
             except Exception as exc:  # noqa: BLE001
@@ -1244,7 +1244,7 @@ def _run_pinned(plan: Plan, results: dict, frameworks, start: float) -> dict:
             params = numpy_backend.spec_parameters(d)
             mats = matrices_from_names(layers, params)
             try:
-                from symbackprop.matrix_form import matrix_derive
+                from symbackprop.derivation.matrix_form import matrix_derive
 
                 md = matrix_derive(spec)
             except Exception as exc:  # noqa: BLE001

@@ -8,15 +8,21 @@ The flow is one way: spec -> graph -> derivation -> {LaTeX, NumPy, checks}.
 """
 __version__ = "0.1.0"
 
-from .activations import ACTIVATIONS, Activation
-from .derivation import Derivation, LocalDerivative, NodeGradient, Path, derive
+from .ops.activations import ACTIVATIONS, Activation
+from .derivation.chain_rule import Derivation, LocalDerivative, NodeGradient, Path, derive
 from .errors import NotSupportedError, ParseError, SpecError, SymbackpropError
-from .graph import Graph, Node, build_graph
-from .losses import LOSSES, Loss
-from .numpy_backend import CompiledGradients, compile_gradients, export_module, spec_data, spec_parameters
-from .spec import Spec, load_spec, parse_spec
-from .matrix_form import MatrixDerivation, matrix_derive
-from .matrix_numpy import check_matrix, compile_matrix_gradients
+from .derivation.graph import Graph, Node, build_graph
+from .ops.losses import LOSSES, Loss
+from .compile.numpy_backend import (
+    CompiledGradients,
+    compile_gradients,
+    export_module,
+    spec_data,
+    spec_parameters,
+)
+from .spec.load import Spec, load_spec, parse_spec
+from .derivation.matrix_form import MatrixDerivation, matrix_derive
+from .compile.matrix_numpy import check_matrix, compile_matrix_gradients
 
 __all__ = [
     "ACTIVATIONS", "Activation", "CompiledGradients", "Derivation", "Graph", "LOSSES", "LocalDerivative", "Loss",

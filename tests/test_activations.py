@@ -5,9 +5,9 @@ import pytest
 import sympy
 from sympy import Rational, exp
 
-from symbackprop.activations import ACTIVATIONS
-from symbackprop.functions import rewrite_elementary
-from symbackprop.losses import LOSSES
+from symbackprop.ops.activations import ACTIVATIONS
+from symbackprop.ops.functions import rewrite_elementary
+from symbackprop.ops.losses import LOSSES
 
 Z = sympy.Symbol("z", real=True)
 POINTS = [Rational(-7, 3), Rational(-1, 2), Rational(1, 5), Rational(9, 4)]
@@ -53,7 +53,7 @@ def test_latex_and_rule_text(act):
 
 
 def test_relu_convention_at_zero_is_zero_everywhere():
-    from symbackprop.functions import leaky_step, relu, step
+    from symbackprop.ops.functions import leaky_step, relu, step
 
     assert sympy.diff(relu(Z), Z).subs(Z, 0) == 0 and step(0) == 0
     assert leaky_step(0) == Rational(1, 100)
@@ -62,7 +62,7 @@ def test_relu_convention_at_zero_is_zero_everywhere():
 
 
 def test_softmax_jacobian_is_a_i_delta_ij_minus_a_j():
-    from symbackprop.functions import softmax
+    from symbackprop.ops.functions import softmax
 
     z1, z2, z3 = sympy.symbols("z1 z2 z3", real=True)
     zs = (z1, z2, z3)
@@ -79,7 +79,7 @@ def test_softmax_jacobian_is_a_i_delta_ij_minus_a_j():
 @pytest.mark.parametrize("loss", list(LOSSES.values()), ids=lambda l: l.name)
 def test_from_logits_form_equals_the_lectures_form(loss):
     """BCE(σ(z)) = softplus(z) − y z and CE(softmax(z)) = Σ y (logsumexp(z) − z): exact identities."""
-    from symbackprop.activations import ACTIVATIONS as A
+    from symbackprop.ops.activations import ACTIVATIONS as A
 
     for act_name, f in loss.from_logits.items():
         zs = sympy.symbols("z1 z2", real=True)

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop import names
-from symbackprop.answers import AnswerChecker, ExactPoint, answer_names, check_answer
-from symbackprop.derivation import derive
-from symbackprop.functions import sigmoid
-from symbackprop.parser import parse_chain
-from symbackprop.spec import load_spec
+from symbackprop.verify.answers import AnswerChecker, ExactPoint, answer_names, check_answer
+from symbackprop.derivation.chain_rule import derive
+from symbackprop.ops.functions import sigmoid
+from symbackprop.grammar.parser import parse_chain
+from symbackprop.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "derivations"
@@ -406,7 +406,7 @@ def test_check_answer_convenience(checkers):
 
 
 def _main(argv, capsys):
-    from symbackprop.cli import main
+    from symbackprop.cli.__init__ import main
 
     code = main(argv)
     out = capsys.readouterr()

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop import trainer
-from symbackprop.answers import AnswerChecker, checker_for_spec
-from symbackprop.answers_matrix import Elementwise, MatrixAnswerChecker, Power
-from symbackprop.cli import main
-from symbackprop.derivation import derive
+from symbackprop.verify.answers import AnswerChecker, checker_for_spec
+from symbackprop.verify.answers_matrix import Elementwise, MatrixAnswerChecker, Power
+from symbackprop.cli.__init__ import main
+from symbackprop.derivation.chain_rule import derive
 from symbackprop.errors import ParseError
-from symbackprop.matrix_form import LOSS_RULES, ShapeError, evaluate, walk
-from symbackprop.spec import load_spec
+from symbackprop.derivation.matrix_form import LOSS_RULES, ShapeError, evaluate, walk
+from symbackprop.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 GENDER = ROOT / "derivations" / "gender.toml"

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from symbackprop.cli import main
+from symbackprop.cli.__init__ import main
 
 from conftest import DERIVATIONS
 

@@ -2,7 +2,7 @@
 import argparse
 import pathlib
 
-from symbackprop.cli import build_parser
+from symbackprop.cli.__init__ import build_parser
 
 DOC = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
 

@@ -1,6 +1,6 @@
 """Every derivations/*.tex is what the code generates from its .toml, byte for byte, and compiles.
 
-Regenerate them with ``python -m symbackprop.render_latex --regenerate`` after changing the
+Regenerate them with ``python -m symbackprop.render.latex --regenerate`` after changing the
 renderer (or a spec). Oracle for the compiled text: the lecture notes' numbers.
 """
 import os
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from symbackprop import load_spec
-from symbackprop.render_latex import spec_document
+from symbackprop.render.latex import spec_document
 
 DERIVATIONS = pathlib.Path(__file__).resolve().parent.parent / "derivations"
 SPECS = sorted(DERIVATIONS.glob("*.toml"))
@@ -21,7 +21,7 @@ SPECS = sorted(DERIVATIONS.glob("*.toml"))
 def test_every_spec_has_its_tex_and_no_tex_is_orphaned():
     tex = {p.stem for p in DERIVATIONS.glob("*.tex")}
     toml = {p.stem for p in SPECS}
-    assert toml - tex == set(), "run: python -m symbackprop.render_latex --regenerate"
+    assert toml - tex == set(), "run: python -m symbackprop.render.latex --regenerate"
     assert tex - toml == set()
 
 
@@ -30,11 +30,11 @@ def test_committed_tex_is_regenerated_byte_for_byte(path):
     committed = path.with_suffix(".tex").read_bytes()
     generated = spec_document(load_spec(path)).encode("utf-8")
     assert generated == committed, (f"{path.with_suffix('.tex').name} is stale: "
-                                    "run python -m symbackprop.render_latex --regenerate")
+                                    "run python -m symbackprop.render.latex --regenerate")
 
 
 def test_the_cli_writes_the_same_document(tmp_path):
-    from symbackprop.cli import main
+    from symbackprop.cli.__init__ import main
 
     for stem in ("lecture_2_2_1", "computational_graph", "gender"):
         out = tmp_path / f"{stem}.tex"

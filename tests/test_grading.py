@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.answers import AnswerChecker
-from symbackprop.derivation import derive
+from symbackprop.verify.answers import AnswerChecker
+from symbackprop.derivation.chain_rule import derive
 from symbackprop.errors import SpecError
-from symbackprop.grading import (
+from symbackprop.verify.grading import (
     grade_rows,
     parse_answers_csv,
     read_answers,
@@ -23,7 +23,7 @@ from symbackprop.grading import (
     summarize,
     write_atomically,
 )
-from symbackprop.spec import load_spec
+from symbackprop.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH_SPEC = ROOT / "derivations" / "computational_graph.toml"
@@ -164,7 +164,7 @@ def test_write_atomically_refuses_to_overwrite(tmp_path):
 
 
 def _main(argv, capsys):
-    from symbackprop.cli import main
+    from symbackprop.cli.__init__ import main
 
     code = main(argv)
     out = capsys.readouterr()
@@ -212,7 +212,7 @@ def test_cli_grade_bad_header_is_one_line(tmp_path, capsys):
 
 def test_generated_class_gets_every_verdict_right():
     """An independent oracle: a row is correct exactly when its mutation keeps the value."""
-    from symbackprop.grading import benchmark_rows
+    from symbackprop.verify.grading import benchmark_rows
 
     checker = AnswerChecker(derive(load_spec(LECTURE_SPEC)))
     rows = benchmark_rows(checker.d, 60, seed=3)
@@ -229,7 +229,7 @@ def test_generated_class_gets_every_verdict_right():
 
 
 def test_unquoted_comma_in_wrt_gets_a_hint_not_a_parse_error():
-    from symbackprop.grading import parse_answers_csv
+    from symbackprop.verify.grading import parse_answers_csv
 
     rows = parse_answers_csv("student,wrt,answer\nana,w^{2}_{1,1},a^{2}_{1}\n", source="class.csv")
     assert "must be in double quotes" in rows[0]["error"] and "class.csv: line 2" in rows[0]["error"]

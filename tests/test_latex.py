@@ -17,10 +17,10 @@ import pytest
 import sympy
 
 from symbackprop import derive, load_spec
-from symbackprop.cli import main
+from symbackprop.cli.__init__ import main
 from symbackprop.errors import NotSupportedError, SpecError, SymbackpropError
-from symbackprop.functions import sigmoid
-from symbackprop.render_latex import (derivation_body, derivation_document, derivation_math, format_given,
+from symbackprop.ops.functions import sigmoid
+from symbackprop.render.latex import (derivation_body, derivation_document, derivation_math, format_given,
                                       format_number, preamble, tex_escape)
 
 
@@ -226,7 +226,7 @@ def test_matrix_notation_is_delegated_when_the_matrix_renderer_exists(monkeypatc
     import importlib
 
     try:
-        matrix = importlib.import_module("symbackprop.matrix_latex")
+        matrix = importlib.import_module("symbackprop.render.matrix_latex")
     except ModuleNotFoundError:
         matrix = None
     if matrix is not None:
@@ -234,7 +234,7 @@ def test_matrix_notation_is_delegated_when_the_matrix_renderer_exists(monkeypatc
     real = importlib.import_module
 
     def missing(name, *a, **k):
-        if name == "symbackprop.matrix_latex":
+        if name == "symbackprop.render.matrix_latex":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real(name, *a, **k)
 
@@ -284,12 +284,12 @@ def test_fragment_notebook_math_and_escaped_title_compile(lecture):
     derivation_math inside $$...$$ (what a notebook's MathJax receives), and a title full of LaTeX
     specials all compile."""
     _need_pdflatex()
-    from symbackprop.spec import parse_spec
+    from symbackprop.spec.load import parse_spec
 
     hostile = parse_spec('title = "50% of {x_1} & $y$ \\\\input{x} #1 ~ ^ ŷ"\n[graph]\nequations = ["f = 2 x"]\n'
                          "[data]\nx = 3\n", source="hostile.toml")
-    from symbackprop.tikz import tikz_packages
-    from symbackprop.worksheet import worksheet
+    from symbackprop.render.tikz import tikz_packages
+    from symbackprop.worksheets.index import worksheet
 
     body = "\n".join([
         derivation_document(lecture, wrt="w^{1}_{2,1}", fragment=True),

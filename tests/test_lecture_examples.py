@@ -5,8 +5,8 @@ import sympy
 from sympy import Rational, exp
 
 from symbackprop import derive, load_spec
-from symbackprop.names import symbol
-from symbackprop.numpy_backend import compile_gradients, spec_data, spec_parameters
+from symbackprop.spec.names import symbol
+from symbackprop.compile.numpy_backend import compile_gradients, spec_data, spec_parameters
 
 
 def sig(v):

@@ -22,16 +22,16 @@ import pytest
 import sympy
 
 from symbackprop import compile_gradients, derive, load_spec, parse_spec, trainer
-from symbackprop.activations import get_activation
-from symbackprop.check import network_from_graph, to_matrices
+from symbackprop.ops.activations import get_activation
+from symbackprop.check.compare import network_from_graph, to_matrices
 from symbackprop.errors import NotSupportedError, SymbackpropError
-from symbackprop.losses import get_loss
-from symbackprop.matrix_form import (ACTIVATION_RULES, LOSS_RULES, Mat, ShapeError, evaluate, matrix_derivation_text,
+from symbackprop.ops.losses import get_loss
+from symbackprop.derivation.matrix_form import (ACTIVATION_RULES, LOSS_RULES, Mat, ShapeError, evaluate, matrix_derivation_text,
                                      matrix_derive, to_sympy)
-from symbackprop.matrix_latex import matrix_derivation_document
-from symbackprop.matrix_numpy import (check_matrix, compile_matrix_gradients, export_matrix_module,
+from symbackprop.render.matrix_latex import matrix_derivation_document
+from symbackprop.compile.matrix_numpy import (check_matrix, compile_matrix_gradients, export_matrix_module,
                                       generate_matrix_source, matrix_grad_report)
-from symbackprop.spec import NetworkSpec
+from symbackprop.spec.load import NetworkSpec
 
 from conftest import DERIVATIONS
 
@@ -466,7 +466,7 @@ def test_generated_source_is_deterministic_and_shows_the_steps():
 
 
 def test_grad_report_matches_the_per_scalar_report():
-    from symbackprop.cli_core import grad_report
+    from symbackprop.cli.core import grad_report
 
     spec = load_spec(GENDER)
     theirs = grad_report(derive(spec))

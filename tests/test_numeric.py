@@ -1,9 +1,9 @@
-"""symbackprop.numeric against sympy.N (the oracle): same digits, same fallbacks."""
+"""symbackprop.derivation.numeric against sympy.N (the oracle): same digits, same fallbacks."""
 import pytest
 import sympy
 
-from symbackprop.functions import sigmoid, softplus
-from symbackprop.numeric import is_finite_number, numeric
+from symbackprop.ops.functions import sigmoid, softplus
+from symbackprop.derivation.numeric import is_finite_number, numeric
 
 S2 = sigmoid(sympy.Integer(2))
 Z3 = 1 + 2 * S2                      # the lecture's z^{3}_{1} with every weight 1 and x = (1, 0)

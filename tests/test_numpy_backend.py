@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from symbackprop import compile_gradients, derive, export_module, parse_spec
-from symbackprop.check import trainer_gradients
+from symbackprop.check.compare import trainer_gradients
 from symbackprop.errors import SymbackpropError
 
 NET = """

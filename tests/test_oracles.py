@@ -13,8 +13,8 @@ import sympy
 from sympy import Piecewise, Rational, exp, log
 
 from symbackprop import derive, load_spec, parse_spec
-from symbackprop.check import check
-from symbackprop.names import bias, feature, symbol, target, weight
+from symbackprop.check.compare import check
+from symbackprop.spec.names import bias, feature, symbol, target, weight
 
 from conftest import all_spec_files
 
@@ -115,7 +115,7 @@ def test_lambdified_gradients_equal_trainer_and_finite_differences(layers, activ
 
 
 def _small(path) -> bool:
-    from symbackprop.matrix_form import parameter_count
+    from symbackprop.derivation.matrix_form import parameter_count
 
     spec = load_spec(path)
     return spec.network is None or parameter_count(spec.network.layers) <= 200
@@ -126,7 +126,7 @@ def test_every_lecture_spec_passes_check(path):
     if _small(path):
         report = check(derive(load_spec(path)), trials=2)
     else:  # the 784-128-10 network: matrix form, sampled finite differences
-        from symbackprop.matrix_numpy import check_matrix
+        from symbackprop.compile.matrix_numpy import check_matrix
 
         report = check_matrix(load_spec(path), trials=1)
     assert report.ok, "\n".join(report.lines())
@@ -140,7 +140,7 @@ def test_every_lecture_spec_matches_sympy_diff_of_its_expanded_output(path):
     if spec.mode == "network":
         full = expanded_loss(list(spec.network.layers), list(spec.network.activations), spec.network.loss)
     else:
-        from symbackprop.functions import rewrite_elementary
+        from symbackprop.ops.functions import rewrite_elementary
 
         full = rewrite_elementary(d.graph.substitute(d.graph.node(d.graph.output).symbol))
     rng = random.Random(path.stem)
@@ -173,7 +173,7 @@ SMOOTH = [net for net in NETWORKS if not set(net[1]) & {"relu", "leaky_relu"} an
                          ids=lambda v: str(v).replace(" ", ""))
 def test_chain_rule_equals_sympy_diff_symbolically(layers, activations, loss):
     """Decided symbolically, not at points: simplify(ours − sympy.diff(expanded loss)) == 0 for every parameter."""
-    from symbackprop.functions import rewrite_elementary
+    from symbackprop.ops.functions import rewrite_elementary
 
     d = derive(parse_spec(spec_text(layers, activations, loss)))
     full = expanded_loss(layers, activations, loss)

@@ -17,8 +17,8 @@ from sympy import Rational, exp, log, tanh
 
 from symbackprop import names
 from symbackprop.errors import ParseError
-from symbackprop.functions import leaky_relu, relu, sigmoid, softplus
-from symbackprop.parser import (
+from symbackprop.ops.functions import leaky_relu, relu, sigmoid, softplus
+from symbackprop.grammar.parser import (
     MAX_LENGTH,
     Chain,
     parse_chain,

@@ -14,9 +14,9 @@ import pytest
 import sympy
 
 from symbackprop import derive, load_spec, plots, topics, trainer
-from symbackprop.cli import main
+from symbackprop.cli.__init__ import main
 from symbackprop.errors import NotSupportedError, SpecError, SymbackpropError
-from symbackprop.spec import spec_from_dict
+from symbackprop.spec.load import spec_from_dict
 
 
 def sigmoid(z):
@@ -72,8 +72,8 @@ def assert_svg_deterministic(fig, tmp_path, name):
 @pytest.fixture(scope="module")
 def gender_history():
     d = derive(load_spec("derivations/gender.toml"))
-    from symbackprop.check import network_from_graph, to_matrices
-    from symbackprop.numpy_backend import spec_data, spec_parameters
+    from symbackprop.check.compare import network_from_graph, to_matrices
+    from symbackprop.compile.numpy_backend import spec_data, spec_parameters
 
     X, Y = spec_data(d)
     result = trainer.train(network_from_graph(d), to_matrices(d, spec_parameters(d)), X, Y,

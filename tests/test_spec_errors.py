@@ -4,7 +4,7 @@ import os
 import pytest
 
 from symbackprop import SpecError, load_spec, parse_spec
-from symbackprop.cli import main
+from symbackprop.cli.__init__ import main
 
 GOOD = """
 [network]

@@ -18,7 +18,7 @@ import pytest
 
 from symbackprop import trainer
 from symbackprop.errors import SpecError, SymbackpropError
-from symbackprop.trainer import (
+from symbackprop.check.trainer import (
     CODE_FUNCTIONS,
     Network,
     TrainResult,

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from symbackprop import derive, load_spec, trainer
-from symbackprop.cli import main
+from symbackprop.cli.__init__ import main
 from symbackprop.errors import SpecError, SymbackpropError
-from symbackprop.spec import parse_spec
-from symbackprop.worksheet import variant_numbers, worksheet, write_worksheets
-from symbackprop.worksheet_matrix import matrix_worksheet, numpy_line, variant_specs
+from symbackprop.spec.load import parse_spec
+from symbackprop.worksheets.index import variant_numbers, worksheet, write_worksheets
+from symbackprop.worksheets.matrix import matrix_worksheet, numpy_line, variant_specs
 
 DERIVATIONS = pathlib.Path(__file__).resolve().parent.parent / "derivations"
 GENDER = DERIVATIONS / "gender.toml"
@@ -155,7 +155,7 @@ def test_the_gender_key_numbers_match_the_trainer(gender, gender_sheet):
 
 def test_the_numpy_lines_of_the_key_compute_the_trainers_gradients(gender):
     """The 'from math to code' lines, run as written, give the trainer's gradients."""
-    md = __import__("symbackprop.matrix_form", fromlist=["matrix_derive"]).matrix_derive(gender)
+    md = __import__("symbackprop.derivation.matrix_form", fromlist=["matrix_derive"]).matrix_derive(gender)
     params, X, Y = _floats(gender)
     ns = {"np": np, "sigmoid": trainer.sigmoid, "x": X, "y": Y, "r": 1.0 / X.shape[0]}
     for l, (W, b) in enumerate(params, start=1):
@@ -334,7 +334,7 @@ def test_compiled_variant_shows_its_own_batch(pdf_folder):
 
 
 def test_a_failing_compile_writes_nothing(tmp_path, monkeypatch, gender):
-    import symbackprop.pdf as pdf
+    import symbackprop.render.pdf as pdf
 
     def broken(*a, **k):
         raise SymbackpropError("pdflatex failed on g.tex")

@@ -1,0 +1,212 @@
+r"""Proof in numbers: the compiled chain-rule gradients against independent oracles.
+
+Three computations that share no code:
+
+1. the lambdified chain-rule gradients (``numpy_backend``),
+2. the hand-written matrix-form trainer (``trainer``: dW_l = A_{l-1}^T dZ_l, ...),
+3. central finite differences (J(θ + h) − J(θ − h)) / 2h of a loss evaluated
+   independently of the derivation (the trainer's loss in network mode; the
+   lambdified, fully substituted output expression in graph mode).
+
+``check`` compares them at the spec's parameters and at random ones, on the spec's
+data (or random data when the spec has none), and reports the largest relative
+errors. Float64 methods agree to about 1e-14 relative, so 1e-9 is the tolerance
+against the trainer; finite differences get their own, looser one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..spec import names
+from ..check import trainer
+from ..derivation.chain_rule import Derivation
+from ..compile.numpy_backend import compile_gradients, spec_data, spec_parameters
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One oracle against our gradients: the worst relative error and where it occurred."""
+
+    oracle: str
+    trial: str
+    max_relative_error: float
+    worst_parameter: str
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_relative_error <= self.tolerance
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    comparisons: tuple = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.comparisons)
+
+    def lines(self) -> list:
+        out = []
+        for c in self.comparisons:
+            mark = "ok  " if c.ok else "FAIL"
+            out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} max relative error {c.max_relative_error:.2e} "
+                       f"(at {c.worst_parameter}; tolerance {c.tolerance:.0e})")
+        return out
+
+
+def relative_errors(ours: dict, theirs: dict, floor: float = 1e-8) -> tuple:
+    """max over names of |ours - theirs| / max(|theirs|, |ours|, floor), and the worst name."""
+    worst, where = 0.0, "-"
+    for name, value in ours.items():
+        a, b = float(value), float(theirs[name])
+        err = abs(a - b) / max(abs(a), abs(b), floor)
+        if not np.isfinite(err) or err > worst:
+            worst, where = (err if np.isfinite(err) else float("inf")), name
+    return worst, where
+
+
+def network_from_graph(d: Derivation) -> trainer.Network:
+    g = d.graph
+    return trainer.Network(list(g.layers), list(g.activations), g.loss, d.reduction)
+
+
+def matrices_from_names(layers, params: dict) -> list:
+    """{w^{k}_{i,j}: v, b^{k}_{i}: v} -> [(W_k, b_k)] in the slides' shapes: W_k (M, N) with
+    W_k[j-1, i-1] = w^{k}_{i,j}, and b_k (1, N)."""
+    out = []
+    for k in range(1, len(layers)):
+        m, n = layers[k - 1], layers[k]
+        W = np.empty((m, n))
+        b = np.empty((1, n))
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                W[j - 1, i - 1] = params[names.weight(k, i, j)]
+            b[0, i - 1] = params[names.bias(k, i)]
+        out.append((W, b))
+    return out
+
+
+def to_matrices(d: Derivation, params: dict) -> list:
+    """The parameters of a network derivation as the slides' matrices (see ``matrices_from_names``)."""
+    return matrices_from_names(d.graph.layers, params)
+
+
+def from_matrices(d: Derivation, mats: list) -> dict:
+    """The inverse of ``to_matrices``."""
+    layers = d.graph.layers
+    out = {}
+    for k in range(1, len(layers)):
+        W, b = mats[k - 1]
+        W = np.asarray(W).reshape(layers[k - 1], layers[k])
+        b = np.asarray(b).reshape(-1)
+        for i in range(1, layers[k] + 1):
+            for j in range(1, layers[k - 1] + 1):
+                out[names.weight(k, i, j)] = float(W[j - 1, i - 1])
+            out[names.bias(k, i)] = float(b[i - 1])
+    return out
+
+
+def trainer_gradients(d: Derivation, params: dict, X, Y) -> dict:
+    net = network_from_graph(d)
+    grads = trainer.gradients(net, to_matrices(d, params), X, Y)
+    return from_matrices(d, grads)
+
+
+def _independent_loss(d: Derivation):
+    """A loss function J(params) that does not read the derivation's gradients."""
+    if d.graph.mode == "network":
+        net = network_from_graph(d)
+        return lambda params, X, Y: trainer.loss_value(net, to_matrices(d, params), X, Y)
+    import sympy
+
+    g = d.graph
+    full = g.substitute(g.node(g.output).symbol)
+    leaves = [n for n in g.nodes if n.is_leaf]
+    f = sympy.lambdify([n.symbol for n in leaves], full, modules="numpy")
+    reduction = d.reduction
+
+    def loss(params, data, _Y=None):
+        n = max([len(np.atleast_1d(v)) for v in data.values()] + [1])
+        args = []
+        for leaf in leaves:
+            v = params[leaf.name] if leaf.name in params else np.atleast_1d(np.asarray(data[leaf.name], dtype=float))
+            args.append(v)
+        vals = np.broadcast_to(np.asarray(f(*args), dtype=float), (n,))
+        return float(vals.mean() if reduction == "mean" else vals.sum())
+
+    return loss
+
+
+def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = 1e-6, names_=None) -> dict:
+    """Central differences (J(θ+h) − J(θ−h)) / 2h with h = step · max(1, |θ|)."""
+    out = {}
+    for name in names_ or params:
+        h = step * max(1.0, abs(params[name]))
+        up, down = dict(params), dict(params)
+        up[name] += h
+        down[name] -= h
+        out[name] = (loss(up, X, Y) - loss(down, X, Y)) / (2 * h)
+    return out
+
+
+def random_parameters(d: Derivation, rng) -> dict:
+    return {name: float(rng.normal(0.0, 1.0)) for name in d.parameters}
+
+
+def random_data(d: Derivation, rng, n: int = 5):
+    g = d.graph
+    if g.mode == "network":
+        X = rng.normal(0.0, 1.0, size=(n, g.layers[0]))
+        k = g.layers[-1]
+        if g.loss == "cross_entropy":
+            Y = np.eye(k)[rng.integers(0, k, size=n)]
+        elif g.loss == "bce":
+            Y = rng.integers(0, 2, size=(n, k)).astype(float)
+        else:
+            Y = rng.normal(0.0, 1.0, size=(n, k))
+        return X, Y
+    return {leaf.name: rng.uniform(0.5, 1.5, size=n) for leaf in g.inputs}, None
+
+
+def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, fd_rtol: float = 1e-4,
+          fd_sample: int | None = 200, compiled=None) -> CheckReport:
+    """Compare our gradients with the trainer's (network mode) and with finite differences.
+
+    ``fd_sample`` limits finite differences to a random sample of that many parameters
+    (all when there are fewer), which keeps big networks fast.
+    """
+    rng = np.random.default_rng(seed)
+    compiled = compiled or compile_gradients(d)
+    indep = _independent_loss(d)
+    cases = []
+    has_data = bool(d.spec.x) if d.graph.mode == "network" else bool(d.spec.data)
+    base_params = None
+    try:
+        base_params = spec_parameters(d)
+    except Exception:
+        base_params = None
+    if has_data:
+        X, Y = spec_data(d)
+        if base_params is not None and (d.graph.mode == "network" or set(base_params) >= set(d.parameters)):
+            cases.append(("spec parameters", base_params, X, Y))
+        for t in range(trials):
+            cases.append((f"random parameters #{t + 1}", random_parameters(d, rng), X, Y))
+    for t in range(trials if not has_data else 1):
+        X, Y = random_data(d, rng)
+        cases.append((f"random data #{t + 1}", random_parameters(d, rng), X, Y))
+    comparisons = []
+    for label, params, X, Y in cases:
+        ours = compiled.gradients(params, X, Y)
+        if d.graph.mode == "network":
+            err, where = relative_errors(ours, trainer_gradients(d, params, X, Y))
+            comparisons.append(Comparison("trainer backprop", label, err, where, rtol))
+        pick = list(ours)
+        if fd_sample is not None and len(pick) > fd_sample:
+            pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
+        fd = finite_difference_gradients(indep, params, X, Y, names_=pick)
+        err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4)
+        comparisons.append(Comparison("finite differences", label, err, where, fd_rtol))
+    return CheckReport(tuple(comparisons))

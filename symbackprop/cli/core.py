@@ -1,0 +1,308 @@
+"""The core subcommands: derive, grad, check, train, export."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import sympy
+
+from ..derivation.chain_rule import derive
+from ..derivation.matrix_form import MATRIX_MIN_PARAMETERS, parameter_count, uses_matrix_form
+from ..errors import SymbackpropError
+from ..spec.load import load_spec
+
+
+def _add(sub, name, help_, example):
+    return sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def register(sub):
+    p = _add(sub, "derive", "derive dL/dw by the chain rule: paths, local derivatives, products, result",
+             'symbackprop derive derivations/lecture_2_2_1.toml --wrt "w^{1}_{1,1}"')
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("--wrt", action="append", metavar="NAME", help="parameter or node (repeatable; default: all parameters)")
+    p.add_argument("--latex", action="store_true", help="write the step-by-step derivation as LaTeX")
+    p.add_argument("--fragment", action="store_true", help="with --latex: no preamble, for your own document")
+    p.add_argument("--decimals", type=int, default=2, help="decimals shown for numbers (default 2, as the lectures)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=run_derive)
+
+    p = _add(sub, "grad", "gradients of the reduced loss at the spec's parameters and data",
+             "symbackprop grad derivations/lecture_2_2_1.toml --json")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true", help="print JSON: loss, values, gradients, node_gradients")
+    p.add_argument("--matrices", action="store_true", help="(matrix notation) also report whole matrices")
+    p.set_defaults(func=run_grad)
+
+    p = _add(sub, "check", "check our gradients against the independent trainer and finite differences",
+             "symbackprop check derivations/gender.toml")
+    p.add_argument("spec")
+    p.add_argument("--trials", type=int, default=3, help="random parameter draws (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_check)
+
+    p = _add(sub, "train", "train the network with the independent NumPy trainer (gradient descent)",
+             "symbackprop train derivations/gender.toml --epochs 1000 --json")
+    p.add_argument("spec")
+    p.add_argument("--epochs", type=int, help="override [training].epochs")
+    p.add_argument("--learning-rate", type=float, help="override [training].learning_rate")
+    p.add_argument("--json", action="store_true", help='print {"loss_history": [...], "parameters": {...}}')
+    p.add_argument("--plot", metavar="FILE", help="save the loss curve as PNG or SVG")
+    p.add_argument("--force", action="store_true", help="overwrite the plot file if it exists")
+    p.set_defaults(func=run_train)
+
+    p = _add(sub, "export", "write the gradients as a standalone Python module that needs only NumPy",
+             "symbackprop export derivations/lecture_2_2_1.toml -o lecture_grads.py")
+    p.add_argument("spec")
+    p.add_argument("-o", "--output", metavar="FILE.py", required=True)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=run_export)
+
+
+def _emit(text: str, output: str | None, force: bool):
+    if output:
+        from ..compile.numpy_backend import write_atomic
+
+        write_atomic(output, text, force=force)
+    else:
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+
+
+def _fmt(value, decimals=4):
+    try:
+        return f"{float(sympy.N(value, 15)):.{decimals}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _plain(d, expr) -> str:
+    """SymPy's text form with each upstream-gradient symbol written ∂L/∂v."""
+    out = d.graph.output
+    subs = {d.upstream_symbol(n): sympy.Symbol(f"∂{out}/∂{n}") for n in d.node_gradients}
+    return str(expr.xreplace(subs))
+
+
+def derivation_text(d, wrt=None, decimals=4) -> str:
+    """The chain rule for each parameter as plain text: paths, local derivatives, products, result."""
+    g = d.graph
+    if wrt:
+        targets = [d.resolve(w) for w in wrt]
+    elif d.parameters:
+        targets = list(d.parameters)
+    else:
+        targets = [n.name for n in g.nodes if n.name != g.output and n.name in d.node_gradients and n.kind != "target"]
+    lines = []
+    title = d.spec.title or d.spec.source
+    lines.append(f"# {title}")
+    out_def = g.node(g.output).definition
+    if g.mode == "network":
+        lines.append(f"loss per example: L = {out_def}")
+    else:
+        lines.append(f"output: {g.output} = {out_def}")
+    lines.append(f"reduction: {d.reduction} over n = {d.n_examples} example(s): "
+                 f"dJ/dθ = {d.reduction_factor} · Σ_e dL_e/dθ")
+    values = None
+    examples = d.examples() if (d.spec.x or d.spec.data) else []
+    if examples and d.n_examples <= 50:
+        try:
+            values = d.exact_values(examples[0])
+            grads = d.exact_node_gradients(values)
+        except SymbackpropError:
+            values = None
+    for name in targets:
+        lines.append("")
+        lines.append(f"∂{d.graph.output}/∂{name}:")
+        paths = d.paths(name, limit=50)
+        if not paths:
+            lines.append("  the output does not depend on it: the gradient is 0")
+            continue
+        for p in paths:
+            lines.append("  path: " + " → ".join(p.nodes))
+            for f in p.factors:
+                lines.append(f"    ∂{f.child}/∂{f.parent} = {f.expression}    ({f.rule})")
+            lines.append(f"    product: {p.product}")
+        if len(paths) > 1:
+            lines.append(f"  sum over {len(paths)} paths")
+        ng = d.node_gradient(name)
+        lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_plain(d, ng.expression)}")
+        if ng.simplified is not None:
+            lines.append(f"  simplified: {_plain(d, ng.simplified)}")
+        lines.append(f"  per example: {d.per_example_gradient(name)}")
+        if values is not None:
+            lines.append(f"  at example 1: {_fmt(grads.get(name, 0), decimals)}")
+    if values is not None:
+        lines.append("")
+        lines.append("forward pass at example 1: " + ", ".join(
+            f"{k} = {_fmt(v, decimals)}" for k, v in values.items() if d.graph.by_name[k].is_leaf is False))
+    return "\n".join(lines) + "\n"
+
+
+def run_derive(args) -> int:
+    spec = load_spec(args.spec)
+    if uses_matrix_form(spec):
+        from ..derivation.matrix_form import matrix_derivation_text, matrix_derive
+
+        md = matrix_derive(spec)
+        if args.latex:
+            from ..render.matrix_latex import matrix_derivation_document
+
+            text = matrix_derivation_document(md, decimals=args.decimals, fragment=args.fragment, wrt=args.wrt)
+        else:
+            text = matrix_derivation_text(md, wrt=args.wrt, decimals=max(args.decimals, 4))
+        _emit(text, args.output, args.force)
+        return 0
+    d = derive(spec)
+    if args.wrt:
+        for w in args.wrt:
+            d.resolve(w)
+    if args.latex:
+        from ..render.latex import derivation_document
+
+        text = derivation_document(d, wrt=args.wrt, decimals=args.decimals, fragment=args.fragment)
+    else:
+        text = derivation_text(d, args.wrt, decimals=max(args.decimals, 4))
+    _emit(text, args.output, args.force)
+    return 0
+
+
+def _clean(v: float):
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def grad_report(d) -> dict:
+    """The `grad --json` object at the spec's parameters and data."""
+    from ..compile.numpy_backend import compile_gradients, spec_data, spec_parameters
+
+    c = compile_gradients(d)
+    params = spec_parameters(d)
+    missing = [p for p in d.parameters if p not in params]
+    if missing:
+        raise SymbackpropError(f"{d.spec.source}: [parameters]: no value for {', '.join(missing)}")
+    has_data = bool(d.spec.x) or bool(d.spec.data) or not d.graph.inputs
+    if not has_data:
+        raise SymbackpropError(f"{d.spec.source}: [data]: needed for grad (x and y rows, or a value per input symbol)")
+    X, Y = spec_data(d)
+    values = c.forward(params, X, Y)
+    node_grads = c.node_gradients(params, X, Y)
+    return {
+        "loss": _clean(c.loss(params, X, Y)),
+        "reduction": d.reduction,
+        "n_examples": d.n_examples,
+        "values": {k: [_clean(x) for x in v] for k, v in values.items()},
+        "gradients": {k: _clean(v) for k, v in c.gradients(params, X, Y).items()},
+        "node_gradients": {k: [_clean(x) for x in v] for k, v in node_grads.items()},
+    }
+
+
+def run_grad(args) -> int:
+    spec = load_spec(args.spec)
+    if spec.network is not None and (args.matrices or uses_matrix_form(spec)):
+        from ..compile.matrix_numpy import matrix_grad_report
+
+        report = matrix_grad_report(spec, matrices=args.matrices)
+    else:
+        if args.matrices:
+            raise SymbackpropError(f"{spec.source}: --matrices needs a [network] spec")
+        report = grad_report(derive(spec))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"loss ({report['reduction']} over {report['n_examples']}): {report['loss']:.6g}")
+        for k, v in report["gradients"].items():
+            print(f"  ∂J/∂{k} = {v:.6g}")
+    return 0
+
+
+def run_check(args) -> int:
+    from ..check.compare import CheckReport, check
+
+    spec = load_spec(args.spec)
+    if uses_matrix_form(spec):
+        from ..compile.matrix_numpy import check_matrix
+
+        report = check_matrix(spec, trials=args.trials, seed=args.seed)
+        if parameter_count(spec.network.layers) <= MATRIX_MIN_PARAMETERS:
+            from dataclasses import replace
+
+            scalar = check(derive(spec), trials=args.trials, seed=args.seed)
+            report = CheckReport(tuple(replace(c, trial="per-scalar: " + c.trial) for c in scalar.comparisons)
+                                 + tuple(replace(c, trial="matrix: " + c.trial) for c in report.comparisons))
+    else:
+        report = check(derive(spec), trials=args.trials, seed=args.seed)
+    if args.json:
+        print(json.dumps({"ok": report.ok, "comparisons": [
+            {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error,
+             "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok}
+            for c in report.comparisons]}, indent=2))
+    else:
+        for line in report.lines():
+            print(line)
+        print("all gradients agree" if report.ok else "MISMATCH: the gradients disagree")
+    return 0 if report.ok else 1
+
+
+def run_train(args) -> int:
+    from ..check import trainer
+
+    spec = load_spec(args.spec)
+    if spec.network is None:
+        raise SymbackpropError(f"{spec.source}: train needs a [network] spec")
+    from ..compile.matrix_numpy import compile_matrix_gradients
+    from ..derivation.matrix_form import matrix_derive
+
+    md = matrix_derive(spec)
+    if not spec.x:
+        raise SymbackpropError(f"{spec.source}: [data]: train needs x and y rows")
+    epochs = spec.training.epochs if args.epochs is None else args.epochs
+    if epochs < 0 or epochs > 10**7:
+        raise SymbackpropError("--epochs must be between 0 and 10000000")
+    lr = float(spec.training.learning_rate) if args.learning_rate is None else args.learning_rate
+    if not lr > 0:
+        raise SymbackpropError("--learning-rate must be positive")
+    if args.plot:
+        import os
+
+        if os.path.exists(args.plot) and not args.force:
+            raise SymbackpropError(f"{args.plot} exists; pass --force to overwrite it")
+    X, Y = md.spec_data()
+    net = trainer.Network(list(spec.network.layers), list(spec.network.activations), spec.network.loss,
+                          spec.network.reduction)
+    result = trainer.train(net, md.spec_matrices, X, Y, learning_rate=lr, epochs=epochs,
+                           batch_size=spec.training.batch_size, seed=spec.training.seed)
+    params = compile_matrix_gradients(md).module.from_matrices(result.params)
+    if args.plot:
+        from ..lessons.plots import loss_curve
+
+        loss_curve(result.loss_history, args.plot, title=spec.title or spec.source, force=True)
+    if args.json:
+        print(json.dumps({"loss_history": [float(v) for v in result.loss_history], "parameters": params}))
+    else:
+        hist = result.loss_history
+        print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epochs (learning rate {lr:g})")
+        for k, v in params.items():
+            print(f"  {k} = {v:.6g}")
+    return 0
+
+
+def run_export(args) -> int:
+    from ..compile.numpy_backend import export_module
+
+    if not args.output.endswith(".py"):
+        raise SymbackpropError(f"{args.output}: the exported module's file name must end in .py")
+    spec = load_spec(args.spec)
+    if uses_matrix_form(spec):
+        from ..compile.matrix_numpy import export_matrix_module
+
+        export_matrix_module(spec, args.output, force=args.force)
+    else:
+        export_module(derive(spec), args.output, force=args.force)
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,153 @@
+r"""The ``verify`` and ``grade`` subcommands (checking students' hand derivations).
+
+``symbackprop verify SPEC --wrt NAME --answer LATEX`` (or ``--answer-file F``, or the answer
+on standard input) prints the verdict and its feedback; ``--json`` prints
+``{"verdict": "correct" | "incorrect" | "unparseable", "feedback": ..., ...}``.
+Exit status: 0 correct, 1 incorrect, 2 unparseable or invalid input (with the error's position).
+For a spec with ``notation = "matrix"`` the answer may be in the slides' matrix notation
+(``--wrt dW_2 --answer "a_1^T dz_2"``; see :mod:`symbackprop.verify.answers_matrix`): a missing
+transpose or a wrong order is reported with the shapes that do not fit.
+
+``symbackprop grade SPEC --answers FILE.csv`` (columns ``student,wrt,answer``) checks every
+row, shows a progress bar on stderr, and prints a report per row and a summary (``--json``:
+``{"results": [...], "summary": {...}}``; ``--csv``: one line per row).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..verify.answers import ANSWER_SECONDS, checker_for_spec
+from ..errors import SpecError
+from ..verify.grading import grade_file, report_text, results_csv, summary_text, write_atomically
+from ..grammar.parser import MAX_LENGTH
+
+MAX_ANSWER_BYTES = 4 * MAX_LENGTH  # the parser refuses more than MAX_LENGTH characters anyway
+
+
+def _add(sub, name, help_, example):
+    return sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_verify_parser(subparsers):
+    p = _add(subparsers, "verify", "check a hand derivation of a derivative (LaTeX or plain text)",
+             'symbackprop verify derivations/lecture_2_2_1.toml --wrt "w^{2}_{1,1}" '
+             '--answer "(\\hat{y} - y)\\hat{y}(1-\\hat{y}) a^{2}_{1}"')
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("--wrt", metavar="NAME",
+                   help="the parameter or node differentiated (optional when the answer starts with "
+                        "\\frac{\\partial L}{\\partial NAME} =); for matrix specs also a gradient matrix "
+                        "such as dW_2 or dz_1")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--answer", metavar="TEXT", help="the answer (default: read from standard input)")
+    src.add_argument("--answer-file", metavar="FILE", help="read the answer from FILE")
+    p.add_argument("--json", action="store_true", help='print {"verdict": ..., "feedback": ..., ...}')
+    p.set_defaults(func=run_verify)
+    return p
+
+
+def add_grade_parser(subparsers):
+    p = _add(subparsers, "grade", "grade a class: one answer per CSV row (student,wrt,answer)",
+             "symbackprop grade derivations/lecture_2_2_1.toml --answers answers.csv --json")
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("--answers", metavar="FILE.csv", required=True, help="CSV with the columns student,wrt,answer")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help='print {"results": [...], "summary": {...}}')
+    fmt.add_argument("--csv", action="store_true", help="print one CSV line per row")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show the progress bar on stderr")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
+    p.set_defaults(func=run_grade)
+    return p
+
+
+def register(subparsers):
+    """Hook for ``symbackprop.cli.__init__``: adds ``verify`` and ``grade``."""
+    add_verify_parser(subparsers)
+    add_grade_parser(subparsers)
+
+
+def _read_answer(args) -> str:
+    if args.answer is not None:
+        return args.answer
+    if args.answer_file is not None:
+        try:
+            with open(args.answer_file, "rb") as fh:
+                raw = fh.read(MAX_ANSWER_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(f"{args.answer_file}: cannot read the answer ({exc.strerror or exc})") from None
+        source = args.answer_file
+    else:
+        stdin = sys.stdin
+        if stdin is None or (hasattr(stdin, "isatty") and stdin.isatty()):
+            raise SpecError("no answer: give --answer TEXT, --answer-file FILE, or the answer on standard input")
+        buffer = getattr(stdin, "buffer", None)
+        raw = buffer.read(MAX_ANSWER_BYTES + 1) if buffer is not None else stdin.read(MAX_ANSWER_BYTES + 1).encode()
+        source = "<stdin>"
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise SpecError(f"{source}: the answer is longer than {MAX_ANSWER_BYTES} bytes")
+    try:
+        return raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+
+
+def run_verify(args) -> int:
+    """Print the verdict; exit 0 correct, 1 incorrect, 2 unparseable or invalid input."""
+    checker = checker_for_spec(args.spec)  # a broken spec raises SpecError: one line, exit 2
+    try:
+        text = _read_answer(args)
+    except SpecError as exc:
+        if args.json:
+            print(json.dumps({"verdict": "unparseable", "feedback": str(exc), "error": {"message": str(exc)}},
+                             ensure_ascii=False))
+            return 2
+        raise
+    verdict = checker.check(text, args.wrt)
+    if args.json:
+        print(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
+    else:
+        head = verdict.verdict
+        if verdict.decided_by:
+            head += f" (decided by {verdict.decided_by})"
+        print(head)
+        print(verdict.feedback)
+        for step in verdict.steps:
+            mark = "=" if step.equal else "≠"
+            print(f"  step {step.index}: {step.left} {mark} {step.right}")
+        if verdict.note:
+            print(f"note: {verdict.note}")
+        if verdict.verdict == "unparseable":
+            print(f"symbackprop: answer not checked: {verdict.error.get('message') if verdict.error else ''}",
+                  file=sys.stderr)
+    return verdict.exit_code
+
+
+def run_grade(args) -> int:
+    """Grade every row; exit 0 when the batch ran (whatever the verdicts), 2 on invalid input."""
+    progress = args.progress
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    report = grade_file(args.spec, args.answers, progress=progress, stream=sys.stderr)
+    seconds = report.pop("_seconds", None)
+    if args.json:
+        text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    elif args.csv:
+        text = results_csv(report)
+    else:
+        text = report_text(report)
+    if args.output:
+        write_atomically(args.output, text, force=args.force)
+        print(summary_text(report), file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if seconds is not None and progress:
+        n = max(report["summary"]["total"], 1)
+        print(f"graded {report['summary']['total']} answers in {seconds:.1f} s "
+              f"({1000 * seconds / n:.0f} ms each; at most {ANSWER_SECONDS:g} s per answer)", file=sys.stderr)
+    return 0

@@ -1,0 +1,47 @@
+"""The ``worksheet`` subcommand: exercises and answer keys (LaTeX, optionally PDF)."""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import SymbackpropError
+
+
+def register(sub):
+    help_ = "write a worksheet (exercises) and its answer key as LaTeX, optionally compiled to PDF"
+    p = sub.add_parser(
+        "worksheet", help=help_, description=help_,
+        epilog=("writes OUT.tex and OUT-answers.tex; with --variants N, OUT-1.tex ... OUT-N.tex and their\n"
+                "-answers files (randomized, hand-computable numbers, reproducible from --seed).\n"
+                "specs with notation = \"matrix\" get the slides' matrix notation (shapes, z_1 = x W_1 + b_1, ...).\n"
+                "example:\n  symbackprop worksheet derivations/lecture_2_2_1.toml -o sheet.tex --variants 3 --seed 7 --pdf"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("-o", "--output", metavar="OUT.tex", required=True, help="the exercises' file (must end in .tex)")
+    p.add_argument("--variants", type=int, metavar="N", help="write N randomized variants instead of the spec's numbers")
+    p.add_argument("--seed", type=int, default=0, help="seed of the variants (default 0)")
+    p.add_argument("--pdf", action="store_true", help="also compile each file with pdflatex")
+    p.add_argument("--fragment", action="store_true", help="no preamble: for your own document")
+    p.add_argument("--decimals", type=int, default=2, help="decimals shown for numbers (default 2)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..derivation.chain_rule import derive
+    from ..spec.load import load_spec
+    from ..worksheets.index import write_worksheets
+
+    if args.variants is not None and args.variants < 1:
+        raise SymbackpropError("--variants must be at least 1")
+    if not 0 <= args.decimals <= 12:
+        raise SymbackpropError("--decimals must be between 0 and 12")
+    from ..worksheets.matrix import is_matrix_spec
+
+    spec = load_spec(args.spec)
+    # notation = "matrix": the slides' matrix notation, from the matrix derivation (no per-scalar graph)
+    d = spec if is_matrix_spec(spec) else derive(spec)
+    written = write_worksheets(d, args.output, variants=args.variants, seed=args.seed, pdf=args.pdf,
+                               fragment=args.fragment, force=args.force, decimals=args.decimals)
+    for path in written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,721 @@
+r"""The matrix-form derivation compiled to vectorized NumPy: one matrix product per layer.
+
+``generate_matrix_source(md)`` prints the forward steps and the backward steps of a
+``MatrixDerivation`` (the same expression trees the LaTeX shows) as straight-line NumPy,
+one line per step with the step as a comment::
+
+    dz_2 = r * (yhat - y)                       # 1. dz_2 = 1/n (ŷ − y)
+    dW_2 = a_1.T @ dz_2                         # 2. dW_2 = a_1ᵀ dz_2
+    db_2 = numpy.sum(dz_2, axis=0, keepdims=True)   # 3. db_2 = Σ_rows dz_2
+    da_1 = dz_2 @ W_2.T                         # 4. da_1 = dz_2 W_2ᵀ
+    dz_1 = da_1 * a_1 * c_1                     # 5. dz_1 = da_1 ⊙ a_1 ⊙ (1 − a_1)
+
+Products go to BLAS, so the cost is that of hand-written backprop at any width; this is
+the code to use from width 8 up, where per-scalar code (``numpy_backend``) falls behind
+(see ``docs/matrix.md``).
+
+Numerically honest: σ(z) is exp(−softplus(−z)) with softplus(−z) = logaddexp(0, −z) kept,
+so 1 − σ(z) = σ(−z) = exp(−(softplus(−z) + z)) costs one exp and never cancels; softmax
+subtracts the row maximum; BCE with a sigmoid output and cross-entropy with a softmax
+output are evaluated from the logits z_L (softplus(z) − y z and y (logsumexp(z) − z)).
+
+The generated module needs only NumPy and works on its own (``export_matrix_module``):
+``matrix_gradients([(W_1, b_1), ...], X, Y) -> [(dW_1, db_1), ...]`` on the slides' shapes,
+and ``gradients({'w^{1}_{1,1}': ..., ...}, X, Y) -> {name: float}`` with the per-scalar
+module's index-notation names (W_l[j, i] = w^{l}_{i,j}).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from ..errors import SpecError
+from ..derivation.matrix_form import (
+    LOSS_RULES,
+    Add,
+    Apply,
+    Hadamard,
+    HadamardDiv,
+    Mat,
+    MatMul,
+    MatrixDerivation,
+    MatrixExpr,
+    Neg,
+    Ones,
+    RowSum,
+    Scalar,
+    Scale,
+    Sub,
+    Transpose,
+    matrix_derive,
+)
+from ..compile.numpy_backend import _load_source, write_atomic
+
+_ATOM, _POSTFIX = 9, 8
+#: Activations whose derivative prints as a fresh float array (ReLU's is a boolean mask).
+_FLOAT_DERIVATIVES = ("sigmoid", "tanh", "softplus", "leaky_relu")
+
+
+class _NumPyPrinter:
+    """Prints a matrix expression tree as NumPy. ``stable`` maps sigmoid outputs a_l to the
+    name of their cached softplus(−z_l), so 1 − a_l prints as exp(−(s_l + z_l))."""
+
+    def __init__(self, md: MatrixDerivation, sigmoid_cache: dict):
+        self.md = md
+        self.sigmoid_cache = sigmoid_cache  # a_l name -> (s name, a name, z name), s = e^(-z)
+
+    def _float(self, value) -> str:
+        value = sympy.Rational(value) if not isinstance(value, sympy.Basic) else value
+        if value == self.md.reduction_factor and value != 1:
+            return "r"
+        return repr(float(value))
+
+    def _one_minus_sigmoid(self, e):
+        """The name a when ``e`` is 1 − a for a cached sigmoid output a, else None."""
+        if isinstance(e, Sub) and isinstance(e.left, Scalar) and e.left.value == 1 and isinstance(e.right, Mat) \
+                and e.right.name in self.sigmoid_cache:
+            return e.right.name
+        return None
+
+    def p(self, e: MatrixExpr) -> tuple:
+        """(code, precedence): 9 atom, 8 postfix (.T), 7 unary minus, 6 * / @, 5 + -."""
+        if isinstance(e, Mat):
+            return e.name, _ATOM
+        if isinstance(e, Scalar):
+            return self._float(e.value), _ATOM
+        if isinstance(e, Ones):
+            raise SpecError("an all-ones matrix is printed only as a row total")  # pragma: no cover
+        if isinstance(e, Transpose):
+            return f"{self.w(e.arg, _POSTFIX)}.T", _POSTFIX
+        if isinstance(e, MatMul):
+            if isinstance(e.right, Ones):
+                return f"numpy.sum({self.w(e.left, 0)}, axis=1, keepdims=True)", _ATOM
+            return f"{self.w(e.left, 6)} @ {self.w(e.right, 7)}", 6
+        if isinstance(e, Hadamard):
+            if isinstance(e.left, Mat) and self._one_minus_sigmoid(e.right) == e.left.name:
+                s_, a_, z = self.sigmoid_cache[e.left.name]
+                return f"_sigmoid_slope({s_}, {a_})", _ATOM  # a(1 - a) = e^{-z} a^2 (no cancellation)
+            return f"{self.w(e.left, 6)} * {self.w(e.right, 6)}", 6
+        if isinstance(e, HadamardDiv):
+            return f"{self.w(e.left, 6)} / {self.w(e.right, 7)}", 6
+        if isinstance(e, Add):
+            return f"{self.w(e.left, 5)} + {self.w(e.right, 5)}", 5
+        if isinstance(e, Sub):
+            a = self._one_minus_sigmoid(e)
+            if a is not None:
+                s_, a_, z = self.sigmoid_cache[a]
+                return f"{s_} * {a_}", 6  # 1 - σ(z) = σ(-z) = e^{-z} σ(z)
+            return f"{self.w(e.left, 5)} - {self.w(e.right, 6)}", 5
+        if isinstance(e, Neg):
+            return f"-{self.w(e.arg, 7)}", 7
+        if isinstance(e, Scale):
+            return f"{self._float(e.factor)} * {self.w(e.arg, 7)}", 6
+        if isinstance(e, RowSum):
+            return f"numpy.sum({self.w(e.arg, 0)}, axis=0, keepdims=True)", _ATOM
+        if isinstance(e, Apply):
+            z = self.w(e.arg, 0)
+            code = {
+                "sigmoid": f"_sigmoid({z})",
+                "tanh": f"numpy.tanh({z})",
+                "relu": f"numpy.maximum({z}, 0.0)",
+                "leaky_relu": f"numpy.where({z} > 0.0, {z}, 0.01 * ({z}))",
+                "softplus": f"_softplus({z})",
+                "step": f"({z} > 0.0)",
+                "leaky_step": f"numpy.where({z} > 0.0, 1.0, 0.01)",
+            }.get(e.function)
+            if code is None:
+                raise SpecError(f"no inline NumPy form for {e.function}")  # pragma: no cover
+            return code, _ATOM
+        raise SpecError(f"no NumPy form for {type(e).__name__}")  # pragma: no cover
+
+    def w(self, e, outer) -> str:
+        code, prec = self.p(e)
+        return f"({code})" if prec < outer else code
+
+    def __call__(self, e) -> str:
+        return self.p(e)[0]
+
+
+def _forward_lines(md: MatrixDerivation, pr: _NumPyPrinter, cache: dict, *, need_output: bool = True) -> list:
+    """Forward pass lines; fills ``cache`` (a_l -> (s_l, z_l)) for sigmoid layers."""
+    out = []
+    for step in md.forward:
+        t = step.target.name
+        comment = f"  # {t} = {step.expression.text()}"
+        e = step.expression
+        if isinstance(e, Apply) and e.function == "sigmoid":
+            z = e.arg.name
+            k = "out" if t == "yhat" else t[2:]
+            out.append(f"    {t}, s_{k} = _sigmoid_and_exp({z})" + comment + ", s = e^(-z)")
+            cache[t] = (f"s_{k}", t, z)
+        elif isinstance(e, Apply) and e.function == "softmax":
+            z = e.arg.name
+            out.append(f"    e_out = numpy.exp({z} - numpy.max({z}, axis=1, keepdims=True))")
+            out.append(f"    {t} = e_out / numpy.sum(e_out, axis=1, keepdims=True)" + comment)
+        else:
+            if isinstance(e, Add) and e.broadcasts and isinstance(e.left, MatMul) and isinstance(e.right, Mat):
+                # z = a W, then the bias in place: one (n, N) array instead of two (large batches)
+                out.append(f"    {t} = {pr(e.left)}")
+                out.append(f"    {t} += {pr(e.right)}" + comment)
+            else:
+                out.append(f"    {t} = {pr(e)}" + comment)
+    return out
+
+
+def _loss_lines(md: MatrixDerivation) -> list:
+    """L_e per example (n,) into ``L``, from the logits for the fused pairs."""
+    L = md.depth
+    z = f"z_{L}"
+    out_act = md.activations[-1]
+    loss = md.loss
+    if (loss, out_act) == ("bce", "sigmoid"):
+        return [f"    L = numpy.sum(_softplus({z}) - y * {z}, axis=1)  # softplus(z) - y z"]
+    if (loss, out_act) == ("cross_entropy", "softmax"):
+        return [f"    m = numpy.max({z}, axis=1, keepdims=True)",
+                f"    lse = m + numpy.log(numpy.sum(numpy.exp({z} - m), axis=1, keepdims=True))",
+                f"    L = numpy.sum(y * (lse - {z}), axis=1)  # -sum_k y_k log softmax(z)_k"]
+    return [{
+        "squared_error": "    L = numpy.sum((y - yhat) ** 2, axis=1)",
+        "half_squared_error": "    L = 0.5 * numpy.sum((y - yhat) ** 2, axis=1)",
+        "mse": "    L = numpy.mean((y - yhat) ** 2, axis=1)",
+        "bce": "    L = -numpy.sum(y * numpy.log(yhat) + (1.0 - y) * numpy.log(1.0 - yhat), axis=1)",
+        "cross_entropy": "    L = -numpy.sum(y * numpy.log(yhat), axis=1)",
+    }[loss]]
+
+
+def _target_gradient_line(md: MatrixDerivation) -> str:
+    """dL_e/dy per example (the targets' node gradients)."""
+    L = md.depth
+    z = f"z_{L}"
+    pair = (md.loss, md.activations[-1])
+    if pair == ("bce", "sigmoid"):
+        return f"    dy = -{z}  # log(1 - yhat) - log(yhat) = -z"
+    if pair == ("cross_entropy", "softmax"):
+        return (f"    dy = (numpy.max({z}, axis=1, keepdims=True) + numpy.log(numpy.sum(numpy.exp({z} - "
+                f"numpy.max({z}, axis=1, keepdims=True)), axis=1, keepdims=True))) - {z}  # -log softmax(z)")
+    K = md.layers[-1]
+    return {
+        "squared_error": "    dy = 2.0 * (y - yhat)",
+        "half_squared_error": "    dy = y - yhat",
+        "mse": f"    dy = {2.0 / K!r} * (y - yhat)",
+        "bce": "    dy = numpy.log(1.0 - yhat) - numpy.log(yhat)",
+        "cross_entropy": "    dy = -numpy.log(yhat)",
+    }[md.loss]
+
+
+def generate_matrix_source(md) -> str:
+    """The Python source (NumPy only) of the matrix-form forward pass, loss and gradients."""
+    md = matrix_derive(md)
+    L = md.depth
+    params = ", ".join(md.parameter_names)
+    cache: dict = {}
+    pr = _NumPyPrinter(md, cache)
+    fwd = _forward_lines(md, pr, cache)
+    back = []
+    for s in md.backward:
+        expr = s.reference
+        comment = f"  # {s.number}. {s.name} = {expr.text()}"
+        if (isinstance(expr, Hadamard) and isinstance(expr.left, Mat) and not isinstance(expr.right, Mat)
+                and s.name.startswith("dz_") and md.activations[int(s.name[3:]) - 1] in _FLOAT_DERIVATIVES):
+            # g'(z) first, then the upstream gradient in place (one array fewer)
+            back.append(f"    {s.name} = {pr(expr.right)}")
+            back.append(f"    {s.name} *= {expr.left.name}" + comment)
+        else:
+            back.append(f"    {s.name} = {pr(expr)}" + comment)
+    step_names = [s.name for s in md.backward]
+    fwd_names = [s.target.name for s in md.forward]
+    grads = ", ".join(f"(dW_{l}, db_{l})" for l in range(1, L + 1))
+    title = (md.spec.title or md.spec.source) if md.spec is not None else "a network"
+    forward_doc = ", ".join(fwd_names)
+    steps_doc = [f"    {s.number}. {s.name} = {s.reference.text()}" for s in md.backward]
+    lines = [
+        f'"""Matrix-form gradients of {title}, generated by symbackprop.',
+        "",
+        "The slides' backward steps, one matrix product per layer. Needs only NumPy.",
+        "Shapes: x (n, N_0), W_l (N_{l-1}, N_l), b_l (1, N_l); index notation W_l[j, i] = w^{l}_{i,j}.",
+        "J = r * sum_e L_e with r = 1/n (mean) or 1 (sum); dX = dJ/dX.",
+        "",
+        *[line.replace('"""', "") for line in steps_doc],
+        '"""',
+        "import numpy",
+        "",
+        f"LAYERS = {tuple(md.layers)!r}",
+        f"ACTIVATIONS = {tuple(md.activations)!r}",
+        f"LOSS = {md.loss!r}",
+        f"REDUCTION = {md.reduction!r}",
+        f"FORWARD = {tuple(fwd_names)!r}",
+        f"STEPS = {tuple(step_names)!r}",
+        "",
+        "",
+        f"def forward_matrices(x, {params}):",
+        f'    """The forward pass: ({forward_doc})."""',
+        *fwd,
+        f"    return {', '.join(fwd_names)}",
+        "",
+        "",
+        f"def loss_per_example(x, y, {params}):",
+        '    """L_e for each example, shape (n,)."""',
+        *_forward_lines(md, pr, {}),
+        *_loss_lines(md),
+        "    return L",
+        "",
+        "",
+        f"def gradient_matrices(x, y, {params}, r):",
+        f'    """[{grads}]: the gradient of J = r * sum_e L_e, each of its parameter\'s shape."""',
+        *fwd,
+        *back,
+        f"    return [{grads}]",
+        "",
+        "",
+        f"def all_matrices(x, y, {params}, r):",
+        '    """Every matrix of the derivation, forward and backward, by name; da_0 = dJ/dx and',
+        '    dy = dL_e/dy (per example, no factor r) are added for the node gradients."""',
+        *fwd,
+        *back,
+        "    da_0 = dz_1 @ W_1.T",
+        _target_gradient_line(md),
+        "    with numpy.errstate(divide='ignore', invalid='ignore'):",
+        f"        dyhat_e = {pr(LOSS_RULES[md.loss].gradient(md.matrices['yhat'], md.matrices['y'], md.layers[-1]))}"
+        "  # dL_e/dyhat",
+        *_loss_lines(md),
+        "    return {" + ", ".join(f"{nm!r}: {nm}" for nm in fwd_names + step_names + ["da_0", "dy", "dyhat_e", "L"]) + "}",
+        "",
+        "",
+        _RUNTIME,
+    ]
+    return "\n".join(lines)
+
+
+_RUNTIME = r'''def _sigmoid_and_exp(z):
+    """(σ(z), s) with s = e^(-z) and σ(z) = 1/(1 + s), in place (two arrays, five passes).
+
+    Relative error of a few ulps wherever σ(z) is a normal number: 1 + s never cancels, and z is
+    clipped at -709 so s stays finite (below that σ(z) < 1.3e-308; the result is 1.2e-308)."""
+    s = numpy.maximum(z, -709.0)
+    numpy.negative(s, out=s)
+    numpy.exp(s, out=s)
+    a = s + 1.0
+    numpy.reciprocal(a, out=a)
+    return a, s
+
+
+def _sigmoid_slope(s, a):
+    """σ'(z) = σ(z)(1 − σ(z)) = e^(-z) σ(z)^2 = s a a: a product, no cancellation."""
+    g = s * a
+    g *= a
+    return g
+
+
+def _sigmoid(z):
+    """σ(z) = 1/(1 + e^-z) without overflow: with e = e^(-|z|), 1/(1 + e) for z >= 0, e/(1 + e) below."""
+    e = numpy.exp(-numpy.abs(z))
+    d = 1.0 / (1.0 + e)
+    return numpy.where(z >= 0.0, d, e * d)
+
+
+def _softplus(z):
+    """softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^(-|z|)), without overflow."""
+    return numpy.maximum(z, 0.0) + numpy.log1p(numpy.exp(-numpy.abs(z)))
+
+
+def _reduction(n):
+    return 1.0 / n if REDUCTION == "mean" else 1.0
+
+
+def _flat(mats):
+    out = []
+    for W, b in mats:
+        out.append(numpy.asarray(W, dtype=float))
+        out.append(numpy.asarray(b, dtype=float).reshape(1, -1))
+    return out
+
+
+def _data(X, Y=None):
+    X = numpy.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    if Y is not None:
+        Y = numpy.asarray(Y, dtype=float).reshape(X.shape[0], -1)
+    return X, Y
+
+
+def matrix_gradients(mats, X, Y):
+    """[(dW_1, db_1), ...] of the reduced loss; mats = [(W_1, b_1), ...] in the slides' shapes."""
+    X, Y = _data(X, Y)
+    return gradient_matrices(X, Y, *_flat(mats), _reduction(X.shape[0]))
+
+
+def matrix_forward(mats, X):
+    """[(z_1, a_1), ..., (z_L, yhat)]."""
+    X, _ = _data(X)
+    values = forward_matrices(X, *_flat(mats))
+    return [(values[2 * k], values[2 * k + 1]) for k in range(len(values) // 2)]
+
+
+def matrix_loss(mats, X, Y):
+    """The reduced loss J = r * sum_e L_e."""
+    X, Y = _data(X, Y)
+    L = loss_per_example(X, Y, *_flat(mats))
+    return float(numpy.sum(L) * _reduction(X.shape[0]))
+
+
+def matrix_all(mats, X, Y, r=None):
+    """Every named matrix (forward and backward) at these parameters and data; r defaults to the reduction's."""
+    X, Y = _data(X, Y)
+    return all_matrices(X, Y, *_flat(mats), _reduction(X.shape[0]) if r is None else r)
+
+
+# ---- index-notation names (the lecture notes): W_l[j, i] = w^{l}_{i,j}, b_l[1, i] = b^{l}_{i} ----
+_NAMES = {}
+
+
+def _layer_names(l):
+    """(names of W_l in row-major order W_l[j, i], names of b_l, names in per-scalar order)."""
+    if l not in _NAMES:
+        M, N = LAYERS[l - 1], LAYERS[l]
+        w = ["w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, M + 1) for i in range(1, N + 1)]
+        b = ["b^{%d}_{%d}" % (l, i) for i in range(1, N + 1)]
+        order = []
+        for i in range(1, N + 1):
+            order.extend("w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, M + 1))
+            order.append("b^{%d}_{%d}" % (l, i))
+        _NAMES[l] = (w, b, order)
+    return _NAMES[l]
+
+
+def parameter_names():
+    """Every parameter's index-notation name, in the per-scalar module's order."""
+    out = []
+    for l in range(1, len(LAYERS)):
+        out.extend(_layer_names(l)[2])
+    return tuple(out)
+
+
+def to_matrices(params):
+    """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} -> [(W_l, b_l)] with W_l[j-1, i-1] = w^{l}_{i,j}."""
+    mats = []
+    for l in range(1, len(LAYERS)):
+        w, b, _ = _layer_names(l)
+        W = numpy.array([params[k] for k in w], dtype=float).reshape(LAYERS[l - 1], LAYERS[l])
+        B = numpy.array([params[k] for k in b], dtype=float).reshape(1, LAYERS[l])
+        mats.append((W, B))
+    return mats
+
+
+def from_matrices(mats):
+    """The inverse of to_matrices, in the per-scalar module's order: {name: float}."""
+    out = {}
+    for l, (W, b) in enumerate(mats, start=1):
+        _, _, order = _layer_names(l)
+        block = numpy.vstack([numpy.asarray(W, dtype=float), numpy.asarray(b, dtype=float).reshape(1, -1)])
+        out.update(zip(order, block.T.ravel().tolist()))
+    return out
+
+
+def gradients(params, X, Y=None):
+    """dJ/dtheta for every parameter by index-notation name: {name: float}."""
+    return from_matrices(matrix_gradients(to_matrices(params), X, Y))
+
+
+def loss(params, X, Y=None):
+    return matrix_loss(to_matrices(params), X, Y)
+
+
+def forward(params, X, Y=None):
+    """Every node's value per example by index-notation name: z^{l+1}_{i}, a^{l+1}_{i} and L."""
+    mats = to_matrices(params)
+    X, Yd = _data(X, Y)
+    if Yd is None:
+        Yd = numpy.zeros((X.shape[0], LAYERS[-1]))
+    m = matrix_all(mats, X, Yd, 1.0)
+    out = {}
+    for l in range(1, len(LAYERS)):
+        z = m["z_%d" % l]
+        a = m["yhat" if l == len(LAYERS) - 1 else "a_%d" % l]
+        for i in range(LAYERS[l]):
+            out["z^{%d}_{%d}" % (l + 1, i + 1)] = z[:, i].copy()
+        for i in range(LAYERS[l]):
+            out["a^{%d}_{%d}" % (l + 1, i + 1)] = a[:, i].copy()
+    out["L"] = m["L"].copy()
+    return out
+
+
+def node_gradients(params, X, Y=None):
+    """dL_e/dv per example (no reduction factor) for every input, target and node."""
+    mats = to_matrices(params)
+    X, Yd = _data(X, Y)
+    if Yd is None:
+        Yd = numpy.zeros((X.shape[0], LAYERS[-1]))
+    m = matrix_all(mats, X, Yd, 1.0)
+    n = X.shape[0]
+    out = {}
+    for j in range(LAYERS[0]):
+        out["x_{%d}" % (j + 1)] = m["da_0"][:, j].copy()
+    for k in range(LAYERS[-1]):
+        out["y_{%d}" % (k + 1)] = m["dy"][:, k].copy()
+    depth = len(LAYERS) - 1
+    for l in range(1, depth + 1):
+        dz = m["dz_%d" % l]
+        da = m.get("da_%d" % l)
+        for i in range(LAYERS[l]):
+            out["z^{%d}_{%d}" % (l + 1, i + 1)] = dz[:, i].copy()
+        if l == depth:
+            da = m["dyhat_e"]
+        for i in range(LAYERS[l]):
+            out["a^{%d}_{%d}" % (l + 1, i + 1)] = da[:, i].copy()
+    out["L"] = numpy.ones(n)
+    return out
+'''
+
+
+@dataclass(frozen=True)
+class CompiledMatrixGradients:
+    """Vectorized NumPy for a matrix-form derivation (``kind == "matrix"``).
+
+    Fast path on the slides' shapes: ``matrix_gradients([(W_1, b_1), ...], X, Y) -> [(dW_1, db_1), ...]``,
+    ``matrix_loss``, ``matrix_forward``, ``matrix_all`` (every named matrix of the derivation).
+    Same API as the per-scalar ``CompiledGradients`` with index-notation names:
+    ``gradients(params, X, Y) -> {name: float}``, ``loss``, ``forward``, ``node_gradients``.
+    ``source`` is the standalone module (NumPy only)."""
+
+    source: str
+    module: object
+    derivation: MatrixDerivation
+    kind: str = "matrix"
+
+    @property
+    def parameters(self) -> tuple:
+        return self.module.parameter_names()
+
+    def matrix_gradients(self, mats, X, Y):
+        return self.module.matrix_gradients(mats, X, Y)
+
+    def matrix_loss(self, mats, X, Y) -> float:
+        return self.module.matrix_loss(mats, X, Y)
+
+    def matrix_forward(self, mats, X):
+        return self.module.matrix_forward(mats, X)
+
+    def matrix_all(self, mats, X, Y, r=None) -> dict:
+        return self.module.matrix_all(mats, X, Y, r)
+
+    def gradients(self, params, X, Y=None) -> dict:
+        return self.module.gradients(params, X, Y)
+
+    def loss(self, params, X, Y=None) -> float:
+        return self.module.loss(params, X, Y)
+
+    def forward(self, params, X, Y=None) -> dict:
+        return self.module.forward(params, X, Y)
+
+    def node_gradients(self, params, X, Y=None) -> dict:
+        return self.module.node_gradients(params, X, Y)
+
+    __call__ = gradients
+
+
+def compile_matrix_gradients(d) -> CompiledMatrixGradients:
+    """Generate and load the matrix-form NumPy module of a ``Derivation``, ``Spec``,
+    ``NetworkSpec`` or ``MatrixDerivation`` (network mode only)."""
+    md = matrix_derive(d)
+    source = generate_matrix_source(md)
+    return CompiledMatrixGradients(source, _load_source(source, "matrix"), md)
+
+
+def export_matrix_module(d, path: str, *, force: bool = False) -> str:
+    """Write the matrix-form module to ``path`` (standalone, NumPy only); never overwrites without ``force``."""
+    source = generate_matrix_source(matrix_derive(d))
+    write_atomic(path, source, force=force)
+    return source
+
+
+# ---------------------------------------------------------------------------------------
+# Proof in numbers at any size: the trainer and sampled finite differences
+# ---------------------------------------------------------------------------------------
+
+def random_matrices(md: MatrixDerivation, rng) -> list:
+    """Random parameters in the slides' shapes: W_l ~ Normal(0, 1)/sqrt(N_{l-1}) (so wide layers
+    do not saturate), b_l ~ Normal(0, 1/2) (nonzero, so bias gradients are exercised)."""
+    out = []
+    for l in range(1, md.depth + 1):
+        M, N = md.layers[l - 1], md.layers[l]
+        out.append((rng.normal(0.0, 1.0, size=(M, N)) / np.sqrt(M), rng.normal(0.0, 0.5, size=(1, N))))
+    return out
+
+
+def random_batch(md: MatrixDerivation, rng, n: int = 64):
+    """A random batch (X, Y): X ~ Normal(0, 1); Y one-hot (cross-entropy), 0/1 (bce), Normal otherwise."""
+    X = rng.normal(0.0, 1.0, size=(n, md.layers[0]))
+    K = md.layers[-1]
+    if md.loss == "cross_entropy":
+        Y = np.eye(K)[rng.integers(0, K, size=n)]
+    elif md.loss == "bce":
+        Y = rng.integers(0, 2, size=(n, K)).astype(float)
+    else:
+        Y = rng.normal(0.0, 1.0, size=(n, K))
+    return X, Y
+
+
+def _entry_name(md: MatrixDerivation, l: int, which: int, idx) -> str:
+    """Index-notation name of entry idx (0-based) of W_l (which = 0) or b_l (which = 1)."""
+    r, c = int(idx[0]), int(idx[1])
+    return md.index_name(f"W_{l}", r + 1, c + 1) if which == 0 else md.index_name(f"b_{l}", 1, c + 1)
+
+
+def _matrix_relative_errors(md, ours, theirs, floor):
+    worst, where = 0.0, "-"
+    for l, (pa, pb) in enumerate(zip(ours, theirs), start=1):
+        for which in (0, 1):
+            a = np.asarray(pa[which], dtype=float)
+            b = np.asarray(pb[which], dtype=float)
+            if a.shape != b.shape:
+                return float("inf"), f"{'Wb'[which]}_{l} shape {a.shape} vs {b.shape}"
+            err = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+            err = np.where(np.isfinite(err), err, np.inf)
+            k = np.unravel_index(int(np.argmax(err)), err.shape)
+            if err[k] > worst or (not np.isfinite(err[k]) and where == "-"):
+                worst, where = float(err[k]), _entry_name(md, l, which, k)
+    return worst, where
+
+
+def _fd_loss(trainer, net, mats, X, Y, kinked):
+    """The trainer's reduced loss and the sign pattern of z_l in layers whose activation has a kink."""
+    cache = trainer.forward(net, mats, X)
+    Z_L, A_L = cache[-1]
+    J = float(trainer.REDUCTIONS[net.reduction](trainer.per_example_loss(net, Z_L, A_L, Y)))
+    return J, [cache[l][0] > 0 for l in kinked]
+
+
+def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, fd_rtol: float = 1e-5,
+                 fd_sample: int | None = 200, batch: int = 64, step: float = 1e-5, compiled=None):
+    """Check the matrix-form gradients against the independent trainer (every entry) and central
+    finite differences of the trainer's loss (a random sample of ``fd_sample`` coordinates).
+
+    Cases: the spec's parameters and data, then ``trials`` random parameter draws; without data,
+    random batches of ``batch`` rows (the spec's parameters first). Returns ``check.CheckReport``
+    (``.ok``, ``.lines()``), the report ``symbackprop check`` prints.
+
+    Finite differences (J(θ + h) − J(θ − h)) / 2h with h = ``step`` · max(1, |θ|): when a ReLU
+    kink lies between θ − h and θ + h (some z changes sign), h shrinks tenfold (up to three
+    times). Their rounding noise is absolute (about 1e-11), so an entry's relative error is
+    taken against max(|fd|, |ours|, 1e-6, 1e-4 · the largest gradient entry)."""
+    from ..check import trainer
+    from ..check.compare import CheckReport, Comparison
+
+    md = matrix_derive(source)
+    compiled = compiled or compile_matrix_gradients(md)
+    net = trainer.Network(list(md.layers), list(md.activations), md.loss, md.reduction)
+    kinked = [l for l, a in enumerate(md.activations) if a in ("relu", "leaky_relu")]
+    rng = np.random.default_rng(seed)
+    cases = []
+    spec_mats = None
+    if md.spec is not None and md.spec.weights is not None:
+        spec_mats = md.spec_matrices
+    if md.has_data():
+        X, Y = md.spec_data()
+        if spec_mats is not None:
+            cases.append(("spec parameters", spec_mats, X, Y))
+        for t in range(trials):
+            cases.append((f"random parameters #{t + 1}", random_matrices(md, rng), X, Y))
+    else:
+        if spec_mats is not None:
+            X, Y = random_batch(md, rng, batch)
+            cases.append((f"spec params, batch {batch}", spec_mats, X, Y))
+        for t in range(trials):
+            X, Y = random_batch(md, rng, batch)
+            cases.append((f"random data #{t + 1}", random_matrices(md, rng), X, Y))
+    blocks = [(l, which) for l in range(1, md.depth + 1) for which in (0, 1)]
+    sizes = [md.layers[l - 1] * md.layers[l] if which == 0 else md.layers[l] for l, which in blocks]
+    total = int(sum(sizes))
+    comparisons = []
+    for label, mats, X, Y in cases:
+        ours = compiled.matrix_gradients(mats, X, Y)
+        theirs = trainer.gradients(net, mats, X, Y)
+        err, where = _matrix_relative_errors(md, ours, theirs, 1e-8)
+        comparisons.append(Comparison("trainer backprop", label, err, where, rtol))
+        scale = max(float(np.max(np.abs(a))) for pair in ours for a in pair)
+        floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
+        k = total if fd_sample is None else min(fd_sample, total)
+        picks = np.sort(rng.choice(total, size=k, replace=False))
+        worst, worst_at = 0.0, "-"
+        for flat in picks.tolist():
+            for (l, which), size in zip(blocks, sizes):
+                if flat < size:
+                    break
+                flat -= size
+            A = mats[l - 1][which]
+            idx = np.unravel_index(flat, np.shape(A))
+            theta = float(A[idx])
+            h = step * max(1.0, abs(theta))
+            for _ in range(4):
+                values, patterns = [], []
+                for delta in (h, -h):
+                    B = np.array(A, dtype=float, copy=True)
+                    B[idx] = theta + delta
+                    moved = list(mats)
+                    moved[l - 1] = (B, mats[l - 1][1]) if which == 0 else (mats[l - 1][0], B)
+                    J, pattern = _fd_loss(trainer, net, moved, X, Y, kinked)
+                    values.append(J)
+                    patterns.append(pattern)
+                if all(np.array_equal(p, q) for p, q in zip(*patterns)):
+                    break
+                h /= 10.0
+            fd = (values[0] - values[1]) / (2 * h)
+            g = float(np.asarray(ours[l - 1][which])[idx])
+            e = abs(fd - g) / max(abs(fd), abs(g), floor)
+            if not np.isfinite(e):
+                e = float("inf")
+            if e > worst or worst_at == "-":
+                worst, worst_at = e, _entry_name(md, l, which, idx)
+        comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol))
+    return CheckReport(tuple(comparisons))
+
+
+def matrix_grad_report(source, *, matrices: bool = False) -> dict:
+    """The ``grad --json`` object for a network at the spec's parameters and data, computed by the
+    matrix-form code: the same keys and index-notation names as the per-scalar report (loss,
+    reduction, n_examples, values, gradients, node_gradients); ``matrices=True`` adds
+    ``"matrices"`` (every forward and backward matrix by the slides' name, as nested lists)
+    and ``"shapes"``."""
+    md = matrix_derive(source)
+    if not md.has_data():
+        where = md.spec.source if md.spec is not None else "<spec>"
+        raise SpecError(f"{where}: [data]: needed for grad (x and y rows)")
+    c = compile_matrix_gradients(md)
+    mats = md.spec_matrices
+    X, Y = md.spec_data()
+    params = c.module.from_matrices(mats)
+
+    def clean(v):
+        v = float(v)
+        return v if np.isfinite(v) else None
+
+    values = c.forward(params, X, Y)
+    node_grads = c.node_gradients(params, X, Y)
+    grads = c.module.from_matrices(c.matrix_gradients(mats, X, Y))
+    report = {
+        "loss": clean(c.matrix_loss(mats, X, Y)),
+        "reduction": md.reduction,
+        "n_examples": md.n_examples,
+        "values": {k: [clean(x) for x in v] for k, v in values.items()},
+        "gradients": {k: clean(v) for k, v in grads.items()},
+        "node_gradients": {k: [clean(x) for x in v] for k, v in node_grads.items()},
+    }
+    if matrices:
+        every = c.matrix_all(mats, X, Y)
+        order = ["x", "y"] + list(md.parameter_names) + [s.target.name for s in md.forward] + \
+            [s.name for s in md.backward]
+        env = {"x": X, "y": Y}
+        for l, (W, b) in enumerate(mats, start=1):
+            env[f"W_{l}"], env[f"b_{l}"] = W, b
+        env.update(every)
+        report["matrices"] = {k: [[clean(v) for v in row] for row in np.asarray(env[k], dtype=float)] for k in order}
+        report["shapes"] = {k: list(np.shape(env[k])) for k in order}
+        report["index_notation"] = "W_l[j, i] = w^{l}_{i,j}; b_l[1, i] = b^{l}_{i}; row e of z_l, a_l: example e"
+    return report
+
+
+__all__ = ["CompiledMatrixGradients", "check_matrix", "compile_matrix_gradients", "export_matrix_module",
+           "generate_matrix_source", "matrix_grad_report", "random_batch", "random_matrices"]

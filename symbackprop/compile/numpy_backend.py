@@ -1,0 +1,354 @@
+r"""From the derivation to fast NumPy: one straight-line function per spec.
+
+The generated code is the derivation read top to bottom: the forward pass
+(z^{2}_{1} = w^{1}_{1,1} x_1 + ...; a^{2}_{1} = σ(z^{2}_{1})), the loss, then one
+assignment per upstream gradient ∂L/∂v in reverse order, then each
+∂J/∂θ = r Σ_e ∂L_e/∂θ with r = 1/n (mean) or 1 (sum). Every named intermediate
+is computed once, so no extra common-subexpression pass is needed.
+Arrays run over the examples of a batch (vectorized), parameters are scalars.
+
+Numerically honest: σ is exp(−log(1 + e^{−z})), BCE with a sigmoid output is
+evaluated from the logit (softplus(z) − y z) and its upstream gradient is the
+simplified ŷ − y, softmax and log-sum-exp subtract the running maximum.
+
+The source is readable and importable on its own (it needs only NumPy):
+``CompiledGradients.source`` and ``export_module(...)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from ..spec import names
+from ..derivation.chain_rule import Derivation, upstream_name
+from ..errors import NotSupportedError, SpecError
+from ..fileio import write_atomic  # noqa: F401  (re-exported: other modules import it from here)
+from ..derivation.graph import LOSS
+from ..ops.losses import get_loss
+
+
+class _Printer(NumPyPrinter):
+    def __init__(self):
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+
+    def _print_Rational(self, expr):
+        return repr(float(expr)) if expr.q != 1 else str(expr.p) + ".0"
+
+
+def _ident_map(d: Derivation) -> dict:
+    m = {}
+    used = set()
+    for n in d.graph.nodes:
+        ident = names.identifier(n.name)
+        base, k = ident, 1
+        while ident in used or ident in ("numpy", "params", "X", "Y", "r"):
+            k += 1
+            ident = f"{base}_{k}"
+        used.add(ident)
+        m[n.name] = ident
+    return m
+
+
+def _fused_loss(d: Derivation):
+    """The loss written in logits when the output activation pairs with the loss (stable NumPy)."""
+    g = d.graph
+    if g.mode != "network":
+        return None
+    loss = get_loss(g.loss)
+    f = loss.from_logits.get(g.activations[-1])
+    if f is None:
+        return None
+    depth = len(g.layers)
+    zs = [names.symbol(names.pre_activation(depth, i)) for i in range(1, g.layers[-1] + 1)]
+    ys = [names.symbol(names.target(i)) for i in range(1, g.layers[-1] + 1)]
+    return f(ys, zs)
+
+
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def generate_source(d: Derivation) -> str:
+    """The Python source (NumPy only) that computes forward values, loss and every gradient."""
+    g = d.graph
+    ident = _ident_map(d)
+    sym_map = {names.symbol(k): sympy.Symbol(v, real=True) for k, v in ident.items()}
+    sym_map.update({d.upstream_symbol(k): sympy.Symbol("d_" + v, real=True) for k, v in ident.items()})
+    printer = _Printer()
+
+    leaves_param = [n.name for n in g.parameters]
+    leaves_in = [n.name for n in g.inputs]
+    leaves_tgt = [n.name for n in g.targets]
+    args = [ident[n] for n in leaves_param + leaves_in + leaves_tgt]
+    defined = [n for n in g.nodes if not n.is_leaf]
+    fused = _fused_loss(d)
+
+    assignments = []  # (identifier, expression in identifier symbols), in execution order
+    for n in defined:
+        expr = fused if (n.kind == LOSS and fused is not None) else n.definition
+        assignments.append((ident[n.name], expr.xreplace(sym_map)))
+    grad_nodes = [n for n in reversed(g.nodes) if n.name in d.node_gradients]
+    for n in grad_nodes:
+        assignments.append(("d_" + ident[n.name], d.upstream_expression(n.name).xreplace(sym_map)))
+
+    def body(wanted):
+        """The assignments needed for ``wanted`` identifiers, in order (dead code pruned)."""
+        need = set(wanted)
+        keep = []
+        for lhs, expr in reversed(assignments):
+            if lhs in need:
+                keep.append((lhs, expr))
+                need.update(s.name for s in expr.free_symbols)
+        out = []
+        for lhs, expr in reversed(keep):
+            if lhs == "d_" + ident[g.output]:
+                continue
+            out.append(f"    {lhs} = {printer.doprint(expr)}")
+        return out
+
+    out_ident = ident[g.output]
+    param_grads = ["d_" + ident[p] if p in d.node_gradients else "0.0" for p in leaves_param]
+    # The reduced gradient r * sum_e dL_e/dtheta, fused: dW = a * dz summed over the batch is one dot product.
+    grad_exprs = dict(assignments)
+    reduced = []
+    for p, pid in zip(leaves_param, param_grads):
+        if pid == "0.0":
+            reduced.append("0.0")
+            continue
+        e = grad_exprs[pid]
+        factors = e.args if isinstance(e, sympy.Mul) else (e,)
+        if g.mode == "network" and isinstance(e, sympy.Mul) and len(factors) == 2 and all(f.is_Symbol for f in factors):
+            reduced.append(f"_r * numpy.dot({factors[0].name}, {factors[1].name})")
+        elif g.mode == "network" and e.is_Symbol:
+            reduced.append(f"_r * numpy.sum({e.name})")
+        else:
+            reduced.append(f"_r * numpy.sum(numpy.broadcast_to({printer.doprint(e)}, (_n,)))")
+    reduced_needs = sorted({s.name for pid in param_grads if pid != "0.0" for s in grad_exprs[pid].free_symbols})
+    value_ids = [ident[n.name] for n in defined]
+    order = leaves_in + leaves_tgt + [n.name for n in defined]
+    node_grad_ids = ["d_" + ident[n] if n in d.node_gradients else "0.0" for n in order]
+    title = (d.spec.title or d.spec.source) if d.spec else "a graph"
+    lines = [
+        f'"""Gradients of {title}, generated by symbackprop.',
+        "",
+        "Straight-line code from the chain-rule derivation: the forward pass, the loss, then",
+        "each upstream gradient dL/dv in reverse order. Needs only NumPy.",
+        '"""',
+        "import numpy",
+        "",
+        f"MODE = {g.mode!r}",
+        f"PARAMETERS = {tuple(leaves_param)!r}",
+        f"INPUTS = {tuple(leaves_in)!r}",
+        f"TARGETS = {tuple(leaves_tgt)!r}",
+        f"NODES = {tuple(n.name for n in defined)!r}",
+        f"OUTPUT = {g.output!r}",
+        f"REDUCTION = {d.reduction!r}",
+        f"NODE_GRADIENTS = {tuple(order)!r}",
+        "",
+        "",
+        f"def loss_and_gradients_per_example({', '.join(args)}):",
+        '    """The per-example loss L_e and dL_e/dtheta for every parameter."""',
+        "    d_" + out_ident + " = 1.0",
+        *body([out_ident] + param_grads),
+        f"    return {out_ident}, {_tuple(param_grads)}",
+        "",
+        "",
+        f"def reduced_gradients(_n, _r, {', '.join(args)}):",
+        '    """dJ/dtheta = r * sum_e dL_e/dtheta for every parameter (one dot product per weight)."""',
+        *body(reduced_needs),
+        f"    return {_tuple(reduced)}",
+        "",
+        "",
+        f"def forward_per_example({', '.join(args)}):",
+        '    """Every node\'s value (forward pass only)."""',
+        *body(value_ids),
+        f"    return {_tuple(value_ids)}",
+        "",
+        "",
+        f"def node_gradients_per_example({', '.join(args)}):",
+        '    """dL_e/dv for every input, target and node (inf where the derivative is unbounded)."""',
+        "    d_" + out_ident + " = 1.0",
+        "    with numpy.errstate(divide='ignore', invalid='ignore'):",
+        *(["    " + line for line in body([x for x in node_grad_ids if x != "0.0"])] or ["        pass"]),
+        f"    return {_tuple(node_grad_ids)}",
+        "",
+        "",
+        "def _arguments(params, X, Y):",
+        "    args = [params[name] for name in PARAMETERS]",
+        "    if MODE == 'network':",
+        "        X = numpy.atleast_2d(numpy.asarray(X, dtype=float))",
+        "        n = X.shape[0]",
+        "        args += [X[:, j] for j in range(X.shape[1])]",
+        "        Y = numpy.zeros((n, len(TARGETS))) if Y is None else numpy.asarray(Y, dtype=float).reshape(n, -1)",
+        "        args += [Y[:, k] for k in range(Y.shape[1])]",
+        "    else:",
+        "        data = {k: numpy.atleast_1d(numpy.asarray(v, dtype=float)) for k, v in (X or {}).items()}",
+        "        args += [data[name] for name in INPUTS + TARGETS]",
+        "        n = max([len(v) for v in data.values()] + [1])",
+        "    return args, n",
+        "",
+        "",
+        "def _reduce(values, n):",
+        "    total = numpy.sum(numpy.broadcast_to(values, (n,)))",
+        "    return float(total / n) if REDUCTION == 'mean' else float(total)",
+        "",
+        "",
+        "def forward(params, X, Y=None):",
+        '    """Every node\'s value, one entry per example: {node name: array}."""',
+        "    args, n = _arguments(params, X, Y)",
+        "    values = forward_per_example(*args)",
+        "    return {name: numpy.broadcast_to(v, (n,)).astype(float) for name, v in zip(NODES, values)}",
+        "",
+        "",
+        "def loss(params, X, Y=None):",
+        '    """The reduced loss J = r * sum_e L_e (r = 1/n for mean, 1 for sum)."""',
+        "    args, n = _arguments(params, X, Y)",
+        "    return _reduce(forward_per_example(*args)[NODES.index(OUTPUT)], n)",
+        "",
+        "",
+        "def gradients(params, X, Y=None):",
+        '    """dJ/dtheta of the reduced loss for every parameter: {name: float}."""',
+        "    args, n = _arguments(params, X, Y)",
+        "    r = 1.0 / n if REDUCTION == 'mean' else 1.0",
+        "    grads = reduced_gradients(n, r, *args)",
+        "    return {name: float(g) for name, g in zip(PARAMETERS, grads)}",
+        "",
+        "",
+        "def node_gradients(params, X, Y=None):",
+        '    """dL_e/dv per example for every input, target and node: {name: array}."""',
+        "    args, n = _arguments(params, X, Y)",
+        "    grads = node_gradients_per_example(*args)",
+        "    return {name: numpy.broadcast_to(g, (n,)).astype(float) for name, g in zip(NODE_GRADIENTS, grads)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _load_source(source: str, tag: str):
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    folder = os.path.join(tempfile.gettempdir(), f"symbackprop-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"grad_{digest}.py")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".py")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(source)
+        os.replace(tmp, path)
+    modname = f"symbackprop_generated_{digest}"
+    if modname in sys.modules:
+        return sys.modules[modname]
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[modname] = module
+    return module
+
+
+@dataclass(frozen=True)
+class CompiledGradients:
+    """NumPy functions for one derivation.
+
+    ``gradients(params, X, Y) -> {name: float}`` (the reduced loss's gradient),
+    ``loss(params, X, Y) -> float``, ``forward(params, X) -> {node: array}``,
+    ``node_gradients(params, X, Y) -> {node: array}`` (per example).
+    ``params`` maps canonical names (``w^{1}_{1,1}``) to numbers; ``X`` is (n, inputs)
+    and ``Y`` (n, outputs) in network mode; in graph mode ``X`` maps input names to values.
+    """
+
+    source: str
+    module: object
+    kind: str = "per-scalar"
+
+    @property
+    def parameters(self):
+        return self.module.PARAMETERS
+
+    def gradients(self, params, X, Y=None):
+        return self.module.gradients(params, X, Y)
+
+    def loss(self, params, X, Y=None):
+        return self.module.loss(params, X, Y)
+
+    def forward(self, params, X, Y=None):
+        return self.module.forward(params, X, Y)
+
+    def node_gradients(self, params, X, Y=None):
+        return self.module.node_gradients(params, X, Y)
+
+    __call__ = gradients
+
+
+def choose_backend(d: Derivation) -> str:
+    """``"per-scalar"`` or ``"matrix"``: which generated code is faster for this derivation.
+
+    Matrix-form code (one matrix product per layer, BLAS) is about as fast as per-scalar code
+    (one NumPy operation per named scalar) for the smallest network and faster from there on:
+    per-scalar time / matrix time is 0.86-2.5 at [2,2,1] (9 parameters; below 1 only for batches
+    of at most 100), 1.2-2.5 at 15-45 parameters and 1.8-14 from 91 parameters up, at batch sizes
+    10 to 10^5 (the crossover table in docs/performance.md, measured by benchmarks/run.py). So
+    every network the matrix form covers gets matrix-form code; graph-mode specs, and networks
+    with an activation or loss the matrix form has no rule for, get per-scalar code.
+    """
+    if d.graph.mode != "network":
+        return "per-scalar"
+    from ..derivation.matrix_form import matrix_derive
+
+    try:
+        matrix_derive(d)
+    except NotSupportedError:
+        return "per-scalar"
+    return "matrix"
+
+
+def compile_gradients(d: Derivation, backend: str = "auto"):
+    """Generate and load NumPy code for a derivation.
+
+    ``backend``: ``"per-scalar"`` (the derivation's own straight-line code), ``"matrix"``
+    (the slides' matrix form, network specs only), or ``"auto"`` (``choose_backend``).
+    Both return objects with the same ``gradients/loss/forward/node_gradients`` API and
+    index-notation names; ``.kind`` says which one was used.
+    """
+    if backend == "auto":
+        backend = choose_backend(d)
+    if backend == "matrix":
+        from ..compile.matrix_numpy import compile_matrix_gradients
+
+        return compile_matrix_gradients(d)
+    if backend != "per-scalar":
+        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix)")
+    source = generate_source(d)
+    return CompiledGradients(source, _load_source(source, "grad"))
+
+
+def export_module(d: Derivation, path: str, *, force: bool = False) -> str:
+    """Write the generated gradient module to ``path`` (a standalone file needing only NumPy)."""
+    source = generate_source(d)
+    write_atomic(path, source, force=force)
+    return source
+
+
+def spec_parameters(d: Derivation) -> dict:
+    """The spec's parameter values as floats: {canonical name: float}."""
+    return {s.name: float(v) for s, v in d.parameter_values().items()}
+
+
+def spec_data(d: Derivation):
+    """The spec's data as arrays: (X, Y) in network mode, ({input: array}, None) in graph mode."""
+    spec = d.spec
+    if d.graph.mode == "network":
+        X = np.array([[float(v) for v in row] for row in spec.x], dtype=float).reshape(len(spec.x), -1)
+        Y = np.array([[float(v) for v in row] for row in spec.y], dtype=float).reshape(len(spec.y), -1)
+        return X, Y
+    n = spec.n_examples
+    return {k: np.array([float(x) for x in (v if len(v) == n else v * n)]) for k, v in spec.data}, None
+
+
+_ = (upstream_name, SpecError)

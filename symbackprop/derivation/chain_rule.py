@@ -1,0 +1,439 @@
+r"""The chain-rule derivation: reverse mode over named intermediates.
+
+For every node v (per example) the lectures' chain rule
+
+    \frac{\partial L}{\partial v} = \sum_{c \in children(v)} \frac{\partial L}{\partial c} \frac{\partial c}{\partial v}
+
+is kept as data: each edge's ``LocalDerivative`` (with the rule it uses), each
+node's ``NodeGradient`` (the sum over children of upstream gradient times local
+derivative), and, on demand, every ``Path`` of influence with the product of its
+factors. Nothing here calls ``diff`` on more than one node's definition, so the
+size stays linear in the number of parameters.
+
+The batch loss is the reduction of the per-example losses,
+J = r \sum_e L_e with r = 1/n (``mean``) or 1 (``sum``), hence
+\partial J / \partial \theta = r \sum_e \partial L_e / \partial \theta: the factor r is
+applied explicitly (``Derivation.reduction_factor``).
+
+Example (the lecture network)::
+
+    >>> d = derive(load_spec("derivations/lecture_2_2_1.toml"))
+    >>> d.path_products("w^{1}_{1,1}")[0]      # one path: w -> z^{2}_{1} -> a^{2}_{1} -> z^{3}_{1} -> a^{3}_{1} -> L
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy
+
+from ..spec import names
+from ..ops.activations import get_activation
+from ..derivation.graph import ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph
+from ..ops.losses import get_loss, reduction_factor
+
+
+@dataclass(frozen=True)
+class LocalDerivative:
+    """The local derivative ∂child/∂parent on one edge, in node symbols, and the rule used."""
+
+    child: str
+    parent: str
+    expression: sympy.Expr
+    rule: str
+
+
+@dataclass(frozen=True)
+class NodeGradient:
+    """∂L/∂node per example: ``sum(upstream(child) * local.expression for child, local in terms)``.
+
+    ``expression`` writes each upstream gradient as its symbol (∂L/∂child);
+    ``simplified`` is set where the lectures box a simplification (BCE with a sigmoid
+    output: ∂L/∂z = ŷ − y; cross-entropy with softmax: ∂L/∂z_j = ŷ_j Σ_k y_k − y_j),
+    derived by multiplying the factors out and cancelling, not asserted.
+    """
+
+    name: str
+    terms: tuple
+    expression: sympy.Expr
+    simplified: sympy.Expr | None = None
+    product: sympy.Expr | None = None  # the unsimplified product the simplification starts from
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path of influence v -> ... -> L, with the local derivative on each edge."""
+
+    nodes: tuple
+    factors: tuple
+
+    @property
+    def product(self) -> sympy.Expr:
+        return sympy.Mul(*[f.expression for f in self.factors])
+
+
+def upstream_name(name: str, output: str = names.LOSS) -> str:
+    r"""The canonical name of ∂output/∂name, e.g. ``\frac{\partial L}{\partial z^{2}_{1}}``."""
+    return rf"\frac{{\partial {output}}}{{\partial {name}}}"
+
+
+def upstream_symbol(name: str, output: str = names.LOSS) -> sympy.Symbol:
+    """The symbol that stands for the upstream gradient ∂output/∂name in a chain-rule sum."""
+    return names.symbol(upstream_name(name, output))
+
+
+def _edge_rule(graph: Graph, child, parent) -> str:
+    if child.kind == PRE_ACTIVATION:
+        if parent.kind == PARAMETER and parent.name.startswith("b"):
+            return "the bias enters the weighted sum with coefficient 1"
+        if parent.kind == PARAMETER:
+            return "a weighted sum is linear in each weight"
+        return "a weighted sum is linear in each input"
+    if child.kind == ACTIVATION:
+        return get_activation(child.activation).rule
+    if child.kind == LOSS and graph.mode == "network":
+        loss = graph.loss
+        if loss in ("squared_error", "half_squared_error", "mse"):
+            return "power rule and chain rule on (y - ŷ)^2"
+        if loss in ("bce", "cross_entropy"):
+            return "derivative of the logarithm: d/dŷ log ŷ = 1/ŷ"
+    return _generic_rule(child.definition, parent.symbol)
+
+
+def _generic_rule(expr, sym) -> str:
+    """The differentiation rules a person uses for d expr / d sym, named in words."""
+    rules = []
+
+    def walk(e):
+        if not e.has(sym):
+            return
+        if e == sym:
+            return
+        if isinstance(e, sympy.Add):
+            if sum(1 for t in e.args if t.has(sym)) > 1 or len(e.args) > 1:
+                rules.append("sum rule")
+            for t in e.args:
+                walk(t)
+        elif isinstance(e, sympy.Mul):
+            varying = [f for f in e.args if f.has(sym)]
+            if len(varying) == 1:
+                if len(e.args) > 1:
+                    rules.append("constant multiple rule")
+                walk(varying[0])
+            else:
+                rules.append("product rule")
+                for f in varying:
+                    walk(f)
+        elif isinstance(e, sympy.Pow):
+            if e.exp.is_number:
+                rules.append("power rule: d/dx x^n = n x^(n-1)")
+                if e.base != sym:
+                    rules.append("chain rule")
+                    walk(e.base)
+            else:
+                rules.append("derivative of a power")
+        else:
+            name = type(e).__name__
+            rules.append({
+                "exp": "derivative of exp: d/dx e^x = e^x",
+                "log": "derivative of the logarithm: d/dx log x = 1/x",
+                "sigmoid": "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z))",
+                "tanh": "derivative of tanh: 1 - tanh^2",
+                "relu": "derivative of ReLU: 1 if z > 0, else 0",
+            }.get(name, f"derivative of {name}"))
+            if len(e.args) == 1 and e.args[0] != sym:
+                rules.append("chain rule")
+                walk(e.args[0])
+
+    walk(expr)
+    if not rules:
+        return "d/dx x = 1" if expr == sym else "differentiate the definition"
+    seen = []
+    for r in rules:
+        if r not in seen:
+            seen.append(r)
+    return "; ".join(seen)
+
+
+def _diff_definition(definition: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:
+    """d definition / d sym, term by term for sums (much faster for long weighted sums)."""
+    if isinstance(definition, sympy.Add):
+        return sympy.Add(*[t.diff(sym) for t in definition.args if t.has(sym)])
+    return definition.diff(sym)
+
+
+def local_derivative(graph: Graph, child_name: str, parent_name: str) -> LocalDerivative:
+    """∂child/∂parent, written as the lectures write it (in terms of outputs where customary)."""
+    child, parent = graph.by_name[child_name], graph.by_name[parent_name]
+    psym = parent.symbol
+    if child.kind == ACTIVATION:
+        act = get_activation(child.activation)
+        if act.derivative is not None:
+            expr = act.derivative(child.symbol, psym)
+        else:
+            expr = _diff_definition(child.definition, psym)
+            siblings = [graph.by_name[c] for c in graph.children[parent_name] if graph.by_name[c].kind == ACTIVATION]
+            expr = expr.xreplace({s.definition: s.symbol for s in siblings})
+    else:
+        expr = _diff_definition(child.definition, psym)
+        if child.kind in (INTERMEDIATE, LOSS) and child.definition is not None and not child.definition.is_Symbol:
+            expr = expr.xreplace({child.definition: child.symbol})
+    return LocalDerivative(child_name, parent_name, expr, _edge_rule(graph, child, parent))
+
+
+class Derivation:
+    """Every ∂L/∂node and ∂L/∂θ of one spec, by the chain rule, as data.
+
+    Read by every later stage (LaTeX, NumPy, answer checking); never re-derived.
+    """
+
+    def __init__(self, spec, graph: Graph):
+        self.spec = spec
+        self.graph = graph
+        self.local_derivatives: dict = {}
+        self.node_gradients: dict = {}
+        self._derive()
+
+    # -- the derivation ---------------------------------------------------
+    def _derive(self):
+        g = self.graph
+        out = g.output
+        fused_layer = self._fused_output_pair()
+        self.node_gradients[out] = NodeGradient(out, (), sympy.S.One)
+        for node in reversed(g.nodes):
+            if node.name == out or not g.influences(node.name):
+                continue
+            terms = []
+            for c in g.children[node.name]:
+                if not g.influences(c):
+                    continue
+                ld = local_derivative(g, c, node.name)
+                self.local_derivatives[(c, node.name)] = ld
+                terms.append((c, ld))
+            expression = sympy.Add(*[
+                (sympy.S.One if c == out else upstream_symbol(c, out)) * ld.expression for c, ld in terms
+            ])
+            simplified = product = None
+            if fused_layer and node.kind == PRE_ACTIVATION and node.layer == len(g.layers):
+                product = self._in_node_symbols_shallow(expression)
+                simplified = sympy.factor_terms(sympy.cancel(sympy.expand(product)))
+            self.node_gradients[node.name] = NodeGradient(node.name, tuple(terms), expression, simplified, product)
+
+    def _fused_output_pair(self) -> bool:
+        g = self.graph
+        if g.mode != "network":
+            return False
+        return g.activations[-1] in get_loss(g.loss).pairs_with
+
+    def _in_node_symbols_shallow(self, expression):
+        subs = {}
+        for s in expression.free_symbols:
+            for name, ng in self.node_gradients.items():
+                if upstream_symbol(name, self.graph.output) == s:
+                    subs[s] = self._in_node_symbols_shallow(ng.expression)
+        return expression.xreplace(subs)
+
+    def upstream_symbol(self, name: str) -> sympy.Symbol:
+        """The symbol standing for ∂(output)/∂name (∂L/∂z^{2}_{1}; ∂f/∂q in graph mode)."""
+        return upstream_symbol(name, self.graph.output)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a derivation as Markdown with MathJax blocks."""
+        from ..render.markdown import derivation_markdown
+
+        return derivation_markdown(self)
+
+    def __repr__(self) -> str:
+        title = (self.spec.title or self.spec.source) if self.spec is not None else "graph"
+        return f"<Derivation of {title!r}: {len(self.parameters)} parameters, {len(self.graph.nodes)} nodes>"
+
+    # -- reading it ---------------------------------------------------------
+    @property
+    def reduction(self) -> str:
+        return self.spec.reduction if self.spec is not None else "mean"
+
+    @property
+    def n_examples(self) -> int:
+        return self.spec.n_examples if self.spec is not None else 1
+
+    @property
+    def reduction_factor(self) -> sympy.Expr:
+        """r in ∂J/∂θ = r Σ_e ∂L_e/∂θ: 1/n for a mean over n examples, 1 for a sum."""
+        return reduction_factor(self.reduction, sympy.Integer(max(self.n_examples, 1)))
+
+    @property
+    def parameters(self) -> tuple:
+        return tuple(n.name for n in self.graph.parameters)
+
+    def resolve(self, name: str) -> str:
+        try:
+            return self.graph.resolve(name)
+        except KeyError:
+            from ..errors import SpecError, did_you_mean
+
+            known = [n.name for n in self.graph.nodes]
+            raise SpecError(f"unknown name {name!r}{did_you_mean(name, known)} (known: {', '.join(known[:40])}"
+                            f"{', ...' if len(known) > 40 else ''})") from None
+
+    def node_gradient(self, name: str) -> NodeGradient:
+        """∂L/∂name per example (zero gradient when the output does not depend on it)."""
+        name = self.resolve(name)
+        return self.node_gradients.get(name, NodeGradient(name, (), sympy.S.Zero))
+
+    def upstream_expression(self, name: str) -> sympy.Expr:
+        """∂L/∂name with the simplification applied where there is one (used by code generation)."""
+        ng = self.node_gradient(name)
+        return ng.simplified if ng.simplified is not None else ng.expression
+
+    @cached_property
+    def _in_nodes(self) -> dict:
+        return {}
+
+    def per_example_gradient(self, name: str) -> sympy.Expr:
+        """∂L/∂name per example, in node symbols only (z, a, w, b, x, y); upstream gradients substituted."""
+        name = self.resolve(name)
+        memo = self._in_nodes
+        if name in memo:
+            return memo[name]
+        order = [n.name for n in reversed(self.graph.nodes) if n.name in self.node_gradients]
+        for n in order:
+            if n in memo:
+                continue
+            expr = self.upstream_expression(n)
+            expr = expr.xreplace({self.upstream_symbol(c): memo[c] for c, _ in self.node_gradients[n].terms if c in memo})
+            memo[n] = expr
+            if n == name:
+                break
+        return memo.get(name, sympy.S.Zero)
+
+    def expand(self, expr: sympy.Expr) -> sympy.Expr:
+        """Substitute every intermediate's definition: an expression in inputs, targets and parameters only."""
+        return self.graph.substitute(expr)
+
+    def expanded_gradient(self, name: str) -> sympy.Expr:
+        """∂L/∂name per example, fully substituted (small graphs only: this grows quickly)."""
+        return self.expand(self.per_example_gradient(name))
+
+    def paths(self, name: str, limit: int = 10_000) -> list:
+        """Every path of influence from ``name`` to the output, each with its local derivatives."""
+        name = self.resolve(name)
+        g = self.graph
+        out = []
+
+        def walk(node, trail, factors):
+            if len(out) >= limit:
+                return
+            if node == g.output:
+                out.append(Path(tuple(trail), tuple(factors)))
+                return
+            for c in g.children[node]:
+                ld = self.local_derivatives.get((c, node))
+                if ld is not None:
+                    walk(c, trail + [c], factors + [ld])
+
+        if name in self.node_gradients:
+            walk(name, [name], [])
+        return out
+
+    def path_products(self, name: str) -> list:
+        return [p.product for p in self.paths(name)]
+
+    # -- numbers ------------------------------------------------------------
+    def examples(self) -> list:
+        """One dict {leaf symbol: exact value} per example (inputs and targets), from the spec's data."""
+        spec = self.spec
+        g = self.graph
+        if g.mode == "network":
+            rows = []
+            for xr, yr in zip(spec.x, spec.y):
+                d = {names.symbol(names.feature(j + 1)): v for j, v in enumerate(xr)}
+                d.update({names.symbol(names.target(k + 1)): v for k, v in enumerate(yr)})
+                rows.append(d)
+            return rows
+        data = spec.data_dict
+        n = spec.n_examples
+        rows = []
+        for e in range(n):
+            rows.append({names.symbol(k): (v[e] if len(v) > 1 else v[0]) for k, v in data.items()})
+        return rows
+
+    def parameter_values(self) -> dict:
+        """{parameter symbol: exact value} from the spec."""
+        spec = self.spec
+        g = self.graph
+        if g.mode == "network":
+            out = {}
+            for k, mat in enumerate(spec.weights, start=1):
+                for i, row in enumerate(mat, start=1):
+                    for j, v in enumerate(row, start=1):
+                        out[names.symbol(names.weight(k, i, j))] = v
+            for k, vec in enumerate(spec.biases, start=1):
+                for i, v in enumerate(vec, start=1):
+                    out[names.symbol(names.bias(k, i))] = v
+            return out
+        return {names.symbol(k): v for k, v in spec.parameter_values}
+
+    def exact_values(self, example: dict, parameters: dict | None = None) -> dict:
+        """Forward pass in exact arithmetic: {node name: exact SymPy number} for one example."""
+        values = dict(self.parameter_values() if parameters is None else parameters)
+        values.update(example)
+        out = {s.name: v for s, v in values.items()}
+        for n in self.graph.nodes:
+            if n.is_leaf:
+                if n.symbol not in values:
+                    from ..errors import SpecError
+
+                    raise SpecError(f"{self.spec.source if self.spec else '<spec>'}: no value for {n.name} "
+                                    f"(give it in [data] or [parameters])")
+                continue
+            v = n.definition.xreplace({names.symbol(p): values[names.symbol(p)] for p in n.parents})
+            values[n.symbol] = v
+            out[n.name] = v
+        return out
+
+    def exact_node_gradients(self, values: dict) -> dict:
+        """∂L/∂node for one example, exactly, from exact forward ``values`` ({name: number})."""
+        sym_values = {names.symbol(k): v for k, v in values.items()}
+        grads = {}
+        for n in reversed(self.graph.nodes):
+            if n.name not in self.node_gradients:
+                continue
+            expr = self.upstream_expression(n.name)
+            subs = dict(sym_values)
+            subs.update({self.upstream_symbol(c): grads[c] for c in grads})
+            grads[n.name] = expr.xreplace(subs)
+        return grads
+
+    def exact_gradients(self, parameters: dict | None = None) -> dict:
+        """∂J/∂θ of the reduced loss over the spec's examples, exactly: {name: number}."""
+        total = {p: sympy.S.Zero for p in self.parameters}
+        for ex in self.examples():
+            vals = self.exact_values(ex, parameters)
+            grads = self.exact_node_gradients(vals)
+            for p in total:
+                total[p] += grads.get(p, sympy.S.Zero)
+        r = self.reduction_factor
+        return {p: r * v for p, v in total.items()}
+
+
+MAX_PER_SCALAR_PARAMETERS = 20_000
+"""Per-scalar derivation costs about a millisecond per parameter; beyond this, use the matrix form."""
+
+
+def derive(spec) -> Derivation:
+    """Derive every ∂L/∂θ and ∂L/∂node of a Spec by the chain rule (per scalar).
+
+    Networks with more than ``MAX_PER_SCALAR_PARAMETERS`` parameters are refused with a
+    pointer to the matrix form (``symbackprop.matrix_derive``), which costs a few steps per layer.
+    """
+    if spec.network is not None:
+        L = spec.network.layers
+        count = sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+        if count > MAX_PER_SCALAR_PARAMETERS:
+            from ..errors import NotSupportedError
+
+            raise NotSupportedError(
+                f"{spec.source}: {count} parameters is too many for a per-scalar derivation (at most "
+                f"{MAX_PER_SCALAR_PARAMETERS}); use the matrix form: notation = \"matrix\" in the spec, "
+                f"or symbackprop.matrix_derive(spec) from Python")
+    return Derivation(spec, build_graph(spec))

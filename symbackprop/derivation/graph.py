@@ -1,0 +1,260 @@
+r"""The symbolic model: a graph of named scalar nodes, in topological order.
+
+Network mode builds the lecture notes' index notation (per example):
+
+    a^{1}_{j} = x_j
+    z^{k+1}_{i} = \sum_j w^{k}_{i,j} a^{k}_{j} + b^{k}_{i}
+    a^{k+1}_{i} = g(z^{k+1}_{i})
+    \hat{y}_i = a^{L}_{i},   L = loss(y, \hat{y})
+
+so the 2-2-1 network has z^{2}_{1} = w^{1}_{1,1} x_1 + w^{1}_{1,2} x_2 + b^{1}_{1}.
+(The input layer's nodes are named ``x_{j}``; ``a^{1}_{j}`` is accepted as an alias.)
+Graph mode takes the spec's equations in order; the last left-hand side is the output.
+
+Each node's ``definition`` is an expression in its parents' symbols only, so a
+local derivative is one ``diff`` of one definition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy
+
+from ..spec import names
+from ..ops.activations import get_activation
+from ..errors import SpecError
+from ..ops.losses import get_loss
+
+# kinds of node
+INPUT, TARGET, PARAMETER = "input", "target", "parameter"
+PRE_ACTIVATION, ACTIVATION, INTERMEDIATE, LOSS = "pre_activation", "activation", "intermediate", "loss"
+LEAF_KINDS = (INPUT, TARGET, PARAMETER)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One named scalar: a leaf (input, target, parameter) or a defined node.
+
+    ``definition`` is an expression over the symbols of ``parents`` (None for leaves);
+    ``layer`` and ``index`` locate network nodes (z^{layer}_{index}); ``activation`` names
+    the registry entry of an activation node.
+    """
+
+    name: str
+    kind: str
+    definition: sympy.Expr | None = None
+    parents: tuple = ()
+    layer: int | None = None
+    index: tuple = ()
+    activation: str | None = None
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        return names.symbol(self.name)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.definition is None
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in topological order (leaves first); ``output`` is the node differentiated (L or f)."""
+
+    nodes: tuple
+    output: str
+    mode: str = "network"
+    layers: tuple = ()
+    activations: tuple = ()
+    loss: str | None = None
+    aliases: tuple = field(default=())  # (alias, canonical) pairs, e.g. ("a^{1}_{1}", "x_{1}")
+
+    @cached_property
+    def by_name(self) -> dict:
+        return {n.name: n for n in self.nodes}
+
+    def node(self, name: str) -> Node:
+        return self.by_name[self.resolve(name)]
+
+    def resolve(self, name: str) -> str:
+        """The canonical name for ``name`` or an alias of it; KeyError when unknown."""
+        if name in self.by_name:
+            return name
+        alias = dict(self.aliases)
+        if name in alias:
+            return alias[name]
+        raise KeyError(name)
+
+    @cached_property
+    def children(self) -> dict:
+        out = {n.name: [] for n in self.nodes}
+        for n in self.nodes:
+            for p in n.parents:
+                out[p].append(n.name)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def of_kind(self, *kinds) -> tuple:
+        return tuple(n for n in self.nodes if n.kind in kinds)
+
+    @property
+    def parameters(self) -> tuple:
+        return self.of_kind(PARAMETER)
+
+    @property
+    def inputs(self) -> tuple:
+        return self.of_kind(INPUT)
+
+    @property
+    def targets(self) -> tuple:
+        return self.of_kind(TARGET)
+
+    @property
+    def outputs(self) -> tuple:
+        """The network's prediction nodes a^{L}_{i} (ŷ); in graph mode, the output node."""
+        if self.mode == "network":
+            depth = len(self.layers)
+            return tuple(n for n in self.nodes if n.kind == ACTIVATION and n.layer == depth)
+        return (self.node(self.output),)
+
+    @property
+    def defined(self) -> tuple:
+        return tuple(n for n in self.nodes if not n.is_leaf)
+
+    def influences(self, name: str) -> bool:
+        """True when the output depends on ``name`` (some path leads from it to the output)."""
+        return name in self._reaches_output
+
+    @cached_property
+    def _reaches_output(self) -> frozenset:
+        reach = {self.output}
+        for n in reversed(self.nodes):
+            if n.name in reach:
+                reach.update(n.parents)
+        return frozenset(reach)
+
+    def substitute(self, expr: sympy.Expr) -> sympy.Expr:
+        """Replace every defined node's symbol by its definition, recursively, down to the leaves."""
+        full = self.full_definitions
+        return expr.xreplace({names.symbol(k): v for k, v in full.items()})
+
+    @cached_property
+    def full_definitions(self) -> dict:
+        """Each defined node as an expression in the leaves only (grows fast: small graphs only)."""
+        full = {}
+        for n in self.nodes:
+            if n.is_leaf:
+                continue
+            full[n.name] = n.definition.xreplace({names.symbol(p): full[p] for p in n.parents if p in full})
+        return full
+
+
+def network_graph(net) -> Graph:
+    """Build the per-example graph of a ``NetworkSpec`` in the lectures' index notation."""
+    layers = net.layers
+    depth = len(layers)
+    nodes = []
+    aliases = []
+    loss = get_loss(net.loss)
+    for j in range(1, layers[0] + 1):
+        nodes.append(Node(names.feature(j), INPUT, layer=1, index=(j,)))
+        aliases.append((names.activation(1, j), names.feature(j)))
+    for k in range(1, depth):
+        for i in range(1, layers[k] + 1):
+            nodes.append(Node(names.weight(k, i, 1), PARAMETER, layer=k, index=(i, 1)))
+            for j in range(2, layers[k - 1] + 1):
+                nodes.append(Node(names.weight(k, i, j), PARAMETER, layer=k, index=(i, j)))
+            nodes.append(Node(names.bias(k, i), PARAMETER, layer=k, index=(i,)))
+    for i in range(1, layers[-1] + 1):
+        nodes.append(Node(names.target(i), TARGET, index=(i,)))
+    previous = [names.feature(j) for j in range(1, layers[0] + 1)]
+    for k in range(1, depth):
+        act = get_activation(net.activations[k - 1])
+        zs = []
+        for i in range(1, layers[k] + 1):
+            w = [names.weight(k, i, j) for j in range(1, len(previous) + 1)]
+            b = names.bias(k, i)
+            terms = [names.symbol(wj) * names.symbol(aj) for wj, aj in zip(w, previous)]
+            definition = sympy.Add(*terms, names.symbol(b))
+            z = names.pre_activation(k + 1, i)
+            parents = tuple(w) + tuple(previous) + (b,)
+            nodes.append(Node(z, PRE_ACTIVATION, definition, parents, layer=k + 1, index=(i,)))
+            zs.append(z)
+        zsyms = [names.symbol(z) for z in zs]
+        current = []
+        for i, z in enumerate(zs, start=1):
+            a = names.activation(k + 1, i)
+            parents = tuple(zs) if act.layerwise else (z,)
+            nodes.append(Node(a, ACTIVATION, act.apply(names.symbol(z), zsyms), parents,
+                              layer=k + 1, index=(i,), activation=act.name))
+            current.append(a)
+        previous = current
+    ys = [names.symbol(names.target(i)) for i in range(1, layers[-1] + 1)]
+    yhat = [names.symbol(a) for a in previous]
+    definition = loss.per_example(ys, yhat)
+    parents = tuple(previous) + tuple(names.target(i) for i in range(1, layers[-1] + 1))
+    nodes.append(Node(names.LOSS, LOSS, definition, parents))
+    if layers[-1] == 1:
+        aliases.append(("yhat", previous[0]))
+        aliases.append(("y", names.target(1)))
+    return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases))
+
+
+def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None) -> Graph:
+    """Build the graph of a ``GraphSpec``: each equation defines its left-hand side.
+
+    Free symbols that no equation defines are leaves: parameters when listed in
+    ``[graph].parameters``, inputs otherwise.
+    """
+    if parse_equation is None:
+        from ..grammar.parser import parse_equation
+    defined: dict[str, sympy.Expr] = {}
+    order: list[str] = []
+    for i, text in enumerate(graph_spec.equations):
+        try:
+            lhs, rhs = parse_equation(text)
+        except SpecError:
+            raise
+        except Exception as exc:  # ParseError carries the column
+            raise SpecError(f"{source}: [graph].equations[{i}]: {exc}") from None
+        if lhs in defined:
+            raise SpecError(f"{source}: [graph].equations[{i}]: {lhs} is defined twice (each symbol once, in order)")
+        for s in rhs.free_symbols:
+            if s.name == lhs:
+                raise SpecError(f"{source}: [graph].equations[{i}]: {lhs} is defined in terms of itself")
+            if s.name not in defined and any(s.name == later for later in _lhs_names(graph_spec.equations[i + 1:], parse_equation)):
+                raise SpecError(f"{source}: [graph].equations[{i}]: {s.name} is used before the equation that defines it")
+        defined[lhs] = rhs
+        order.append(lhs)
+    leaves = sorted({s.name for e in defined.values() for s in e.free_symbols} - set(defined))
+    params = set(graph_spec.parameters)
+    for p in params:
+        if p in defined:
+            raise SpecError(f"{source}: [graph].parameters: {p} is defined by an equation, so it cannot be a parameter")
+        if p not in leaves:
+            raise SpecError(f"{source}: [graph].parameters: {p} does not appear in any equation (symbols: {', '.join(leaves)})")
+    nodes = [Node(name, PARAMETER if name in params else INPUT) for name in leaves]
+    for lhs in order:
+        rhs = defined[lhs]
+        parents = tuple(sorted(s.name for s in rhs.free_symbols))
+        nodes.append(Node(lhs, INTERMEDIATE, rhs, parents))
+    output = order[-1]
+    nodes[-1] = Node(output, LOSS, defined[output], nodes[-1].parents)
+    return Graph(tuple(nodes), output, "graph")
+
+
+def _lhs_names(equations, parse_equation):
+    out = []
+    for text in equations:
+        try:
+            out.append(parse_equation(text)[0])
+        except Exception:
+            pass
+    return out
+
+
+def build_graph(spec) -> Graph:
+    """The graph of a Spec (network or equations)."""
+    if spec.network is not None:
+        return network_graph(spec.network)
+    return equations_graph(spec.graph, source=spec.source)

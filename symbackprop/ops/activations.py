@@ -1,0 +1,93 @@
+r"""The activation registry: one entry per activation g, a = g(z).
+
+Each entry holds the SymPy function, the derivative written in terms of the
+output as the lectures write it (sigma' = a (1 - a), tanh' = 1 - a^2), the LaTeX
+name, and the rule's name for step-by-step text. Adding an activation means
+adding an entry here; ``tests/test_activations.py`` checks every entry
+(derivative against ``sympy.diff``, NumPy form against finite differences, LaTeX).
+
+ReLU's derivative at 0 is 0 everywhere in symbackprop (``step(0) = 0``), and
+leaky ReLU's is 0.01 there; the trainer uses the same conventions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+
+from ..errors import SpecError, did_you_mean
+from ..ops.functions import leaky_relu, leaky_step, relu, sigmoid, softmax, softplus, step
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation a = g(z) and its derivative.
+
+    ``derivative(a, z)`` is g'(z) written as the lectures write it, in terms of the
+    output a where that is the custom (a (1 - a) for the sigmoid) and of z otherwise.
+    ``layerwise`` activations (softmax) take the whole layer: ``function`` then
+    receives ``(z_i, zs)`` and the derivative is given by SymPy's chain rule.
+    """
+
+    name: str
+    function: Callable
+    derivative: Callable | None
+    latex_name: str
+    rule: str
+    rule_latex: str
+    layerwise: bool = False
+    output_only: bool = False
+
+    def apply(self, z, layer_zs=None):
+        return self.function(z, tuple(layer_zs)) if self.layerwise else self.function(z)
+
+
+ACTIVATIONS: dict[str, Activation] = {}
+
+
+def register(activation: Activation) -> Activation:
+    ACTIVATIONS[activation.name] = activation
+    return activation
+
+
+register(Activation(
+    "identity", lambda z: z, lambda a, z: sympy.S.One, r"\operatorname{id}",
+    "the identity's derivative is 1",
+    r"g(z) = z \Rightarrow g'(z) = 1"))
+register(Activation(
+    "sigmoid", sigmoid, lambda a, z: a * (1 - a), r"\sigma",
+    "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z)) = a(1 - a)",
+    r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a\left(1 - a\right)"))
+register(Activation(
+    "tanh", sympy.tanh, lambda a, z: 1 - a**2, r"\tanh",
+    "derivative of tanh: tanh'(z) = 1 - tanh(z)^2 = 1 - a^2",
+    r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2"))
+register(Activation(
+    "relu", relu, lambda a, z: step(z), r"\operatorname{ReLU}",
+    "derivative of ReLU: 1 if z > 0, else 0 (0 at z = 0 by convention)",
+    r"\operatorname{ReLU}'(z) = \mathbb{1}\left[z > 0\right] \text{ (0 at } z = 0\text{)}"))
+register(Activation(
+    "leaky_relu", leaky_relu, lambda a, z: leaky_step(z), r"\operatorname{LReLU}",
+    "derivative of leaky ReLU: 1 if z > 0, else 0.01",
+    r"\operatorname{LReLU}'(z) = 1 \text{ if } z > 0 \text{, else } 0.01"))
+register(Activation(
+    "softplus", softplus, lambda a, z: sigmoid(z), r"\operatorname{softplus}",
+    "derivative of softplus: softplus'(z) = sigma(z)",
+    r"\operatorname{softplus}'(z) = \sigma(z)"))
+register(Activation(
+    "softmax", lambda z, zs: softmax(z, *zs), None, r"\operatorname{softmax}",
+    "derivative of softmax: d a_i / d z_j = a_i (delta_ij - a_j)",
+    r"\frac{\partial a_i}{\partial z_j} = a_i\left(\delta_{ij} - a_j\right)",
+    layerwise=True, output_only=True))
+
+
+def get_activation(name: str, *, where: str = "activation") -> Activation:
+    """The registry entry for ``name``, or a SpecError naming what is allowed."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        allowed = ", ".join(sorted(ACTIVATIONS))
+        raise SpecError(
+            f"unknown activation {name!r} in {where}{did_you_mean(name, ACTIVATIONS)} (allowed: {allowed})"
+        ) from None

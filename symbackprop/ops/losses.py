@@ -1,0 +1,91 @@
+r"""The loss registry: one entry per per-example loss over the outputs k.
+
+- ``squared_error``       L = \sum_k (y_k - \hat{y}_k)^2
+- ``half_squared_error``  L = \frac{1}{2} \sum_k (y_k - \hat{y}_k)^2   (the lecture notes)
+- ``mse``                 L = \frac{1}{K} \sum_k (y_k - \hat{y}_k)^2
+- ``bce``                 L = -\sum_k [y_k \log \hat{y}_k + (1 - y_k) \log(1 - \hat{y}_k)]   (the slides)
+- ``cross_entropy``       L = -\sum_k y_k \log \hat{y}_k   (with a softmax output)
+
+The batch loss is the reduction of the per-example losses: ``mean`` (1/n) \sum_e L_e
+or ``sum``. ``from_logits`` gives the same loss written in the output logits z for
+the activation it pairs with (sigmoid + BCE, softmax + cross-entropy), which is how
+NumPy evaluates it without overflow; the derivation still differentiates the
+lectures' form and shows the a(1 - a) cancel to \hat{y} - y.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy
+from sympy import Add, Rational, log
+
+from ..errors import SpecError, did_you_mean
+from ..ops.functions import logsumexp, softplus
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-example loss L(y, ŷ) over K outputs; ``per_example(ys, yhats)`` builds it."""
+
+    name: str
+    per_example: Callable
+    latex: str
+    description: str
+    from_logits: dict = field(default_factory=dict)
+    pairs_with: tuple = ()
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register(loss: Loss) -> Loss:
+    LOSSES[loss.name] = loss
+    return loss
+
+
+register(Loss(
+    "squared_error",
+    lambda ys, yh: Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
+    r"L = \sum_k \left(y_k - \hat{y}_k\right)^2",
+    "squared error"))
+register(Loss(
+    "half_squared_error",
+    lambda ys, yh: Rational(1, 2) * Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
+    r"L = \frac{1}{2} \sum_k \left(y_k - \hat{y}_k\right)^2",
+    "half squared error"))
+register(Loss(
+    "mse",
+    lambda ys, yh: Rational(1, len(ys)) * Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
+    r"L = \frac{1}{K} \sum_k \left(y_k - \hat{y}_k\right)^2",
+    "mean squared error over the outputs"))
+register(Loss(
+    "bce",
+    lambda ys, yh: -Add(*[y * log(h) + (1 - y) * log(1 - h) for y, h in zip(ys, yh)]),
+    r"L = -\sum_k \left[y_k \log \hat{y}_k + \left(1 - y_k\right) \log\left(1 - \hat{y}_k\right)\right]",
+    "binary cross-entropy",
+    from_logits={"sigmoid": lambda ys, zs: Add(*[softplus(z) - y * z for y, z in zip(ys, zs)])},
+    pairs_with=("sigmoid",)))
+register(Loss(
+    "cross_entropy",
+    lambda ys, yh: -Add(*[y * log(h) for y, h in zip(ys, yh)]),
+    r"L = -\sum_k y_k \log \hat{y}_k",
+    "cross-entropy",
+    from_logits={"softmax": lambda ys, zs: Add(*[y * (logsumexp(*zs) - z) for y, z in zip(ys, zs)])},
+    pairs_with=("softmax",)))
+
+REDUCTIONS = ("mean", "sum")
+
+
+def get_loss(name: str, *, where: str = "loss") -> Loss:
+    """The registry entry for ``name``, or a SpecError naming what is allowed."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        allowed = ", ".join(sorted(LOSSES))
+        raise SpecError(f"unknown loss {name!r} in {where}{did_you_mean(name, LOSSES)} (allowed: {allowed})") from None
+
+
+def reduction_factor(reduction: str, n) -> sympy.Expr:
+    """1/n for ``mean``, 1 for ``sum``."""
+    return Rational(1, 1) / n if reduction == "mean" else sympy.S.One

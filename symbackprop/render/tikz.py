@@ -1,0 +1,362 @@
+r"""TikZ pictures of a derivation's network or computational graph (the lectures' drawings).
+
+Network mode draws the lecture notes' picture: one column per layer, nodes a^{k}_{j}
+(the inputs x_j, the output a^{L}_{1} = \hat{y}), an arrow per weight labelled w^{k}_{i,j}
+(joining node j of layer k to node i of layer k + 1), the bias b^{k}_{i} above each node
+it belongs to, and the loss L fed by \hat{y} and the target y. With ``values`` (an answer
+key) each node also shows its forward values (z, a) and its upstream gradient
+\partial L/\partial z, and each weight's arrow the gradient \partial L/\partial w.
+
+Graph mode draws the slides' circuit for f = (x + y) z: the inputs on the left, one node
+per equation, and on every arrow the forward value above and (in the key) the gradient
+\partial f/\partial v below.
+
+Matrix mode (``matrix_network_tikz``) draws the same network as the slides think of it: one
+column per matrix of the batch (x, then z_l, a_l, then \hat{y}), headed by its name and, in the
+key, its shape (n, N_l); between two columns the weight matrix W_l and the bias b_l with their
+shapes; each arrow from input j to neuron i labelled with the entry it uses, W_l[j, i]
+(= w^{l}_{i,j} of the lecture notes), and in the key the gradient dW_l[j, i] in red.
+
+Everything is read from the Derivation's graph (or the MatrixDerivation) and, for numbers, from a
+:class:`symbackprop.render.latex.Evaluation` or the matrix environment (exact values, rounded for
+display).
+The pictures need ``\usepackage{tikz}`` (``tikz_packages()``).
+"""
+from __future__ import annotations
+
+import sympy
+
+from ..spec import names
+from ..render.latex import Notation, format_number
+
+MAX_LABELLED_EDGES = 24   # more arrows than this: the weight names are left out (they would overlap)
+MAX_LAYER_WIDTH = 12      # wider layers are drawn with their first and last nodes and a gap
+MATRIX_LABELLED_PER_GAP = 4  # matrix drawing: more arrows than this between two layers, only W_l[1, 1] is labelled
+TEXT_WIDTH_CM = 14.5      # the drawings are scaled to fit the page (16.6 cm of text width)
+
+VALUE_COLOR = "green!45!black"
+GRADIENT_COLOR = "red!75!black"
+
+
+def tikz_packages() -> tuple:
+    """Preamble lines the pictures need."""
+    return (r"\usepackage{tikz}", r"\usetikzlibrary{arrows.meta,positioning}")
+
+
+def _num(value, decimals) -> str:
+    text, exact = format_number(value, decimals)
+    return ("= " if exact else r"\approx ") + text
+
+
+def drawing(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
+    """The picture for ``d``: the network (network mode) or the computational graph.
+
+    ``ev``: an Evaluation to show forward values and gradients of ``example`` (the key);
+    None draws the bare picture (the exercises).
+    """
+    if d.graph.mode == "network":
+        return network_tikz(d, ev, example, decimals, scale)
+    return graph_tikz(d, ev, example, decimals, scale)
+
+
+def _shown_indices(width: int) -> list:
+    if width <= MAX_LAYER_WIDTH:
+        return list(range(1, width + 1))
+    return [1, 2, 3, None, width - 1, width]
+
+
+def network_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
+    """The network as the lecture draws it (Figure 3 of the notes), optionally with values."""
+    g = d.graph
+    nt = Notation(d)
+    layers = g.layers
+    depth = len(layers)
+    values = ev.values[example] if ev is not None else None
+    grads = ev.gradients[example] if ev is not None else None
+    dx = 4.6 if ev is not None else 3.8
+    dy = 3.1 if ev is not None else 2.0
+    dx = min(dx, TEXT_WIDTH_CM / ((depth - 1) + 0.75 + (0.45 if ev is not None else 0.1)))
+    shown = [_shown_indices(w) for w in layers]
+    n_edges = sum(len([i for i in shown[k] if i]) * len([j for j in shown[k - 1] if j]) for k in range(1, depth))
+    label_edges = n_edges <= MAX_LABELLED_EDGES
+    lines = [
+        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={dy * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"  neuron/.style={circle, draw, thick, minimum size=11mm, inner sep=1pt, fill=white},",
+        r"  lossnode/.style={rectangle, rounded corners, draw, thick, minimum size=8mm, fill=white},",
+        r"  wlabel/.style={fill=white, inner sep=1pt, font=\scriptsize},",
+        r"  info/.style={font=\scriptsize, align=center}]",
+    ]
+    pos = {}
+    for k, width in enumerate(layers, start=1):
+        idx = shown[k - 1]
+        top = (len(idx) - 1) / 2
+        for r, j in enumerate(idx):
+            y = top - r
+            if j is None:
+                lines.append(rf"\node at ({k - 1},{y:.2f}) {{$\vdots$}};")
+                continue
+            name = names.feature(j) if k == 1 else names.activation(k, j)
+            pos[(k, j)] = y
+            label = sympy.latex(names.symbol(name))
+            extra = ""
+            if k > 1:
+                extra = rf", label={{[font=\scriptsize]above:$b^{{{k - 1}}}_{{{j}}}$}}"
+            lines.append(rf"\node[neuron{extra}] (n{k}-{j}) at ({k - 1},{y:.2f}) {{${label}$}};")
+            if values is not None:
+                info = []
+                if k == 1:
+                    info.append(f"{label} {_num(values[name], decimals)}")
+                else:
+                    z = names.pre_activation(k, j)
+                    info.append(f"z {_num(values[z], decimals)}")
+                    info.append(f"a {_num(values[name], decimals)}")
+                    if z in grads:
+                        info.append(rf"\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial z "
+                                    f"{_num(grads[z], decimals)}")
+                text = r"\\".join(f"${t}$" for t in info)
+                lines.append(rf"\node[info, below=1.5mm of n{k}-{j}] {{{text}}};")
+    # edges
+    for k in range(1, depth):
+        for i in shown[k]:
+            if i is None:
+                continue
+            for j in shown[k - 1]:
+                if j is None:
+                    continue
+                w = names.weight(k, i, j)
+                if not label_edges:
+                    lines.append(rf"\draw[->] (n{k}-{j}) -- (n{k + 1}-{i});")
+                    continue
+                # where crossing arrows meet (the middle) no label goes: a falling arrow is labelled
+                # near its source, a rising one near its target, a level one in the middle
+                ys, yt = pos[(k, j)], pos[(k + 1, i)]
+                frac = 0.5 if ys == yt else (0.27 if yt < ys else 0.73)
+                text = f"${sympy.latex(names.symbol(w))}$"
+                if grads is not None and w in grads:
+                    text = (rf"\shortstack{{{text}\\$\color{{{GRADIENT_COLOR}}}"
+                            rf"{_num(grads[w], decimals)}$}}")
+                where = "above" if ys == yt else "sloped"
+                lines.append(rf"\draw[->] (n{k}-{j}) -- node[wlabel, pos={frac}, {where}] {{{text}}} (n{k + 1}-{i});")
+    # output, loss
+    out_idx = [i for i in shown[-1] if i is not None]
+    last = depth
+    if len(out_idx) == 1:
+        i = out_idx[0]
+        y = pos[(last, i)]
+        lines.append(rf"\node[lossnode] (loss) at ({last - 1 + 0.75},{y:.2f}) {{${nt.out_tex}$}};")
+        lines.append(rf"\draw[->] (n{last}-{i}) -- node[wlabel, above=1mm] {{$\hat{{y}}$}} (loss);")
+        lines.append(rf"\node[info] (target) at ({last - 1 + 0.75},{y - 0.75:.2f}) {{$y$}};")
+        lines.append(r"\draw[->] (target) -- (loss);")
+        if values is not None:
+            info = [f"{nt.out_tex} {_num(values[g.output], decimals)}", f"y {_num(values[names.target(1)], decimals)}"]
+            text = r"\\".join(f"${t}$" for t in info)
+            lines.append(rf"\node[info, right=2mm of loss] {{{text}}};")
+    else:
+        lines.append(rf"\node[lossnode] (loss) at ({last - 1 + 0.75},0) {{${nt.out_tex}$}};")
+        for i in out_idx:
+            lines.append(rf"\draw[->] (n{last}-{i}) -- (loss);")
+    lines.append(r"\end{tikzpicture}")
+    note = "" if label_edges else (f"% {n_edges} arrows: weight labels left out so they do not overlap\n")
+    return note + "\n".join(lines) + "\n"
+
+
+def _layout(g) -> dict:
+    """{node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
+    follows the nodes it feeds (so f = (x + y) z reads like the slides: x, y -> q, then q, z -> f)."""
+    influencing = [n for n in g.nodes if g.influences(n.name)]
+    column = {}
+    for n in influencing:
+        column[n.name] = 0 if n.is_leaf else 1 + max(column.get(p, 0) for p in n.parents if p in column or True)
+    for n in influencing:
+        if n.is_leaf:
+            kids = [column[c] for c in g.children[n.name] if c in column]
+            column[n.name] = max(min(kids) - 1, 0) if kids else 0
+    # recompute defined nodes' columns after moving leaves (a node stays right of its parents)
+    for n in influencing:
+        if not n.is_leaf:
+            column[n.name] = max([column[n.name]] + [column[p] + 1 for p in n.parents if p in column])
+    order = {n.name: i for i, n in enumerate(influencing)}
+    y = {}
+    for col in sorted(set(column.values()), reverse=True):
+        members = [n for n in influencing if column[n.name] == col]
+        desired = {}
+        for n in members:
+            kids = [y[c] for c in g.children[n.name] if c in y]
+            desired[n.name] = sum(kids) / len(kids) if kids else 0.0
+        members.sort(key=lambda n: (-desired[n.name], n.is_leaf, order[n.name]))
+        centre = sum(desired.values()) / len(members)
+        top = centre + (len(members) - 1) / 2
+        for r, n in enumerate(members):
+            y[n.name] = top - r
+    return {name: (column[name], y[name]) for name in column}
+
+
+def graph_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
+    """The computational graph as the slides draw it: values above the arrows, gradients below."""
+    g = d.graph
+    nt = Notation(d)
+    place = _layout(g)
+    values = ev.values[example] if ev is not None else None
+    grads = ev.gradients[example] if ev is not None else None
+    n_columns = max(c for c, _ in place.values()) + 0.8
+    dx = min(3.2, TEXT_WIDTH_CM / max(n_columns, 1))
+    lines = [
+        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={(2.1 if ev is not None else 1.8) * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"  op/.style={circle, draw, thick, minimum size=10mm, inner sep=1pt, fill=white},",
+        r"  leaf/.style={inner sep=2pt},",
+        r"  val/.style={font=\footnotesize, text=" + VALUE_COLOR + "},",
+        r"  grad/.style={font=\footnotesize, text=" + GRADIENT_COLOR + "}]",
+    ]
+    node_id = {}
+    for n in g.nodes:
+        if n.name not in place:
+            continue
+        ident = f"v{len(node_id)}"
+        node_id[n.name] = ident
+        col, yy = place[n.name]
+        style = "leaf" if n.is_leaf else "op"
+        lines.append(rf"\node[{style}] ({ident}) at ({col},{yy:.2f}) {{${nt.tex(n.name)}$}};")
+    for n in g.nodes:
+        if n.is_leaf or n.name not in place:
+            continue
+        for p in n.parents:
+            if p in node_id:
+                lines.append(_edge(node_id[p], node_id[n.name], p, values, grads, decimals))
+    out = g.output
+    col, yy = place[out]
+    lines.append(rf"\node[leaf] (out) at ({col + 0.8},{yy:.2f}) {{}};")
+    lines.append(_edge(node_id[out], "out", out, values, grads, decimals))
+    lowest = min(v for _, v in place.values())
+    defs = ",\\quad ".join(f"{nt.tex(n.name)} = {_definition(nt, n)}" for n in g.nodes
+                           if not n.is_leaf and n.name in place)
+    lines.append(rf"\node[anchor=north west, font=\small] at (-0.1,{lowest - 0.45:.2f}) {{${defs}$}};")
+    if ev is not None:
+        lines.append(rf"\node[anchor=north west, font=\footnotesize] at (-0.1,{lowest - 0.85:.2f}) "
+                     rf"{{\textcolor{{{VALUE_COLOR}}}{{values above the arrows}},\ "
+                     rf"\textcolor{{{GRADIENT_COLOR}}}{{gradients $\partial {nt.out_tex}/\partial v$ below}}}};")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines) + "\n"
+
+
+def _definition(nt, n) -> str:
+    return nt.latex(n.definition)
+
+
+def _edge(src: str, dst: str, name: str, values, grads, decimals) -> str:
+    parts = [rf"\draw[->] ({src}) -- ({dst})"]
+    if values is not None and name in values:
+        parts.append(rf" node[val, above, pos=0.45] {{${format_number(values[name], decimals)[0]}$}}")
+    if grads is not None and name in grads:
+        parts.append(rf" node[grad, below, pos=0.45] {{${format_number(grads[name], decimals)[0]}$}}")
+    return "".join(parts) + ";"
+
+
+_ACTIVATION_LABELS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "leaky_relu": r"\mathrm{LReLU}",
+                      "softplus": r"\mathrm{sp}", "softmax": r"\mathrm{sm}", "identity": r"\Sigma"}
+
+
+def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, given_shapes=("x",)) -> str:
+    """The network in the slides' matrix notation: a column per layer, its neurons (the
+    activation's symbol inside, the input columns x_j), the matrix names above each column and,
+    between columns, ``W_l`` and ``b_l``; each arrow from input ``j`` to neuron ``i`` is labelled
+    ``W_l[j, i]`` (the weight it carries, w^{l}_{i,j} in index notation).
+
+    ``md``: a MatrixDerivation (its dimension sizes are the shapes shown). ``env``: the matrices'
+    values ({name: 2-D array}, e.g. ``md.environment(exact=True)``) for the answer key: every shape
+    is shown with its sizes and each arrow also carries ``dW_l[j, i]`` (red). Without ``env`` (the
+    exercises) only the shapes in ``given_shapes`` are shown, so the shapes stay an exercise.
+    """
+    layers = md.layers
+    L = md.depth
+    key = env is not None
+    dx = min(4.6 if key else 4.0, TEXT_WIDTH_CM / (L + 0.9))
+    dy = 1.9 if key else 1.6
+    shown = [_shown_indices(w) for w in layers]
+    n_edges = sum(len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) for l in range(1, L + 1))
+    label_edges = n_edges <= MAX_LABELLED_EDGES
+    lines = [
+        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={dy * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"  neuron/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, fill=white},",
+        r"  lossnode/.style={rectangle, rounded corners, draw, thick, minimum size=8mm, fill=white},",
+        r"  wlabel/.style={fill=white, inner sep=1pt, font=\scriptsize},",
+        r"  head/.style={font=\small, align=center},",
+        r"  info/.style={font=\scriptsize, align=center}]",
+    ]
+    tallest = max(len(idx) for idx in shown)
+    top_y = (tallest - 1) / 2 + 0.55
+    bottom_y = -(tallest - 1) / 2 - 0.55
+    pos = {}
+
+    def shape_text(name):
+        shp = md.matrices[name].shape
+        r, c = shp.sizes
+        if key or name in given_shapes:
+            return f"$({r}, {c})$"
+        return ""
+
+    for l, width in enumerate(layers):
+        idx = shown[l]
+        top = (len(idx) - 1) / 2
+        for r_, j in enumerate(idx):
+            y = top - r_
+            if j is None:
+                lines.append(rf"\node at ({l},{y:.2f}) {{$\vdots$}};")
+                continue
+            pos[(l, j)] = y
+            label = f"x_{{{j}}}" if l == 0 else _ACTIVATION_LABELS.get(md.activations[l - 1], "g")
+            lines.append(rf"\node[neuron] (m{l}-{j}) at ({l},{y:.2f}) {{${label}$}};")
+        if l == 0:
+            names_ = ["x"]
+        else:
+            names_ = [f"z_{l}", md.activation_name(l)]
+        head = r",\ ".join(f"${md.matrices[nm].latex()}$" for nm in names_)
+        lines.append(rf"\node[head] at ({l},{top_y:.2f}) {{{head}}};")
+        shp = shape_text(names_[0])
+        if shp:
+            lines.append(rf"\node[info] at ({l},{bottom_y:.2f}) {{{shp}}};")
+        if l >= 1:
+            wname, bname = f"W_{l}", f"b_{l}"
+            parts = []
+            for nm in (wname, bname):
+                s_ = shape_text(nm)
+                parts.append(f"${md.matrices[nm].latex()}$" + (r"\ " + s_ if s_ else ""))
+            joined = r",\quad ".join(parts)
+            lines.append(rf"\node[head] at ({l - 0.5:.2f},{top_y + 0.35:.2f}) {{{joined}}};")
+    for l in range(1, L + 1):
+        # more than 4 arrows between two columns: their labels would overlap, so only the top
+        # arrow (input 1 to neuron 1) carries its entry; the caption states the rule for the others
+        crowded = len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) > MATRIX_LABELLED_PER_GAP
+        for i in shown[l]:
+            if i is None:
+                continue
+            for j in shown[l - 1]:
+                if j is None:
+                    continue
+                if not label_edges or (crowded and (i, j) != (1, 1)):
+                    lines.append(rf"\draw[->] (m{l - 1}-{j}) -- (m{l}-{i});")
+                    continue
+                ys, yt = pos[(l - 1, j)], pos[(l, i)]
+                frac = 0.5 if ys == yt else (0.27 if yt < ys else 0.73)
+                text = f"$W_{{{l}}}[{j},{i}]$"
+                if key and f"dW_{l}" in env:
+                    num = _num(env[f"dW_{l}"][j - 1][i - 1], decimals)
+                    text = rf"\shortstack{{{text}\\$\color{{{GRADIENT_COLOR}}}{num}$}}"
+                where = "above" if ys == yt else "sloped"
+                lines.append(rf"\draw[->] (m{l - 1}-{j}) -- node[wlabel, pos={frac}, {where}] {{{text}}} (m{l}-{i});")
+    out_idx = [i for i in shown[L] if i is not None]
+    loss_x = L + 0.7
+    mid = sum(pos[(L, i)] for i in out_idx) / len(out_idx)
+    lines.append(rf"\node[lossnode] (loss) at ({loss_x:.2f},{mid:.2f}) {{$J$}};")
+    for i in out_idx:
+        lines.append(rf"\draw[->] (m{L}-{i}) -- (loss);")
+    lines.append(rf"\node[info] (target) at ({loss_x:.2f},{mid - 0.8:.2f}) {{$y$}};")
+    lines.append(r"\draw[->] (target) -- (loss);")
+    if key:
+        lines.append(rf"\node[info, anchor=west] at ({loss_x - 0.25:.2f},{bottom_y:.2f}) "
+                     rf"{{\textcolor{{{GRADIENT_COLOR}}}{{red: $dW_l[j, i] = \partial J/\partial W_l[j, i]$}}}};")
+    lines.append(r"\end{tikzpicture}")
+    note = "" if label_edges else f"% {n_edges} arrows: entry labels left out so they do not overlap\n"
+    return note + "\n".join(lines) + "\n"
+
+
+__all__ = ["drawing", "network_tikz", "graph_tikz", "matrix_network_tikz", "tikz_packages"]

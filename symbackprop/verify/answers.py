@@ -1,0 +1,1248 @@
+r"""Check a student's hand derivation against the derivation, with feedback in the lectures' terms.
+
+An answer such as
+
+    \frac{\partial L}{\partial w^{1}_{1,1}} = (\hat{y} - y)\,\hat{y}(1 - \hat{y})\, w^{2}_{1,1}\, a^{2}_{1}(1 - a^{2}_{1})\, x_1
+
+is correct when it equals the chain-rule derivative ∂L/∂w^{1}_{1,1} of the spec *as a function of
+the inputs, targets and parameters*, whatever legitimate form it takes (σ(z) or a, a(1 − a) or
+σ(z)(1 − σ(z)), expanded or factored, intermediates or fully substituted).  Answers are per
+example, as the lectures write them; with ``reduction = "mean"`` over n > 1 examples the batch
+gradient is (1/n) Σ_e of it, which the verdict notes.
+
+How it is decided (the verdict's ``decided_by`` says which):
+
+1. **exact evaluation** (always): both are evaluated at random rational points (integers,
+   different for every parameter, targets in the loss's domain) *exactly*: the forward pass
+   runs in the field Q(e, exp(u_1), ..., log 2, ...) of independent transcendental atoms
+   (σ(2) is e²/(e² + 1), never a float), and two numbers of that field are compared through
+   two random homomorphisms into GF(2^61 − 1) (see :class:`Value`).  Different at one point:
+   incorrect, with that point as the counterexample.
+2. **symbolic** (when the points agree): the answer and the reference, both written in node
+   symbols (σ(z^{2}_{1}) read as a^{2}_{1}, every ∂A/∂B replaced by the graph's derivative),
+   differ by an expression that ``sympy.cancel`` reduces to 0 within a time bound: a proof.
+
+Floats are used only to read the sign of a number known to be non-zero (ReLU, log) and to print
+a counterexample.
+
+Feedback (``mistake``): ``sign``, ``constant_factor`` (a stray 2, a missing ½, the batch's
+1/n), ``missing_factor`` / ``extra_factor`` (named, with the edge it belongs to),
+``activation_derivative_missing`` / ``activation_derivative_twice``, ``wrong_index``,
+``missing_path`` (only some paths of influence summed), else ``counterexample``.
+A multi-line derivation ``A = B = C`` is checked step by step; the first step that is not an
+equality is named.
+
+Matrix specs (``notation = "matrix"``) also accept the slides' matrix notation
+(``dW_2 = a_1^T dz_2``), checked by :mod:`symbackprop.verify.answers_matrix` (shapes by dimension name,
+then every entry exactly, with the same exact field).
+
+>>> from symbackprop import derive, load_spec
+>>> checker = AnswerChecker(derive(load_spec("derivations/computational_graph.toml")))
+>>> checker.check(r"\frac{\partial f}{\partial x} = z").verdict
+'correct'
+"""
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import sympy
+from mpmath.ctx_mp import MPContext
+from sympy import Rational
+
+from ..ops import functions
+from ..spec import names
+from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError, did_you_mean
+from ..grammar.parser import parse_chain
+
+CORRECT, INCORRECT, UNPARSEABLE = "correct", "incorrect", "unparseable"
+N_POINTS = 3
+SYMBOLIC_SECONDS = 0.25
+ANSWER_SECONDS = 5.0
+NUMERIC_DIGITS = 100
+
+# ---------------------------------------------------------------------------------------
+# Exact evaluation at a point
+
+
+class _Undefined(Exception):
+    """The expression has no real value at this point (log of a non-positive number, 1/0)."""
+
+
+class _Kink(Exception):
+    """A ReLU-type function is evaluated exactly at its kink (z = 0), or a sign cannot be read."""
+
+
+class _Budget(Exception):
+    """The time bound for one answer ran out."""
+
+
+PRIME = (1 << 61) - 1       # residues live in GF(PRIME)
+N_ASSIGNMENTS = 2           # independent random images of the transcendental atoms
+_MP = MPContext()
+_MP.dps = NUMERIC_DIGITS
+
+
+def _residue(r: Rational) -> int:
+    return (int(r.p) % PRIME) * pow(int(r.q) % PRIME, PRIME - 2, PRIME) % PRIME
+
+
+class Value:
+    r"""An exact number of the field Q(e, exp(u_1), ..., log p, ...) at one point.
+
+    ``q`` is the exact Rational when the number is rational.  Otherwise the number is
+    known through ``res``, its images under ``N_ASSIGNMENTS`` independent random
+    homomorphisms that send each transcendental atom to a random element of GF(2^61 − 1)
+    (exact modular arithmetic: two numbers with different images are different; equal
+    images at both assignments mean equal, with error probability about degree/2^61 each),
+    and ``num``, a NUMERIC_DIGITS-digit approximation used only to read signs (ReLU, log)
+    and to print counterexamples.
+    """
+
+    __slots__ = ("res", "num", "q")
+
+    def __init__(self, res, num, q=None):
+        self.res, self.num, self.q = res, num, q
+
+    @staticmethod
+    def rational(r) -> "Value":
+        r = Rational(r)
+        return Value((_residue(r),) * N_ASSIGNMENTS, _MP.mpf(r.p) / r.q, r)
+
+    def _lift(self, other) -> "Value":
+        return other if isinstance(other, Value) else Value.rational(other)
+
+    def __add__(self, other):
+        o = self._lift(other)
+        q = self.q + o.q if self.q is not None and o.q is not None else None
+        return Value(tuple((a + b) % PRIME for a, b in zip(self.res, o.res)), self.num + o.num, q)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Value(tuple(-a % PRIME for a in self.res), -self.num, None if self.q is None else -self.q)
+
+    def __sub__(self, other):
+        return self + (-self._lift(other))
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __mul__(self, other):
+        o = self._lift(other)
+        q = self.q * o.q if self.q is not None and o.q is not None else None
+        return Value(tuple(a * b % PRIME for a, b in zip(self.res, o.res)), self.num * o.num, q)
+
+    __rmul__ = __mul__
+
+    def inverse(self) -> "Value":
+        if self.is_zero() or any(a == 0 for a in self.res):
+            raise _Undefined("division by zero")
+        q = None if self.q is None else 1 / self.q
+        return Value(tuple(pow(a, PRIME - 2, PRIME) for a in self.res), 1 / self.num, q)
+
+    def __truediv__(self, other):
+        return self * self._lift(other).inverse()
+
+    def __rtruediv__(self, other):
+        return self._lift(other) * self.inverse()
+
+    def __pow__(self, k: int):
+        k = int(k)
+        if k < 0:
+            return self.inverse() ** (-k)
+        q = None if self.q is None else self.q ** k
+        return Value(tuple(pow(a, k, PRIME) for a in self.res), self.num ** k, q)
+
+    def is_zero(self) -> bool:
+        if self.q is not None:
+            return self.q == 0
+        return all(a == 0 for a in self.res)
+
+    def equals(self, other) -> bool:
+        return (self - other).is_zero()
+
+    def constant(self):
+        """The Rational c when this number is a rational constant (also when built through atoms), else None."""
+        if self.q is not None:
+            return self.q
+        if len(set(self.res)) != 1:
+            return None
+        try:
+            guess = Fraction(_MP.nstr(self.num, NUMERIC_DIGITS - 10, min_fixed=-math.inf, max_fixed=math.inf))
+        except (ValueError, ZeroDivisionError):  # pragma: no cover - nstr always gives a decimal
+            return None
+        c = Rational(guess.limit_denominator(10 ** 12))
+        return c if _residue(c) == self.res[0] else None
+
+    def sign(self) -> int:
+        if self.q is not None:
+            return 1 if self.q > 0 else (-1 if self.q < 0 else 0)
+        if self.is_zero():
+            return 0
+        if abs(self.num) < _MP.mpf(10) ** (-(NUMERIC_DIGITS - 20)):
+            raise _Kink()  # too close to 0 to read at this precision: use another point
+        return 1 if self.num > 0 else -1
+
+    def display(self) -> str:
+        """A number for people: exact when rational, else 10 significant digits."""
+        if self.q is not None:
+            return str(self.q)
+        return _MP.nstr(self.num, 10)
+
+
+class ExactPoint:
+    r"""Exact values at one point of the inputs, targets and parameters (all rational).
+
+    ``e`` is an atom; exp(u) of a non-rational u is an atom, exp(k u + c) its k-th power times
+    exp(c); log of a rational is a sum of ``log p`` atoms over its primes; log(c · exp(u)^k) is
+    k u + log c; sigmoid, tanh, softplus are rewritten through exp(±z) and log; ReLU-type
+    functions read the sign.  Two expressions are equal at the point when their values are.
+    """
+
+    def __init__(self, leaves: dict, seed: int = 0):
+        self._rng = random.Random(f"symbackprop-atoms-{seed}")
+        self.values: dict = {k: Value.rational(v) for k, v in leaves.items()}
+        self._exp_atoms: list = []     # (argument Value, atom Value)
+        self._log_atoms: list = []     # (argument Value, atom Value)
+        self._keyed: dict = {}
+        self._memo: dict = {}
+        self.e = self._new_atom(_MP.e)
+        self._exp_atoms.append((Value.rational(1), self.e))
+
+    def _new_atom(self, numeric) -> Value:
+        return Value(tuple(self._rng.randrange(2, PRIME - 1) for _ in range(N_ASSIGNMENTS)), _MP.mpf(numeric))
+
+    def _keyed_atom(self, key, numeric) -> Value:
+        atom = self._keyed.get(key)
+        if atom is None:
+            atom = self._keyed[key] = self._new_atom(numeric)
+        return atom
+
+    # -- exp and log ---------------------------------------------------------------------
+    def exp(self, v: Value) -> Value:
+        if v.q is not None:
+            r = v.q
+            whole = math.floor(r)
+            value = self.e ** whole
+            frac = r - whole
+            if frac:
+                value = value * self._keyed_atom(("exp", frac), _MP.exp(_MP.mpf(frac.p) / frac.q))
+            return value
+        for u, atom in self._exp_atoms[1:]:
+            found = self._as_multiple(v, u)       # exp(k u + c) = exp(u)^k exp(c)
+            if found is not None:
+                k, c = found
+                return atom ** k * self.exp(Value.rational(c))
+        for w, atom in self._log_atoms:
+            found = self._as_multiple(v, atom)    # exp(k log w + c) = w^k exp(c)
+            if found is not None:
+                k, c = found
+                return w ** k * self.exp(Value.rational(c))
+        atom = self._new_atom(_MP.exp(v.num))
+        self._exp_atoms.append((v, atom))
+        return atom
+
+    @staticmethod
+    def _as_multiple(v: Value, u: Value):
+        """(k, c) with v = k u + c, k a small non-zero integer and c rational; else None."""
+        ratio = v / u
+        k = ratio.constant()
+        if k is not None and k.q == 1 and 0 < abs(k) <= 64:
+            return int(k), Rational(0)
+        for k in (1, -1, 2, -2):
+            c = (v - k * u).constant()
+            if c is not None:
+                return k, c
+        return None
+
+    def log(self, v: Value) -> Value:
+        if v.sign() <= 0:
+            raise _Undefined("log of a non-positive number")
+        if v.q is not None:
+            return self._log_rational(v.q)
+        for u, atom in self._exp_atoms:
+            for k in (1, -1, 2, -2, 3, -3):
+                c = (v / atom ** k).constant()
+                if c is not None and c > 0:
+                    return k * u + self._log_rational(c)
+        for w, atom in self._log_atoms:
+            c = (v / w).constant()
+            if c is not None and c > 0:
+                return atom + self._log_rational(c)
+        atom = self._new_atom(_MP.log(v.num))
+        self._log_atoms.append((v, atom))
+        return atom
+
+    def _log_rational(self, r: Rational) -> Value:
+        if r == 1:
+            return Value.rational(0)
+        if max(abs(r.p), r.q) > 10 ** 12:
+            return self._keyed_atom(("log", r), _MP.log(_MP.mpf(r.p) / r.q))
+        total = Value.rational(0)
+        for n, sign in ((r.p, 1), (r.q, -1)):
+            for p, k in sympy.factorint(n).items():
+                total = total + sign * k * self._keyed_atom(("log", p), _MP.log(p))
+        return total
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(self, expr) -> Value:
+        """The exact value of ``expr`` (its free symbols must have values)."""
+        cached = self._memo.get(expr)
+        if cached is not None:
+            return cached
+        value = self._eval(expr)
+        if len(self._memo) < 50000:
+            self._memo[expr] = value
+        return value
+
+    def _eval(self, e) -> Value:
+        if e.is_Symbol:
+            try:
+                return self.values[e]
+            except KeyError:
+                raise _Undefined(f"no value for {e}") from None
+        if e.is_Rational:
+            return Value.rational(e)
+        if e is sympy.E:
+            return self.e
+        if e.is_Number:
+            raise _Undefined("a number that is not rational")
+        if e.is_Add:
+            total = Value.rational(0)
+            for a in e.args:
+                total = total + self.evaluate(a)
+            return total
+        if e.is_Mul:
+            total = Value.rational(1)
+            for a in e.args:
+                total = total * self.evaluate(a)
+            return total
+        if e.is_Pow:
+            base = self.evaluate(e.base)
+            ex = self.evaluate(e.exp)
+            if ex.q is not None and ex.q.q == 1:
+                return base ** int(ex.q)
+            if ex.q is not None and base.q is not None and base.q > 0:
+                exact = sympy.Pow(base.q, ex.q)
+                if exact.is_Rational:
+                    return Value.rational(exact)
+                return self._keyed_atom(("pow", base.q, ex.q), _MP.power(_MP.mpf(base.q.p) / base.q.q,
+                                                                       _MP.mpf(ex.q.p) / ex.q.q))
+            return self.exp(ex * self.log(base))
+        if isinstance(e, sympy.exp):
+            return self.exp(self.evaluate(e.args[0]))
+        if isinstance(e, sympy.log):
+            return self.log(self.evaluate(e.args[0]))
+        if isinstance(e, functions.sigmoid):
+            return 1 / (1 + self.exp(-self.evaluate(e.args[0])))
+        if isinstance(e, sympy.tanh):
+            z = self.evaluate(e.args[0])
+            up, down = self.exp(z), self.exp(-z)
+            return (up - down) / (up + down)
+        if isinstance(e, functions.softplus):
+            return self.log(1 + self.exp(self.evaluate(e.args[0])))
+        if isinstance(e, (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step)):
+            z = self.evaluate(e.args[0])
+            s = z.sign()
+            if s == 0:
+                raise _Kink()
+            slope = functions.LEAKY_SLOPE
+            if isinstance(e, functions.relu):
+                return z if s > 0 else Value.rational(0)
+            if isinstance(e, functions.step):
+                return Value.rational(1 if s > 0 else 0)
+            if isinstance(e, functions.leaky_relu):
+                return z if s > 0 else slope * z
+            return Value.rational(1 if s > 0 else slope)
+        if isinstance(e, functions.softmax):
+            args = [self.evaluate(a) for a in e.args]
+            total = Value.rational(0)
+            for a in args[1:]:
+                total = total + self.exp(a)
+            return self.exp(args[0]) / total
+        if type(e).__name__ == "logsumexp":
+            total = Value.rational(0)
+            for a in e.args:
+                total = total + self.exp(self.evaluate(a))
+            return self.log(total)
+        raise _Undefined(f"cannot evaluate {type(e).__name__} exactly")
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``=`` of a multi-line derivation: ``left = right`` holds or not."""
+
+    index: int
+    left: str
+    right: str
+    equal: bool
+
+    def to_json(self) -> dict:
+        return {"step": self.index, "left": self.left, "right": self.right, "equal": self.equal}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one answer.
+
+    ``verdict`` is ``correct``, ``incorrect`` or ``unparseable``; ``decided_by`` says how
+    (``symbolic`` or ``exact evaluation at 3 random rational points``); ``feedback`` is
+    one or more sentences in the lectures' terms; ``mistake`` a machine-readable kind.
+    """
+
+    verdict: str
+    feedback: str
+    wrt: str | None = None
+    of: str | None = None
+    decided_by: str | None = None
+    mistake: str | None = None
+    steps: tuple = ()
+    counterexample: dict | None = None
+    expected: str | None = None
+    note: str | None = None
+    error: dict | None = None
+    notation: str | None = None
+    shapes: dict | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {CORRECT: 0, INCORRECT: 1}.get(self.verdict, 2)
+
+    def to_json(self) -> dict:
+        out = {
+            "verdict": self.verdict,
+            "feedback": self.feedback,
+            "wrt": self.wrt,
+            "of": self.of,
+            "decided_by": self.decided_by,
+            "mistake": self.mistake,
+            "steps": [s.to_json() for s in self.steps],
+            "counterexample": self.counterexample,
+            "expected": self.expected,
+            "note": self.note,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        if self.notation is not None:
+            out["notation"] = self.notation
+        if self.shapes is not None:
+            out["shapes"] = self.shapes
+        return out
+
+
+def _unparseable(exc: Exception, wrt=None) -> Verdict:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    error = {"message": message}
+    column = getattr(exc, "column", None)
+    if column is not None:
+        error["column"] = column
+        line = _line_of(str(exc))
+        if line is not None:
+            error["line"] = line
+    return Verdict(UNPARSEABLE, str(exc), wrt=wrt, error=error)
+
+
+def _progress(verdict: Verdict) -> tuple:
+    """How far into the answer an unparseable reading got: (line, column); an error without a
+    column (the whole answer was read, e.g. nothing says what is differentiated) counts as the end."""
+    err = verdict.error or {}
+    if not err.get("column"):
+        return (math.inf, math.inf)
+    return (err.get("line") or 1, err["column"])
+
+
+def _line_of(message: str):
+    import re
+
+    m = re.search(r"\(line (\d+), column \d+\)", message)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------------------------------
+# Timing
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Raise _Budget after ``seconds`` (main thread only; elsewhere the input bounds alone apply)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Budget()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    previous = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if previous[0] > 0:  # pragma: no cover - an outer timer keeps running
+            signal.setitimer(signal.ITIMER_REAL, max(previous[0] - seconds, 1e-3))
+
+
+# ---------------------------------------------------------------------------------------
+# The checker
+
+
+def _latex(expr) -> str:
+    return sympy.latex(expr)
+
+
+def _plain(expr) -> str:
+    """An expression as plain text in the lectures' names: ``a^{2}_{1}*(1 - a^{2}_{1})``."""
+    return sympy.sstr(expr)
+
+
+@dataclass
+class _Candidate:
+    """A factor the feedback may name: its expression (node symbols) and what it is."""
+
+    expr: sympy.Expr
+    label: str
+    activation: bool = False
+
+
+#: Networks with more parameters than this are checked in matrix notation only (the per-scalar
+#: derivation of 100k parameters would take minutes); the same bound as ``cli_core``'s.
+SCALAR_MAX_PARAMETERS = 5000
+
+
+def _parameter_count(spec) -> int:
+    if spec is None or getattr(spec, "network", None) is None:
+        return 0
+    L = spec.network.layers
+    return sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+
+
+class AnswerChecker:
+    """Checks answers against one derivation; caches reference values per ``wrt``.
+
+    ``check(text, wrt=None)``: ``wrt`` is the parameter or node (any accepted spelling:
+    ``w^{1}_{1,1}``, ``w_{1,1}^1``, ``\\hat{y}``); a Leibniz left-hand side in the answer
+    can give it instead.
+
+    ``AnswerChecker(derivation)`` or ``AnswerChecker(spec)`` (the per-scalar derivation is then
+    built only when an index-notation answer needs it).  For a spec with ``notation = "matrix"``
+    (or a network too big for per-scalar derivation) answers in the slides' matrix notation are
+    accepted too (``dW_2 = a_1^T dz_2``; see :mod:`symbackprop.verify.answers_matrix`): an answer is
+    read in index notation first and, when that reading fails, in matrix notation.
+    """
+
+    def __init__(self, derivation, *, seed: int = 0, n_points: int = N_POINTS):
+        from ..spec.load import Spec
+
+        if isinstance(derivation, Spec):
+            self.spec, self._d = derivation, None
+        else:
+            self.spec, self._d = getattr(derivation, "spec", None), derivation
+        self.seed = seed
+        self.n_points = n_points
+        self._points = None
+        self._reference_cache: dict = {}
+        self._value_cache: dict = {}
+        self._total_cache: dict = {}
+        self._matrix = None
+
+    @property
+    def d(self):
+        """The per-scalar derivation (built on first use when the checker was made from a spec)."""
+        if self._d is None:
+            n = _parameter_count(self.spec)
+            if n > SCALAR_MAX_PARAMETERS:
+                raise NotSupportedError(f"this network has {n} parameters, too many for per-scalar answers; "
+                                        "write the answer in matrix notation, e.g. --wrt dW_1 --answer 'x^T dz_1'")
+            from ..derivation.chain_rule import derive
+
+            self._d = derive(self.spec)
+        return self._d
+
+    @property
+    def graph(self):
+        return self.d.graph
+
+    @cached_property
+    def names(self) -> dict:
+        return answer_names(self.d)
+
+    @cached_property
+    def _activation_form(self) -> dict:
+        return {
+            n.definition: n.symbol for n in self.graph.nodes
+            if n.definition is not None and n.kind == "activation" and not n.definition.is_Symbol
+        }
+
+    @property
+    def matrix(self):
+        """The matrix-notation checker (:class:`symbackprop.verify.answers_matrix.MatrixAnswerChecker`) for
+        matrix specs and big networks, else None."""
+        if self._matrix is None:
+            spec = self.spec
+            wanted = spec is not None and getattr(spec, "network", None) is not None and (
+                getattr(spec, "notation", "index") == "matrix" or _parameter_count(spec) > SCALAR_MAX_PARAMETERS)
+            if not wanted:
+                self._matrix = False
+            else:
+                from ..verify.answers_matrix import MatrixAnswerChecker
+
+                try:
+                    self._matrix = MatrixAnswerChecker(spec, seed=self.seed, n_points=self.n_points)
+                except SymbackpropError:  # no matrix rule for this network: index notation only
+                    self._matrix = False
+        return self._matrix or None
+
+    # -- names ---------------------------------------------------------------------
+    def resolve_wrt(self, text: str) -> str:
+        """The canonical node name for ``--wrt`` (``w_{1,1}^1`` -> ``w^{1}_{1,1}``)."""
+        if not isinstance(text, str) or not text.strip():
+            raise SpecError("--wrt: give the name of a parameter or node, e.g. w^{1}_{1,1}")
+        if text in self.graph.by_name:
+            return text
+        try:
+            expr = parse_chain(text, resolve=self.names).sides
+        except ParseError as exc:
+            raise ParseError(f"--wrt {text!r}: {exc}") from None
+        if len(expr) != 1 or not isinstance(expr[0].expr, sympy.Symbol) or expr[0].expr.name not in self.graph.by_name:
+            known = [n.name for n in self.graph.nodes]
+            raise SpecError(f"--wrt {text!r} is not a node or parameter of the spec{did_you_mean(text, known)} "
+                            f"(known: {', '.join(known[:30])}{', ...' if len(known) > 30 else ''})")
+        return expr[0].expr.name
+
+    # -- reference derivatives ---------------------------------------------------------
+    def derivative(self, of: str, wrt: str) -> sympy.Expr:
+        """∂of/∂wrt in node symbols: the derivation's ∂L/∂wrt, or a total derivative inside the graph."""
+        key = (of, wrt)
+        if key in self._total_cache:
+            return self._total_cache[key]
+        g = self.graph
+        if of == wrt:
+            value = sympy.S.One
+        elif of == g.output:
+            value = self.d.per_example_gradient(wrt)
+        else:
+            value = self._total_derivative(of, wrt)
+        self._total_cache[key] = value
+        return value
+
+    def _total_derivative(self, of: str, wrt: str) -> sympy.Expr:
+        from ..derivation.chain_rule import local_derivative
+
+        g = self.graph
+        ancestors = {of}
+        for n in reversed(g.nodes):
+            if n.name in ancestors:
+                ancestors.update(n.parents)
+        if wrt not in ancestors:
+            return sympy.S.Zero
+        grad = {of: sympy.S.One}
+        for n in reversed(g.nodes):
+            if n.name == of or n.name not in ancestors:
+                continue
+            total = sympy.S.Zero
+            for c in g.children[n.name]:
+                if c in grad and c in ancestors:
+                    total += grad[c] * local_derivative(g, c, n.name).expression
+            grad[n.name] = total
+            if n.name == wrt:
+                break
+        return grad.get(wrt, sympy.S.Zero)
+
+    def _replace_derivatives(self, expr):
+        if not expr.has(sympy.Derivative):
+            return expr
+        def repl(dv):
+            of = dv.expr
+            wrt = dv.variables[0]
+            if not isinstance(of, sympy.Symbol) or of.name not in self.graph.by_name:
+                raise NotSupportedError(f"∂{of}/∂{wrt}: the numerator must be a node of the graph")
+            return self.derivative(of.name, wrt.name)
+        return expr.replace(lambda e: isinstance(e, sympy.Derivative), repl)
+
+    # -- points ------------------------------------------------------------------------
+    def points(self) -> list:
+        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined."""
+        if self._points is None:
+            self._points = self._make_points()
+        return self._points
+
+    def _make_points(self) -> list:
+        rng = random.Random(self.seed)
+        leaves = [n for n in self.graph.nodes if n.is_leaf]
+        params = [n for n in leaves if n.kind == "parameter"]
+        out = []
+        attempts = 0
+        spread = max(5, len(params))
+        while len(out) < self.n_points:
+            attempts += 1
+            if attempts > 60:
+                raise NotSupportedError("could not find points where the graph is defined (e.g. log of a negative "
+                                        "number everywhere); the answer cannot be checked")
+            positive = attempts > 30  # fall back to positive values (logs, square roots)
+            pool = [v for v in range(-spread, spread + 1) if v != 0 and (v > 0 or not positive)]
+            if len(pool) < len(params):
+                pool = list(range(1, len(params) + 2))
+            values = dict(zip((p.symbol for p in params), rng.sample(pool, len(params))))
+            for n in leaves:
+                if n.kind != "parameter":
+                    lo = 1 if positive else -3
+                    values[n.symbol] = Rational(rng.choice([v for v in range(lo, 4) if v != 0]))
+            values.update(self._targets(rng))
+            values = {k: Rational(v) for k, v in values.items()}
+            point = ExactPoint(values, seed=attempts)
+            try:
+                for n in self.graph.nodes:
+                    if not n.is_leaf:
+                        point.values[n.symbol] = point.evaluate(n.definition)
+            except (_Undefined, _Kink, ZeroDivisionError):
+                continue
+            out.append(point)
+        return out
+
+    def _targets(self, rng) -> dict:
+        """Targets in the loss's valid domain: a probability vector for cross-entropy, [0, 1] for BCE."""
+        targets = [n.symbol for n in self.graph.nodes if n.kind == "target"]
+        if not targets or self.graph.mode != "network":
+            return {}
+        if self.graph.loss == "cross_entropy":
+            weights = [rng.randint(1, 5) for _ in targets]
+            return {t: Rational(w, sum(weights)) for t, w in zip(targets, weights)}
+        if self.graph.loss == "bce":
+            return {t: Rational(rng.randint(0, 4), 4) for t in targets}
+        return {}
+
+    def _values(self, expr, points=None) -> list:
+        """Exact values of ``expr`` at the points (None where it is undefined)."""
+        out = []
+        for p in points or self.points():
+            try:
+                out.append(p.evaluate(expr))
+            except (_Undefined, _Kink, ZeroDivisionError):
+                out.append(None)
+        return out
+
+    def reference_values(self, of: str, wrt: str) -> list:
+        key = (of, wrt)
+        if key not in self._value_cache:
+            self._value_cache[key] = self._values(self.derivative(of, wrt))
+        return self._value_cache[key]
+
+    # -- deciding ----------------------------------------------------------------------
+    def node_form(self, expr):
+        """σ(z^{2}_{1}) -> a^{2}_{1}: the answer written in node symbols where it names a node's definition."""
+        return expr.xreplace(self._activation_form) if self._activation_form else expr
+
+    def _symbolically_equal(self, a, b) -> bool:
+        try:
+            with _time_limit(SYMBOLIC_SECONDS):
+                diff = self.node_form(a) - self.node_form(b)
+                if diff == 0:
+                    return True
+                if sympy.count_ops(diff) > 400:
+                    return False
+                return sympy.cancel(sympy.together(diff)) == 0
+        except (_Budget, sympy.PolynomialError, TypeError, ValueError):
+            return False
+
+    def _equal_at_points(self, a_values, r_values):
+        """(equal everywhere both are defined, index of the first difference or None)."""
+        usable = 0
+        for i, (a, r) in enumerate(zip(a_values, r_values)):
+            if r is None:
+                continue
+            if a is None:
+                return False, i
+            usable += 1
+            if not a.equals(r):
+                return False, i
+        return usable > 0, None
+
+    def check(self, text: str, wrt: str | None = None) -> Verdict:
+        """Check one answer; never raises for bad answers (they get ``unparseable``)."""
+        try:
+            with _time_limit(ANSWER_SECONDS):
+                matrix = self.matrix
+                if matrix is None:
+                    return self._scalar_verdict(text, wrt)
+                return self._routed(text, wrt, matrix)
+        except _Budget:
+            return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
+                           "write it more simply", wrt=wrt, error={"message": "time limit"})
+
+    def _scalar_verdict(self, text, wrt) -> Verdict:
+        """The index-notation check (raises only _Budget)."""
+        try:
+            wrt_name = self.resolve_wrt(wrt) if wrt is not None else None
+        except SymbackpropError as exc:
+            return _unparseable(exc)
+        except RecursionError:
+            return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
+        try:
+            return self._check(text, wrt_name)
+        except ParseError as exc:
+            return _unparseable(exc, wrt_name)
+        except (NotSupportedError, SpecError) as exc:
+            return _unparseable(exc, wrt_name)
+        except RecursionError:
+            return Verdict(UNPARSEABLE, "the answer is nested too deeply to check; write it more simply",
+                           wrt=wrt_name, error={"message": "nested too deeply"})
+
+    def _scalar_wrt_ok(self, wrt) -> bool:
+        try:
+            self.resolve_wrt(wrt)
+        except (SymbackpropError, RecursionError):
+            return False
+        return True
+
+    def _routed(self, text, wrt, matrix) -> Verdict:
+        """A matrix spec: index notation for index names, matrix notation for matrix names; when
+        both readings are possible (``z_2``, ``b_2`` of a width-1 layer, or no ``--wrt``), the
+        index reading first and the matrix reading when that one cannot be read."""
+        if wrt is not None:
+            as_matrix = matrix.is_target(wrt)
+            as_scalar = self._scalar_wrt_ok(wrt)
+            if as_matrix and not as_scalar:
+                return matrix.verdict(text, wrt)
+            if as_scalar and not as_matrix:
+                return self._scalar_verdict(text, wrt)
+            if not as_scalar and not as_matrix:
+                # report in the notation the name is written in: w^{1}_{9,9} is index notation
+                if "^{" in wrt or "," in wrt:
+                    return self._scalar_verdict(text, wrt)
+                return matrix.verdict(text, wrt)  # its message lists the gradient matrices
+        scalar = self._scalar_verdict(text, wrt)
+        if scalar.verdict != UNPARSEABLE:
+            return scalar
+        matrix_verdict = matrix.verdict(text, wrt)
+        if matrix_verdict.verdict != UNPARSEABLE:
+            return matrix_verdict
+        # neither reading works: report the one that read further into the answer
+        return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
+
+    def _check(self, text, wrt_name) -> Verdict:
+        chain = parse_chain(text, resolve=self.names)
+        sides = list(chain.sides)
+        of = self.graph.output
+        target_text = None
+        first = sides[0].expr
+        if isinstance(first, sympy.Derivative) and len(sides) > 1:
+            of_sym, wrt_sym = first.expr, first.variables[0]
+            if not isinstance(of_sym, sympy.Symbol) or of_sym.name not in self.graph.by_name:
+                raise ParseError(f"the left-hand side differentiates {of_sym}, which is not a node of the spec")
+            if wrt_sym.name not in self.graph.by_name:
+                raise ParseError(f"the left-hand side differentiates with respect to {wrt_sym}, "
+                                 "which is not a node of the spec")
+            if wrt_name is not None and wrt_sym.name != wrt_name:
+                raise ParseError(f"the left-hand side is ∂{of_sym.name}/∂{wrt_sym.name} but --wrt is {wrt_name}")
+            of, wrt_name = of_sym.name, wrt_sym.name
+            target_text = sides[0].text
+            sides = sides[1:]
+        if wrt_name is None:
+            raise ParseError("say what is differentiated: give --wrt NAME or start the answer with "
+                             "\\frac{\\partial L}{\\partial NAME} = ...")
+        reference = self.derivative(of, wrt_name)
+        r_values = self.reference_values(of, wrt_name)
+        note = self._note(of)
+        expected = _latex(reference)
+
+        # each side against the reference (∂ factors read as the graph's derivatives)
+        verdicts = []
+        n_used = sum(v is not None for v in r_values)
+        for side in sides:
+            expr = self._replace_derivatives(side.expr)
+            a_values = self._values(expr)
+            equal, where = self._equal_at_points(a_values, r_values)
+            how = f"exact evaluation at {n_used} random rational points"
+            if equal and self._symbolically_equal(expr, reference):
+                how = "symbolic (confirmed by " + how + ")"
+            verdicts.append((equal, how, expr, (a_values, where)))
+        target = f"∂{of}/∂{wrt_name}"
+        steps = self._steps(target_text, sides, verdicts)
+        final = sides[-1].expr
+        if final == sympy.Derivative(names.symbol(of), names.symbol(wrt_name), evaluate=False):
+            return Verdict(INCORRECT, f"the answer only restates {target}; write out what it equals",
+                           wrt=wrt_name, of=of, decided_by="symbolic", mistake="no_answer",
+                           steps=steps, expected=expected, note=note)
+        bad = next((k for k, v in enumerate(verdicts) if not v[0]), None)
+        if bad is None:
+            methods = []
+            for v in verdicts:
+                if v[1] not in methods:
+                    methods.append(v[1])
+            feedback = f"this is {target}"
+            if final.has(sympy.Derivative):
+                feedback += " (the last line still contains ∂ factors; they were read as the graph's derivatives)"
+            return Verdict(CORRECT, feedback + ".", wrt=wrt_name, of=of, decided_by=" and ".join(methods),
+                           steps=steps, expected=expected, note=note)
+        ok, how, expr, (a_values, where) = verdicts[bad]
+        mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name, where)
+        first_bad_step = next((st for st in steps if not st.equal), None)
+        if first_bad_step is not None and len(steps) > 1:
+            message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
+                      f"is not an equality; " + message
+        elif len(sides) > 1:
+            message = f"line {bad + 1} ({sides[bad].text.strip()}) is not {target}: " + message
+        if where is not None:
+            how = f"exact evaluation: differs from {target} at a random rational point"
+        return Verdict(INCORRECT, message, wrt=wrt_name, of=of, decided_by=how, mistake=mistake,
+                       steps=steps, counterexample=counterexample, expected=expected, note=note)
+
+    def _steps(self, target_text, sides, verdicts) -> tuple:
+        """Each ``=`` of the chain: equal when both sides are ∂of/∂wrt, or neither is but they agree."""
+        texts = ([target_text] if target_text is not None else []) + [side.text for side in sides]
+        status = ([(True, None)] if target_text is not None else []) + [(v[0], v) for v in verdicts]
+        steps = []
+        for k in range(1, len(texts)):
+            (ok_left, v_left), (ok_right, v_right) = status[k - 1], status[k]
+            if ok_left and ok_right:
+                equal = True
+            elif ok_left != ok_right:
+                equal = False
+            else:
+                equal = self._agree(v_left[2], v_right[2], v_left[3][0], v_right[3][0])
+            steps.append(Step(k, texts[k - 1].strip(), texts[k].strip(), equal))
+        return tuple(steps)
+
+    def _agree(self, left, right, left_values, right_values) -> bool:
+        """Two wrong lines that are still equal to each other (a correct step from a wrong line)."""
+        if self._symbolically_equal(left, right):
+            return True
+        pairs = [(a, b) for a, b in zip(left_values, right_values) if a is not None or b is not None]
+        return bool(pairs) and all(a is not None and b is not None and a.equals(b) for a, b in pairs)
+
+    def _note(self, of) -> str | None:
+        n = self.d.n_examples
+        if of == self.graph.output and self.d.reduction == "mean" and n > 1:
+            return (f"checked against the per-example gradient (the lectures' convention); the spec's "
+                    f"mean over n = {n} examples makes the batch gradient (1/{n}) times the sum of it over the examples")
+        return None
+
+    # -- feedback ------------------------------------------------------------------------
+    def _value_at(self, expr, i):
+        """The exact value of ``expr`` at point i (None where undefined), memoized."""
+        key = (expr, i)
+        cache = self._point_values
+        if key not in cache:
+            p = self.points()[i]
+            try:
+                cache[key] = p.evaluate(expr)
+            except (_Undefined, _Kink, ZeroDivisionError):
+                cache[key] = None
+            if len(cache) > 50000:  # pragma: no cover - a bound, not a policy
+                cache.clear()
+        return cache[key]
+
+    @property
+    def _point_values(self) -> dict:
+        return self.__dict__.setdefault("_point_value_cache", {})
+
+    def _everywhere(self, usable, test) -> bool:
+        """``test(i)`` at the first usable point, then at the others (cheap rejection first)."""
+        try:
+            return all(test(i) for i in usable)
+        except (ZeroDivisionError, _Undefined, _Kink):
+            return False
+
+    def _diagnose(self, expr, reference, a_values, r_values, of, wrt, where):
+        pts = self.points()
+        usable = [i for i, r in enumerate(r_values) if r is not None]
+        defined = all(a_values[i] is not None for i in usable)
+        target = f"∂{of}/∂{wrt}"
+        if defined and usable:
+            if all(r_values[i].is_zero() for i in usable):
+                return ("counterexample", f"{target} is 0: {of} does not depend on {wrt} along any path",
+                        self._counterexample(expr, reference, a_values, r_values, where))
+            if not expr.free_symbols and reference.free_symbols:
+                cx = self._counterexample(expr, reference, a_values, r_values, where)
+                return ("counterexample", "your answer is a number; write the derivative as an expression in "
+                        "the spec's symbols (it depends on "
+                        + ", ".join(sorted(s.name for s in reference.free_symbols)) + ")", cx)
+            nonzero = [i for i in usable if not r_values[i].is_zero()]
+            # a constant ratio: sign, 1/n, a stray 2
+            ratios = [(a_values[i] / r_values[i]).constant() for i in nonzero]
+            if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1:
+                return self._constant_message(ratios[0], of, wrt)
+            # a named factor missing or extra: the local derivatives on the paths first
+            for cand in self._candidates(of, wrt):
+                found = self._factor_relation(cand.expr, a_values, r_values, usable)
+                if found is None:
+                    continue
+                if found == "missing":
+                    if cand.activation:
+                        return ("activation_derivative_missing",
+                                f"the activation's derivative is missing: multiply by {cand.label}", None)
+                    return "missing_factor", f"missing the factor {cand.label}", None
+                if found == "missing_neg":
+                    return "missing_factor", f"missing the factor {cand.label}, and the sign is wrong", None
+                if found == "extra":
+                    if cand.activation and cand.expr in self._path_factor_exprs(of, wrt):
+                        return ("activation_derivative_twice",
+                                f"the activation's derivative {cand.label} is applied twice", None)
+                    return "extra_factor", f"extra factor {cand.label}: it does not belong in {target}", None
+                if found == "extra_neg":
+                    return "extra_factor", f"extra factor {cand.label}, and the sign is wrong", None
+            # any one symbol of the spec as the missing or extra factor
+            for node in self.graph.nodes:
+                found = self._factor_relation(node.symbol, a_values, r_values, usable)
+                if found in ("missing", "missing_neg"):
+                    sign = ", and the sign is wrong" if found == "missing_neg" else ""
+                    return "missing_factor", f"missing the factor {node.name}{sign}", None
+                if found in ("extra", "extra_neg"):
+                    sign = ", and the sign is wrong" if found == "extra_neg" else ""
+                    return "extra_factor", f"extra factor {node.name}: it does not belong in {target}{sign}", None
+            partial = self._partial_paths(expr, a_values, r_values, usable, of, wrt)
+            if partial is not None:
+                return "missing_path", partial, None
+            swap = self._wrong_index(expr, r_values, usable)
+            if swap is not None:
+                wrote, meant = swap
+                return "wrong_index", f"wrong index: you wrote {wrote} where {meant} belongs", None
+        cx = self._counterexample(expr, reference, a_values, r_values, where)
+        return "counterexample", self._counterexample_message(cx, of, wrt), cx
+
+    def _factor_relation(self, factor, a_values, r_values, usable):
+        """'missing' when answer * factor = reference, 'extra' when answer = reference * factor (± variants)."""
+        pts = self.points()
+        # each relation as (left, right): missing means answer * factor = reference, and so on
+        relations = {"missing": lambda a, r, f: (a * f, r), "missing_neg": lambda a, r, f: (a * f, -r),
+                     "extra": lambda a, r, f: (a, r * f), "extra_neg": lambda a, r, f: (a, -r * f)}
+        for name, rel in relations.items():
+            def test(i, rel=rel):
+                f = self._value_at(factor, i)
+                if f is None:
+                    return False
+                left, right = rel(a_values[i], r_values[i], f)
+                return left.equals(right)
+            if self._everywhere(usable, test):
+                return name
+        return None
+
+    def _path_factor_exprs(self, of, wrt) -> set:
+        if of != self.graph.output:
+            return set()
+        return {f.expression for p in self.d.paths(wrt, limit=50) for f in p.factors}
+
+    def _constant_message(self, c, of, wrt):
+        target = f"∂{of}/∂{wrt}"
+        n = self.d.n_examples
+        if c == -1:
+            return "sign", f"sign error: your answer is −1 times {target}", None
+        if n > 1 and c == Rational(1, n):
+            return ("constant_factor", f"constant factor off: your answer has the batch mean's 1/n = 1/{n}; "
+                    f"{target} per example (the lectures' convention) has no 1/n", None)
+        if n > 1 and c == Rational(-1, n):
+            return ("constant_factor", f"constant factor off: your answer has −1/n = −1/{n}; the per-example "
+                    f"{target} has neither the 1/n nor the minus sign", None)
+        if c == 2:
+            why = ("; with the ½ in ½(y − ŷ)² the power rule's 2 cancels"
+                   if self.graph.loss == "half_squared_error" and of == self.graph.output else "")
+            return "constant_factor", f"constant factor off: a stray 2 (your answer is 2 times {target}{why})", None
+        if c == Rational(1, 2):
+            return ("constant_factor", f"constant factor off: a factor 2 is missing (your answer is ½ times {target}; "
+                    "the power rule brings down the exponent 2)", None)
+        if c == 0:
+            return "counterexample", f"your answer is 0 but {target} is not", None
+        return "constant_factor", f"constant factor off: your answer is {sympy.sstr(c)} times {target}", None
+
+    def _candidates(self, of, wrt) -> list:
+        """Factors the feedback can name: the local derivatives on the paths from wrt to of."""
+        out: list[_Candidate] = []
+        seen = set()
+        g = self.graph
+        if of == g.output:
+            paths = self.d.paths(wrt, limit=50)
+            factors = [f for p in paths for f in p.factors]
+        else:
+            factors = []
+        from ..derivation.chain_rule import local_derivative
+
+        if not factors and of != g.output:
+            for n in g.nodes:
+                for p in n.parents:
+                    factors.append(local_derivative(g, n.name, p))
+        for f in factors:
+            expr = f.expression
+            if expr in seen or expr.is_Number:
+                continue
+            seen.add(expr)
+            child = g.by_name[f.child]
+            is_act = child.kind == "activation"
+            label = f"{_plain(expr)} (∂{f.child}/∂{f.parent})"
+            if is_act:
+                act = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}.get(child.activation, child.activation)
+                label = f"{act}'({f.parent}) = {_plain(expr)} (∂{f.child}/∂{f.parent})"
+            out.append(_Candidate(expr, label, is_act))
+        # the loss factor ∂L/∂ŷ as one piece
+        return out[:40]
+
+    def _wrong_index(self, expr, r_values, usable):
+        """(wrote, meant) when swapping one indexed symbol of the answer for another gives the reference."""
+        symbols = sorted((s for s in expr.free_symbols if s.name in self.graph.by_name), key=lambda s: s.name)
+        tried = 0
+        for s in symbols:
+            parts = names.split_indexed(s.name)
+            if parts is None:
+                continue
+            family = [n for n in self.graph.nodes if n.name != s.name
+                      and (names.split_indexed(n.name) or ("",))[0] == parts[0]]
+            for other in family:
+                tried += 1
+                if tried > 80:
+                    return None
+                swapped = expr.xreplace({s: other.symbol})
+
+                def test(i, swapped=swapped):
+                    v = self._value_at(swapped, i)
+                    return v is not None and v.equals(r_values[i])
+
+                if self._everywhere(usable, test):
+                    return s.name, other.name
+        return None
+
+    def _partial_paths(self, expr, a_values, r_values, usable, of, wrt):
+        """A message when the answer sums only some of the paths of influence (the multivariable chain rule)."""
+        if of != self.graph.output:
+            return None
+        paths = self.d.paths(wrt, limit=12)
+        if len(paths) < 2 or len(paths) > 8:
+            return None
+        import itertools
+
+        for size in range(1, len(paths)):
+            for subset in itertools.combinations(range(len(paths)), size):
+                def test(i, subset=subset):
+                    vals = [self._value_at(paths[k].product, i) for k in subset]
+                    return all(v is not None for v in vals) and sum(vals[1:], vals[0]).equals(a_values[i])
+
+                if self._everywhere(usable, test):
+                    missing = [paths[k] for k in range(len(paths)) if k not in subset]
+                    shown = "; ".join(" → ".join(p.nodes) for p in missing)
+                    return (f"only {size} of the {len(paths)} paths of influence are summed "
+                            f"(the chain rule adds every path); missing: {shown}")
+        return None
+
+    def _counterexample(self, expr, reference, a_values, r_values, where):
+        pts = self.points()
+        idx = where
+        if idx is None:
+            idx = next((i for i, (a, r) in enumerate(zip(a_values, r_values)) if r is not None), 0)
+        p = pts[idx]
+        leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
+        a, r = a_values[idx], r_values[idx]
+        return {
+            "point": {k: v.display() for k, v in leaves.items()},
+            "answer": None if a is None else a.display(),
+            "expected": None if r is None else r.display(),
+        }
+
+    def _counterexample_message(self, cx, of, wrt):
+        point = ", ".join(f"{k} = {v}" for k, v in cx["point"].items())
+        if cx["answer"] is None:
+            return f"your answer is undefined at {point}, where ∂{of}/∂{wrt} = {cx['expected']}"
+        return f"not equal to ∂{of}/∂{wrt}: at {point} your answer is {cx['answer']} but ∂{of}/∂{wrt} = {cx['expected']}"
+
+
+# ---------------------------------------------------------------------------------------
+# Names an answer may use
+
+
+def answer_names(derivation) -> dict:
+    r"""Every spelling an answer may use, as canonical name -> SymPy symbol.
+
+    The graph's nodes and aliases (``a^{1}_{j}`` = x_j, ``yhat`` = a^{L}_{1}), plus the
+    lectures' other spellings: ``\hat{y}_i``, ``y_i`` (example i), ``x^{j}_{i}`` (feature j of
+    example i, as in x_i^1), ``a^{L}_{k}``/``z^{L}_{k}``, the matrix form's names for
+    width-1 layers (``z_2`` = z^{3}_{1} in a 2-2-1 network), and ``n`` (number of examples)
+    when no node is called n.
+    """
+    g = derivation.graph
+    out: dict = {n.name: n.symbol for n in g.nodes}
+    for alias, canonical in g.aliases:
+        out.setdefault(alias, names.symbol(canonical))
+
+    def add(alias, canonical):
+        if canonical in g.by_name:
+            out.setdefault(alias, names.symbol(canonical))
+
+    if g.mode == "network":
+        depth = len(g.layers)
+        outputs = [n.name for n in g.outputs]
+        for k, name in enumerate(outputs, start=1):
+            add(f"yhat_{{{k}}}", name)
+            add(f"a^{{L}}_{{{k}}}", name)
+            add(f"z^{{L}}_{{{k}}}", names.pre_activation(depth, k))
+            add(f"y_{{{k}}}", names.target(k))
+        if len(outputs) == 1:
+            add("yhat_{i}", outputs[0])
+            add("yhat", outputs[0])
+            add("y_{i}", names.target(1))
+            add("y", names.target(1))
+            add("a^{L}", outputs[0])
+            add("z^{L}", names.pre_activation(depth, 1))
+        for j in range(1, g.layers[0] + 1):
+            add(f"x^{{{j}}}_{{i}}", names.feature(j))
+            add(f"a^{{1}}_{{{j}}}", names.feature(j))
+        # matrix notation for width-1 layers: z_m, a_m (layer m + 1), b_m
+        for m in range(1, depth):
+            if g.layers[m] == 1:
+                add(f"z_{{{m}}}", names.pre_activation(m + 1, 1))
+                add(f"a_{{{m}}}", names.activation(m + 1, 1))
+                add(f"b_{{{m}}}", names.bias(m, 1))
+                if g.layers[m - 1] == 1:
+                    add(f"w_{{{m}}}", names.weight(m, 1, 1))
+                    add(f"W_{{{m}}}", names.weight(m, 1, 1))
+    else:
+        if "L" not in out:
+            add("L", g.output)
+    # the lectures' delta^{k}_{i} = ∂L/∂z^{k}_{i}
+    for n in g.nodes:
+        if n.kind == "pre_activation":
+            parts = names.split_indexed(n.name)
+            if parts is not None and parts[1] is not None:
+                out.setdefault(names.activation(parts[1], parts[2][0]).replace("a^", "delta^", 1),
+                               sympy.Derivative(names.symbol(g.output), n.symbol, evaluate=False))
+    if "n" not in out:
+        out["n"] = sympy.Integer(max(derivation.n_examples, 1))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _checker_for(path: str, mtime: float) -> AnswerChecker:
+    from ..derivation.chain_rule import derive
+    from ..spec.load import load_spec
+
+    spec = load_spec(path)
+    matrix = spec.network is not None and (spec.notation == "matrix" or _parameter_count(spec) > SCALAR_MAX_PARAMETERS)
+    # matrix specs: the per-scalar derivation is built on first use (a matrix answer never needs it)
+    return AnswerChecker(spec if matrix else derive(spec))
+
+
+def checker_for_spec(path) -> AnswerChecker:
+    """A cached checker for a spec file (re-read when the file changes)."""
+    import os
+
+    p = os.fspath(path)
+    try:
+        mtime = os.path.getmtime(p)
+    except OSError:
+        mtime = 0.0
+    return _checker_for(p, mtime)
+
+
+def check_answer(derivation_or_checker, text: str, wrt: str | None = None) -> Verdict:
+    """Check one answer (see :class:`AnswerChecker`)."""
+    checker = derivation_or_checker if isinstance(derivation_or_checker, AnswerChecker) \
+        else AnswerChecker(derivation_or_checker)
+    return checker.check(text, wrt)

@@ -1,0 +1,299 @@
+r"""Grade a whole class at once: one answer per CSV row, one verdict per row, and a summary.
+
+The CSV has a header with the columns ``student``, ``wrt`` and ``answer`` (any order, more
+columns ignored; ``wrt`` may be empty when the answer starts with a Leibniz left-hand side
+``\frac{\partial L}{\partial w^{1}_{1,1}} = ...``).  Each row is checked by
+:class:`symbackprop.verify.answers.AnswerChecker` (one checker per spec, so the reference
+derivatives are computed once); a row that cannot be read or checked becomes an
+``unparseable`` result with the reason, and the batch goes on.
+
+>>> report = grade_rows(checker, [{"student": "ada", "wrt": "x", "answer": "z"}])
+>>> report["summary"]["correct"]
+1
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import time
+
+from ..verify.answers import CORRECT, INCORRECT, UNPARSEABLE, AnswerChecker
+from ..errors import SpecError, SymbackpropError
+from ..fileio import write_atomic
+
+MAX_CSV_BYTES = 20_000_000
+MAX_ROWS = 100_000
+REQUIRED_COLUMNS = ("student", "wrt", "answer")
+RESULT_COLUMNS = ("row", "student", "wrt", "verdict", "mistake", "decided_by", "feedback")
+
+
+def read_answers(path) -> list[dict]:
+    """The rows of an answers CSV as dicts with ``student``, ``wrt``, ``answer`` (and ``row``, 1 = first data row)."""
+    p = os.fspath(path)
+    try:
+        size = os.path.getsize(p)
+        if size > MAX_CSV_BYTES:
+            raise SpecError(f"{p}: {size} bytes; at most {MAX_CSV_BYTES} are allowed")
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CSV_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read the answers file ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    return parse_answers_csv(text, source=p)
+
+
+def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
+    """Rows from CSV text; the header must name ``student``, ``wrt`` and ``answer``."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SpecError(f"{source}: empty file; expected a header 'student,wrt,answer'") from None
+    except csv.Error as exc:
+        raise SpecError(f"{source}: line 1: {exc}") from None
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise SpecError(f"{source}: line 1: the header needs the columns student, wrt, answer "
+                        f"(missing: {', '.join(missing)}; found: {', '.join(columns) or 'nothing'})")
+    index = {c: columns.index(c) for c in REQUIRED_COLUMNS}
+    rows = []
+    row_no = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row_no += 1
+            rows.append({"row": row_no, "student": "", "wrt": "", "answer": None,
+                         "error": f"{source}: line {reader.line_num}: {exc}"})
+            continue
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        row_no += 1
+        if row_no > MAX_ROWS:
+            raise SpecError(f"{source}: more than {MAX_ROWS} rows; split the file")
+        row = {"row": row_no}
+        for c in REQUIRED_COLUMNS:
+            i = index[c]
+            row[c] = record[i] if i < len(record) else None
+        if row["answer"] is None:
+            row["error"] = f"{source}: line {reader.line_num}: the row has no 'answer' column"
+        elif len(record) > len(columns):
+            row["error"] = (f"{source}: line {reader.line_num}: {len(record)} fields for {len(columns)} columns; "
+                            f"a field that contains a comma must be in double quotes, e.g. \"w^{{1}}_{{1,1}}\"")
+        rows.append(row)
+    return rows
+
+
+class _Progress:
+    """``grading [#####.....] 12/40`` on stderr, redrawn in place."""
+
+    def __init__(self, total: int, stream, width: int = 30):
+        self.total, self.stream, self.width = max(total, 1), stream, width
+        self.last = -1
+
+    def update(self, done: int):
+        filled = self.width * done // self.total
+        if filled == self.last and done != self.total:
+            return
+        self.last = filled
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\rgrading [{bar}] {done}/{self.total}")
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None) -> dict:
+    """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch."""
+    rows = list(rows)
+    stream = stream if stream is not None else sys.stderr
+    bar = _Progress(len(rows), stream) if progress else None
+    results = []
+    for k, row in enumerate(rows, start=1):
+        results.append(_grade_one(checker, row))
+        if bar is not None:
+            bar.update(k)
+    return {"results": results, "summary": summarize(results)}
+
+
+def _grade_one(checker: AnswerChecker, row: dict) -> dict:
+    base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
+    if row.get("error"):
+        return {**base, "verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
+                "feedback": row["error"], "error": {"message": row["error"]}}
+    wrt = (row.get("wrt") or "").strip() or None
+    try:
+        verdict = checker.check(row.get("answer") or "", wrt)
+    except Exception as exc:  # one bad row never stops the batch
+        message = f"could not check this answer ({type(exc).__name__}: {exc})"
+        return {**base, "verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
+                "feedback": message, "error": {"message": message}}
+    feedback = verdict.feedback
+    if verdict.verdict == UNPARSEABLE and verdict.error is not None:
+        # one line: the message with its column (the pointer drawing is for terminals)
+        feedback = verdict.feedback.splitlines()[0]
+    out = {**base, "verdict": verdict.verdict, "mistake": verdict.mistake, "decided_by": verdict.decided_by,
+           "feedback": feedback}
+    if verdict.wrt:
+        out["wrt"] = verdict.wrt
+    if verdict.error is not None:
+        out["error"] = verdict.error
+    if verdict.counterexample is not None:
+        out["counterexample"] = verdict.counterexample
+    return out
+
+
+def summarize(results) -> dict:
+    """Counts per verdict, per mistake and per derivative asked."""
+    summary = {"total": len(results), CORRECT: 0, INCORRECT: 0, UNPARSEABLE: 0, "mistakes": {}, "by_wrt": {}}
+    for r in results:
+        summary[r["verdict"]] = summary.get(r["verdict"], 0) + 1
+        if r.get("mistake"):
+            summary["mistakes"][r["mistake"]] = summary["mistakes"].get(r["mistake"], 0) + 1
+        w = summary["by_wrt"].setdefault(r.get("wrt") or "", {"total": 0, CORRECT: 0, INCORRECT: 0, UNPARSEABLE: 0})
+        w["total"] += 1
+        w[r["verdict"]] += 1
+    summary["mistakes"] = dict(sorted(summary["mistakes"].items()))
+    summary["by_wrt"] = dict(sorted(summary["by_wrt"].items()))
+    return summary
+
+
+def results_csv(report: dict) -> str:
+    """One line per row: row, student, wrt, verdict, mistake, decided_by, feedback."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    for r in report["results"]:
+        writer.writerow([r.get(c) if r.get(c) is not None else "" for c in RESULT_COLUMNS])
+    return out.getvalue()
+
+
+def summary_text(report: dict) -> str:
+    s = report["summary"]
+    lines = [f"{s['total']} answers: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"]
+    if s["mistakes"]:
+        lines.append("mistakes: " + ", ".join(f"{k} {v}" for k, v in s["mistakes"].items()))
+    for wrt, w in s["by_wrt"].items():
+        lines.append(f"  {wrt or '(from the answer)'}: {w[CORRECT]}/{w['total']} correct")
+    return "\n".join(lines)
+
+
+def report_text(report: dict) -> str:
+    lines = []
+    for r in report["results"]:
+        who = r["student"] or f"row {r['row']}"
+        lines.append(f"{who} [{r['wrt'] or '?'}]: {r['verdict']}"
+                     + (f" ({r['mistake']})" if r.get("mistake") else "") + f": {r['feedback']}")
+    lines.append(summary_text(report))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path, text: str, *, force: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically; never overwrite without force (see ``fileio``)."""
+    try:
+        write_atomic(path, text, force=force)
+    except SymbackpropError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def grade_file(spec_path, answers_path, *, progress=False, stream=None) -> dict:
+    """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``)."""
+    from ..verify.answers import checker_for_spec
+
+    checker = checker_for_spec(spec_path)
+    rows = read_answers(answers_path)
+    started = time.perf_counter()
+    report = grade_rows(checker, rows, progress=progress, stream=stream)
+    report["_seconds"] = time.perf_counter() - started  # not part of the JSON output (determinism)
+    return report
+
+
+def benchmark_rows(derivation, n: int = 1000, seed: int = 0) -> list[dict]:
+    """``n`` answer rows for a network spec, like a class would write them (deterministic from ``seed``).
+
+    Each row takes a parameter's per-example gradient (in node symbols) and, at random,
+    keeps it, writes σ(z) for a, flips the sign, doubles it, drops a factor, or swaps an
+    index, then prints it as LaTeX; so about half are correct, in varied forms.
+    """
+    import random
+
+    import sympy
+
+    from ..spec import names
+
+    rng = random.Random(seed)
+    g = derivation.graph
+    params = [p.name for p in g.parameters]
+    act_of = {n.symbol: n.definition for n in g.nodes if n.kind == "activation"}
+    rows = []
+    for k in range(n):
+        wrt = rng.choice(params)
+        expr = derivation.per_example_gradient(wrt)
+        kind = rng.choice(["same", "sigma", "sign", "double", "drop", "swap", "scale"])
+        before = expr
+        if kind == "sigma" and act_of:
+            expr = expr.xreplace({s: d for s, d in act_of.items() if rng.random() < 0.5})
+        elif kind == "sign":
+            expr = -expr
+        elif kind == "double":
+            expr = 2 * expr
+        elif kind == "drop" and isinstance(expr, sympy.Mul):
+            factors = list(expr.args)
+            factors.pop(rng.randrange(len(factors)))
+            expr = sympy.Mul(*factors)
+        elif kind == "swap":
+            symbols = sorted((s for s in expr.free_symbols if s.name.startswith("w")), key=lambda s: s.name)
+            if symbols:
+                s = rng.choice(symbols)
+                others = [p for p in params if p.startswith("w") and p != s.name]
+                if others:
+                    expr = expr.xreplace({s: names.symbol(rng.choice(others))})
+        elif kind == "scale":
+            c = sympy.Rational(rng.randint(1, 9), rng.randint(1, 9))
+            expr = sympy.Mul(c, expr, evaluate=False) / c  # the same value, written differently
+        if expr == before and kind not in ("same", "sigma", "scale"):
+            kind = "same"  # the mutation did not apply (e.g. no weight to swap)
+        rows.append({"row": k + 1, "student": f"s{k + 1:04d}", "wrt": wrt, "answer": sympy.latex(expr), "kind": kind})
+    return rows
+
+
+def benchmark(spec_path="derivations/lecture_2_2_1.toml", n: int = 1000, seed: int = 0, stream=None) -> dict:
+    """Grade ``n`` generated answers and report the time (a benchmark, not a test).
+
+    ``python -c "from symbackprop.verify.grading import benchmark; benchmark()"`` from the project root.
+    """
+    from ..verify.answers import AnswerChecker
+    from ..derivation.chain_rule import derive
+    from ..spec.load import load_spec
+
+    stream = stream if stream is not None else sys.stdout
+    started = time.perf_counter()
+    checker = AnswerChecker(derive(load_spec(spec_path)))
+    rows = benchmark_rows(checker.d, n, seed)
+    setup = time.perf_counter() - started
+    times = []
+    results = []
+    for row in rows:
+        t0 = time.perf_counter()
+        results.append(_grade_one(checker, row))
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    total = sum(times)
+    out = {
+        "spec": str(spec_path), "answers": n, "setup_seconds": round(setup, 3), "total_seconds": round(total, 3),
+        "median_ms": round(1000 * times[len(times) // 2], 2), "p90_ms": round(1000 * times[int(0.9 * len(times))], 2),
+        "max_ms": round(1000 * times[-1], 2), "summary": summarize(results),
+    }
+    stream.write(f"graded {n} answers in {total:.2f} s (setup {setup:.2f} s): median {out['median_ms']} ms, "
+                 f"p90 {out['p90_ms']} ms, max {out['max_ms']} ms; "
+                 f"{out['summary']['correct']} correct, {out['summary']['incorrect']} incorrect, "
+                 f"{out['summary']['unparseable']} unparseable\n")
+    return out

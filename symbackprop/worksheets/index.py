@@ -1,0 +1,600 @@
+r"""Worksheets with answer keys, generated like the lecture notes' self-assessment.
+
+A worksheet for a spec holds
+
+- a TikZ drawing of the network (nodes a^{k}_{j}, arrows labelled w^{k}_{i,j}) or of the
+  computational graph; in the key the same drawing carries the forward values and gradients;
+- exercises: a forward pass for the given input, the chain rule for chosen parameters
+  (by default the notes' problem 5, \partial L/\partial w^{1}_{2,1}, and a weight of the last layer),
+  where the lectures box a simplification its derivation (BCE after a sigmoid: \partial L/\partial z = \hat{y} - y),
+  and one gradient-descent step w \leftarrow w - \alpha \partial L/\partial w;
+- "from math to code": the trainer's own NumPy functions (activation, loss, reduction,
+  update) rendered by latexify-py, so the sheet shows the code the numbers come from;
+- the answer key: the same exercises worked out by :mod:`symbackprop.render.latex` from the one
+  Derivation (numbers exact, rounded for display).
+
+Randomized variants keep the derivation and change the numbers: small whole-number inputs,
+weights, biases and targets, chosen so that the hidden pre-activations are whole numbers in
+[-4, 4] (a table of \sigma is printed) and no answer is trivially 0; all variants are distinct and
+reproducible from the seed (``random.Random(seed)``). The same spec and seed give
+byte-identical files.
+
+Options in the spec's ``[worksheet]`` table:
+
+- ``wrt``: list of names for the chain-rule exercise (default: see :func:`default_wrt`);
+- ``example``: which example of ``[data]`` the network exercises use (1-based, default 1).
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import sympy
+
+from ..spec import names
+from ..derivation.chain_rule import Derivation
+from ..errors import SpecError, SymbackpropError
+from ..derivation.graph import INPUT, PARAMETER
+from ..ops.losses import get_loss
+from ..derivation.numeric import is_finite_number
+from ..render.latex import (
+    Evaluation,
+    Numbers,
+    Renderer,
+    _header_comment,
+    _title,
+    format_number,
+    preamble,
+    tex_escape,
+)
+from ..render.tikz import drawing, tikz_packages
+
+WORKSHEET_KEYS = ("wrt", "example")
+MAX_VARIANTS = 200
+MAX_ATTEMPTS = 4000
+SIGMOID_TABLE = range(-4, 5)
+GRAPH_EXAMPLES_KEPT = 4   # graph specs with at most this many examples keep them all
+
+INPUT_CHOICES = (-1, 0, 1, 2)
+WEIGHT_CHOICES = (-1, 1, 2)
+BIAS_CHOICES = (-1, 0, 1)
+TARGET_CHOICES = (0, 1)
+GRAPH_CHOICES = tuple(v for v in range(-5, 6) if v != 0)
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    """One worksheet: the exercises, the answer key (LaTeX), and the numbers it uses."""
+
+    exercises: str
+    answers: str
+    numbers: Numbers
+    variant: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# options
+
+
+def options(d: Derivation) -> dict:
+    """The validated ``[worksheet]`` table of the spec."""
+    raw = dict(d.spec.worksheet) if d.spec is not None else {}
+    src = d.spec.source if d.spec is not None else "<spec>"
+    for key in raw:
+        if key not in WORKSHEET_KEYS:
+            raise SpecError(f"{src}: [worksheet].{key}: unknown key (allowed: {', '.join(WORKSHEET_KEYS)})")
+    out = {}
+    if "wrt" in raw:
+        wrt = raw["wrt"]
+        if isinstance(wrt, str):
+            wrt = [wrt]
+        if not isinstance(wrt, list) or not wrt or not all(isinstance(w, str) for w in wrt):
+            raise SpecError(f"{src}: [worksheet].wrt: expected a list of names, e.g. [\"w^{{1}}_{{2,1}}\"]")
+        resolved = []
+        for w in wrt:
+            try:
+                name = d.resolve(w)
+            except SpecError as exc:
+                raise SpecError(f"{src}: [worksheet].wrt: {exc}") from None
+            if name not in resolved:
+                resolved.append(name)
+        out["wrt"] = resolved
+    if "example" in raw:
+        ex = raw["example"]
+        n = len(d.examples()) if _has_data(d) else 0
+        if isinstance(ex, bool) or not isinstance(ex, int) or not 1 <= ex <= max(n, 1):
+            raise SpecError(f"{src}: [worksheet].example: expected a whole number from 1 to {max(n, 1)}")
+        out["example"] = ex
+    return out
+
+
+def _has_data(d: Derivation) -> bool:
+    spec = d.spec
+    if spec is None:
+        return False
+    return bool(spec.x) if d.graph.mode == "network" else True
+
+
+def default_wrt(d: Derivation) -> list:
+    """The parameters the chain-rule exercise asks for.
+
+    Network: w^{1}_{2,1} (the notes' self-assessment problem 5; w^{1}_{1,1} when layer 2 has one
+    node) and the first weight of the last layer. Graph: every parameter, else every input.
+    """
+    g = d.graph
+    if g.mode == "network":
+        out = []
+        first = names.weight(1, 2, 1) if names.weight(1, 2, 1) in g.by_name else names.weight(1, 1, 1)
+        last = names.weight(len(g.layers) - 1, 1, 1)
+        for name in (first, last):
+            if name not in out:
+                out.append(name)
+        return out
+    params = [p for p in d.parameters if g.influences(p)]
+    if params:
+        return params
+    return [n.name for n in g.nodes if n.kind == INPUT and g.influences(n.name)]
+
+
+def base_numbers(d: Derivation) -> Numbers:
+    """The numbers of the worksheet without variants: the spec's parameters and, for a network,
+    one example (``[worksheet].example``, default the first); graph specs keep their examples
+    when there are few."""
+    opts = options(d)
+    numbers = Numbers.from_spec(d)
+    if numbers is None:
+        src = d.spec.source if d.spec is not None else "<spec>"
+        raise SpecError(f"{src}: [data]: a worksheet needs numbers (x and y rows, or a value per input symbol)")
+    e = opts.get("example", 1) - 1
+    if d.graph.mode == "network" or len(numbers.examples) > GRAPH_EXAMPLES_KEPT:
+        numbers = Numbers(numbers.parameters, (numbers.examples[e],), numbers.learning_rate)
+    return numbers
+
+
+# ---------------------------------------------------------------------------------------------
+# randomized variants
+
+
+def _finite(value) -> bool:
+    return is_finite_number(value)  # one bottom-up pass, no precision retries (symbackprop.derivation.numeric)
+
+
+def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
+    """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
+    no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
+    try:
+        ev = Evaluation(d, numbers)
+    except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
+        return False
+    g = d.graph
+    for values, grads in zip(ev.values, ev.gradients):
+        if not all(_finite(v) for v in values.values()) or not all(_finite(v) for v in grads.values()):
+            return False
+        if g.mode == "network":
+            for n in g.nodes:
+                if n.kind != "pre_activation":
+                    continue
+                z = values[n.name]
+                act = g.activations[n.layer - 2]
+                if act in ("relu", "leaky_relu") and z == 0:
+                    return False
+                if n.layer < len(g.layers) and act == "sigmoid" and (not z.is_Integer or abs(z) > 4):
+                    return False
+    for w in wrt:
+        if g.node(w).kind == PARAMETER and ev.total(w) == 0:
+            return False
+        if g.node(w).kind != PARAMETER and ev.gradients[0].get(w, 0) == 0:
+            return False
+    return True
+
+
+def _draw(d: Derivation, rng: random.Random, base: Numbers) -> Numbers:
+    g = d.graph
+    I = sympy.Integer
+    if g.mode == "network":
+        params = {}
+        for n in g.parameters:
+            choices = BIAS_CHOICES if n.name.startswith("b") else WEIGHT_CHOICES
+            params[n.symbol] = I(rng.choice(choices))
+        examples = []
+        for _ in base.examples:
+            ex = {}
+            xs = [I(rng.choice(INPUT_CHOICES)) for _ in g.inputs]
+            if all(v == 0 for v in xs):
+                xs[rng.randrange(len(xs))] = I(1)
+            for n, v in zip(g.inputs, xs):
+                ex[n.symbol] = v
+            for n in g.targets:
+                ex[n.symbol] = I(rng.choice(TARGET_CHOICES))
+            examples.append(ex)
+        return Numbers(params, tuple(examples), base.learning_rate)
+    pools = _graph_pools(base)
+    params = {s: rng.choice(pools[s]) for s in sorted(base.parameters, key=lambda s: s.name)}
+    examples = []
+    for ex in base.examples:
+        examples.append({s: rng.choice(pools[s]) for s in sorted(ex, key=lambda s: s.name)})
+    return Numbers(params, tuple(examples), base.learning_rate)
+
+
+def _graph_pools(base: Numbers) -> dict:
+    """Candidate values per symbol, near the spec's own: o, -o, 2o, o/2, o +- 1, o +- 2 (and small
+    whole numbers when the spec's values are whole); kept whole when the spec's are whole and
+    inside [0, 1] for probabilities and 0/1 labels."""
+    originals = {}
+    for s, v in base.parameters.items():
+        originals.setdefault(s, set()).add(v)
+    for ex in base.examples:
+        for s, v in ex.items():
+            originals.setdefault(s, set()).add(v)
+    half = sympy.Rational(1, 2)
+    pools = {}
+    for s, vals in originals.items():
+        whole = all(v.is_Integer for v in vals)
+        # probabilities (some fraction, all in [0, 1]) and binary labels (exactly {0, 1}) stay in [0, 1]
+        unit = all(0 <= v <= 1 for v in vals) and (not whole or set(vals) == {0, 1})
+        cand = set()
+        for o in vals:
+            cand.update({o, -o, 2 * o, o * half, o + 1, o - 1, o + 2, o - 2})
+        if whole:
+            cand.update(sympy.Integer(v) for v in GRAPH_CHOICES)
+            cand = {c for c in cand if c.is_Integer and abs(c) <= 10}
+        if unit:
+            cand = {c for c in cand if 0 <= c <= 1}
+        cand = {c for c in cand if (c * 100).is_Integer}  # the givens are shown exactly at 2 decimals
+        pools[s] = sorted(cand)
+    return pools
+
+
+def _key(numbers: Numbers) -> tuple:
+    p = tuple(sorted((s.name, v) for s, v in numbers.parameters.items()))
+    e = tuple(tuple(sorted((s.name, v) for s, v in ex.items())) for ex in numbers.examples)
+    return p, e
+
+
+def _matrix_spec(d):
+    """The spec when its worksheet is written in the slides' matrix notation (``notation =
+    "matrix"``), else None. ``d`` may be a Derivation, a Spec or a MatrixDerivation."""
+    from ..worksheets.matrix import is_matrix_spec
+
+    spec = getattr(d, "spec", d)
+    try:
+        return spec if is_matrix_spec(spec) else None
+    except AttributeError:
+        return None
+
+
+def variant_numbers(d: Derivation, count: int, seed: int = 0, wrt=None) -> list:
+    """``count`` distinct sets of hand-computable numbers for the spec, reproducible from ``seed``.
+
+    For a matrix-notation spec each variant is a copy of the Spec with other numbers
+    (:func:`symbackprop.worksheets.matrix.variant_specs`)."""
+    mspec = _matrix_spec(d)
+    if mspec is not None:
+        from ..worksheets.matrix import variant_specs
+
+        return variant_specs(mspec, count, seed)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_VARIANTS:
+        raise SpecError(f"--variants {count!r}: allowed a whole number from 1 to {MAX_VARIANTS}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise SpecError(f"--seed {seed!r}: allowed a whole number from 0 to {2**32 - 1}")
+    base = base_numbers(d)
+    wrt = list(wrt) if wrt else (options(d).get("wrt") or default_wrt(d))
+    rng = random.Random(seed)
+    seen = {_key(base)}
+    out = []
+    for _ in range(MAX_ATTEMPTS):
+        cand = _draw(d, rng, base)
+        k = _key(cand)
+        if k in seen:
+            continue
+        seen.add(k)
+        if _acceptable(d, cand, wrt):
+            out.append(cand)
+            if len(out) == count:
+                return out
+    raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: found only {len(out)} distinct hand-computable "
+                    f"variants in {MAX_ATTEMPTS} draws; ask for fewer")
+
+
+# ---------------------------------------------------------------------------------------------
+# the documents
+
+
+def code_functions(activations, loss: str | None, reduction: str) -> list:
+    """Names in ``trainer.CODE_FUNCTIONS`` that compute a network's numbers (``activations`` one
+    name per layer, ``loss`` a loss name; both empty/None for a computational graph)."""
+    from ..check.trainer import CODE_FUNCTIONS
+
+    wanted = []
+    if loss is not None:
+        for act in dict.fromkeys(activations):
+            wanted += [act, f"{act}_derivative"] if act != "softmax" else ["softmax", "softmax_backward"]
+        wanted += [loss, f"{loss}_derivative"]
+        if activations[-1] in get_loss(loss).pairs_with:
+            wanted += [f"{loss}_from_logits", f"{loss}_from_logits_delta"]
+    wanted += ["reduce_mean" if reduction == "mean" else "reduce_sum", "gradient_descent_update"]
+    return [w for w in dict.fromkeys(wanted) if w in CODE_FUNCTIONS]
+
+
+def _code_functions(d: Derivation) -> list:
+    """Names in ``trainer.CODE_FUNCTIONS`` that compute this spec's numbers."""
+    g = d.graph
+    if g.mode == "network":
+        return code_functions(g.activations, g.loss, d.reduction)
+    return code_functions((), None, d.reduction)
+
+
+def code_items(function_names) -> list:
+    """``\\item`` lines: each trainer function rendered by latexify-py (``prefixes={"np"}``)."""
+    import latexify
+
+    from ..check.trainer import CODE_FUNCTIONS
+
+    items = []
+    for name in function_names:
+        f = CODE_FUNCTIONS[name]
+        try:
+            tex = latexify.get_latex(f, prefixes={"np"})
+        except Exception as exc:  # latexify cannot render this one: say so, keep the sheet
+            items.append(f"\\item \\texttt{{{tex_escape(name)}}}: not rendered ({tex_escape(type(exc).__name__)}).")
+            continue
+        doc = (f.__doc__ or "").strip().splitlines()
+        summary = tex_escape(doc[0]) if doc else ""
+        items.append(f"\\item \\texttt{{{tex_escape(name)}}}: {summary}\n\\[\n{tex}\n\\]")
+    return items
+
+
+def math_to_code(d: Derivation) -> str:
+    """The trainer's NumPy functions for this spec, rendered by latexify-py (``prefixes={"np"}``)."""
+    out = ["\\subsection*{From math to code}\n",
+           "The numbers above come from the formulas below. These are the independent NumPy trainer's own "
+           "functions (\\texttt{symbackprop.check.trainer}), rendered from their Python source by latexify-py; "
+           "the arrays run over the examples of a batch.\n"]
+    items = code_items(_code_functions(d))
+    if not items:
+        return ""
+    return "\n".join(out) + "\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n"
+
+
+def sigmoid_table(activations, decimals: int) -> str:
+    """A table of sigma(z) for z = -4 ... 4 when a layer uses the sigmoid (else empty)."""
+    if "sigmoid" not in activations:
+        return ""
+    from ..ops.functions import sigmoid
+
+    zs = " & ".join(f"${z}$" for z in SIGMOID_TABLE)
+    vals = " & ".join(f"${format_number(sigmoid(sympy.Integer(z)), decimals)[0]}$" for z in SIGMOID_TABLE)
+    cols = "c" * (len(SIGMOID_TABLE) + 1)
+    return ("Values of the sigmoid $\\sigma(z) = \\frac{1}{1 + e^{-z}}$ you may use (a calculator is allowed "
+            "for the others):\n\\begin{center}\n\\small\n"
+            f"\\begin{{tabular}}{{{cols}}}\n\\toprule\n$z$ & {zs} \\\\\n$\\sigma(z)$ & {vals} \\\\\n"
+            "\\bottomrule\n\\end{tabular}\n\\end{center}\n")
+
+
+def _sigmoid_table(d: Derivation, decimals: int) -> str:
+    if d.graph.mode != "network":
+        return ""
+    return sigmoid_table(d.graph.activations, decimals)
+
+
+def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
+    g, nt = d.graph, r.nt
+    out = []
+    if g.mode == "network":
+        loss = get_loss(g.loss)
+        formula = loss.latex
+        if len(g.outputs) == 1:
+            formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
+        acts = ", ".join(tex_escape(a) for a in dict.fromkeys(g.activations))
+        out.append(
+            f"The network below has layers of widths ${', '.join(str(w) for w in g.layers)}$, "
+            f"activation{'s' if len(set(g.activations)) > 1 else ''} {acts} and the loss ${formula}$. "
+            "Notation of the lecture notes: $w^{k}_{i,j}$ joins node $j$ of layer $k$ to node $i$ of layer "
+            "$k + 1$, $z^{k}_{i}$ is the weighted sum plus the bias $b^{k-1}_{i}$, $a^{k}_{i}$ its activation, "
+            "$a^{1}_{j} = x_j$ and $\\hat{y}$ the output.\n")
+        out.append(r.parameter_table())
+        out.append(f"Input and target: ${r.example_label(0)}$. Learning rate: "
+                   f"$\\alpha = {r.given(r.numbers.learning_rate)}$.\n")
+    else:
+        eqs = ",\\quad ".join(f"{nt.tex(n.name)} = {r.definition_tex(n)}" for n in g.nodes if not n.is_leaf)
+        out.append(f"The computational graph below computes ${eqs}$; the output is ${nt.out_tex}$.\n")
+        ns = r.numbers
+        if len(ns.examples) == 1:
+            if r.example_label(0):
+                out.append(f"Inputs: ${r.example_label(0)}$.\n")
+        else:
+            rows = "\n".join(f"\\item ${r.example_label(e)}$" for e in range(len(ns.examples)))
+            out.append(f"The {len(ns.examples)} examples:\n\\begin{{itemize}}\n{rows}\n\\end{{itemize}}\n")
+        if g.parameters:
+            vals = ", ".join(f"{nt.tex(n.name)} = {r.given(ns.parameters[n.symbol])}"
+                             for n in g.parameters if n.symbol in ns.parameters)
+            out.append(f"Parameters: ${vals}$. Learning rate: "
+                       f"$\\alpha = {r.given(ns.learning_rate)}$.\n")
+            if len(ns.examples) > 1:
+                red = "mean" if d.reduction == "mean" else "sum"
+                out.append(f"The cost is the {red} of the per-example values, "
+                           + ("$J = \\frac{1}{n}\\sum_{e=1}^{n} " if red == "mean" else "$J = \\sum_{e=1}^{n} ")
+                           + f"{nt.out_tex}_e$.\n")
+    return "\n".join(o for o in out if o)
+
+
+def _exercises(d: Derivation, r: Renderer, wrt: list) -> str:
+    g, nt = d.graph, r.nt
+    dec = r.decimals
+    grads = ", ".join(f"${nt.inline_grad(w)}$" for w in wrt)
+    items = []
+    defined = [n for n in g.nodes if not n.is_leaf]
+    if g.mode == "network":
+        listed = [r.lhs_tex(n).split(" = ")[-1] if n.name not in nt.display else nt.display[n.name]
+                  for n in defined if n.kind != "loss"]
+        which = "$" + "$, $".join(listed) + "$" if len(listed) <= 12 else "every $z$ and $a$"
+        items.append(f"\\textbf{{Forward pass.}} For this input compute {which} and the loss ${nt.out_tex}$. "
+                     f"Round to {dec} decimals, as the lecture notes do, but keep full precision in your "
+                     "calculator.")
+        boxes = [n for n in defined if d.node_gradients.get(n.name) is not None
+                 and d.node_gradients[n.name].simplified is not None]
+        for n in boxes:
+            items.append(f"\\textbf{{A simplification.}} Show step by step that "
+                         f"${nt.inline_grad(n.name)} = {nt.latex(d.node_gradients[n.name].simplified)}$ "
+                         "(the chain rule through $\\hat{y}$; name the rules you use).")
+        items.append(f"\\textbf{{Chain rule.}} For {grads}: write the path of influence to ${nt.out_tex}$, "
+                     "the chain rule as a product of local derivatives, each local derivative with the rule it "
+                     "uses, and evaluate the gradient at your forward pass.")
+        params = [w for w in wrt if g.node(w).kind == PARAMETER]
+        if params:
+            items.append("\\textbf{One update.} With the learning rate $\\alpha$, do one step of gradient "
+                         "descent, $w \\leftarrow w - \\alpha \\frac{\\partial J}{\\partial w}$, on "
+                         + ", ".join(f"${nt.tex(p)}$" for p in params) + ".")
+    else:
+        items.append("\\textbf{Forward pass.} Compute the value of every node"
+                     + (" for each example" if len(r.numbers.examples) > 1 else "") + ".")
+        items.append("\\textbf{Local gradients.} At every node write the local gradient with respect to each "
+                     "of its inputs, and name the rule you use.")
+        items.append(f"\\textbf{{Backward pass.}} Starting from $\\partial {nt.out_tex}/\\partial {nt.out_tex} = 1$, "
+                     "compute the gradient at every node as upstream gradient times local gradient"
+                     + (" (for the first example)" if len(r.numbers.examples) > 1 else "") + ".")
+        items.append(f"\\textbf{{Chain rule.}} For {grads}: write the path(s) of influence and the chain rule "
+                     "as a product of local derivatives; evaluate it.")
+        params = [w for w in wrt if g.node(w).kind == PARAMETER]
+        if params:
+            items.append("\\textbf{One update.} Do one step of gradient descent, "
+                         "$\\theta \\leftarrow \\theta - \\alpha \\frac{\\partial J}{\\partial \\theta}$, on "
+                         + ", ".join(f"${nt.tex(p)}$" for p in params) + ".")
+    return "\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(f"\\item {i}" for i in items) \
+        + "\n\\end{enumerate}\n"
+
+
+def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
+    g = d.graph
+    out = ["\\subsection*{Answers}\n"]
+    if g.mode == "network":
+        out.append("\\subsubsection*{1. Forward pass}\n")
+        out.append(r.forward_numbers(0, include_loss=True))
+        out.append(r.backward())
+    else:
+        out.append(r.forward())
+        out.append(r.loss_and_reduction())
+        out.append(r.backward())
+    for w in wrt:
+        out.append(r.target(w))
+    out.append(r.summary(wrt))
+    return "\n".join(o for o in out if o)
+
+
+def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None = None,
+              decimals: int = 2, fragment: bool = False, wrt=None) -> Worksheet:
+    """The exercises and the answer key for ``d`` at ``numbers`` (default: :func:`base_numbers`).
+
+    Specs with ``notation = "matrix"`` get the slides' matrix notation
+    (:func:`symbackprop.worksheets.matrix.matrix_worksheet`; ``d`` may then also be the Spec)."""
+    mspec = _matrix_spec(d)
+    if mspec is not None:
+        from ..worksheets.matrix import matrix_worksheet
+
+        return matrix_worksheet(mspec, numbers, variant, decimals, fragment, wrt)
+    if numbers is None:
+        numbers = base_numbers(d)
+    if wrt:
+        wrt = [d.resolve(w) for w in ([wrt] if isinstance(wrt, str) else wrt)]
+    else:
+        wrt = options(d).get("wrt") or default_wrt(d)
+    r = Renderer(d, decimals, numbers, heading="subsection")
+    ev = r.ev
+    if ev is None:
+        raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: the worksheet's numbers cannot be evaluated")
+    title = _title(d)
+    label = f" (variant {variant})" if variant is not None else ""
+    head_ex = f"\\section*{{Worksheet: {title}{label}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
+    head_key = f"\\section*{{Answer key: {title}{label}}}\n"
+    pic = drawing(d)
+    pic_key = drawing(d, ev, 0, decimals)
+    setup = _setup(d, r, wrt)
+    table = _sigmoid_table(d, decimals)
+    exercises = _exercises(d, r, wrt)
+    code = math_to_code(d)
+    caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
+                   + (" of the first example" if ev.n > 1 else "") + ".\n")
+    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", table, exercises, code])
+    key_body = "\n".join([head_key, setup, "\\begin{center}\n" + pic_key + "\\end{center}\n", caption_key,
+                          table, exercises, _answers(d, r, wrt), code])
+    return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),
+                     numbers, variant)
+
+
+def _wrap(d: Derivation, body: str, fragment: bool, what: str) -> str:
+    head = _header_comment(d, what)
+    if fragment:
+        return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
+                "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
+    return head + preamble(tikz_packages()) + "\\begin{document}\n\n" + body + "\n\\end{document}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# writing files
+
+
+def output_paths(out: str, variants: int | None = None) -> list:
+    """[(exercises.tex, answers.tex), ...] for ``-o out.tex`` (with variants: out-1.tex, ...)."""
+    if not out.endswith(".tex"):
+        raise SpecError(f"{out}: the worksheet's file name must end in .tex")
+    stem = out[:-4]
+    if not variants:
+        return [(out, f"{stem}-answers.tex")]
+    return [(f"{stem}-{k}.tex", f"{stem}-{k}-answers.tex") for k in range(1, variants + 1)]
+
+
+def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, seed: int = 0, pdf: bool = False,
+                     fragment: bool = False, force: bool = False, decimals: int = 2, timeout: float = 120.0) -> list:
+    """Write the worksheet(s) and key(s) (and their PDFs with ``pdf``); returns the paths written.
+
+    Every target is checked before anything is written, so an existing file without ``force``
+    leaves nothing half done; each file is written atomically.
+    """
+    from ..fileio import write_atomic
+
+    if pdf and fragment:
+        raise SpecError("--pdf needs whole documents; leave out --fragment")
+    pairs = output_paths(out, variants)
+    if variants:
+        sheets = [worksheet(d, nums, k, decimals, fragment)
+                  for k, nums in enumerate(variant_numbers(d, variants, seed), start=1)]
+    else:
+        sheets = [worksheet(d, None, None, decimals, fragment)]
+    targets = [p for pair in pairs for p in pair]
+    if pdf:
+        targets += [p[:-4] + ".pdf" for p in targets]
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise SpecError(f"{out}: the folder {folder} does not exist")
+    if not force:
+        existing = [p for p in targets if os.path.exists(p)]
+        if existing:
+            raise SymbackpropError(f"{existing[0]} exists; pass --force to overwrite"
+                                   + (f" ({len(existing)} files would be overwritten)" if len(existing) > 1 else ""))
+    written = []
+    pdf_jobs = []
+    for (ex_path, key_path), sheet in zip(pairs, sheets):
+        for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers)):
+            pdf_jobs.append((path[:-4] + ".pdf", text))
+    if pdf:  # compile first: a failing compile writes nothing
+        from ..render.pdf import compile_tex
+
+        compiled = [(p, compile_tex(t, timeout=timeout, name=_safe(os.path.basename(p)[:-4]))) for p, t in pdf_jobs]
+    for (ex_path, key_path), sheet in zip(pairs, sheets):
+        for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers)):
+            write_atomic(path, text, force=force)
+            written.append(path)
+    if pdf:
+        for path, data in compiled:
+            write_atomic(path, data, force=force)
+            written.append(path)
+    return written
+
+
+def _safe(stem: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) or "worksheet"
+
+
+__all__ = ["Worksheet", "worksheet", "variant_numbers", "base_numbers", "default_wrt", "math_to_code",
+           "write_worksheets", "output_paths", "options", "code_functions", "code_items", "sigmoid_table"]
