@@ -495,7 +495,7 @@ def measure_derivation(layers, repeats, latex_fn, clock=time.perf_counter, compi
     """(ours, latex, compile) Timings for the per-scalar network ``layers``; every run cold
     (SymPy's cache cleared). ``ours`` is derive + the LaTeX of w^{1}_{1,1}'s steps."""
     import symbackprop
-    from symbackprop import names
+    from symbackprop.spec import names
 
     ours, latex, comp = Timing(), Timing(), Timing()
     wrt = names.weight(1, 1, 1)
@@ -830,7 +830,7 @@ def gradient_methods(key, layers, activations, loss, batch, *, compiled=None, ex
     (``compile_gradients`` with each backend); ``md``: the matrix derivation, timed through
     ``compile_matrix_gradients(md).matrix_gradients`` (matrices in and out, like the trainer)."""
     import numpy as np
-    from symbackprop import trainer
+    from symbackprop.check import trainer
 
     X, Y = random_batch(layers, batch, loss)
     net = trainer.Network(tuple(layers), tuple(activations), loss, "mean")
@@ -1090,7 +1090,7 @@ def measure_crossover(nets, batches, repeats):
     Falls back to the exported per-scalar module and ``matrix_numpy`` when ``compile_gradients``
     has no ``backend``. Returns {"ratios": {(layers, batch): r}, "how": text, ...}."""
     import symbackprop
-    from symbackprop import numpy_backend
+    from symbackprop.compile import numpy_backend
 
     ratios, how = {}, ""
     for layers in nets:
@@ -1189,7 +1189,8 @@ def run_all(plan: Plan, use_torch=True, use_jax=True) -> dict:
 
 def _run_pinned(plan: Plan, results: dict, frameworks, start: float) -> dict:
     import symbackprop
-    from symbackprop import numpy_backend, trainer
+    from symbackprop.compile import numpy_backend
+    from symbackprop.check import trainer
 
     # 1. derivation
     latex_fn = _render_latex_function()

@@ -17,7 +17,7 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop import names
+from symbackprop.spec import names
 from symbackprop.verify.answers import AnswerChecker, ExactPoint, answer_names, check_answer
 from symbackprop.derivation.chain_rule import derive
 from symbackprop.ops.functions import sigmoid

@@ -17,7 +17,7 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop import trainer
+from symbackprop.check import trainer
 from symbackprop.verify.answers import AnswerChecker, checker_for_spec
 from symbackprop.verify.answers_matrix import Elementwise, MatrixAnswerChecker, Power
 from symbackprop.cli.__init__ import main

@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 import sympy
 
-from symbackprop import compile_gradients, derive, load_spec, parse_spec, trainer
+from symbackprop import compile_gradients, derive, load_spec, parse_spec
+
+from symbackprop.check import trainer
 from symbackprop.ops.activations import get_activation
 from symbackprop.check.compare import network_from_graph, to_matrices
 from symbackprop.errors import NotSupportedError, SymbackpropError

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sympy import Rational, exp, log, tanh
 
-from symbackprop import names
+from symbackprop.spec import names
 from symbackprop.errors import ParseError
 from symbackprop.ops.functions import leaky_relu, relu, sigmoid, softplus
 from symbackprop.grammar.parser import (

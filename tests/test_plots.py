@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 import sympy
 
-from symbackprop import derive, load_spec, plots, topics, trainer
+from symbackprop import derive, load_spec
+
+from symbackprop.lessons import plots, topics
+
+from symbackprop.check import trainer
 from symbackprop.cli.__init__ import main
 from symbackprop.errors import NotSupportedError, SpecError, SymbackpropError
 from symbackprop.spec.load import spec_from_dict

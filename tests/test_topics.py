@@ -9,7 +9,9 @@ import pathlib
 import pytest
 import sympy
 
-from symbackprop import derive, load_spec, topics
+from symbackprop import derive, load_spec
+
+from symbackprop.lessons import topics
 from symbackprop.errors import SpecError
 
 DERIVATIONS = pathlib.Path(__file__).resolve().parent.parent / "derivations"

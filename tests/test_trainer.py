@@ -16,7 +16,7 @@ import random
 import numpy as np
 import pytest
 
-from symbackprop import trainer
+from symbackprop.check import trainer
 from symbackprop.errors import SpecError, SymbackpropError
 from symbackprop.check.trainer import (
     CODE_FUNCTIONS,

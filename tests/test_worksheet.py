@@ -21,7 +21,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 import sympy
 
-from symbackprop import derive, load_spec, trainer
+from symbackprop import derive, load_spec
+
+from symbackprop.check import trainer
 from symbackprop.check.compare import to_matrices
 from symbackprop.cli.__init__ import main
 from symbackprop.errors import SpecError, SymbackpropError

@@ -16,7 +16,9 @@ import unicodedata
 import numpy as np
 import pytest
 
-from symbackprop import derive, load_spec, trainer
+from symbackprop import derive, load_spec
+
+from symbackprop.check import trainer
 from symbackprop.cli.__init__ import main
 from symbackprop.errors import SpecError, SymbackpropError
 from symbackprop.spec.load import parse_spec
