@@ -1,0 +1,196 @@
+r"""The lectures' notation as plain text: one printer for every face that is not LaTeX.
+
+``derive``'s text, the answer checker's feedback, JSON strings and Markdown all print SymPy
+expressions through :func:`text`, never through ``str(expr)``:
+
+- the network's output is ŷ (ŷ_1, ŷ_2, … for several outputs) and its target y;
+- sums are written with their positive terms first, so ½(y − ŷ)² reads as the lectures write it;
+- products use juxtaposition before a parenthesis and · elsewhere: ŷ(1 − ŷ), x_1 · w^{2}_{1,1};
+- numeric factors as fractions (½, 1/n), small powers as superscripts (x², ŷ³), other powers ^(…);
+- the activations by their lecture names: σ(z), tanh(z), ReLU(z), and derivatives of
+  activations as σ′(z).
+
+Example::
+
+    >>> import sympy
+    >>> a, y = sympy.symbols("a^{3}_{1} y_{1}")
+    >>> text((y - a) ** 2 / 2, {a: "ŷ", y: "y"})
+    '½(y − ŷ)²'
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
+_FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "leaky_relu": "LReLU", "exp": "exp", "log": "log",
+                   "tanh": "tanh", "softplus": "softplus", "step": "step", "leaky_step": "step_leaky"}
+
+
+class TextPrinter(StrPrinter):
+    """SymPy's string printer taught the lectures' notation (see the module docstring)."""
+
+    printmethod = "_symbackprop_text"
+
+    def __init__(self, names: dict | None = None, settings: dict | None = None):
+        super().__init__(settings or {})
+        self._names = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in (names or {}).items()}
+
+    # names -------------------------------------------------------------------------------------
+    def _print_Symbol(self, expr):
+        return self._names.get(expr.name, expr.name)
+
+    _print_Dummy = _print_Symbol
+
+    # sums: positive terms first, minus signs written −, as the lectures write (y − ŷ) and (1 − a)
+    def _print_Add(self, expr, order=None):
+        terms = list(expr.as_ordered_terms())
+        positive = [t for t in terms if not _is_negative(t)]
+        negative = [t for t in terms if _is_negative(t)]
+        pieces = []
+        for t in positive + negative:
+            if _is_negative(t):
+                body = self._print_term(-t)
+                pieces.append(("−", body))
+            else:
+                pieces.append(("+", self._print_term(t)))
+        out = ""
+        for i, (sign, body) in enumerate(pieces):
+            if i == 0:
+                out = body if sign == "+" else f"−{body}"
+            else:
+                out += f" {sign} {body}"
+        return out
+
+    def _print_term(self, t):
+        if t.is_Add:
+            return f"({self._print(t)})"
+        return self._print(t)
+
+    # products ----------------------------------------------------------------------------------
+    def _print_Mul(self, expr):
+        if _is_negative(expr):
+            return "−" + self._print(-expr) if not (-expr).is_Add else f"−({self._print(-expr)})"
+        coeff, rest = expr.as_coeff_Mul()
+        coeff = sympy.Rational(coeff)
+        numer, denom = [], []
+        for f in sympy.Mul.make_args(rest):
+            if f.is_Pow and f.exp.is_Rational and f.exp.is_negative:
+                denom.append(f.base if f.exp == -1 else f.base ** -f.exp)
+            elif f != 1:
+                numer.append(f)
+        if coeff.q != 1 and not denom and numer and (coeff.p, coeff.q) in _VULGAR:
+            return self._joined(_VULGAR[(coeff.p, coeff.q)], self._product(numer))
+        if coeff.q != 1:
+            denom.insert(0, sympy.Integer(coeff.q))
+        top = self._product(numer)
+        if coeff.p != 1:
+            top = self._joined(str(coeff.p), top) if numer else str(coeff.p)
+        elif not numer:
+            top = "1"
+        if not denom:
+            return top
+        bottom = self._product(denom)
+        if len(denom) > 1 and not bottom.startswith("("):
+            bottom = f"({bottom})"
+        elif len(denom) > 1:
+            bottom = f"({bottom})"
+        if len(numer) + (coeff.p != 1) > 1:
+            top = f"({top})"
+        return f"{top}/{bottom}"
+
+    @staticmethod
+    def _joined(prefix: str, body: str) -> str:
+        if not body:
+            return prefix
+        return f"{prefix}{body}" if body.startswith("(") or not body[:1].isdigit() else f"{prefix} · {body}"
+
+    def _product(self, factors) -> str:
+        out = ""
+        for f in sorted(factors, key=lambda f: bool(f.is_Add)):  # ŷ(1 − ŷ): plain factors, then the groups
+            piece = f"({self._print(f)})" if f.is_Add else self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+            if not out:
+                out = piece
+            elif piece.startswith("("):
+                out += piece
+            else:
+                out += " · " + piece
+        return out
+
+    # powers ------------------------------------------------------------------------------------
+    def _print_Pow(self, expr, rational=False):
+        base, exp_ = expr.base, expr.exp
+        if exp_ == sympy.Rational(1, 2):
+            return f"√({self._print(base)})"
+        if exp_.is_Rational and exp_.is_negative:
+            return self._print_Mul(sympy.Mul(sympy.Integer(1), expr, evaluate=False)) if exp_ != -1 \
+                else f"1/{self.parenthesize(base, PRECEDENCE['Pow'])}"
+        b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        if base.is_Add or base.is_Mul:
+            b = f"({self._print(base)})"
+        if exp_.is_Integer and 0 <= exp_ <= 9:
+            return b + str(exp_).translate(_SUPERSCRIPTS)
+        return f"{b}^({self._print(exp_)})"
+
+    def _print_Rational(self, expr):
+        if expr.q == 1:
+            return str(expr.p)
+        return _VULGAR.get((abs(expr.p), expr.q), f"{abs(expr.p)}/{expr.q}").join(["−" if expr.p < 0 else "", ""])
+
+    def _print_Integer(self, expr):
+        return str(expr.p) if expr.p >= 0 else f"−{-expr.p}"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_exp(self, expr):
+        return f"e^({self._print(expr.args[0])})"
+
+    # functions ---------------------------------------------------------------------------------
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        shown = _FUNCTION_NAMES.get(name, name)
+        return f"{shown}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Derivative(self, expr):
+        f = expr.expr
+        if isinstance(f, sympy.Function) and len(expr.variables) == 1:
+            name = type(f).__name__
+            shown = _FUNCTION_NAMES.get(name, name)
+            return f"{shown}′({', '.join(self._print(a) for a in f.args)})"
+        return super()._print_Derivative(expr)
+
+    def _print_Subs(self, expr):
+        d, old, new = expr.args
+        if isinstance(d, sympy.Derivative) and isinstance(d.expr, sympy.Function) and len(old) == 1:
+            name = type(d.expr).__name__
+            return f"{_FUNCTION_NAMES.get(name, name)}′({self._print(new[0])})"
+        return super()._print_Subs(expr)
+
+
+def _is_negative(t) -> bool:
+    coeff, _ = t.as_coeff_Mul()
+    return bool(coeff.is_number and coeff.is_negative)
+
+
+def text(expr, names: dict | None = None) -> str:
+    """``expr`` in the lectures' plain-text notation; ``names`` maps symbols to display names (ŷ, y)."""
+    return TextPrinter(names).doprint(sympy.sympify(expr) if not isinstance(expr, sympy.Basic) else expr)
+
+
+def output_names(graph) -> dict:
+    """The display names of the network's output and targets: ŷ and y, or ŷ_k and y_k for several outputs.
+
+    Graph specs keep their own names (the slides' f, q, …)."""
+    if getattr(graph, "mode", None) != "network":
+        return {}
+    outputs, targets = list(graph.outputs), list(graph.targets)
+    outputs = [o if isinstance(o, str) else o.name for o in outputs]
+    targets = [t if isinstance(t, str) else t.name for t in targets]
+    if not outputs or len(outputs) != len(targets):
+        return {}
+    if len(outputs) == 1:
+        return {outputs[0]: "ŷ", targets[0]: "y"}
+    return {**{o: f"ŷ_{k}" for k, o in enumerate(outputs, 1)}, **{t: f"y_{k}" for k, t in enumerate(targets, 1)}}
