@@ -1,39 +1,151 @@
-r"""A short Markdown view of a derivation, for Jupyter (``Derivation._repr_markdown_``).
+r"""The Jupyter view of a derivation (``Derivation._repr_markdown_``), in the lectures' notation.
 
-For each parameter (the first few): its paths of influence, the chain rule
-∂L/∂θ = Σ_c ∂L/∂c · ∂c/∂θ, and the per-example gradient in node symbols, as
-``$$ ... $$`` blocks that MathJax renders. The full document is ``render_latex``'s.
+What a student sees in a notebook cell that ends with ``d``:
+
+- the loss per example, L = ½(y − ŷ)², and the cost J = (1/n) Σ_e L_e (or Σ_e) with n;
+- the forward pass at the first example, with its numbers, when the spec gives data;
+- for each parameter (the first ``limit``): each path of influence, the chain rule as the
+  product of the local derivatives along it, the gradient per example and its value;
+- for a matrix spec (``notation = "matrix"``), the slides' matrix form instead.
+
+Every expression goes through :mod:`symbackprop.render.printers` (ŷ, ``\cdot``, plain parentheses).
 """
 from __future__ import annotations
 
-import sympy
+import math
+
+from ..errors import SymbackpropError
+from .printers import latex, output_names
 
 
-def _tex(expr) -> str:
-    return sympy.latex(expr)
+def _number(value, decimals: int = 4) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return "?"
+    if not math.isfinite(v):
+        return "?"
+    return f"{v:.{decimals}f}"
+
+
+def _reduction(d) -> str:
+    if d.reduction == "mean":
+        return rf"$J = \frac{{1}}{{n}} \sum_{{e=1}}^{{n}} L_e$ with $n = {d.n_examples}$"
+    return rf"$J = \sum_{{e=1}}^{{n}} L_e$ with $n = {d.n_examples}$"
+
+
+def _dfrac(of: str, wrt: str) -> str:
+    return rf"\frac{{\partial {of}}}{{\partial {wrt}}}"
 
 
 def derivation_markdown(d, wrt=None, limit: int = 6) -> str:
+    """Markdown with ``$$…$$`` blocks (MathJax) for the derivation ``d``."""
+    spec = d.spec
+    if spec is not None and getattr(spec, "notation", None) == "matrix":
+        return matrix_markdown(d)
     g = d.graph
-    title = (d.spec.title or d.spec.source) if d.spec is not None else "derivation"
-    out = [f"**{title}**", ""]
-    loss_node = g.node(g.output)
-    out.append(f"$${g.output} = {_tex(loss_node.definition)}$$")
-    out.append(f"Reduction: {d.reduction} over $n = {d.n_examples}$, so "
-               rf"$\frac{{\partial J}}{{\partial \theta}} = {_tex(d.reduction_factor)} \sum_e "
-               rf"\frac{{\partial L_e}}{{\partial \theta}}$.")
+    shown = output_names(g)
+    title = (spec.title or "derivation") if spec is not None else "derivation"
+    out = [f"### {_escaped(title)}", ""]
+    out_node = g.node(g.output)
+    out_name = g.output
+    if g.mode == "network":
+        out.append(f"$$L = {latex(out_node.definition, shown)}$$")
+        out.append(f"Cost over the examples: {_reduction(d)}.")
+    else:
+        out.append(f"$${g.output} = {latex(out_node.definition, shown)}$$")
+    values = grads = None
+    examples = d.examples() if spec is not None and (spec.x or spec.data) else []
+    if examples and d.n_examples <= 50 and len(g.nodes) <= 200:
+        try:
+            values = d.exact_values(examples[0])
+            grads = d.exact_node_gradients(values)
+        except (SymbackpropError, ArithmeticError, ValueError, TypeError):
+            values = grads = None
+    if values is not None:
+        forward = [n for n in g.nodes if n.kind in ("pre_activation", "activation", "intermediate", "loss")]
+        shown_values = ", ".join(f"{latex(_sym(n.name), shown)} = {_number(values.get(n.name))}" for n in forward[:12])
+        more = r", \ldots" if len(forward) > 12 else ""
+        out.append("")
+        out.append(f"Forward pass at example 1: ${shown_values}{more}$")
     names = [d.resolve(w) for w in wrt] if wrt else list(d.parameters or [n.name for n in g.inputs])
     for name in names[:limit]:
         out.append("")
         paths = d.paths(name, limit=20)
+        target = latex(_sym(name), shown)
+        if not paths:
+            out.append(f"${_dfrac(out_name, target)} = 0$: {g.output} does not depend on ${target}$.")
+            continue
         for p in paths:
-            out.append("Path: $" + r" \rightarrow ".join(p.nodes) + "$")
-            factors = r" \cdot ".join(rf"\frac{{\partial {f.child}}}{{\partial {f.parent}}}" for f in reversed(p.factors))
-            values = r" \cdot ".join(rf"\left({_tex(f.expression)}\right)" for f in reversed(p.factors))
-            out.append(rf"$$\text{{this path contributes }} {factors} = {values}$$"
-                       if len(paths) > 1 else
-                       rf"$$\frac{{\partial {g.output}}}{{\partial {name}}} = {factors} = {values}$$")
-        out.append(rf"$$\frac{{\partial {g.output}}}{{\partial {name}}} = {_tex(d.per_example_gradient(name))}$$")
+            out.append("Path: $" + r" \rightarrow ".join(latex(_sym(v), shown) for v in p.nodes) + "$")
+            factors = r" \cdot ".join(_dfrac(latex(_sym(f.child), shown), latex(_sym(f.parent), shown))
+                                      for f in reversed(p.factors))
+            local = r" \cdot ".join(_factor(f.expression, shown) for f in reversed(p.factors))
+            lead = r"\text{this path: }" if len(paths) > 1 else _dfrac(out_name, target) + " = "
+            out.append(f"$${lead}{factors} = {local}$$")
+        value = rf" \approx {_number(grads.get(name, 0))}" if grads is not None else ""
+        if len(paths) > 1:
+            out.append(f"$${_dfrac(out_name, target)} = {latex(d.per_example_gradient(name), shown)}{value}$$"
+                       f" (the sum over its {len(paths)} paths)")
+        elif value:
+            out[-1] = out[-1][:-2] + value + "$$"
+
     if len(names) > limit:
-        out.append(f"\n… and {len(names) - limit} more parameters (see `render_latex.derivation_document`).")
+        out.append("")
+        out.append(f"… and {len(names) - limit} more; `derivation_markdown(d, wrt=[...])` shows chosen ones, "
+                   "and `symbackprop derive SPEC --latex` writes them all.")
     return "\n".join(out) + "\n"
+
+
+def _escaped(title: str) -> str:
+    """A spec's title as Markdown text: its markup characters shown, not obeyed, and on one line."""
+    title = " ".join(str(title).split())
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>$" else c for c in title)
+
+
+def _factor(expr, shown) -> str:
+    body = latex(expr, shown)
+    return f"({body})" if expr.is_Add else body
+
+
+def _sym(name: str):
+    import sympy
+
+    return sympy.Symbol(name)
+
+
+def matrix_markdown(d) -> str:
+    """The slides' matrix form (forward, the backward steps with their shapes) as Markdown."""
+    from ..derivation.matrix_form import matrix_derive
+
+    md = matrix_derive(d.spec)
+    title = d.spec.title or "derivation"
+    out = [f"### {_escaped(title)} (matrix form)", ""]
+    out.append(f"Cost over the examples: {_reduction(d)}.")
+    out.append("")
+    out.append("Forward:")
+    for line in _matrix_lines(md, "forward"):
+        out.append(f"$${line}$$")
+    out.append("")
+    out.append("Backward:")
+    for line in _matrix_lines(md, "backward"):
+        out.append(f"$${line}$$")
+    return "\n".join(out).replace(r"\left(", "(").replace(r"\right)", ")") + "\n"
+
+
+def _matrix_lines(md, part: str) -> list:
+    lines = []
+    if part == "forward":
+        for step in md.forward:
+            lines.append(rf"{step.target.latex()} = {step.expression.latex()} \quad {step.shapes_latex}")
+        return lines
+    for step in md.backward:
+        target = step.target if isinstance(step.target, str) else step.target.latex()
+        lines.append(rf"{_matrix_name(target)} = {step.expression.latex()} \quad {step.shapes_latex}")
+    return lines
+
+
+def _matrix_name(text: str) -> str:
+    """``dz_2`` → ``dz_{2}``: the slides' names of the gradients."""
+    head, sep, tail = text.partition("_")
+    return f"{head}_{{{tail}}}" if sep and not tail.startswith("{") else text

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -194,3 +195,70 @@ def output_names(graph) -> dict:
     if len(outputs) == 1:
         return {outputs[0]: "ŷ", targets[0]: "y"}
     return {**{o: f"ŷ_{k}" for k, o in enumerate(outputs, 1)}, **{t: f"y_{k}" for k, t in enumerate(targets, 1)}}
+
+
+class LectureLatexPrinter(LatexPrinter):
+    r"""SymPy's LaTeX printer with the lectures' habits: ``\hat{y}`` and ``y``, positive terms first
+    (``y - \hat{y}``), ``\cdot`` between factors, plain parentheses (no ``\left( \right)``)."""
+
+    def __init__(self, names: dict | None = None, settings: dict | None = None):
+        shown = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in (names or {}).items()}
+        self._shown = {n: _LATEX_NAMES.get(v, v) for n, v in shown.items()}
+        super().__init__({"mul_symbol": "dot", **(settings or {})})
+
+    def _print_Symbol(self, expr, style="plain"):
+        return self._shown.get(expr.name, expr.name)
+
+    def _print_Add(self, expr, order=None):
+        terms = list(expr.as_ordered_terms())
+        ordered = [t for t in terms if not _is_negative(t)] + [t for t in terms if _is_negative(t)]
+        out = ""
+        for i, t in enumerate(ordered):
+            if _is_negative(t):
+                body = self._print(-t)
+                if (-t).is_Add:
+                    body = f"({body})"
+                out += f" - {body}" if i else f"-{body}"
+            else:
+                body = self._print(t)
+                out += f" + {body}" if i else body
+        return out
+
+    def _print_Mul(self, expr):
+        coeff, rest = expr.as_coeff_Mul()
+        no_denominator = all(not (f.is_Pow and f.exp.is_negative) for f in sympy.Mul.make_args(rest))
+        if coeff.is_Rational and coeff.q != 1 and rest != 1 and no_denominator:
+            sign = "-" if coeff < 0 else ""
+            body = self._print(rest)
+            if rest.is_Add:
+                body = f"({body})"
+            return rf"{sign}\frac{{{abs(coeff.p)}}}{{{coeff.q}}} {body}"
+        return super()._print_Mul(expr)
+
+    def _add_parens(self, s) -> str:
+        return f"({s})"
+
+    def _add_parens_lspace(self, s) -> str:
+        return f"({s})"
+
+    def _print_Function(self, expr, exp=None):
+        name = type(expr).__name__
+        if name in _LATEX_FUNCTIONS:
+            args = ", ".join(self._print(a) for a in expr.args)
+            head = _LATEX_FUNCTIONS[name]
+            return f"{head}^{{{exp}}}({args})" if exp else f"{head}({args})"
+        return super()._print_Function(expr, exp)
+
+
+_LATEX_NAMES = {"ŷ": r"\hat{y}"}
+_LATEX_NAMES.update({f"ŷ_{k}": rf"\hat{{y}}_{{{k}}}" for k in range(1, 100)})
+_LATEX_NAMES.update({f"y_{k}": f"y_{{{k}}}" for k in range(1, 100)})
+_LATEX_FUNCTIONS = {"sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LReLU}",
+                    "softplus": r"\operatorname{softplus}"}
+
+
+def latex(expr, names: dict | None = None) -> str:
+    """``expr`` in the lectures' LaTeX; ``names`` as for :func:`text` (ŷ becomes ``\\hat{y}``)."""
+    out = LectureLatexPrinter(names).doprint(expr)
+    # plain parentheses (\left( \right) makes σ(z)'s oversized), juxtaposed before a group: \hat{y}(1 - \hat{y})
+    return out.replace(r"\left(", "(").replace(r"\right)", ")").replace(r" \cdot (", "(")

@@ -6,7 +6,7 @@ import pytest
 
 from symbackprop import derive, load_spec
 from symbackprop.ops.functions import sigmoid
-from symbackprop.render.text import output_names, text
+from symbackprop.render.printers import output_names, text
 
 a, y, x, w, a2, n, z = (sympy.Symbol(s) for s in ["a^{3}_{1}", "y_{1}", "x_{1}", "w^{2}_{1,1}", "a^{2}_{1}", "n", "z"])
 HAT = {a: "ŷ", y: "y"}
