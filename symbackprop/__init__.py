@@ -1,32 +1,46 @@
 """symbackprop: exact, step-by-step backpropagation mathematics, proven in numbers.
 
-The flow is one way: spec -> graph -> derivation -> {LaTeX, NumPy, checks}.
+The flow is one way, one folder per stage: spec → ops → grammar → derivation → render → compile → check →
+worksheets → verify (docs/architecture.md). The public names below are loaded on first use, so that
+``import symbackprop`` (and ``symbackprop --help``) do not pay for SymPy and NumPy until they are needed.
 
 >>> from symbackprop import load_spec, derive, compile_gradients
 >>> d = derive(load_spec("derivations/lecture_2_2_1.toml"))
 >>> grads = compile_gradients(d)          # grads.gradients(params, X, Y) -> {name: float}
 """
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
-from .ops.activations import ACTIVATIONS, Activation
-from .derivation.chain_rule import Derivation, LocalDerivative, NodeGradient, Path, derive
-from .errors import NotSupportedError, ParseError, SpecError, SymbackpropError
-from .derivation.graph import Graph, Node, build_graph
-from .ops.losses import LOSSES, Loss
-from .compile.numpy_backend import (
-    CompiledGradients,
-    compile_gradients,
-    export_module,
-    spec_data,
-    spec_parameters,
-)
-from .spec.load import Spec, load_spec, parse_spec
-from .derivation.matrix_form import MatrixDerivation, matrix_derive
-from .compile.matrix_numpy import check_matrix, compile_matrix_gradients
+from .errors import NotSupportedError, ParseError, SpecError, SymbackpropError  # noqa: E402  (no heavy imports)
 
-__all__ = [
-    "ACTIVATIONS", "Activation", "CompiledGradients", "Derivation", "Graph", "LOSSES", "LocalDerivative", "Loss",
-    "Node", "NodeGradient", "NotSupportedError", "ParseError", "Path", "Spec", "SpecError", "SymbackpropError",
-    "build_graph", "compile_gradients", "derive", "export_module", "load_spec", "parse_spec", "spec_data",
-    "spec_parameters", "MatrixDerivation", "matrix_derive", "check_matrix", "compile_matrix_gradients",
-]
+_PUBLIC = {
+    "ACTIVATIONS": ".ops.activations", "Activation": ".ops.activations",
+    "LOSSES": ".ops.losses", "Loss": ".ops.losses",
+    "Spec": ".spec.load", "load_spec": ".spec.load", "parse_spec": ".spec.load",
+    "Graph": ".derivation.graph", "Node": ".derivation.graph", "build_graph": ".derivation.graph",
+    "Derivation": ".derivation.chain_rule", "LocalDerivative": ".derivation.chain_rule",
+    "NodeGradient": ".derivation.chain_rule", "Path": ".derivation.chain_rule", "derive": ".derivation.chain_rule",
+    "MatrixDerivation": ".derivation.matrix_form", "matrix_derive": ".derivation.matrix_form",
+    "CompiledGradients": ".compile.numpy_backend", "compile_gradients": ".compile.numpy_backend",
+    "export_module": ".compile.numpy_backend", "spec_data": ".compile.numpy_backend",
+    "spec_parameters": ".compile.numpy_backend",
+    "check_matrix": ".compile.matrix_numpy", "compile_matrix_gradients": ".compile.matrix_numpy",
+}
+
+__all__ = sorted([*_PUBLIC, "NotSupportedError", "ParseError", "SpecError", "SymbackpropError"])
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'symbackprop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
