@@ -114,8 +114,8 @@ class TextPrinter(StrPrinter):
             piece = f"({self._print(f)})" if f.is_Add else self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
             if not out:
                 out = piece
-            elif piece.startswith("("):
-                out += piece
+            elif piece.startswith("(") and not out.endswith(")"):
+                out += piece  # ŷ(1 − ŷ); but log(1 − ŷ) · (1 − y), never log(1 − ŷ)(1 − y)
             else:
                 out += " · " + piece
         return out

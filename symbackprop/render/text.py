@@ -1,0 +1,123 @@
+r"""``symbackprop derive``'s plain text: the chain rule as the lecture notes write it, in their notation.
+
+For each parameter (or, in a graph without parameters, each input):
+
+    ∂L/∂w^{1}_{1,1}:
+      path: w^{1}_{1,1} → z^{2}_{1} → a^{2}_{1} → z^{3}_{1} → ŷ → L
+        ∂L/∂ŷ = ŷ − y    (…the rule…)
+        ∂ŷ/∂z^{3}_{1} = ŷ(1 − ŷ)    (…)
+        …
+      chain rule: ∂L/∂w^{1}_{1,1} = ∂L/∂ŷ · ∂ŷ/∂z^{3}_{1} · … = (ŷ − y) · ŷ(1 − ŷ) · w^{2}_{1,1} · …
+      at example 1: −0.0003
+
+The local derivatives are listed from the loss down, as the notes' product reads, unit factors
+included (∂q/∂x = 1 in the slides' graph); several paths are summed. Every expression goes
+through :mod:`symbackprop.render.printers`: ŷ and y, ½(y − ŷ)², σ′ = ŷ(1 − ŷ), never ``**``.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import SymbackpropError
+from .printers import output_names, text
+
+
+def _number(value, decimals: int) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return "?"
+    if not math.isfinite(v):
+        return "not finite"
+    shown = f"{v:.{decimals}f}"
+    if float(shown) == 0 and v != 0:
+        shown = f"{v:.{max(decimals, 1) - 1}e}"
+    return shown.replace("-", "−")
+
+
+def _cost_line(d) -> str:
+    n = d.n_examples
+    examples = f"{n} example" + ("" if n == 1 else "s")
+    if d.reduction == "mean":
+        return f"cost: J = (1/n) Σ_e L_e, the mean over n = {examples}, so ∂J/∂θ = (1/n) Σ_e ∂L_e/∂θ"
+    return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
+
+
+def _display_values(d):
+    """Forward values and gradients at the first example, or (None, None)."""
+    spec = d.spec
+    if spec is None or not (spec.x or spec.data) or d.n_examples > 50:
+        return None, None
+    try:
+        examples = d.examples()
+        values = d.exact_values(examples[0])
+        return values, d.exact_node_gradients(values)
+    except (SymbackpropError, ArithmeticError, ValueError, TypeError):
+        return None, None
+
+
+def derivation_text(d, wrt=None, decimals: int = 4) -> str:
+    """The whole text of ``derive`` for the per-scalar derivation ``d`` (see the module docstring)."""
+    g = d.graph
+    shown = output_names(g)
+    name = lambda v: shown.get(v, v)  # noqa: E731
+    out_name = name(g.output)
+    if wrt:
+        targets = [d.resolve(w) for w in wrt]
+    elif d.parameters:
+        targets = list(d.parameters)
+    else:
+        targets = [n.name for n in g.nodes if n.name != g.output and n.name in d.node_gradients and n.kind != "target"]
+    title = " ".join(str(d.spec.title or d.spec.source).split()) if d.spec is not None else "derivation"
+    lines = [f"# {title}"]
+    definition = text(g.node(g.output).definition, shown)
+    if g.mode == "network":
+        lines.append(f"loss per example: L = {definition}")
+        lines.append(_cost_line(d))
+    else:
+        lines.append(f"output: {out_name} = {definition}")
+        loss = getattr(d.spec, "loss", None) if d.spec is not None else None
+        if loss:
+            lines.append(_cost_line(d))
+    values, grads = _display_values(d)
+    for target in targets:
+        lines.append("")
+        lines.append(f"∂{out_name}/∂{name(target)}:")
+        paths = d.paths(target, limit=50)
+        if not paths:
+            lines.append(f"  {out_name} does not depend on {name(target)}: the gradient is 0")
+            continue
+        contributions = []
+        for p in paths:
+            lines.append("  path: " + " → ".join(name(v) for v in p.nodes))
+            top_down = list(reversed(p.factors))
+            for f in top_down:
+                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {text(f.expression, shown)}    ({f.rule})")
+            symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
+            factors = " · ".join(_factor(f.expression, shown) for f in top_down)
+            contributions.append((symbols, factors))
+        if len(paths) == 1 and len(paths[0].factors) == 1:
+            pass  # the one local derivative is the gradient
+        elif len(paths) == 1:
+            symbols, factors = contributions[0]
+            lines.append(f"  chain rule: ∂{out_name}/∂{name(target)} = {symbols} = {factors}")
+        else:
+            lines.append(f"  sum over the {len(paths)} paths: ∂{out_name}/∂{name(target)} = "
+                         + " + ".join(f"{factors}" if len(contributions) < 4 else f"({factors})"
+                                      for _, factors in contributions))
+            lines.append(f"  = {text(d.per_example_gradient(target), shown)}")
+        ng = d.node_gradient(target)
+        if ng.simplified is not None:
+            lines.append(f"  simplified: {text(ng.simplified, shown)}")
+        if grads is not None:
+            lines.append(f"  at example 1: {_number(grads.get(target, 0), decimals)}")
+    if values is not None:
+        lines.append("")
+        lines.append("forward pass at example 1: " + ", ".join(
+            f"{name(k)} = {_number(v, decimals)}" for k, v in values.items() if g.by_name[k].is_leaf is False))
+    return "\n".join(lines) + "\n"
+
+
+def _factor(expr, shown) -> str:
+    body = text(expr, shown)
+    return f"({body})" if expr.is_Add else body
