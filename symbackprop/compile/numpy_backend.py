@@ -34,6 +34,7 @@ from ..derivation.chain_rule import Derivation, upstream_name
 from ..errors import NotSupportedError, SpecError
 from ..fileio import write_atomic  # noqa: F401  (re-exported: other modules import it from here)
 from ..derivation.graph import LOSS
+from ..ops.functions import logsumexp, sigmoid, softmax, softplus
 from ..ops.losses import get_loss
 
 
@@ -104,6 +105,192 @@ def spec_title(spec, default: str) -> str:
     return spec.title or spec.source
 
 
+class _sech2(sympy.Function):
+    """sech²(z) = 1 − tanh²(z), printed as 4e/(1 + e)² with e = e^{−2|z|} (no cancellation, no overflow)."""
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"(lambda _e: 4.0*_e/(1.0 + _e)**2)(numpy.exp(-2.0*numpy.abs({z})))"
+
+
+def _exp_sum_arguments(e):
+    """[a_1, ..., a_k] when ``e`` is Σ c_i e^{a_i} + Σ c (positive constants c, c_i), else None:
+    log(e) is then logsumexp(a_i + log c_i, log c), which never overflows."""
+    if not isinstance(e, sympy.Add):
+        return None
+    out, has_exp = [], False
+    for t in e.args:
+        coeff, rest = t.as_coeff_Mul()
+        if rest is sympy.S.One and t.is_Number and t.is_positive:
+            out.append(sympy.log(t))
+        elif isinstance(rest, sympy.exp) and coeff.is_positive:
+            has_exp = True
+            out.append(rest.args[0] if coeff == 1 else rest.args[0] + sympy.log(coeff))
+        else:
+            return None
+    return out if has_exp else None
+
+
+def _log_of_exp_sum(args):
+    if len(args) == 2 and sympy.S.Zero in args:
+        return softplus(args[1] if args[0] == 0 else args[0])  # log(1 + e^a) = logaddexp(0, a)
+    return logsumexp(*args)
+
+
+class _Stabilizer:
+    """Rewrites an expression into forms that stay finite and accurate for large |z| in NumPy.
+
+    - log σ(z) = −softplus(−z); R − R σ(z) = R σ(−z) (so log(1 − σ(z)) = −softplus(z) and
+      σ(1 − σ) = σ(z) σ(−z)); R − R tanh²(z) = R sech²(z)
+    - log(Σ e^{a_i} + c) = logsumexp(a_i, log c) (softplus for 1 + e^a); 1/(Σ e^{a_i} + c)^k =
+      e^{−k logsumexp(...)}, and a product of exponentials is one exponential
+      (so e^a/(1 + e^a) is e^{a − softplus(a)}, never ∞/∞); log softmax = z_i − logsumexp
+    ``nodes`` maps a node symbol to its definition when that is σ(z) or tanh(z) (graph mode), so
+    log(a), 1 − a and 1 − a² of such a node get the same rewrites across equations."""
+
+    def __init__(self, nodes=None):
+        self.nodes = dict(nodes or {})  # node symbol -> its definition σ(z) or tanh(z)
+        self.memo = {}
+
+    def __call__(self, e):
+        if e.is_Atom:
+            return e
+        hit = self.memo.get(e)
+        if hit is not None:
+            return hit
+        args = [self(a) for a in e.args]
+        out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        out = self._rule(out)
+        self.memo[e] = out
+        return out
+
+    def _sigmoid_argument(self, e):
+        if isinstance(e, sigmoid):
+            return e.args[0]
+        if e.is_Symbol and isinstance(self.nodes.get(e), sigmoid):
+            return self.nodes[e].args[0]
+        return None
+
+    def _tanh_argument(self, e):
+        if isinstance(e, sympy.tanh):
+            return e.args[0]
+        if e.is_Symbol and isinstance(self.nodes.get(e), sympy.tanh):
+            return self.nodes[e].args[0]
+        return None
+
+    def _rule(self, e):
+        if isinstance(e, sympy.log):
+            x = e.args[0]
+            z = self._sigmoid_argument(x)
+            if z is not None:
+                return -softplus(-z)
+            if isinstance(x, sympy.Pow) and x.exp.is_Number and self._sigmoid_argument(x.base) is not None:
+                return -x.exp * softplus(-self._sigmoid_argument(x.base))
+            if isinstance(x, softmax):
+                return x.args[0] - logsumexp(*x.args[1:])
+            args = _exp_sum_arguments(x)
+            if args is not None:
+                return _log_of_exp_sum(args)
+            return e
+        if isinstance(e, sympy.Pow) and e.exp.is_Number and e.exp.is_negative:
+            args = _exp_sum_arguments(e.base)
+            if args is not None and len(args) == 2 and sympy.S.Zero in args:
+                a = args[1] if args[0] == 0 else args[0]
+                return sigmoid(-a) ** (-e.exp)  # (1 + e^a)^{-k} = σ(−a)^k
+            if args is not None:
+                return sympy.exp(e.exp * _log_of_exp_sum(args))
+            return e
+        if isinstance(e, sympy.Mul):
+            return self._product(e)
+        if isinstance(e, sympy.Add):
+            return self._pairs(e)
+        return e
+
+    def _product(self, e):
+        """e^{ka} σ(−a)^k -> σ(a)^k; exponentials multiplied into one e^{Σ}, also into a sum's terms
+        (so no ∞ · 0 when one factor overflows and another underflows)."""
+        factors = list(e.args)
+        for k, f in enumerate(factors):
+            base, power = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.S.One)
+            if not isinstance(base, sigmoid) or not power.is_Number:
+                continue
+            for j, h in enumerate(factors):
+                if j != k and isinstance(h, sympy.exp) and sympy.expand(h.args[0] + power * base.args[0]) == 0:
+                    rest = [x for i, x in enumerate(factors) if i not in (j, k)]
+                    return self._rule(sympy.Mul(*rest, sigmoid(-base.args[0]) ** power))
+        exps = [f for f in factors if isinstance(f, sympy.exp)]
+        if not exps:
+            return e
+        rest = [f for f in factors if not isinstance(f, sympy.exp)]
+        sums = [f for f in rest if isinstance(f, sympy.Add) and any(t.has(sympy.exp) for t in f.args)]
+        if len(exps) == 1 and not sums:
+            return e
+        total = sympy.Add(*[f.args[0] for f in exps])
+        if sums:
+            s = sums[0]
+            others = [f for f in rest if f is not s]
+            return sympy.Add(*[self._rule(sympy.Mul(*others, t, sympy.exp(total))) for t in s.args])
+        return sympy.Mul(*rest, sympy.exp(total))
+
+    def _pairs(self, e):
+        """R − R σ(z) -> R σ(−z) and R − R tanh²(z) -> R sech²(z) inside a sum."""
+        terms = list(e.args)
+        index = {}
+        for k, t in enumerate(terms):
+            index.setdefault(t, k)
+        done = set()
+        merged = {}  # k -> the rewritten pair that replaces terms k and j
+        for k, t in enumerate(terms):
+            if k in done:
+                continue
+            factors = t.args if isinstance(t, sympy.Mul) else (t,)
+            for f in factors:
+                base = f.base if isinstance(f, sympy.Pow) and f.exp.is_Integer and f.exp > 1 else f
+                z = self._sigmoid_argument(base)
+                if z is not None:  # R σ^k − R σ^{k−1} = −R σ^{k−1} σ(−z)
+                    make, f = sigmoid(-z), base
+                elif isinstance(f, sympy.Pow) and f.exp == 2 and self._tanh_argument(f.base) is not None:
+                    make = _sech2(self._tanh_argument(f.base))
+                else:
+                    continue
+                partner = -(t / f)
+                j = index.get(partner)
+                if j is not None and j != k and j not in done:
+                    done.update((j, k))
+                    merged[k] = partner * make
+                    break
+        if not merged:
+            return e
+        out = [merged[k] if k in merged else t for k, t in enumerate(terms) if k in merged or k not in done]
+        return sympy.Add(*out)
+
+
+def _through_sigmoids(assignments, sigmoid_nodes, budget: int = 200):
+    """Graph mode's ŷ − y: when ∂L/∂a of a node a = σ(z) divides by a or 1 − a (a log-loss),
+    ∂L/∂z = ∂L/∂a · a(1 − a) is computed with ∂L/∂a substituted and the fraction cancelled
+    (BCE gives a − y), so a saturated σ (a = 1.0 or 0.0 in floats) never makes 0/0.
+    Only small expressions (``budget`` operations) are cancelled; others stay as they are."""
+    if not sigmoid_nodes:
+        return assignments
+    by_lhs = dict(assignments)
+    out = []
+    for lhs, expr in assignments:
+        for a in sigmoid_nodes:
+            da = sympy.Symbol("d_" + a.name, real=True)
+            D = by_lhs.get(da.name)
+            if D is None or lhs == da.name or da not in expr.free_symbols:
+                continue
+            if sympy.count_ops(expr) > budget or sympy.count_ops(D) > budget:
+                continue
+            if a not in sympy.fraction(sympy.together(D))[1].free_symbols:
+                continue
+            cand = sympy.cancel(expr.xreplace({da: D}))
+            if a not in sympy.fraction(cand)[1].free_symbols:
+                expr = cand
+        out.append((lhs, expr))
+    return out
+
+
 def _fused_loss(d: Derivation):
     """The loss written in logits when the output activation pairs with the loss (stable NumPy)."""
     g = d.graph
@@ -142,9 +329,16 @@ def generate_source(d: Derivation) -> str:
     for n in defined:
         expr = fused if (n.kind == LOSS and fused is not None) else n.definition
         assignments.append((ident[n.name], expr.xreplace(sym_map)))
+    # graph mode: a node defined as σ(z) is known as such to later log(node) and 1 − node
+    squashing = {sympy.Symbol(lhs, real=True): e for lhs, e in assignments
+                 if g.mode != "network" and isinstance(e, (sigmoid, sympy.tanh))}
+    sigmoid_nodes = {a: e.args[0] for a, e in squashing.items() if isinstance(e, sigmoid)}
     grad_nodes = [n for n in reversed(g.nodes) if n.name in d.node_gradients]
     for n in grad_nodes:
         assignments.append(("d_" + ident[n.name], d.upstream_expression(n.name).xreplace(sym_map)))
+    assignments = _through_sigmoids(assignments, sigmoid_nodes)
+    stable = _Stabilizer(squashing)
+    assignments = [(lhs, stable(expr)) for lhs, expr in assignments]
 
     def body(wanted):
         """The assignments needed for ``wanted`` identifiers, in order (dead code pruned)."""
