@@ -152,21 +152,27 @@ def test_untitled_spec_named_by_a_hostile_path(net_spec, title, in_tmp):
 
 
 def test_hostile_file_name_through_the_loader_and_the_cli(in_tmp):
-    name = 'a""";__import__("os").system("touch PWNED");""" \\N \\x \\U.toml'
-    (in_tmp / name).write_text(NET, encoding="utf-8")
-    spec = load_spec(str(in_tmp / name))
+    """Untitled specs whose file names are code, through export (index and matrix form), grad and check."""
+    name = 'a""";__import__("os").system("touch PWNED");""" \\N \\x \\U'
+    (in_tmp / (name + ".toml")).write_text(NET, encoding="utf-8")
+    (in_tmp / (name + "m.toml")).write_text('notation = "matrix"\n' + NET, encoding="utf-8")
+    (in_tmp / (name + "g.toml")).write_text('[graph]\nequations = ["p = x + y", "q = p * z"]\n'
+                                              '[data]\nx = [1, 2]\ny = [3, 4]\nz = [5, -6]\n', encoding="utf-8")
+    spec = load_spec(str(in_tmp / (name + ".toml")))
     c = compile_gradients(derive(spec), backend="per-scalar")
-    assert c.module.TITLE == str(in_tmp / name)
+    assert c.module.TITLE == str(in_tmp / (name + ".toml"))
     env = dict(os.environ, PYTHONPATH=ROOT)
-    for args in (["export", name, "-o", "out.py"], ["export", name, "-o", "out_m.py", "--backend", "matrix"],
-                 ["grad", name, "--json"]):
+    for args in (["export", name + ".toml", "-o", "out.py"], ["export", name + "m.toml", "-o", "out_m.py"],
+                 ["export", name + "g.toml", "-o", "out_g.py"], ["grad", name + ".toml", "--json"],
+                 ["grad", name + "g.toml", "--json"], ["check", name + "m.toml"], ["check", name + "g.toml"]):
         r = subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True, env=env,
                            cwd=in_tmp, timeout=120)
-        if "--backend" in args and r.returncode == 2 and "backend" in r.stderr:
-            continue  # the CLI has no --backend flag: the matrix export is tested through Python below
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0, (args, r.stderr)
     assert not (in_tmp / "PWNED").exists()
-    _check_module_is_only_data_and_functions((in_tmp / "out.py").read_text(encoding="utf-8"), name)
+    for out, tail in (("out.py", ".toml"), ("out_m.py", "m.toml"), ("out_g.py", "g.toml")):
+        src = (in_tmp / out).read_text(encoding="utf-8")
+        _check_module_is_only_data_and_functions(src, name + tail)
+    assert "LAYERS = " in (in_tmp / "out_m.py").read_text(encoding="utf-8")  # the matrix-form module
 
 
 def _run_exported(path, params, X, Y):

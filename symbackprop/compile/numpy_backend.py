@@ -9,8 +9,15 @@ Arrays run over the examples of a batch (vectorized), parameters are scalars.
 
 Numerically honest: σ is exp(−log(1 + e^{−z})), BCE with a sigmoid output is
 evaluated from the logit (softplus(z) − y z) and its upstream gradient is the
-simplified ŷ − y, softmax and log-sum-exp subtract the running maximum.
+simplified ŷ − y, softmax and log-sum-exp subtract the running maximum. Graph-mode
+equations get the same care by rewriting (``_Stabilizer``): log σ(z) = −softplus(−z),
+1 − σ(z) = σ(−z), 1 − tanh² = sech², log Σ e^{a} = logsumexp, one exponential per
+product, also across equations (a node s = σ(u) under a log, and ∂L/∂u = s − y for BCE).
 
+No user text is ever part of the source: titles, file names and node names appear only as
+``ascii()`` string literals (``TITLE``, ``NAMES``, ``PARAMETERS``, ...); identifiers are built
+from a fixed letter set and integers (``w_1_1_2``) or numbered (``v3``). The module is compiled
+in memory from that source (no file, no cache on disk that another user could plant).
 The source is readable and importable on its own (it needs only NumPy):
 ``CompiledGradients.source`` and ``export_module(...)``.
 """
@@ -42,8 +49,21 @@ class _Printer(NumPyPrinter):
     def __init__(self):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
 
+    def _print_Integer(self, expr):
+        if abs(expr.p) < 10**300:
+            return str(expr.p)
+        return "numpy.inf" if expr.p > 0 else "(-numpy.inf)"  # beyond any float (and NumPy's int64)
+
     def _print_Rational(self, expr):
-        return repr(float(expr)) if expr.q != 1 else str(expr.p) + ".0"
+        if expr.q == 1 and abs(expr.p) < 10**300:
+            return str(expr.p) + ".0"
+        try:
+            value = float(expr)
+        except OverflowError:  # pragma: no cover (SymPy returns ±inf)
+            value = math.inf if expr > 0 else -math.inf
+        if math.isfinite(value):
+            return repr(value)
+        return "numpy.inf" if value > 0 else "(-numpy.inf)"
 
 
 #: Names the generated functions use themselves (never a node's identifier).
