@@ -62,7 +62,6 @@ def _check_module_is_only_data_and_functions(src: str, title: str | None = None)
     function definitions only, and TITLE (when given) is exactly the title as data."""
     tree = ast.parse(src)
     compile(src, "<test>", "exec", dont_inherit=True)  # compiled only, never run here
-    assert src.isascii() or all(ord(c) < 128 for c in src.split('"""')[-1]), "only docstrings may be non-ASCII"
     seen = {}
     for k, node in enumerate(tree.body):
         if k == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -76,6 +75,7 @@ def _check_module_is_only_data_and_functions(src: str, title: str | None = None)
         assert isinstance(node, ast.Assign), ast.dump(node)
         assert len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
         seen[node.targets[0].id] = ast.literal_eval(node.value)  # data only, or this raises
+        assert ast.get_source_segment(src, node).isascii()  # user text as escaped ASCII literals only
     for node in ast.walk(tree):
         assert not isinstance(node, (ast.ImportFrom,)), "imports only numpy"
         if isinstance(node, ast.Import):
@@ -401,3 +401,13 @@ def test_grad_json_loss_is_a_number_for_a_saturated_log_sigma(tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["loss"] == pytest.approx(-500.0, rel=1e-12)  # mean of log σ(−1000) ≈ −1000 and log σ(1000) ≈ 0
+
+
+def test_in_memory_modules_are_bounded_and_reused():
+    first = nb._load_source("VALUE = -1\n", "t")
+    assert nb._load_source("VALUE = -1\n", "t") is first  # same source, same module, compiled once
+    mods = [nb._load_source(f"VALUE = {k}\n", "t") for k in range(nb._MAX_MODULES + 6)]
+    assert len(nb._MODULES) <= nb._MAX_MODULES
+    assert [m.VALUE for m in mods[-3:]] == [nb._MAX_MODULES + 3, nb._MAX_MODULES + 4, nb._MAX_MODULES + 5]
+    assert first.__name__ not in sys.modules  # evicted (its objects still work for whoever holds them)
+    assert first.VALUE == -1

@@ -30,6 +30,7 @@ import keyword
 import linecache
 import math
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -517,8 +518,10 @@ class _MemoryLoader(importlib.abc.InspectLoader):
         return self.source_to_code(self._source, self._filename)
 
 
-#: Modules loaded in this process, by the SHA-256 of their source (in memory only).
-_MODULES: dict = {}
+#: Modules loaded in this process, by the SHA-256 of their source (in memory only), the most
+#: recently used last; at most ``_MAX_MODULES`` are kept (a long-running server stays bounded).
+_MODULES: OrderedDict = OrderedDict()
+_MAX_MODULES = 64
 
 
 def _load_source(source: str, tag: str):
@@ -526,7 +529,12 @@ def _load_source(source: str, tag: str):
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
     module = _MODULES.get(digest)
     if module is not None:
+        _MODULES.move_to_end(digest)
         return module
+    while len(_MODULES) >= _MAX_MODULES:
+        _, old = _MODULES.popitem(last=False)
+        sys.modules.pop(old.__name__, None)
+        linecache.cache.pop(old.__spec__.origin, None)
     modname = f"symbackprop_generated_{tag}_{digest[:24]}"
     filename = f"<symbackprop generated {tag} {digest[:24]}>"
     loader = _MemoryLoader(source, filename)
