@@ -9,18 +9,28 @@ Arrays run over the examples of a batch (vectorized), parameters are scalars.
 
 Numerically honest: σ is exp(−log(1 + e^{−z})), BCE with a sigmoid output is
 evaluated from the logit (softplus(z) − y z) and its upstream gradient is the
-simplified ŷ − y, softmax and log-sum-exp subtract the running maximum.
+simplified ŷ − y, softmax and log-sum-exp subtract the running maximum. Graph-mode
+equations get the same care by rewriting (``_Stabilizer``): log σ(z) = −softplus(−z),
+1 − σ(z) = σ(−z), 1 − tanh² = sech², log Σ e^{a} = logsumexp, one exponential per
+product, also across equations (a node s = σ(u) under a log, and ∂L/∂u = s − y for BCE).
 
+No user text is ever part of the source: titles, file names and node names appear only as
+``ascii()`` string literals (``TITLE``, ``NAMES``, ``PARAMETERS``, ...); identifiers are built
+from a fixed letter set and integers (``w_1_1_2``) or numbered (``v3``). The module is compiled
+in memory from that source (no file, no cache on disk that another user could plant).
 The source is readable and importable on its own (it needs only NumPy):
 ``CompiledGradients.source`` and ``export_module(...)``.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
 import importlib.util
-import os
+import keyword
+import linecache
+import math
 import sys
-import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +42,7 @@ from ..derivation.chain_rule import Derivation, upstream_name
 from ..errors import NotSupportedError, SpecError
 from ..fileio import write_atomic  # noqa: F401  (re-exported: other modules import it from here)
 from ..derivation.graph import LOSS
+from ..ops.functions import logsumexp, sigmoid, softmax, softplus
 from ..ops.losses import get_loss
 
 
@@ -39,22 +50,266 @@ class _Printer(NumPyPrinter):
     def __init__(self):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
 
+    def _print_Integer(self, expr):
+        if abs(expr.p) < 10**300:
+            return str(expr.p)
+        return "numpy.inf" if expr.p > 0 else "(-numpy.inf)"  # beyond any float (and NumPy's int64)
+
     def _print_Rational(self, expr):
-        return repr(float(expr)) if expr.q != 1 else str(expr.p) + ".0"
+        if expr.q == 1 and abs(expr.p) < 10**300:
+            return str(expr.p) + ".0"
+        try:
+            value = float(expr)
+        except OverflowError:  # pragma: no cover (SymPy returns ±inf)
+            value = math.inf if expr > 0 else -math.inf
+        if math.isfinite(value):
+            return repr(value)
+        return "numpy.inf" if value > 0 else "(-numpy.inf)"
+
+
+#: Names the generated functions use themselves (never a node's identifier).
+_RESERVED = frozenset({"numpy", "params", "X", "Y", "r"})
+#: Letters whose indexed names (``w^{1}_{1,2}``, ``x_{3}``) keep a readable identifier (``w_1_1_2``, ``x_3``).
+_LETTERS = frozenset("abwxyzLfghpqstuv")
+
+
+def _readable(name: str):
+    """``w_1_1_2`` for ``w^{1}_{1,2}``, ``x_3`` for ``x_{3}``, ``L`` for ``L``, else None.
+
+    Built only from a fixed letter set and re-printed integers, never by pasting the name:
+    every other node name (``lambda``, ``None``, Unicode, ...) becomes ``v<k>`` instead."""
+    if len(name) == 1 and name in _LETTERS:
+        return name
+    parts = names.split_indexed(name)
+    if parts is None:
+        return None
+    letter, layer, idx = parts
+    if len(letter) != 1 or letter not in _LETTERS or any(i > 10**6 for i in idx) or (layer or 0) > 10**6:
+        return None
+    nums = ([layer] if layer is not None else []) + list(idx)
+    return "_".join([letter, *(str(int(i)) for i in nums)])
 
 
 def _ident_map(d: Derivation) -> dict:
+    """{node name: Python identifier}: a readable one for index-notation names, ``v<k>`` otherwise.
+
+    The identifiers are ours (a fixed letter, integers, or a counter), so no node name ever
+    enters the generated source except as an ``ascii()`` string literal (the NAMES table)."""
     m = {}
     used = set()
-    for n in d.graph.nodes:
-        ident = names.identifier(n.name)
-        base, k = ident, 1
-        while ident in used or ident in ("numpy", "params", "X", "Y", "r"):
-            k += 1
-            ident = f"{base}_{k}"
+    for k, n in enumerate(d.graph.nodes):
+        ident = _readable(n.name)
+        if ident is None or ident in used or ident in _RESERVED or keyword.iskeyword(ident):
+            ident = f"v{k}"
+        assert ident.isidentifier() and ident.isascii() and not keyword.iskeyword(ident)
         used.add(ident)
         m[n.name] = ident
     return m
+
+
+def _lit(value) -> str:
+    """A Python literal for a string, or a tuple or dict of strings, that is data and never code:
+    ``ascii()`` escapes quotes, backslashes, NULs, newlines and every non-ASCII character."""
+    if isinstance(value, str):
+        return ascii(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_lit(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no literal for {type(value).__name__}")  # pragma: no cover
+
+
+def spec_title(spec, default: str) -> str:
+    """The title shown for a spec (its title, else its file name) -- stored as data, never as code."""
+    if spec is None:
+        return default
+    return spec.title or spec.source
+
+
+class _sech2(sympy.Function):
+    """sech²(z) = 1 − tanh²(z), printed as 4e/(1 + e)² with e = e^{−2|z|} (no cancellation, no overflow)."""
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"(lambda _e: 4.0*_e/(1.0 + _e)**2)(numpy.exp(-2.0*numpy.abs({z})))"
+
+
+def _exp_sum_arguments(e):
+    """[a_1, ..., a_k] when ``e`` is Σ c_i e^{a_i} + Σ c (positive constants c, c_i), else None:
+    log(e) is then logsumexp(a_i + log c_i, log c), which never overflows."""
+    if not isinstance(e, sympy.Add):
+        return None
+    out, has_exp = [], False
+    for t in e.args:
+        coeff, rest = t.as_coeff_Mul()
+        if rest is sympy.S.One and t.is_Number and t.is_positive:
+            out.append(sympy.log(t))
+        elif isinstance(rest, sympy.exp) and coeff.is_positive:
+            has_exp = True
+            out.append(rest.args[0] if coeff == 1 else rest.args[0] + sympy.log(coeff))
+        else:
+            return None
+    return out if has_exp else None
+
+
+def _log_of_exp_sum(args):
+    if len(args) == 2 and sympy.S.Zero in args:
+        return softplus(args[1] if args[0] == 0 else args[0])  # log(1 + e^a) = logaddexp(0, a)
+    return logsumexp(*args)
+
+
+class _Stabilizer:
+    """Rewrites an expression into forms that stay finite and accurate for large |z| in NumPy.
+
+    - log σ(z) = −softplus(−z); R − R σ(z) = R σ(−z) (so log(1 − σ(z)) = −softplus(z) and
+      σ(1 − σ) = σ(z) σ(−z)); R − R tanh²(z) = R sech²(z)
+    - log(Σ e^{a_i} + c) = logsumexp(a_i, log c) (softplus for 1 + e^a); 1/(Σ e^{a_i} + c)^k =
+      e^{−k logsumexp(...)}, and a product of exponentials is one exponential
+      (so e^a/(1 + e^a) is e^{a − softplus(a)}, never ∞/∞); log softmax = z_i − logsumexp
+    ``nodes`` maps a node symbol to its definition when that is σ(z) or tanh(z) (graph mode), so
+    log(a), 1 − a and 1 − a² of such a node get the same rewrites across equations."""
+
+    def __init__(self, nodes=None):
+        self.nodes = dict(nodes or {})  # node symbol -> its definition σ(z) or tanh(z)
+        self.memo = {}
+
+    def __call__(self, e):
+        if e.is_Atom:
+            return e
+        hit = self.memo.get(e)
+        if hit is not None:
+            return hit
+        args = [self(a) for a in e.args]
+        out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        out = self._rule(out)
+        self.memo[e] = out
+        return out
+
+    def _sigmoid_argument(self, e):
+        if isinstance(e, sigmoid):
+            return e.args[0]
+        if e.is_Symbol and isinstance(self.nodes.get(e), sigmoid):
+            return self.nodes[e].args[0]
+        return None
+
+    def _tanh_argument(self, e):
+        if isinstance(e, sympy.tanh):
+            return e.args[0]
+        if e.is_Symbol and isinstance(self.nodes.get(e), sympy.tanh):
+            return self.nodes[e].args[0]
+        return None
+
+    def _rule(self, e):
+        if isinstance(e, sympy.log):
+            x = e.args[0]
+            z = self._sigmoid_argument(x)
+            if z is not None:
+                return -softplus(-z)
+            if isinstance(x, sympy.Pow) and x.exp.is_Number and self._sigmoid_argument(x.base) is not None:
+                return -x.exp * softplus(-self._sigmoid_argument(x.base))
+            if isinstance(x, softmax):
+                return x.args[0] - logsumexp(*x.args[1:])
+            args = _exp_sum_arguments(x)
+            if args is not None:
+                return _log_of_exp_sum(args)
+            return e
+        if isinstance(e, sympy.Pow) and e.exp.is_Number and e.exp.is_negative:
+            args = _exp_sum_arguments(e.base)
+            if args is not None and len(args) == 2 and sympy.S.Zero in args:
+                a = args[1] if args[0] == 0 else args[0]
+                return sigmoid(-a) ** (-e.exp)  # (1 + e^a)^{-k} = σ(−a)^k
+            if args is not None:
+                return sympy.exp(e.exp * _log_of_exp_sum(args))
+            return e
+        if isinstance(e, sympy.Mul):
+            return self._product(e)
+        if isinstance(e, sympy.Add):
+            return self._pairs(e)
+        return e
+
+    def _product(self, e):
+        """e^{ka} σ(−a)^k -> σ(a)^k; exponentials multiplied into one e^{Σ}, also into a sum's terms
+        (so no ∞ · 0 when one factor overflows and another underflows)."""
+        factors = list(e.args)
+        for k, f in enumerate(factors):
+            base, power = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.S.One)
+            if not isinstance(base, sigmoid) or not power.is_Number:
+                continue
+            for j, h in enumerate(factors):
+                if j != k and isinstance(h, sympy.exp) and sympy.expand(h.args[0] + power * base.args[0]) == 0:
+                    rest = [x for i, x in enumerate(factors) if i not in (j, k)]
+                    return self._rule(sympy.Mul(*rest, sigmoid(-base.args[0]) ** power))
+        exps = [f for f in factors if isinstance(f, sympy.exp)]
+        if not exps:
+            return e
+        rest = [f for f in factors if not isinstance(f, sympy.exp)]
+        sums = [f for f in rest if isinstance(f, sympy.Add) and any(t.has(sympy.exp) for t in f.args)]
+        if len(exps) == 1 and not sums:
+            return e
+        total = sympy.Add(*[f.args[0] for f in exps])
+        if sums:
+            s = sums[0]
+            others = [f for f in rest if f is not s]
+            return sympy.Add(*[self._rule(sympy.Mul(*others, t, sympy.exp(total))) for t in s.args])
+        return sympy.Mul(*rest, sympy.exp(total))
+
+    def _pairs(self, e):
+        """R − R σ(z) -> R σ(−z) and R − R tanh²(z) -> R sech²(z) inside a sum."""
+        terms = list(e.args)
+        index = {}
+        for k, t in enumerate(terms):
+            index.setdefault(t, k)
+        done = set()
+        merged = {}  # k -> the rewritten pair that replaces terms k and j
+        for k, t in enumerate(terms):
+            if k in done:
+                continue
+            factors = t.args if isinstance(t, sympy.Mul) else (t,)
+            for f in factors:
+                base = f.base if isinstance(f, sympy.Pow) and f.exp.is_Integer and f.exp > 1 else f
+                z = self._sigmoid_argument(base)
+                if z is not None:  # R σ^k − R σ^{k−1} = −R σ^{k−1} σ(−z)
+                    make, f = sigmoid(-z), base
+                elif isinstance(f, sympy.Pow) and f.exp == 2 and self._tanh_argument(f.base) is not None:
+                    make = _sech2(self._tanh_argument(f.base))
+                else:
+                    continue
+                partner = -(t / f)
+                j = index.get(partner)
+                if j is not None and j != k and j not in done:
+                    done.update((j, k))
+                    merged[k] = partner * make
+                    break
+        if not merged:
+            return e
+        out = [merged[k] if k in merged else t for k, t in enumerate(terms) if k in merged or k not in done]
+        return sympy.Add(*out)
+
+
+def _through_sigmoids(assignments, sigmoid_nodes, budget: int = 200):
+    """Graph mode's ŷ − y: when ∂L/∂a of a node a = σ(z) divides by a or 1 − a (a log-loss),
+    ∂L/∂z = ∂L/∂a · a(1 − a) is computed with ∂L/∂a substituted and the fraction cancelled
+    (BCE gives a − y), so a saturated σ (a = 1.0 or 0.0 in floats) never makes 0/0.
+    Only small expressions (``budget`` operations) are cancelled; others stay as they are."""
+    if not sigmoid_nodes:
+        return assignments
+    by_lhs = dict(assignments)
+    out = []
+    for lhs, expr in assignments:
+        for a in sigmoid_nodes:
+            da = sympy.Symbol("d_" + a.name, real=True)
+            D = by_lhs.get(da.name)
+            if D is None or lhs == da.name or da not in expr.free_symbols:
+                continue
+            if sympy.count_ops(expr) > budget or sympy.count_ops(D) > budget:
+                continue
+            if a not in sympy.fraction(sympy.together(D))[1].free_symbols:
+                continue
+            cand = sympy.cancel(expr.xreplace({da: D}))
+            if a not in sympy.fraction(cand)[1].free_symbols:
+                expr = cand
+        out.append((lhs, expr))
+    return out
 
 
 def _fused_loss(d: Derivation):
@@ -95,9 +350,16 @@ def generate_source(d: Derivation) -> str:
     for n in defined:
         expr = fused if (n.kind == LOSS and fused is not None) else n.definition
         assignments.append((ident[n.name], expr.xreplace(sym_map)))
+    # graph mode: a node defined as σ(z) is known as such to later log(node) and 1 − node
+    squashing = {sympy.Symbol(lhs, real=True): e for lhs, e in assignments
+                 if g.mode != "network" and isinstance(e, (sigmoid, sympy.tanh))}
+    sigmoid_nodes = {a: e.args[0] for a, e in squashing.items() if isinstance(e, sigmoid)}
     grad_nodes = [n for n in reversed(g.nodes) if n.name in d.node_gradients]
     for n in grad_nodes:
         assignments.append(("d_" + ident[n.name], d.upstream_expression(n.name).xreplace(sym_map)))
+    assignments = _through_sigmoids(assignments, sigmoid_nodes)
+    stable = _Stabilizer(squashing)
+    assignments = [(lhs, stable(expr)) for lhs, expr in assignments]
 
     def body(wanted):
         """The assignments needed for ``wanted`` identifiers, in order (dead code pruned)."""
@@ -135,23 +397,26 @@ def generate_source(d: Derivation) -> str:
     value_ids = [ident[n.name] for n in defined]
     order = leaves_in + leaves_tgt + [n.name for n in defined]
     node_grad_ids = ["d_" + ident[n] if n in d.node_gradients else "0.0" for n in order]
-    title = (d.spec.title or d.spec.source) if d.spec else "a graph"
+    title = spec_title(d.spec, "a graph")
     lines = [
-        f'"""Gradients of {title}, generated by symbackprop.',
+        '"""Gradients generated by symbackprop (TITLE names the spec).',
         "",
         "Straight-line code from the chain-rule derivation: the forward pass, the loss, then",
         "each upstream gradient dL/dv in reverse order. Needs only NumPy.",
+        "NAMES maps each identifier of this module to the node it computes.",
         '"""',
         "import numpy",
         "",
-        f"MODE = {g.mode!r}",
-        f"PARAMETERS = {tuple(leaves_param)!r}",
-        f"INPUTS = {tuple(leaves_in)!r}",
-        f"TARGETS = {tuple(leaves_tgt)!r}",
-        f"NODES = {tuple(n.name for n in defined)!r}",
-        f"OUTPUT = {g.output!r}",
-        f"REDUCTION = {d.reduction!r}",
-        f"NODE_GRADIENTS = {tuple(order)!r}",
+        f"TITLE = {_lit(title)}",
+        f"MODE = {_lit(g.mode)}",
+        f"NAMES = {_lit({ident[n.name]: n.name for n in g.nodes})}",
+        f"PARAMETERS = {_lit(tuple(leaves_param))}",
+        f"INPUTS = {_lit(tuple(leaves_in))}",
+        f"TARGETS = {_lit(tuple(leaves_tgt))}",
+        f"NODES = {_lit(tuple(n.name for n in defined))}",
+        f"OUTPUT = {_lit(g.output)}",
+        f"REDUCTION = {_lit(d.reduction)}",
+        f"NODE_GRADIENTS = {_lit(tuple(order))}",
         "",
         "",
         f"def loss_and_gradients_per_example({', '.join(args)}):",
@@ -232,23 +497,53 @@ def generate_source(d: Derivation) -> str:
     return "\n".join(lines)
 
 
+class _MemoryLoader(importlib.abc.InspectLoader):
+    """Loads a generated module from its source string in memory: no file is written or read.
+
+    There is no on-disk cache (so nothing another user could plant or change): the module is
+    compiled from the source symbackprop just generated, which holds no user text except as
+    ``ascii()`` string literals. Compiling costs 1-50 ms per spec (docs/performance.md)."""
+
+    def __init__(self, source: str, filename: str):
+        self._source = source
+        self._filename = filename
+
+    def get_source(self, fullname):
+        return self._source
+
+    def is_package(self, fullname):
+        return False
+
+    def get_code(self, fullname):
+        return self.source_to_code(self._source, self._filename)
+
+
+#: Modules loaded in this process, by the SHA-256 of their source (in memory only), the most
+#: recently used last; at most ``_MAX_MODULES`` are kept (a long-running server stays bounded).
+_MODULES: OrderedDict = OrderedDict()
+_MAX_MODULES = 64
+
+
 def _load_source(source: str, tag: str):
-    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
-    folder = os.path.join(tempfile.gettempdir(), f"symbackprop-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"grad_{digest}.py")
-    if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".py")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
-    modname = f"symbackprop_generated_{digest}"
-    if modname in sys.modules:
-        return sys.modules[modname]
-    spec = importlib.util.spec_from_file_location(modname, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[modname] = module
+    """The module for generated ``source`` (ours, never a user's text), compiled in memory."""
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    module = _MODULES.get(digest)
+    if module is not None:
+        _MODULES.move_to_end(digest)
+        return module
+    while len(_MODULES) >= _MAX_MODULES:
+        _, old = _MODULES.popitem(last=False)
+        sys.modules.pop(old.__name__, None)
+        linecache.cache.pop(old.__spec__.origin, None)
+    modname = f"symbackprop_generated_{tag}_{digest[:24]}"
+    filename = f"<symbackprop generated {tag} {digest[:24]}>"
+    loader = _MemoryLoader(source, filename)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(modname, loader, origin=filename))
+    # tracebacks and warnings show the generated lines (an in-memory linecache entry, never a file)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    loader.exec_module(module)
+    _MODULES[digest] = module
+    sys.modules[modname] = module  # so its functions pickle by reference
     return module
 
 
