@@ -23,7 +23,7 @@ import sympy
 
 from ..spec import names
 from ..ops.activations import get_activation
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..ops.losses import get_loss
 
 # kinds of node
@@ -208,31 +208,37 @@ def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None) 
     """
     if parse_equation is None:
         from ..grammar.parser import parse_equation
-    defined: dict[str, sympy.Expr] = {}
-    order: list[str] = []
+    parsed = []
     for i, text in enumerate(graph_spec.equations):
         try:
-            lhs, rhs = parse_equation(text)
+            parsed.append(parse_equation(text))
         except SpecError:
             raise
-        except Exception as exc:  # ParseError carries the column
-            raise SpecError(f"{source}: [graph].equations[{i}]: {exc}") from None
+        except Exception as exc:  # ParseError carries the column; keep the message on one line
+            raise SpecError(f"{source}: [graph].equations[{i}] {_shown(text)}: {_one_line(exc)}") from None
+    position = {}  # the first equation defining each name, to report use-before-definition in O(1)
+    for i, (lhs, _) in enumerate(parsed):
+        position.setdefault(lhs, i)
+    defined: dict[str, sympy.Expr] = {}
+    order: list[str] = []
+    for i, (lhs, rhs) in enumerate(parsed):
         if lhs in defined:
             raise SpecError(f"{source}: [graph].equations[{i}]: {lhs} is defined twice (each symbol once, in order)")
         for s in rhs.free_symbols:
             if s.name == lhs:
                 raise SpecError(f"{source}: [graph].equations[{i}]: {lhs} is defined in terms of itself")
-            if s.name not in defined and any(s.name == later for later in _lhs_names(graph_spec.equations[i + 1:], parse_equation)):
+            if s.name not in defined and position.get(s.name, -1) > i:
                 raise SpecError(f"{source}: [graph].equations[{i}]: {s.name} is used before the equation that defines it")
         defined[lhs] = rhs
         order.append(lhs)
     leaves = sorted({s.name for e in defined.values() for s in e.free_symbols} - set(defined))
     params = set(graph_spec.parameters)
-    for p in params:
+    for p in graph_spec.parameters:
         if p in defined:
-            raise SpecError(f"{source}: [graph].parameters: {p} is defined by an equation, so it cannot be a parameter")
+            raise SpecError(f"{source}: [graph].parameters: {_shown(p)} is defined by an equation, so it cannot be a parameter")
         if p not in leaves:
-            raise SpecError(f"{source}: [graph].parameters: {p} does not appear in any equation (symbols: {', '.join(leaves)})")
+            raise SpecError(f"{source}: [graph].parameters: {_shown(p)} does not appear in any equation "
+                            f"(symbols: {_listed(leaves)})")
     nodes = [Node(name, PARAMETER if name in params else INPUT) for name in leaves]
     for lhs in order:
         rhs = defined[lhs]
@@ -243,18 +249,81 @@ def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None) 
     return Graph(tuple(nodes), output, "graph")
 
 
-def _lhs_names(equations, parse_equation):
-    out = []
-    for text in equations:
-        try:
-            out.append(parse_equation(text)[0])
-        except Exception:
-            pass
-    return out
+def _one_line(exc) -> str:
+    """The first line of an error (a ParseError adds the text and a ^ pointer below its message)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A user's string as it may appear in a one-line message: repr()-escaped, shortened."""
+    text = str(text)
+    if len(text) > limit:
+        return repr(text[:limit]) + "..."
+    return repr(text)
+
+
+def _listed(items, limit: int = 20) -> str:
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "") if items else "none"
+
+
+def check_graph_values(spec, graph: Graph) -> None:
+    """Every [data] key an input, every [parameters] key a parameter, and no input or parameter left without a value.
+
+    Raises SpecError naming the key and listing what is allowed. Without [data] (or without
+    [parameters]) the derivation is symbolic only, so nothing is required then.
+    """
+    source = spec.source
+    inputs = [n.name for n in graph.inputs]
+    params = [n.name for n in graph.parameters]
+    defined = {n.name for n in graph.defined}
+    data = dict(spec.data)
+    for key in data:
+        if key in inputs:
+            continue
+        if key in params:
+            why = f"{key} is a parameter (listed in [graph].parameters): give its value in [parameters]"
+        elif key in defined:
+            why = f"{key} is defined by an equation, so it cannot be given a value"
+        else:
+            why = "no equation uses this symbol"
+        raise SpecError(f"{source}: [data].{_key(key)}: {why}{did_you_mean(key, inputs)} (inputs: {_listed(inputs)})")
+    values = dict(spec.parameter_values)
+    for key in values:
+        if key in params:
+            continue
+        if key in inputs:
+            why = f"{key} is an input: give it in [data], or list it in [graph].parameters"
+        elif key in defined:
+            why = f"{key} is defined by an equation, so it cannot be given a value"
+        else:
+            why = "no equation uses this symbol"
+        raise SpecError(f"{source}: [parameters].{_key(key)}: {why}{did_you_mean(key, params)} "
+                        f"(parameters: {_listed(params)})")
+    if data:
+        missing = [x for x in inputs if x not in data]
+        if missing:
+            raise SpecError(f"{source}: [data]: no value for {_listed(missing)} (every input needs one: {_listed(inputs)})")
+    if values:
+        missing = [p for p in params if p not in values]
+        if missing:
+            raise SpecError(f"{source}: [parameters]: no value for {_listed(missing)} "
+                            f"(every parameter needs one: {_listed(params)})")
+
+
+def _key(key: str) -> str:
+    """A TOML key as written in a message: bare when it is a plain name, else quoted and escaped."""
+    import re
+
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", key) else _shown(key)
 
 
 def build_graph(spec) -> Graph:
-    """The graph of a Spec (network or equations)."""
+    """The graph of a Spec (network or equations); graph-mode [data] and [parameters] keys are checked."""
     if spec.network is not None:
         return network_graph(spec.network)
-    return equations_graph(spec.graph, source=spec.source)
+    graph = equations_graph(spec.graph, source=spec.source)
+    check_graph_values(spec, graph)
+    return graph
