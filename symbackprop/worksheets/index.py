@@ -49,6 +49,7 @@ from ..render.latex import (
     tex_escape,
 )
 from ..render.tikz import drawing, tikz_packages
+from .evaluation import SheetEvaluation
 
 WORKSHEET_KEYS = ("wrt", "example")
 MAX_VARIANTS = 200
@@ -164,7 +165,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
     """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
-        ev = Evaluation(d, numbers)
+        ev = SheetEvaluation(d, numbers)
     except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
         return False
     g = d.graph
@@ -499,7 +500,7 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
         wrt = [d.resolve(w) for w in ([wrt] if isinstance(wrt, str) else wrt)]
     else:
         wrt = options(d).get("wrt") or default_wrt(d)
-    r = Renderer(d, decimals, numbers, heading="subsection")
+    r = _renderer(d, decimals, numbers)
     ev = r.ev
     if ev is None:
         raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: the worksheet's numbers cannot be evaluated")
@@ -520,6 +521,17 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
                           table, exercises, _answers(d, r, wrt), code])
     return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),
                      numbers, variant)
+
+
+def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
+    """The key's Renderer, evaluated by :class:`SheetEvaluation` (fast at any depth)."""
+    r = Renderer(d, decimals, None, heading="subsection")
+    r.numbers = numbers
+    try:
+        r.ev = SheetEvaluation(d, numbers)
+    except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
+        r.ev = None
+    return r
 
 
 def _wrap(d: Derivation, body: str, fragment: bool, what: str) -> str:
