@@ -585,9 +585,17 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
     table = _sigmoid_table(d, decimals)
     exercises = _exercises(d, r, wrt)
     code = math_to_code(d)
-    caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
-                   + (" of the first example" if ev.n > 1 else "") + ".\n")
-    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", table, exercises, code])
+    if d.graph.mode == "network":
+        from ..render.tikz import network_caption, network_values_table
+
+        caption_ex = network_caption(d)
+        caption_key = network_caption(d, ev, 0, decimals) + network_values_table(d, ev, 0, decimals)
+    else:
+        caption_ex = ""
+        caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
+                       + (" of the first example" if ev.n > 1 else "") + ".\n")
+    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", caption_ex, table,
+                         exercises, code])
     key_body = "\n".join([head_key, setup, "\\begin{center}\n" + pic_key + "\\end{center}\n", caption_key,
                           table, exercises, _answers(d, r, wrt), code])
     return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),

@@ -61,8 +61,18 @@ def _group_end(toks: list, i: int) -> int:
 SAFETY = 1.1
 
 
+_MATRIX = re.compile(r"\\begin\{([bp]?matrix)\}(.*?)\\end\{\1\}", re.S)
+
+
 def width(text: str, scale: float = 1.0) -> float:
-    """The estimated width of math ``text`` in points (11 pt type), generously."""
+    """The estimated width of math ``text`` in points (11 pt type), generously; a matrix counts
+    with its widest row."""
+    if "\\begin{" in text:
+        def widest(m):
+            rows = re.split(r"\\\\", m.group(2))
+            best = max(rows, key=lambda r: _width(tokens(r), 0, len(tokens(r)), 1.0))
+            return "(" + best.replace("&", "\\quad ") + ")"
+        text = _MATRIX.sub(widest, text)
     toks = tokens(text)
     return SAFETY * _width(toks, 0, len(toks), scale)
 
