@@ -4,11 +4,19 @@
 temporary directory (so parallel runs never share auxiliary files) and is killed after
 ``timeout`` seconds. A failure raises :class:`~symbackprop.errors.SymbackpropError` with the
 error lines of the log, never a hang. Writing a PDF next to its .tex is atomic and refuses
-to overwrite without ``force``.
+to overwrite without ``force``; the file gets the permissions the user's umask allows
+(``0o666 & ~umask``), like any file an editor would create.
+
+The same source gives the same PDF bytes: pdflatex runs with ``SOURCE_DATE_EPOCH`` (the
+caller's, else 0) and ``FORCE_SOURCE_DATE=1``, and :data:`REPRODUCIBLE` (``\\pdftrailerid{}``,
+``\\pdfinfoomitdate=1``, ``\\pdfsuppressptexinfo=-1``) goes in front of the source, so neither the
+creation date nor the document ID changes between runs. :func:`compile_tex_log` also returns
+the log, and :func:`box_warnings` reads its overfull and underfull boxes.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +26,11 @@ from ..errors import NotSupportedError, SymbackpropError
 
 DEFAULT_TIMEOUT = 60.0
 PDFLATEX = "pdflatex"
+REPRODUCIBLE = (r"\ifdefined\pdftrailerid\pdftrailerid{}\fi"
+                r"\ifdefined\pdfinfoomitdate\pdfinfoomitdate=1\fi"
+                r"\ifdefined\pdfsuppressptexinfo\pdfsuppressptexinfo=-1\fi" + "\n")
+_BOX = re.compile(r"^(Overfull|Underfull) \\[hv]box \((?:([0-9.]+)pt too (?:wide|high)|badness (\d+))\)"
+                  r"(.*)$", re.M)
 
 
 def pdflatex_path() -> str | None:
@@ -37,12 +50,28 @@ def _log_errors(log: str, limit: int = 12) -> str:
     return "\n".join(out[:limit]) or "\n".join(lines[-limit:])
 
 
+def box_warnings(log: str) -> list:
+    """The overfull and underfull boxes a pdflatex log reports: ``[(kind, amount, where)]``, kind
+    ``"Overfull"`` or ``"Underfull"``, amount the points too wide/high (overfull) or the badness."""
+    out = []
+    for m in _BOX.finditer(log):
+        amount = float(m.group(2)) if m.group(2) is not None else float(m.group(3))
+        out.append((m.group(1), amount, m.group(4).strip()))
+    return out
+
+
 def compile_tex(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1, name: str = "document") -> bytes:
     """Compile LaTeX source ``text`` and return the PDF's bytes.
 
     Raises NotSupportedError when pdflatex is missing, SymbackpropError when it fails or
     takes longer than ``timeout`` seconds (the process is killed).
     """
+    return compile_tex_log(text, timeout=timeout, runs=runs, name=name)[0]
+
+
+def compile_tex_log(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1,
+                    name: str = "document") -> tuple:
+    """:func:`compile_tex`, returning ``(pdf bytes, log text)``."""
     exe = pdflatex_path()
     if exe is None:
         raise NotSupportedError("pdflatex is not installed (Debian: apt-get install texlive-latex-base "
@@ -52,9 +81,10 @@ def compile_tex(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1, n
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as tmp:
         tex_path = os.path.join(tmp, f"{name}.tex")
         with open(tex_path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            fh.write(REPRODUCIBLE + text)
         cmd = [exe, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape", f"{name}.tex"]
-        env = dict(os.environ, TEXMFOUTPUT=tmp, openout_any="p", openin_any="p")
+        env = dict(os.environ, TEXMFOUTPUT=tmp, openout_any="p", openin_any="p", FORCE_SOURCE_DATE="1")
+        env.setdefault("SOURCE_DATE_EPOCH", "0")
         for _ in range(runs):
             try:
                 proc = subprocess.run(cmd, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -73,8 +103,36 @@ def compile_tex(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1, n
         pdf_path = os.path.join(tmp, f"{name}.pdf")
         if not os.path.exists(pdf_path):
             raise SymbackpropError(f"pdflatex produced no PDF for {name}.tex")
+        log_path = os.path.join(tmp, f"{name}.log")
+        log = ""
+        if os.path.exists(log_path):
+            with open(log_path, encoding="latin-1") as fh:
+                log = fh.read()
         with open(pdf_path, "rb") as fh:
-            return fh.read()
+            return fh.read(), log
+
+
+def _umask() -> int:
+    """The process's umask (read from /proc where it can be, else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_output(path: str, data, *, force: bool = False) -> str:
+    """Write ``data`` (str as UTF-8, or bytes) to ``path`` atomically (:func:`fileio.write_atomic`),
+    then give it the mode a newly created file gets under the user's umask (``0o666 & ~umask``;
+    the atomic writer's temporary file is created 0600)."""
+    fileio.write_atomic(path, data, force=force)
+    os.chmod(path, 0o666 & ~_umask())
+    return path
 
 
 def write_pdf(text: str, pdf_path: str, *, force: bool = False, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -84,8 +142,9 @@ def write_pdf(text: str, pdf_path: str, *, force: bool = False, timeout: float =
     stem = os.path.splitext(os.path.basename(pdf_path))[0] or "document"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
     data = compile_tex(text, timeout=timeout, name=safe)
-    fileio.write_atomic(pdf_path, data, force=force)
+    write_output(pdf_path, data, force=force)
     return pdf_path
 
 
-__all__ = ["compile_tex", "write_pdf", "pdflatex_path", "DEFAULT_TIMEOUT"]
+__all__ = ["compile_tex", "compile_tex_log", "box_warnings", "write_pdf", "write_output", "pdflatex_path",
+           "DEFAULT_TIMEOUT", "REPRODUCIBLE"]

@@ -65,99 +65,327 @@ def _shown_indices(width: int) -> list:
     return [1, 2, 3, None, width - 1, width]
 
 
+PT = 0.03515              # cm per TeX point
+NODE_CM = 1.1             # the neurons' diameter (minimum size=11mm)
+LINE_PT = 9.5             # \scriptsize baseline skip
+SCRIPT = 0.73             # \scriptsize against the 11 pt text
+
+
+def _text_cm(tex_math: str) -> float:
+    from ..worksheets.layout import width
+
+    return width(tex_math) * SCRIPT * PT
+
+
+class Box:
+    """An axis-aligned box (cm): a label, or a node's bounding square."""
+
+    def __init__(self, cx, cy, w, h, what):
+        self.x0, self.x1, self.y0, self.y1, self.what = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2, what
+
+    def overlaps(self, o) -> bool:
+        return self.x0 < o.x1 and o.x0 < self.x1 and self.y0 < o.y1 and o.y0 < self.y1
+
+    def hits_segment(self, a, b) -> bool:
+        """Does the segment a-b pass through the box (Liang-Barsky clipping)?"""
+        (xa, ya), (xb, yb) = a, b
+        dx, dy = xb - xa, yb - ya
+        t0, t1 = 0.0, 1.0
+        for p, q in ((-dx, xa - self.x0), (dx, self.x1 - xa), (-dy, ya - self.y0), (dy, self.y1 - ya)):
+            if p == 0:
+                if q < 0:
+                    return False
+                continue
+            t = q / p
+            if p < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+            if t0 > t1:
+                return False
+        return True
+
+
+class NetworkLayout:
+    """Where everything of a network drawing goes (cm), and every label's box.
+
+    ``nodes``: {(layer, j): (x, y)}; ``edges``: [((k, j), (k + 1, i), name, ends)] with ``ends``
+    the segment between the two circles; ``labels``: [(Box, tikz text)] for every label placed
+    (weights on arrows, biases, node values, the output arrows); ``placed_edges``: whether the
+    arrows carry their weight names (else the weights are the matrices' entries, see the setup).
+    """
+
+    def __init__(self, d, ev=None, example=0, decimals=2):
+        g = d.graph
+        self.g, self.nt = g, Notation(d)
+        layers = g.layers
+        self.depth = len(layers)
+        self.key = ev is not None
+        values = ev.values[example] if ev is not None else None
+        grads = ev.gradients[example] if ev is not None else None
+        widest = max(layers)
+        self.dx = min(3.8, TEXT_WIDTH_CM / ((self.depth - 1) + 1.0))
+        self.dy = 1.55 if widest <= 4 else 1.35
+        if self.key:
+            self.dy += 0.85
+        self.nodes = {}
+        for k, w in enumerate(layers, start=1):
+            top = (w - 1) / 2
+            for r in range(w):
+                self.nodes[(k, r + 1)] = ((k - 1) * self.dx, (top - r) * self.dy)
+        rad = NODE_CM / 2
+        self.edges = []
+        for k in range(1, self.depth):
+            for i in range(1, layers[k] + 1):
+                for j in range(1, layers[k - 1] + 1):
+                    (xa, ya), (xb, yb) = self.nodes[(k, j)], self.nodes[(k + 1, i)]
+                    ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5
+                    ux, uy = (xb - xa) / ln, (yb - ya) / ln
+                    ends = ((xa + ux * rad, ya + uy * rad), (xb - ux * (rad + 0.1), yb - uy * (rad + 0.1)))
+                    self.edges.append(((k, j), (k + 1, i), names.weight(k, i, j), ends))
+        last = self.depth
+        outs = [(last, i) for i in range(1, layers[-1] + 1)]
+        ys = [self.nodes[o][1] for o in outs]
+        self.loss_at = ((last - 1) * self.dx + min(2.1, self.dx * 0.75), sum(ys) / len(ys))
+        self.target_at = (self.loss_at[0], self.loss_at[1] - 0.95)
+        self.out_edges = []
+        for o in outs:
+            (xa, ya) = self.nodes[o]
+            (xb, yb) = self.loss_at
+            ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5
+            ux, uy = (xb - xa) / ln, (yb - ya) / ln
+            self.out_edges.append((o, ((xa + ux * rad, ya + uy * rad), (xb - ux * 0.55, yb - uy * 0.45))))
+        self.obstacles = [Box(x, y, NODE_CM, NODE_CM, f"node {k},{j}") for (k, j), (x, y) in self.nodes.items()]
+        self.obstacles.append(Box(*self.loss_at, 0.9, 0.8, "loss"))
+        self.obstacles.append(Box(*self.target_at, 0.4, 0.45, "target"))
+        self.segments = [(name, e) for _, _, name, e in self.edges] + [(f"out {o}", e) for o, e in self.out_edges]
+        self.segments.append(("target", ((self.target_at[0], self.target_at[1] + 0.22),
+                                         (self.loss_at[0], self.loss_at[1] - 0.4))))
+        self.labels = []
+        self.node_info = {}
+        # biases above their nodes, node values below (the key)
+        for (k, j), (x, y) in self.nodes.items():
+            if k > 1:
+                t = f"$b^{{{k - 1}}}_{{{j}}}$"
+                self._place(t, [(x + dx_, y + rad + dy_) for dy_ in (0.2, 0.12, 0.35) for dx_ in (0, 0.3, -0.3, 0.55)]
+                            + [(x + 0.8, y + 0.15), (x + 0.8, y - 0.15)], None, f"bias {k},{j}", lines=1)
+            if values is not None:
+                info = self._info(k, j, values, grads, decimals)
+                text = r"\\".join(info)
+                hh = len(info) * LINE_PT * PT / 2
+                ok = self._place(text, [(x + dx_, y - rad - 0.12 - hh - dy_) for dy_ in (0, 0.1) for dx_ in (0, 0.25, -0.25)],
+                                 None,
+                                 f"values {k},{j}", lines=len(info), math=info)
+                self.node_info[(k, j)] = ok
+        self.info_in_drawing = all(self.node_info.values()) if values is not None else True
+        if not self.info_in_drawing:  # a table beside the drawing instead: drop the partial ones
+            self.labels = [lab for lab in self.labels if not lab[0].what.startswith("values")]
+        # weight names on the arrows, where every arrow of a gap finds a free place
+        self.labelled_gaps = set()
+        for k in range(1, self.depth):
+            gap = [e for e in self.edges if e[0][0] == k]
+            if len(gap) > 9:
+                continue
+            placed = list(self.labels)
+            ok = True
+            for src, dst, name, (a, b) in gap:
+                text = f"${sympy.latex(names.symbol(name))}$"
+                falling = self.nodes[dst][1] < self.nodes[src][1]
+                order = (0.22, 0.3, 0.38, 0.15, 0.46) if falling else (0.78, 0.7, 0.62, 0.85, 0.54)
+                if self.nodes[dst][1] == self.nodes[src][1]:
+                    order = (0.5, 0.4, 0.6, 0.3, 0.7)
+                cands = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t) for t in order]
+                if not self._place(text, cands, name, f"weight {name}", lines=1.15):
+                    ok = False
+                    break
+            if ok:
+                self.labelled_gaps.add(k)
+            else:
+                self.labels = placed
+        # the output arrows: y-hat into the loss
+        for n_, (o, (a, b)) in enumerate(self.out_edges):
+            yh = r"\hat{y}" if len(outs) == 1 else rf"\hat{{y}}_{{{o[1]}}}"
+            cands = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t + dy_)
+                     for t in (0.5, 0.35, 0.65) for dy_ in (0.2, -0.2)]
+            self._place(f"${yh}$", cands, f"out {o}", f"output {o[1]}", lines=1)
+
+    def _info(self, k, j, values, grads, decimals):
+        nt = self.nt
+        if k == 1:
+            name = names.feature(j)
+            return [f"${sympy.latex(names.symbol(name))} {_num(values[name], decimals)}$"]
+        z = names.pre_activation(k, j)
+        out = [rf"$\color{{{VALUE_COLOR}}}z {_num(values[z], decimals)}$",
+               rf"$\color{{{VALUE_COLOR}}}a {_num(values[names.activation(k, j)], decimals)}$"]
+        if z in grads:
+            out.append(rf"$\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial z {_num(grads[z], decimals)}$")
+        return out
+
+    def _place(self, text, candidates, own_segment, what, lines=1, math=None):
+        w = max(_text_cm(m) for m in (math or [text])) + 4 * PT
+        h = lines * LINE_PT * PT + 3 * PT
+        for cx, cy in candidates:
+            box = Box(cx, cy, w, h, what)
+            if any(box.overlaps(o) for o in self.obstacles):
+                continue
+            if any(box.overlaps(lab) for lab, _ in self.labels):
+                continue
+            if any(box.hits_segment(*seg) for name, seg in self.segments if name != own_segment):
+                continue
+            self.labels.append((box, text))
+            return True
+        return False
+
+    def overlaps(self) -> list:
+        """Pairs that overlap (should be none): labels with labels, nodes, and other arrows."""
+        bad = []
+        for n, (b, _) in enumerate(self.labels):
+            for c, _ in self.labels[n + 1:]:
+                if b.overlaps(c):
+                    bad.append((b.what, c.what))
+            for o in self.obstacles:
+                if b.overlaps(o):
+                    bad.append((b.what, o.what))
+            own = b.what.split(" ", 1)[1] if b.what.startswith("weight ") else None
+            for name, seg in self.segments:
+                if name == own or (b.what.startswith("output ") and name == f"out {(self.depth, int(b.what.split()[1]))}"):
+                    continue
+                if b.hits_segment(*seg):
+                    bad.append((b.what, name))
+        return bad
+
+
+def network_layout(d, ev=None, example: int = 0, decimals: int = 2) -> NetworkLayout:
+    """The measured layout of the network drawing (see :class:`NetworkLayout`)."""
+    return NetworkLayout(d, ev, example, decimals)
+
+
 def network_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
-    """The network as the lecture draws it (Figure 3 of the notes), optionally with values."""
-    g = d.graph
-    nt = Notation(d)
-    layers = g.layers
-    depth = len(layers)
-    values = ev.values[example] if ev is not None else None
-    grads = ev.gradients[example] if ev is not None else None
-    dx = 4.6 if ev is not None else 3.8
-    dy = 3.1 if ev is not None else 2.0
-    dx = min(dx, TEXT_WIDTH_CM / ((depth - 1) + 0.75 + (0.45 if ev is not None else 0.1)))
-    shown = [_shown_indices(w) for w in layers]
-    n_edges = sum(len([i for i in shown[k] if i]) * len([j for j in shown[k - 1] if j]) for k in range(1, depth))
-    label_edges = n_edges <= MAX_LABELLED_EDGES
+    """The network as the lecture draws it (Figure 3 of the notes), optionally with values.
+
+    Every label is placed by :class:`NetworkLayout` where its box meets no other label, node or
+    arrow; a gap whose arrows cannot all be labelled that way is drawn without the weight names
+    (the caption says where the weights are: the matrices W^{k} of the setup). In the key, node
+    values (green) and gradients (red, with their "\\partial") go under the nodes when they fit,
+    else into a table beside the drawing (:func:`network_values_table`)."""
+    lay = NetworkLayout(d, ev, example, decimals)
+    g, nt = d.graph, lay.nt
     lines = [
-        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={dy * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        rf"\begin{{tikzpicture}}[x={scale:.2f}cm, y={scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
         r"  neuron/.style={circle, draw, thick, minimum size=11mm, inner sep=1pt, fill=white},",
         r"  lossnode/.style={rectangle, rounded corners, draw, thick, minimum size=8mm, fill=white},",
-        r"  wlabel/.style={fill=white, inner sep=1pt, font=\scriptsize},",
-        r"  info/.style={font=\scriptsize, align=center}]",
+        r"  lab/.style={fill=white, inner sep=0.5pt, font=\scriptsize, align=center}]",
     ]
-    pos = {}
-    for k, width in enumerate(layers, start=1):
-        idx = shown[k - 1]
-        top = (len(idx) - 1) / 2
-        for r, j in enumerate(idx):
-            y = top - r
-            if j is None:
-                lines.append(rf"\node at ({k - 1},{y:.2f}) {{$\vdots$}};")
-                continue
-            name = names.feature(j) if k == 1 else names.activation(k, j)
-            pos[(k, j)] = y
-            label = sympy.latex(names.symbol(name))
-            extra = ""
-            if k > 1:
-                extra = rf", label={{[font=\scriptsize]above:$b^{{{k - 1}}}_{{{j}}}$}}"
-            lines.append(rf"\node[neuron{extra}] (n{k}-{j}) at ({k - 1},{y:.2f}) {{${label}$}};")
-            if values is not None:
-                info = []
-                if k == 1:
-                    info.append(f"{label} {_num(values[name], decimals)}")
-                else:
-                    z = names.pre_activation(k, j)
-                    info.append(f"z {_num(values[z], decimals)}")
-                    info.append(f"a {_num(values[name], decimals)}")
-                    if z in grads:
-                        info.append(rf"\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial z "
-                                    f"{_num(grads[z], decimals)}")
-                text = r"\\".join(f"${t}$" for t in info)
-                lines.append(rf"\node[info, below=1.5mm of n{k}-{j}] {{{text}}};")
-    # edges
-    for k in range(1, depth):
-        for i in shown[k]:
-            if i is None:
-                continue
-            for j in shown[k - 1]:
-                if j is None:
-                    continue
-                w = names.weight(k, i, j)
-                if not label_edges:
-                    lines.append(rf"\draw[->] (n{k}-{j}) -- (n{k + 1}-{i});")
-                    continue
-                # where crossing arrows meet (the middle) no label goes: a falling arrow is labelled
-                # near its source, a rising one near its target, a level one in the middle
-                ys, yt = pos[(k, j)], pos[(k + 1, i)]
-                frac = 0.5 if ys == yt else (0.27 if yt < ys else 0.73)
-                text = f"${sympy.latex(names.symbol(w))}$"
-                if grads is not None and w in grads:
-                    text = (rf"\shortstack{{{text}\\$\color{{{GRADIENT_COLOR}}}"
-                            rf"{_num(grads[w], decimals)}$}}")
-                where = "above" if ys == yt else "sloped"
-                lines.append(rf"\draw[->] (n{k}-{j}) -- node[wlabel, pos={frac}, {where}] {{{text}}} (n{k + 1}-{i});")
-    # output, loss
-    out_idx = [i for i in shown[-1] if i is not None]
-    last = depth
-    if len(out_idx) == 1:
-        i = out_idx[0]
-        y = pos[(last, i)]
-        lines.append(rf"\node[lossnode] (loss) at ({last - 1 + 0.75},{y:.2f}) {{${nt.out_tex}$}};")
-        lines.append(rf"\draw[->] (n{last}-{i}) -- node[wlabel, above=1mm] {{$\hat{{y}}$}} (loss);")
-        lines.append(rf"\node[info] (target) at ({last - 1 + 0.75},{y - 0.75:.2f}) {{$y$}};")
-        lines.append(r"\draw[->] (target) -- (loss);")
-        if values is not None:
-            info = [f"{nt.out_tex} {_num(values[g.output], decimals)}", f"y {_num(values[names.target(1)], decimals)}"]
-            text = r"\\".join(f"${t}$" for t in info)
-            lines.append(rf"\node[info, right=2mm of loss] {{{text}}};")
-    else:
-        lines.append(rf"\node[lossnode] (loss) at ({last - 1 + 0.75},0) {{${nt.out_tex}$}};")
-        for i in out_idx:
-            lines.append(rf"\draw[->] (n{last}-{i}) -- (loss);")
+    for (k, j), (x, y) in lay.nodes.items():
+        name = names.feature(j) if k == 1 else names.activation(k, j)
+        lines.append(rf"\node[neuron] (n{k}-{j}) at ({x:.3f},{y:.3f}) {{${sympy.latex(names.symbol(name))}$}};")
+    for (k, j), (ki, i), name, (a, b) in lay.edges:
+        lines.append(rf"\draw[->] ({a[0]:.3f},{a[1]:.3f}) -- ({b[0]:.3f},{b[1]:.3f});")
+    lx, ly = lay.loss_at
+    tx, ty = lay.target_at
+    lines.append(rf"\node[lossnode] (loss) at ({lx:.3f},{ly:.3f}) {{${nt.out_tex}$}};")
+    for o, (a, b) in lay.out_edges:
+        lines.append(rf"\draw[->] ({a[0]:.3f},{a[1]:.3f}) -- (loss);")
+    lines.append(rf"\node (target) at ({tx:.3f},{ty:.3f}) {{$y$}};")
+    lines.append(r"\draw[->] (target) -- (loss);")
+    for box, text in lay.labels:
+        cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+        lines.append(rf"\node[lab] at ({cx:.3f},{cy:.3f}) {{{text}}};")
     lines.append(r"\end{tikzpicture}")
-    note = "" if label_edges else (f"% {n_edges} arrows: weight labels left out so they do not overlap\n")
-    return note + "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def network_caption(d, ev=None, example: int = 0, decimals: int = 2) -> str:
+    """What the drawing leaves to the text: where the weight names are, what the colours mean."""
+    lay = NetworkLayout(d, ev, example, decimals)
+    parts = []
+    bare = [k for k in range(1, lay.depth) if k not in lay.labelled_gaps]
+    if bare:
+        which = ", ".join(f"$W^{{{k}}}$" for k in bare)
+        parts.append("The arrow from node $j$ of layer $k$ to node $i$ of layer $k + 1$ carries the weight "
+                     f"$w^{{k}}_{{i,j}}$ (unlabelled arrows: the entries of {which} above).")
+    if ev is not None:
+        if lay.info_in_drawing:
+            parts.append(rf"Under each node: its values in \textcolor{{{VALUE_COLOR}}}{{green}} and "
+                         rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {lay.nt.out_tex}/\partial z$ "
+                         "in red}}.")
+        parts.append(r"The weights' gradients are in the table below the drawing.")
+    return " ".join(parts) + ("\n" if parts else "")
+
+
+def uniform_numbers(rows, decimals: int = 2, most: int = 8) -> list:
+    """A matrix of exact numbers as text, every entry with the same number of decimals: ``decimals``,
+    or more (up to ``most``) when the smallest non-zero entry needs them for two significant digits;
+    exact zeros and whole numbers stay as they are."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    nonzero = [abs(float(v)) for r in rows for v in r if float(v) != 0]
+    places = decimals
+    if nonzero:
+        small = min(nonzero)
+        if small < 10 ** (-decimals):
+            import math
+
+            places = min(most, -math.floor(math.log10(small)) + 1)
+    out = []
+    for r in rows:
+        line = []
+        for v in r:
+            if getattr(v, "is_Integer", False) or isinstance(v, int):
+                line.append(str(v))
+                continue
+            dec = Decimal(str(sympy.Float(v, 30)))
+            q = dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            line.append(f"{q:.{places}f}")
+        out.append(line)
+    return out
+
+
+def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
+    """The key's numbers beside the drawing: per node z, a and dL/dz when they did not fit under
+    the nodes, and per layer the weights' gradients dL/dW^{k} and dL/db^{k} as matrices."""
+    lay = NetworkLayout(d, ev, example, decimals)
+    g, nt = d.graph, lay.nt
+    values, grads = ev.values[example], ev.gradients[example]
+    out = []
+    if not lay.info_in_drawing:
+        rows = []
+        for k in range(2, lay.depth + 1):
+            for j in range(1, g.layers[k - 1] + 1):
+                z, a = names.pre_activation(k, j), names.activation(k, j)
+                gz = format_number(grads[z], decimals)[0] if z in grads else ""
+                rows.append(f"${sympy.latex(names.symbol(a))}$ & ${format_number(values[z], decimals)[0]}$ & "
+                            f"${format_number(values[a], decimals)[0]}$ & "
+                            rf"$\color{{{GRADIENT_COLOR}}}{gz}$ \\")
+        head = (rf"node & $z$ & $a$ & \textcolor{{{GRADIENT_COLOR}}}{{$\partial {nt.out_tex}/\partial z$}} \\")
+        half = (len(rows) + 1) // 2 if len(rows) > 12 else len(rows)
+        tabs = []
+        for chunk in (rows[:half], rows[half:]):
+            if chunk:
+                tabs.append("\\begin{tabular}{cccc}\n\\toprule\n" + head + "\n\\midrule\n" + "\n".join(chunk)
+                            + "\n\\bottomrule\n\\end{tabular}")
+        out.append("\\begin{center}\n\\small\n" + "\\qquad\n".join(tabs) + "\n\\end{center}\n")
+    from ..worksheets.layout import LINE_PT as ROOM, width
+
+    mats = []
+    for k in range(1, lay.depth):
+        Wv = [[grads.get(names.weight(k, i, j), sympy.S.Zero) for j in range(1, g.layers[k - 1] + 1)]
+              for i in range(1, g.layers[k] + 1)]
+        bv = [[grads.get(names.bias(k, i), sympy.S.Zero)] for i in range(1, g.layers[k] + 1)]
+        W, b = uniform_numbers(Wv, decimals), uniform_numbers(bv, decimals)
+        mw = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in W) + r" \end{bmatrix}"
+        mb = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in b) + r" \end{bmatrix}"
+        lw = rf"\frac{{\partial {nt.out_tex}}}{{\partial W^{{{k}}}}} \approx {mw}"
+        lb = rf"\frac{{\partial {nt.out_tex}}}{{\partial b^{{{k}}}}} \approx {mb}"
+        if width(lw + lb) + 30 <= ROOM:
+            mats.append(lw + r",\qquad " + lb)
+        else:
+            mats += [lw, lb]
+    out.append(rf"{{\color{{{GRADIENT_COLOR}}}" + "\n\\begin{gather*}\n" + " \\\\\n".join(mats)
+               + "\n\\end{gather*}\n}\n")
+    out.append("Each matrix is rounded to one number of decimals: the sheet's, or more where its smallest "
+               "entry needs them for two significant digits.\n")
+    return "\n".join(out)
 
 
 def _layout(g) -> dict:
@@ -359,4 +587,4 @@ def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, giv
     return note + "\n".join(lines) + "\n"
 
 
-__all__ = ["drawing", "network_tikz", "graph_tikz", "matrix_network_tikz", "tikz_packages"]
+__all__ = ["drawing", "network_tikz", "network_layout", "network_caption", "network_values_table", "uniform_numbers", "graph_tikz", "matrix_network_tikz", "tikz_packages"]

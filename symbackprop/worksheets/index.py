@@ -49,6 +49,8 @@ from ..render.latex import (
     tex_escape,
 )
 from ..render.tikz import drawing, tikz_packages
+from .layout import fit_page
+from .evaluation import SheetEvaluation
 
 WORKSHEET_KEYS = ("wrt", "example")
 MAX_VARIANTS = 200
@@ -164,7 +166,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
     """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
-        ev = Evaluation(d, numbers)
+        ev = SheetEvaluation(d, numbers)
     except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
         return False
     g = d.graph
@@ -278,6 +280,7 @@ def variant_numbers(d: Derivation, count: int, seed: int = 0, wrt=None) -> list:
         raise SpecError(f"--variants {count!r}: allowed a whole number from 1 to {MAX_VARIANTS}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise SpecError(f"--seed {seed!r}: allowed a whole number from 0 to {2**32 - 1}")
+    check_sheet_size(d)
     base = base_numbers(d)
     wrt = list(wrt) if wrt else (options(d).get("wrt") or default_wrt(d))
     rng = random.Random(seed)
@@ -378,6 +381,76 @@ def _sigmoid_table(d: Derivation, decimals: int) -> str:
     return sigmoid_table(d.graph.activations, decimals)
 
 
+MAX_SHEET_WIDTH = 6       # nodes per layer a per-scalar worksheet shows (every weight as a matrix entry)
+MAX_SHEET_DEPTH = 4       # weight layers
+INLINE_PARAMETERS = 6     # a layer with at most this many weights and biases lists them inline
+
+
+def check_sheet_size(d: Derivation) -> None:
+    """A worksheet shows every weight: refuse networks it cannot print, saying what to do."""
+    g = d.graph
+    if g.mode != "network":
+        return
+    src = d.spec.source if d.spec is not None else "<spec>"
+    depth, widest = len(g.layers) - 1, max(g.layers)
+    if depth > MAX_SHEET_DEPTH or widest > MAX_SHEET_WIDTH:
+        raise SpecError(f"{src}: [network].layers = {list(g.layers)}: a worksheet prints every weight, so it takes "
+                        f"at most {MAX_SHEET_DEPTH} weight layers of at most {MAX_SHEET_WIDTH} nodes; use "
+                        "`symbackprop derive --matrix` (the matrix form) or `derive --wrt NAME` for one gradient "
+                        "of a bigger network")
+
+
+def _layer_words(g) -> str:
+    """'3 inputs, a hidden layer of 4 nodes (tanh) and an output layer of 2 nodes (softmax)'."""
+    def nodes(n):
+        return f"{n} node" + ("s" if n != 1 else "")
+
+    parts = [f"{g.layers[0]} input" + ("s" if g.layers[0] != 1 else "")]
+    hidden = g.layers[1:-1]
+    for k, w in enumerate(hidden, start=2):
+        which = "a hidden layer" if len(hidden) == 1 else f"hidden layer {k}"
+        parts.append(f"{which} of {nodes(w)} ({tex_escape(g.activations[k - 2])})")
+    parts.append(f"an output layer of {nodes(g.layers[-1])} ({tex_escape(g.activations[-1])})")
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _matrix_tex(rows) -> str:
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{bmatrix}"
+
+
+def parameter_block(d: Derivation, r: Renderer) -> str:
+    """Every weight and bias of the network: a small layer inline (w^{1}_{1,1} = 1, ...), a bigger
+    one as the matrix W^{k} (row i, column j holds w^{k}_{i,j}) and the column vector b^{k}."""
+    g, nt = d.graph, r.nt
+    vals = r.numbers.parameters
+    inline, mats = [], []
+    for k in range(1, len(g.layers)):
+        rows_n, cols_n = g.layers[k], g.layers[k - 1]
+        if rows_n * cols_n + rows_n <= INLINE_PARAMETERS:
+            items = [f"{nt.tex(names.weight(k, i, j))} = {r.given(vals[names.symbol(names.weight(k, i, j))])}"
+                     for i in range(1, rows_n + 1) for j in range(1, cols_n + 1)]
+            items += [f"{nt.tex(names.bias(k, i))} = {r.given(vals[names.symbol(names.bias(k, i))])}"
+                      for i in range(1, rows_n + 1)]
+            inline.append(",\\quad ".join(items))
+            continue
+        W = [[r.given(vals[names.symbol(names.weight(k, i, j))]) for j in range(1, cols_n + 1)]
+             for i in range(1, rows_n + 1)]
+        b = [[r.given(vals[names.symbol(names.bias(k, i))])] for i in range(1, rows_n + 1)]
+        mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = {_matrix_tex(b)}")
+    out = []
+    if inline:
+        out.append("Parameters:\n\\[\n\\begin{gathered}\n" + " \\\\\n".join(inline)
+                   + "\n\\end{gathered}\n\\]\n")
+    if mats:
+        first = next(k for k in range(1, len(g.layers)) if g.layers[k] * g.layers[k - 1] + g.layers[k] > INLINE_PARAMETERS)
+        out.append(("The other weights and biases" if inline else "The weights and biases") +
+                   f", layer by layer: the entry in row $i$ and column $j$ of $W^{{k}}$ is $w^{{k}}_{{i,j}}$ "
+                   f"(from node $j$ of layer $k$ to node $i$ of layer $k + 1$), entry $i$ of $b^{{k}}$ is "
+                   f"$b^{{k}}_{{i}}$; for example $w^{{{first}}}_{{1,2}}$ is row 1, column 2 of $W^{{{first}}}$.\n"
+                   + "\\begin{gather*}\n" + " \\\\\n".join(mats) + "\n\\end{gather*}\n")
+    return "\n".join(out)
+
+
 def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
     g, nt = d.graph, r.nt
     out = []
@@ -386,14 +459,12 @@ def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
         formula = loss.latex
         if len(g.outputs) == 1:
             formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
-        acts = ", ".join(tex_escape(a) for a in dict.fromkeys(g.activations))
         out.append(
-            f"The network below has layers of widths ${', '.join(str(w) for w in g.layers)}$, "
-            f"activation{'s' if len(set(g.activations)) > 1 else ''} {acts} and the loss ${formula}$. "
+            f"The network below has {_layer_words(g)}; the loss is ${formula}$. "
             "Notation of the lecture notes: $w^{k}_{i,j}$ joins node $j$ of layer $k$ to node $i$ of layer "
-            "$k + 1$, $z^{k}_{i}$ is the weighted sum plus the bias $b^{k-1}_{i}$, $a^{k}_{i}$ its activation, "
+            "$k + 1$; $z^{k}_{i}$ is the weighted sum plus the bias $b^{k-1}_{i}$, $a^{k}_{i}$ its activation, "
             "$a^{1}_{j} = x_j$ and $\\hat{y}$ the output.\n")
-        out.append(r.parameter_table())
+        out.append(parameter_block(d, r))
         out.append(f"Input and target: ${r.example_label(0)}$. Learning rate: "
                    f"$\\alpha = {r.given(r.numbers.learning_rate)}$.\n")
     else:
@@ -493,13 +564,14 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
         from ..worksheets.matrix import matrix_worksheet
 
         return matrix_worksheet(mspec, numbers, variant, decimals, fragment, wrt)
+    check_sheet_size(d)
     if numbers is None:
         numbers = base_numbers(d)
     if wrt:
         wrt = [d.resolve(w) for w in ([wrt] if isinstance(wrt, str) else wrt)]
     else:
         wrt = options(d).get("wrt") or default_wrt(d)
-    r = Renderer(d, decimals, numbers, heading="subsection")
+    r = _renderer(d, decimals, numbers)
     ev = r.ev
     if ev is None:
         raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: the worksheet's numbers cannot be evaluated")
@@ -513,17 +585,37 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
     table = _sigmoid_table(d, decimals)
     exercises = _exercises(d, r, wrt)
     code = math_to_code(d)
-    caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
-                   + (" of the first example" if ev.n > 1 else "") + ".\n")
-    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", table, exercises, code])
+    if d.graph.mode == "network":
+        from ..render.tikz import network_caption, network_values_table
+
+        caption_ex = network_caption(d)
+        caption_key = network_caption(d, ev, 0, decimals) + network_values_table(d, ev, 0, decimals)
+    else:
+        caption_ex = ""
+        caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
+                       + (" of the first example" if ev.n > 1 else "") + ".\n")
+    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", caption_ex, table,
+                         exercises, code])
     key_body = "\n".join([head_key, setup, "\\begin{center}\n" + pic_key + "\\end{center}\n", caption_key,
                           table, exercises, _answers(d, r, wrt), code])
     return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),
                      numbers, variant)
 
 
+def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
+    """The key's Renderer, evaluated by :class:`SheetEvaluation` (fast at any depth)."""
+    r = Renderer(d, decimals, None, heading="subsection")
+    r.numbers = numbers
+    try:
+        r.ev = SheetEvaluation(d, numbers)
+    except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
+        r.ev = None
+    return r
+
+
 def _wrap(d: Derivation, body: str, fragment: bool, what: str) -> str:
     head = _header_comment(d, what)
+    body = fit_page(body)
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
                 "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
