@@ -393,16 +393,69 @@ class Derivation:
 
     def exact_node_gradients(self, values: dict) -> dict:
         """∂L/∂node for one example, exactly, from exact forward ``values`` ({name: number})."""
-        sym_values = {names.symbol(k): v for k, v in values.items()}
+        subs = {names.symbol(k): v for k, v in values.items()}
         grads = {}
         for n in reversed(self.graph.nodes):
             if n.name not in self.node_gradients:
                 continue
-            expr = self.upstream_expression(n.name)
-            subs = dict(sym_values)
-            subs.update({self.upstream_symbol(c): grads[c] for c in grads})
-            grads[n.name] = expr.xreplace(subs)
+            value = self.upstream_expression(n.name).xreplace(subs)
+            grads[n.name] = value
+            subs[self.upstream_symbol(n.name)] = value
         return grads
+
+    def numeric_evaluation(self, examples=None, parameters: dict | None = None) -> tuple:
+        """Forward values and ∂L/∂node at each example, for display: ``(values, gradients)``.
+
+        Two lists (one dict {name: SymPy number} per example) like ``exact_values`` and
+        ``exact_node_gradients``, computed bottom-up (``symbackprop.derivation.numeric.Point``):
+        exact rationals where the values are rationals of bounded size, otherwise Floats of at
+        least 60 digits (more where a sum cancels), ``oo`` for an overflow, a complex Float,
+        ``zoo`` or ``nan`` where the value is not real. Linear in the size of the derivation.
+        """
+        from . import numeric as _numeric
+
+        examples = self.examples() if examples is None else list(examples)
+        params = self.parameter_values() if parameters is None else parameters
+        sizes: dict = {}
+        for dps in _numeric.PRECISIONS:
+            values, grads, insufficient = [], [], False
+            for ex in examples:
+                v, g, bad = self._numeric_point(ex, params, dps, sizes)
+                values.append(v)
+                grads.append(g)
+                insufficient = insufficient or bad
+            if not insufficient:
+                break
+        return values, grads
+
+    def _numeric_point(self, example: dict, params: dict, dps: int, sizes: dict):
+        from . import numeric as _numeric
+
+        point = _numeric.Point(dps, sizes)
+        given = dict(params)
+        given.update(example)
+        out = {}
+        for s, v in given.items():
+            point.set(s, v)
+            out[s.name] = v
+        for n in self.graph.nodes:
+            if n.is_leaf:
+                if n.symbol not in given:
+                    from ..errors import SpecError
+
+                    raise SpecError(f"{self.spec.source if self.spec else '<spec>'}: no value for {n.name} "
+                                    f"(give it in [data] or [parameters])")
+                continue
+            point.define(n.symbol, n.definition)
+            out[n.name] = point.value_of(n.symbol)
+        grads = {}
+        for n in reversed(self.graph.nodes):
+            if n.name not in self.node_gradients:
+                continue
+            sym = self.upstream_symbol(n.name)
+            point.define(sym, self.upstream_expression(n.name))
+            grads[n.name] = point.value_of(sym)
+        return out, grads, point.insufficient
 
     def exact_gradients(self, parameters: dict | None = None) -> dict:
         """∂J/∂θ of the reduced loss over the spec's examples, exactly: {name: number}."""
