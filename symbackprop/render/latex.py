@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
 import sympy
+from mpmath import libmp as mlib
 
 from ..spec import names
 from ..ops.activations import get_activation
@@ -242,6 +243,8 @@ def _sign(value) -> int:
 
 def _decimal(value) -> Decimal | None:
     """``value`` as a Decimal (None for an overflow: ±oo); NotSupportedError when it is not real."""
+    if getattr(value, "is_Float", False):  # a computed value (Evaluation): its digits, directly
+        return Decimal(mlib.to_str(value._mpf_, _PRECISION))
     f = _numeric(value)
     if f is sympy.oo or f is sympy.S.NegativeInfinity:
         return None
@@ -380,6 +383,13 @@ class Evaluation:
 
     def value(self, e: int, name: str):
         return self.values[e][name]
+
+    def symbol_values(self, e: int) -> dict:
+        """{symbol: value} of example e (leaves and forward values), built once per example."""
+        cache = self.__dict__.setdefault("_symbol_values", {})
+        if e not in cache:
+            cache[e] = {names.symbol(k): v for k, v in self.values[e].items()}
+        return cache[e]
 
 
 def _evaluation(d, numbers):
@@ -686,7 +696,7 @@ class Renderer:
 
     def sym_values(self, e: int) -> dict:
         """{symbol: exact value} of example e (leaves and forward values)."""
-        return {names.symbol(k): v for k, v in self.ev.values[e].items()}
+        return self.ev.symbol_values(e)
 
     def shown_examples(self) -> list:
         return list(range(min(self.ev.n, MAX_EXAMPLES_SHOWN))) if self.ev else []
