@@ -367,6 +367,12 @@ def _size(e, cache: dict) -> int:
     return n
 
 
+def tree_size(expr) -> int:
+    """How many nodes ``expr`` has written out as a tree (shared subtrees counted each time);
+    linear in the size of the expression's DAG, so it is safe on any derivation."""
+    return _size(expr, {})
+
+
 class Point:
     """One example's values, node by node: ``define(symbol, expression)`` in topological order.
 
