@@ -76,10 +76,15 @@ def _emit(text: str, output: str | None, force: bool):
 
 
 def _fmt(value, decimals=4):
-    try:
-        return f"{float(sympy.N(value, 15)):.{decimals}f}"
-    except (TypeError, ValueError):
-        return str(value)
+    from ..derivation.numeric import plain_number
+
+    return plain_number(value, decimals)  # bounded: scientific, "too large to show", "not real (...)"
+
+
+def _tree_size(expr) -> int:
+    from ..derivation.numeric import tree_size
+
+    return tree_size(expr)
 
 
 def _plain(d, expr) -> str:
@@ -112,8 +117,7 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
     examples = d.examples() if (d.spec.x or d.spec.data) else []
     if examples and d.n_examples <= 50:
         try:
-            values = d.exact_values(examples[0])
-            grads = d.exact_node_gradients(values)
+            (values,), (grads,) = d.numeric_evaluation(examples[:1])
         except SymbackpropError:
             values = None
     for name in targets:
@@ -134,7 +138,9 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
         lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_plain(d, ng.expression)}")
         if ng.simplified is not None:
             lines.append(f"  simplified: {_plain(d, ng.simplified)}")
-        lines.append(f"  per example: {d.per_example_gradient(name)}")
+        per_example = d.per_example_gradient(name)
+        lines.append(f"  per example: {per_example}" if _tree_size(per_example) <= 2000 else
+                     "  per example: too long to print in full (the chain rule above, substituted)")
         if values is not None:
             lines.append(f"  at example 1: {_fmt(grads.get(name, 0), decimals)}")
     if values is not None:

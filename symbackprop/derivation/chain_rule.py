@@ -23,7 +23,7 @@ Example (the lecture network)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy
 
@@ -156,10 +156,35 @@ def _generic_rule(expr, sym) -> str:
 
 
 def _diff_definition(definition: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:
-    """d definition / d sym, term by term for sums (much faster for long weighted sums)."""
+    """d definition / d sym, term by term for sums (much faster for long weighted sums).
+
+    Only the terms that contain ``sym`` are differentiated (found once per definition), and
+    a term ``c · sym · rest`` in which ``sym`` is one plain factor gives ``c · rest`` directly:
+    what ``diff`` returns, without its machinery (a weighted sum's edges are all of this kind).
+    """
     if isinstance(definition, sympy.Add):
-        return sympy.Add(*[t.diff(sym) for t in definition.args if t.has(sym)])
-    return definition.diff(sym)
+        return sympy.Add(*[_diff_term(t, sym) for t in _terms_by_symbol(definition).get(sym, ())])
+    return _diff_term(definition, sym)
+
+
+@lru_cache(maxsize=8192)
+def _terms_by_symbol(definition: sympy.Add) -> dict:
+    out: dict = {}
+    for t in definition.args:
+        for s in t.free_symbols:
+            out.setdefault(s, []).append(t)
+    return out
+
+
+def _diff_term(t: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:
+    if t == sym:
+        return sympy.S.One
+    if isinstance(t, sympy.Mul):
+        hits = [i for i, f in enumerate(t.args) if f.has(sym)]
+        if len(hits) == 1 and t.args[hits[0]] == sym:
+            i = hits[0]
+            return sympy.Mul(*(t.args[:i] + t.args[i + 1:]))
+    return t.diff(sym)
 
 
 def local_derivative(graph: Graph, child_name: str, parent_name: str) -> LocalDerivative:
@@ -290,20 +315,30 @@ class Derivation:
         return {}
 
     def per_example_gradient(self, name: str) -> sympy.Expr:
-        """∂L/∂name per example, in node symbols only (z, a, w, b, x, y); upstream gradients substituted."""
+        """∂L/∂name per example, in node symbols only (z, a, w, b, x, y); upstream gradients substituted.
+
+        Only the nodes between ``name`` and the output are visited (each once, shared by later calls).
+        """
         name = self.resolve(name)
         memo = self._in_nodes
         if name in memo:
             return memo[name]
-        order = [n.name for n in reversed(self.graph.nodes) if n.name in self.node_gradients]
-        for n in order:
-            if n in memo:
+        if name not in self.node_gradients:
+            return sympy.S.Zero
+        needed, stack = set(), [name]
+        while stack:
+            n = stack.pop()
+            if n in needed or n in memo:
+                continue
+            needed.add(n)
+            stack.extend(c for c, _ in self.node_gradients[n].terms if c in self.node_gradients)
+        for node in reversed(self.graph.nodes):
+            n = node.name
+            if n not in needed:
                 continue
             expr = self.upstream_expression(n)
             expr = expr.xreplace({self.upstream_symbol(c): memo[c] for c, _ in self.node_gradients[n].terms if c in memo})
             memo[n] = expr
-            if n == name:
-                break
         return memo.get(name, sympy.S.Zero)
 
     def expand(self, expr: sympy.Expr) -> sympy.Expr:
@@ -393,16 +428,69 @@ class Derivation:
 
     def exact_node_gradients(self, values: dict) -> dict:
         """∂L/∂node for one example, exactly, from exact forward ``values`` ({name: number})."""
-        sym_values = {names.symbol(k): v for k, v in values.items()}
+        subs = {names.symbol(k): v for k, v in values.items()}
         grads = {}
         for n in reversed(self.graph.nodes):
             if n.name not in self.node_gradients:
                 continue
-            expr = self.upstream_expression(n.name)
-            subs = dict(sym_values)
-            subs.update({self.upstream_symbol(c): grads[c] for c in grads})
-            grads[n.name] = expr.xreplace(subs)
+            value = self.upstream_expression(n.name).xreplace(subs)
+            grads[n.name] = value
+            subs[self.upstream_symbol(n.name)] = value
         return grads
+
+    def numeric_evaluation(self, examples=None, parameters: dict | None = None) -> tuple:
+        """Forward values and ∂L/∂node at each example, for display: ``(values, gradients)``.
+
+        Two lists (one dict {name: SymPy number} per example) like ``exact_values`` and
+        ``exact_node_gradients``, computed bottom-up (``symbackprop.derivation.numeric.Point``):
+        exact rationals where the values are rationals of bounded size, otherwise Floats of at
+        least 60 digits (more where a sum cancels), ``oo`` for an overflow, a complex Float,
+        ``zoo`` or ``nan`` where the value is not real. Linear in the size of the derivation.
+        """
+        from . import numeric as _numeric
+
+        examples = self.examples() if examples is None else list(examples)
+        params = self.parameter_values() if parameters is None else parameters
+        sizes: dict = {}
+        for dps in _numeric.PRECISIONS:
+            values, grads, insufficient = [], [], False
+            for ex in examples:
+                v, g, bad = self._numeric_point(ex, params, dps, sizes)
+                values.append(v)
+                grads.append(g)
+                insufficient = insufficient or bad
+            if not insufficient:
+                break
+        return values, grads
+
+    def _numeric_point(self, example: dict, params: dict, dps: int, sizes: dict):
+        from . import numeric as _numeric
+
+        point = _numeric.Point(dps, sizes)
+        given = dict(params)
+        given.update(example)
+        out = {}
+        for s, v in given.items():
+            point.set(s, v)
+            out[s.name] = v
+        for n in self.graph.nodes:
+            if n.is_leaf:
+                if n.symbol not in given:
+                    from ..errors import SpecError
+
+                    raise SpecError(f"{self.spec.source if self.spec else '<spec>'}: no value for {n.name} "
+                                    f"(give it in [data] or [parameters])")
+                continue
+            point.define(n.symbol, n.definition)
+            out[n.name] = point.value_of(n.symbol)
+        grads = {}
+        for n in reversed(self.graph.nodes):
+            if n.name not in self.node_gradients:
+                continue
+            sym = self.upstream_symbol(n.name)
+            point.define(sym, self.upstream_expression(n.name))
+            grads[n.name] = point.value_of(sym)
+        return out, grads, point.insufficient
 
     def exact_gradients(self, parameters: dict | None = None) -> dict:
         """∂J/∂θ of the reduced loss over the spec's examples, exactly: {name: number}."""

@@ -42,9 +42,10 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
 import sympy
+from mpmath import libmp as mlib
 
 from ..spec import names
 from ..ops.activations import get_activation
@@ -129,7 +130,7 @@ def _latin1(ch: str) -> str:
 
 
 def format_number(value, decimals: int = 2, *, significant: int = 2) -> tuple[str, bool]:
-    """An exact number as LaTeX, rounded for display only: ``(text, exact)``.
+    r"""An exact number as LaTeX, rounded for display only: ``(text, exact)``.
 
     >>> format_number(sympy.Integer(2))
     ('2', True)
@@ -140,24 +141,40 @@ def format_number(value, decimals: int = 2, *, significant: int = 2) -> tuple[st
     ('0.88', False)
     >>> format_number(sympy.Rational(-61, 200000))   # would round to -0.00: keep 2 significant digits
     ('-0.00031', False)
+    >>> format_number(sympy.exp(1000))        # from 10^15 on: scientific, ``decimals`` in the mantissa
+    ('1.97 \\times 10^{434}', False)
+    >>> format_number(sympy.oo)
+    ('\\text{too large to show}', False)
+
+    A value that is not a real number (1/0, the log of a negative number) raises NotSupportedError.
     """
     if isinstance(value, bool):
         raise TypeError("not a number")
     if isinstance(value, int):
         value = sympy.Integer(value)
-    if decimals < 0 or decimals > 12:
-        raise NotSupportedError(f"decimals={decimals}: allowed 0 to 12")
+    if decimals < 0 or decimals > MAX_DECIMALS:
+        raise NotSupportedError(f"decimals={decimals}: allowed 0 to {MAX_DECIMALS}")
     if getattr(value, "is_Rational", False):
         p, q = int(value.p), int(value.q)
-        if q == 1:
+        if q == 1 and abs(p) < _EXACT_INTEGERS:
             return str(p), True
-        k = _terminating_digits(q)
-        if k is not None and k <= decimals:
-            return _plain(Decimal(p) / Decimal(q), k), True
-        dec = Decimal(p) / Decimal(q) if k is not None else _decimal(value)
+        k = _terminating_digits(q) if q != 1 else 0
+        if k is not None and k <= decimals and abs(p) < _EXACT_INTEGERS * q:
+            return _plain(_WIDE.divide(Decimal(p), Decimal(q)), k), True
+        dec = _WIDE.divide(Decimal(p), Decimal(q))
     else:
         dec = _decimal(value)
+        if dec is None:
+            return (r"\text{too large to show}" if value is not sympy.S.NegativeInfinity and _sign(value) > 0
+                    else r"-\text{too large to show}"), False
     return _round(dec, decimals, significant), False
+
+
+MAX_DECIMALS = 12
+_EXACT_INTEGERS = 10 ** 16      # integers (and terminating decimals) this large or more: scientific
+_LARGE = Decimal(10) ** 15      # rounded values from here on: scientific
+# wide exponent range and enough digits for any quantize below (never an InvalidOperation)
+_WIDE = Context(prec=100, rounding=ROUND_HALF_UP, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def format_given(value, decimals: int = 2) -> str:
@@ -204,13 +221,44 @@ def _numeric(expr):
     return val
 
 
-def _decimal(value) -> Decimal:
+def _not_real(value, f) -> NotSupportedError:
+    if f is sympy.zoo:
+        what = "undefined (a division by zero)"
+    elif f is sympy.nan or f is None:
+        what = "undefined (not a number, e.g. 0 times infinity)"
+    else:
+        try:
+            re, im = (format_number(sympy.Float(t, 20), 4)[0] for t in f.as_real_imag())
+            what = f"not a real number ({re} + {im}i: e.g. the log or square root of a negative number)"
+        except (SymbackpropError, TypeError, ValueError):
+            what = "not a real number"
+    return NotSupportedError(f"a value is {what}, so it cannot be shown as a real number; "
+                             "choose data inside the functions' domains")
+
+
+def _sign(value) -> int:
     f = _numeric(value)
-    if not (getattr(f, "is_Number", False) and f.is_real):
-        raise NotSupportedError(f"cannot show {value} as a real number")
+    return -1 if f is sympy.S.NegativeInfinity or (getattr(f, "is_negative", False)) else 1
+
+
+def _decimal(value) -> Decimal | None:
+    """``value`` as a Decimal (None for an overflow: ±oo); NotSupportedError when it is not real."""
+    if getattr(value, "is_Float", False):  # a computed value (Evaluation): its digits, directly
+        return Decimal(mlib.to_str(value._mpf_, _PRECISION))
+    f = _numeric(value)
+    if f is sympy.oo or f is sympy.S.NegativeInfinity:
+        return None
+    if not (getattr(f, "is_Number", False) and f.is_real and f.is_finite):
+        raise _not_real(value, f)
     if f.is_Rational:
-        return Decimal(int(f.p)) / Decimal(int(f.q))
-    return Decimal(str(f))
+        return _WIDE.divide(Decimal(int(f.p)), Decimal(int(f.q)))
+    try:
+        dec = Decimal(str(f))
+    except ArithmeticError:
+        return None
+    if dec.is_infinite() or dec.adjusted() > MAX_EMAX // 2 or dec.adjusted() < MIN_EMIN // 2:
+        return None if dec.adjusted() > 0 else Decimal(0)
+    return dec
 
 
 def _plain(dec: Decimal, k: int) -> str:
@@ -220,38 +268,64 @@ def _plain(dec: Decimal, k: int) -> str:
     return "0" if s in ("-0", "") else s
 
 
+def _scientific(dec: Decimal, significant: int) -> str:
+    """m \\times 10^{e} with ``significant`` digits in m (rounded half up)."""
+    exponent = dec.adjusted()
+    mantissa = _WIDE.quantize(_WIDE.scaleb(dec, -exponent), Decimal(1).scaleb(1 - significant))
+    if abs(mantissa) >= 10:
+        mantissa, exponent = _WIDE.divide(mantissa, Decimal(10)), exponent + 1
+    return f"{mantissa:.{significant - 1}f} \\times 10^{{{exponent}}}"
+
+
 def _round(dec: Decimal, decimals: int, significant: int) -> str:
-    q = dec.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if dec.copy_abs() >= _LARGE:
+        return _scientific(dec, decimals + 1)
+    q = _WIDE.quantize(dec, Decimal(1).scaleb(-decimals))
     if q == 0 and dec != 0:
         exponent = dec.adjusted()
         if exponent < -4:  # 0.0000096 is easier to read as 9.6 x 10^{-6}
-            mantissa = (dec.scaleb(-exponent)).quantize(Decimal(1).scaleb(1 - significant), rounding=ROUND_HALF_UP)
-            if abs(mantissa) >= 10:
-                mantissa, exponent = mantissa / 10, exponent + 1
-            return f"{mantissa:.{significant - 1}f} \\times 10^{{{exponent}}}"
+            return _scientific(dec, significant)
         places = -exponent + significant - 1
-        q = dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        q = _WIDE.quantize(dec, Decimal(1).scaleb(-places))
         return f"{q:.{places}f}"
     s = f"{q:.{decimals}f}"
     return s[1:] if s.startswith("-") and Decimal(s) == 0 else s
 
 
+def _shown(text: str) -> Decimal | None:
+    """The number a formatted text shows (``1.2 \\times 10^{-5}`` too); None for text that is no number."""
+    m = re.fullmatch(r"(-?[0-9.]+)(?: \\times 10\^\{(-?[0-9]+)\})?", text)
+    if not m:
+        return None
+    return Decimal(m.group(1)).scaleb(int(m.group(2) or 0), _WIDE)
+
+
 def _distinguishing(new, old, decimals: int) -> tuple[str, bool]:
-    """``new`` shown with enough decimals that it visibly differs from ``old`` (for updates)."""
+    """``new`` shown with enough decimals that it visibly differs from ``old`` (for updates).
+
+    At most :data:`MAX_DECIMALS` decimals: a step too small to show there is written
+    ``1.000000000000\\ (\\text{unchanged at 12 decimals})``. Never raises for a real ``new``.
+    """
     text, exact = format_number(new, decimals)
     if exact or new == old:
         return text, exact
-    old_dec = _decimal(old)
-    for places in range(decimals, decimals + 12):
+    try:
+        old_dec = _decimal(old)
+    except NotSupportedError:
+        return text, exact
+    if old_dec is None:
+        return text, exact
+    for places in range(decimals, MAX_DECIMALS + 1):
         text, exact = format_number(new, places)
-        if exact or Decimal(text) != old_dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):
+        shown = _shown(text)
+        if exact or shown is None or shown != _WIDE.quantize(old_dec, Decimal(1).scaleb(-places)):
             return text, exact
-    return text, exact
+    return f"{text}\\ (\\text{{unchanged at {MAX_DECIMALS} decimals}})", False
 
 
 def _paren(text: str) -> str:
     """A number as a factor: negative numbers and powers of ten in parentheses."""
-    return f"({text})" if text.startswith("-") or "\\times" in text else text
+    return f"({text})" if text.startswith("-") or "\\times" in text or "\\text" in text else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,13 +363,17 @@ class Numbers:
 
 
 class Evaluation:
-    """Forward values and per-example gradients of a derivation at some Numbers (all exact)."""
+    """Forward values and per-example gradients of a derivation at some Numbers.
+
+    Each value is exact (a SymPy Rational) where it is a rational of bounded size, else a Float
+    of at least 60 digits (``Derivation.numeric_evaluation``): only ever rounded for display.
+    """
 
     def __init__(self, d: Derivation, numbers: Numbers):
         self.d = d
         self.numbers = numbers
-        self.values = [d.exact_values(ex, numbers.parameters) for ex in numbers.examples]
-        self.gradients = [d.exact_node_gradients(v) for v in self.values]
+        # bottom-up, exact where the values are small rationals, else 60+ digit Floats (bounded)
+        self.values, self.gradients = d.numeric_evaluation(numbers.examples, numbers.parameters)
         self.n = len(self.values)
         self.factor = reduction_factor(d.reduction, sympy.Integer(max(self.n, 1)))
 
@@ -305,6 +383,13 @@ class Evaluation:
 
     def value(self, e: int, name: str):
         return self.values[e][name]
+
+    def symbol_values(self, e: int) -> dict:
+        """{symbol: value} of example e (leaves and forward values), built once per example."""
+        cache = self.__dict__.setdefault("_symbol_values", {})
+        if e not in cache:
+            cache[e] = {names.symbol(k): v for k, v in self.values[e].items()}
+        return cache[e]
 
 
 def _evaluation(d, numbers):
@@ -611,7 +696,7 @@ class Renderer:
 
     def sym_values(self, e: int) -> dict:
         """{symbol: exact value} of example e (leaves and forward values)."""
-        return {names.symbol(k): v for k, v in self.ev.values[e].items()}
+        return self.ev.symbol_values(e)
 
     def shown_examples(self) -> list:
         return list(range(min(self.ev.n, MAX_EXAMPLES_SHOWN))) if self.ev else []
