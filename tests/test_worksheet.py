@@ -72,7 +72,7 @@ def test_lecture_worksheet_asks_the_self_assessment_and_the_key_answers_it(lectu
     # ... the key carries them all, as the notes compute them
     assert r"(1 \cdot 1) + (1 \cdot 0) + 1 = 2" in key
     assert r"\approx (1 \cdot 0.88) + (1 \cdot 0.88) + 1 \approx 2.76" in key
-    assert r"\approx \sigma\left(2.76\right) \approx 0.94" in key
+    assert r"\approx \sigma(2.76) \approx 0.94" in key
     assert r"Path of influence: $w^{1}_{2,1} \to z^{2}_{2} \to a^{2}_{2} \to z^{3}_{1} \to \hat{y} \to L$" in key
     assert "\\leftarrow w^{1}_{2,1}" in key
 

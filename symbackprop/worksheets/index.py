@@ -50,7 +50,6 @@ from ..render.latex import (
 )
 from ..render.tikz import drawing, tikz_packages
 from .layout import fit_page
-from .evaluation import SheetEvaluation
 
 WORKSHEET_KEYS = ("wrt", "example")
 MAX_VARIANTS = 200
@@ -166,7 +165,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
     """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
-        ev = SheetEvaluation(d, numbers)
+        ev = Evaluation(d, numbers)
     except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
         return False
     g = d.graph
@@ -603,11 +602,11 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
 
 
 def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
-    """The key's Renderer, evaluated by :class:`SheetEvaluation` (fast at any depth)."""
+    """The key's Renderer, evaluated bottom-up by :class:`Evaluation` (exact small rationals, else 60-digit floats; fast at any depth)."""
     r = Renderer(d, decimals, None, heading="subsection")
     r.numbers = numbers
     try:
-        r.ev = SheetEvaluation(d, numbers)
+        r.ev = Evaluation(d, numbers)
     except (SymbackpropError, ZeroDivisionError, ValueError, TypeError):
         r.ev = None
     return r
