@@ -425,9 +425,9 @@ def create_app(settings: Settings | None = None, *, pool: WorkerPool | None = No
     async def upload_spec(request):
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_SPEC_BYTES)
-            f = form.get("file")
-            raw = (await f.read(MAX_SPEC_BYTES + 1)) if hasattr(f, "read") else (f or "").encode()
+            async with request.form(max_files=1, max_fields=4, max_part_size=MAX_SPEC_BYTES) as form:
+                f = form.get("file")
+                raw = (await f.read(MAX_SPEC_BYTES + 1)) if hasattr(f, "read") else (f or "").encode()
         else:
             raw = await request.body()
         if len(raw) > MAX_SPEC_BYTES:
@@ -520,12 +520,12 @@ def create_app(settings: Settings | None = None, *, pool: WorkerPool | None = No
     async def grade(request):
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_CSV_BYTES)
-            name = form.get("spec")
-            f = form.get("file")
-            if f is None or not hasattr(f, "read"):
-                raise ApiError(400, "file: missing (a CSV with the columns student,wrt,answer)")
-            raw = await f.read(MAX_CSV_BYTES + 1)
+            async with request.form(max_files=1, max_fields=4, max_part_size=MAX_CSV_BYTES) as form:
+                name = form.get("spec")
+                f = form.get("file")
+                if f is None or not hasattr(f, "read"):
+                    raise ApiError(400, "file: missing (a CSV with the columns student,wrt,answer)")
+                raw = await f.read(MAX_CSV_BYTES + 1)
         else:
             data = await body_json(request)
             name = data.get("spec")

@@ -96,15 +96,12 @@ def _given_numbers(spec, d) -> list:
         if len(spec.x) > 6:
             out.append(rf"\ldots\ \text{{{len(spec.x)} examples in all}}")
         if spec.weights is not None and _parameter_count(spec) <= 60:
-            from ..spec import names
-
             for k, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
                 rows = r" \\ ".join(" & ".join(sympy.latex(v) for v in row) for row in W)
                 bias = r" \\ ".join(sympy.latex(v) for v in b)
                 out.append(rf"W^{{{k}}} = \begin{{pmatrix}} {rows} \end{{pmatrix}},\;"
-                           rf" b^{{{k}}} = \begin{{pmatrix}} {bias} \end{{pmatrix}}"
-                           rf"\quad \text{{(row $i$, column $j$: }} {sympy.latex(names.symbol(names.weight(k, 1, 1)))}"
-                           rf"\text{{ is row 1, column 1)}}")
+                           rf" b^{{{k}}} = \begin{{pmatrix}} {bias} \end{{pmatrix}}")
+            out.append(r"\text{row } i \text{, column } j \text{ of } W^{k} \text{ is } w^{k}_{i,j}")
         elif spec.weights is not None:
             out.append(r"\text{weights and biases: from the spec (too many to list)}")
     else:

@@ -72,15 +72,16 @@ def normalize_mathlive(text: str) -> tuple[str, list]:
         out = _SPACES.sub(" ", out)
         changes.append(r"spacing commands (\!, \:, \ , ~) read as spaces")
 
-    def unwrap(m):
-        return m.group(2)
+    def unwrap(m):  # \cdot\mathrm{yhat} -> \cdot yhat, never \cdotyhat
+        before = m.string[m.start() - 1] if m.start() else ""
+        return (" " if before.isalpha() else "") + m.group(2)
 
     new = _WRAPPERS.sub(unwrap, out)
     if new != out:
         kinds = sorted(set(m.group(1) for m in _WRAPPERS.finditer(out)))
         changes.append(", ".join(f"\\{k}{{…}}" for k in kinds) + " read as the letters inside")
         out = new
-    new = _PLACEHOLDER.sub(lambda m: m.group(2), out)
+    new = _PLACEHOLDER.sub(lambda m: (" " if m.start() and out[m.start() - 1].isalpha() else "") + m.group(2), out)
     if new != out:
         changes.append(r"empty boxes (\placeholder{}) left out")
         out = new
