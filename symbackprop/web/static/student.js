@@ -148,7 +148,8 @@
     if (v.decided_by) {
       const d = document.createElement("p");
       d.className = "how";
-      d.textContent = `decided by ${v.decided_by}`;
+      d.appendChild(document.createTextNode("decided by "));
+      d.appendChild(parts(v.decided_by_parts));
       box.appendChild(d);
     }
     if (v.note_parts && v.note_parts.length) {
