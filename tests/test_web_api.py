@@ -382,6 +382,10 @@ def test_normalize_mathlive_forms():
     assert text == r"\left(yhat-y\right)\cdot\sigma' \left(z\right)"
     assert len(changes) == 4
     assert normalize_mathlive(r"(\hat{y}-y)a^{2}_{1}") == (r"(\hat{y}-y)a^{2}_{1}", [])
+    assert normalize_mathlive(r"\frac12\timesa_1")[0] == r"\frac{1}{2}\times a_1"
+    assert normalize_mathlive(r"\frac{a}2 + \frac1{b}")[0] == r"\frac{a}{2} + \frac{1}{b}"
+    assert normalize_mathlive(r"\cdot\mathrm{yhat}")[0] == r"\cdot yhat"
+    assert normalize_mathlive(r"\left(x\right)\tanh(x)\varepsilon")[1] == []
 
 
 def test_feedback_parts_in_lecture_notation():

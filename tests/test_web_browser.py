@@ -106,12 +106,23 @@ def _open(d, url):
 
 def _student(d, server, spec="lecture_2_2_1", wrt=None):
     _open(d, f"{server}/?spec={spec}")
+    _field(d)
     if wrt is not None:
         Select(d.find_element(By.ID, "wrt")).select_by_value(wrt)
 
 
+def _field(d):
+    """The math field, on screen and ready for keys (MathLive mounts it a moment after the page)."""
+    from selenium.webdriver.support import expected_conditions as EC
+
+    mf = WebDriverWait(d, 20).until(EC.element_to_be_clickable((By.ID, "mathfield")))
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", mf)
+    WebDriverWait(d, 10).until(lambda d: mf.is_displayed() and mf.size["height"] > 0)
+    return mf
+
+
 def _type_and_check(d, keys, submit="enter"):
-    mf = d.find_element(By.ID, "mathfield")
+    mf = _field(d)
     mf.click()
     d.execute_script("document.getElementById('mathfield').value = ''")
     d.execute_script("document.getElementById('verdict').dataset.verdict = 'pending'")
@@ -179,6 +190,22 @@ def test_student_lecture_network_right_and_wrong(browser, server):
     _screenshot(d, "student-1280x800.png", 1280, 800, scroll_to=box)
     _screenshot(d, "student-390x844.png", 390, 844, scroll_to=box)
     d.set_window_size(1280, 800)
+
+
+def test_mathlive_spaces_primes_and_fractions(browser, server):
+    d = browser
+    _student(d, server, wrt="w^{2}_{1,1}")
+    # spaces, σ' (MathLive writes ^{\prime}), yhat shown as ŷ
+    verdict, box = _type_and_check(d, ["(yhat - y) sigma'(z_1", R, "^3", R, ") a_1", R, "^2"])
+    value = d.execute_script("return document.getElementById('mathfield').value")
+    assert r"\hat{y}" in value and r"\prime" in value and r"\," in value
+    assert verdict == "correct", box.text
+    assert "read as a prime" in box.text  # the page says what it rewrote
+    # 1/2 typed: MathLive writes \frac12; ∂L/∂b^{2}_{1} of the half squared error is (ŷ − y) ŷ(1 − ŷ)
+    _student(d, server, wrt="b^{2}_{1}")
+    verdict, box = _type_and_check(d, ["2*1/2", R, "*(yhat-y)*yhat*(1-yhat)"])
+    assert r"\frac12" in d.execute_script("return document.getElementById('mathfield').value")
+    assert verdict == "correct", box.text
 
 
 def test_hint_then_solution(browser, server):

@@ -17,6 +17,8 @@ MathLive writes                    we pass on             why
 ``\differentialD``, ``\exponentialE``  ``d``, ``e``
 ``\displaystyle``, ``\textstyle``   (removed)
 ``−``, ``·``, ``×``                  ``-``, ``\cdot``, ``\times``
+``\frac12``, ``\frac{a}2``           ``\frac{1}{2}``, ``\frac{a}{2}``  MathLive's compact fractions
+``\timesa_1``                        ``\times a_1``       a command glued to the next letter
 =================================  =====================  ==========================================
 
 Nothing here evaluates the text; it is only rewritten, then parsed by the library's own grammar.
@@ -54,6 +56,31 @@ _SIMPLE = [
 _SPACES = re.compile(r"\\[!:>]|\\ |~|\\enspace|\\qquad|\\thinspace|\\medspace|\\thickspace")
 _WRAPPERS = re.compile(r"\\(mathrm|operatorname|mathit|mathbf|boldsymbol|mathnormal|textit|textrm)\{([^{}\\]{0,%d})\}"
                        % MAX_GROUP)
+# commands the grammar knows (a glued \\timesa is split after the longest of these; \\left and \\right
+# are left out because MathLive always writes a delimiter after them)
+KNOWN_COMMANDS = ("frac", "dfrac", "tfrac", "cdot", "times", "odot", "sigma", "sigmoid", "exp", "log", "ln", "tanh",
+                  "relu", "softplus", "hat", "widehat", "sum", "partial", "quad", "left", "right",
+                  "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
+                  "nu", "xi", "rho", "tau", "phi", "varphi", "chi", "psi", "omega", "Delta")
+_SPLITTABLE = sorted((c for c in KNOWN_COMMANDS if c not in ("left", "right")), key=len, reverse=True)
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_FRAC_COMPACT = [
+    (re.compile(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])"), r"\\frac{\1}{\2}"),
+    (re.compile(r"\\frac\s*([0-9A-Za-z])\s*\{"), r"\\frac{\1}{"),
+    (re.compile(r"\\frac\s*(\{[^{}]{0,%d}\})\s*([0-9A-Za-z])" % MAX_GROUP), r"\\frac\1{\2}"),
+]
+
+
+def _split_glued(m):
+    name = m.group(1)
+    if name in KNOWN_COMMANDS:
+        return m.group(0)
+    for c in _SPLITTABLE:
+        if name.startswith(c) and len(name) > len(c):
+            return f"\\{c} {name[len(c):]}"
+    return m.group(0)
+
+
 _PLACEHOLDER = re.compile(r"\\placeholder(\[[^\]]{0,40}\])?\{([^{}]{0,%d})\}" % MAX_GROUP)
 
 
@@ -84,6 +111,16 @@ def normalize_mathlive(text: str) -> tuple[str, list]:
     new = _PLACEHOLDER.sub(lambda m: (" " if m.start() and out[m.start() - 1].isalpha() else "") + m.group(2), out)
     if new != out:
         changes.append(r"empty boxes (\placeholder{}) left out")
+        out = new
+    new = out
+    for pat, rep in _FRAC_COMPACT:
+        new = pat.sub(rep, new)
+    if new != out:
+        changes.append(r"compact fractions such as \frac12 read as \frac{1}{2}")
+        out = new
+    new = _COMMAND.sub(_split_glued, out)
+    if new != out:
+        changes.append(r"a command glued to the next letter (\timesa) read apart (\times a)")
         out = new
     return out, changes
 

@@ -15,10 +15,15 @@
       mf.id = "mathfield";
       mf.setAttribute("aria-label", "your answer as mathematics");
       mf.smartFence = true;
+      mf.mathModeSpace = "\\,";  // a space is a thin space, not a jump out of the parentheses
       mf.addEventListener("keydown", (ev) => {
-        if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); check(); }
+        // Enter checks, except while a \command is being typed (MathLive's LaTeX mode commits it)
+        if (ev.key === "Enter" && !ev.shiftKey && mf.mode !== "latex") { ev.preventDefault(); check(); }
       }, { capture: true });
       $("mathfield-slot").appendChild(mf);
+      try {  // the lectures' names as shortcuts (readable once mounted): yhat shows ŷ, partial shows ∂
+        mf.inlineShortcuts = { ...mf.inlineShortcuts, yhat: "\\hat{y}", partial: "\\partial" };
+      } catch (e) { /* an older MathLive: typing yhat still works as the plain-text name */ }
     } else {
       const p = document.createElement("p");
       p.className = "muted";
