@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import queue
 import threading
-import time
 
 from ..errors import SymbackpropError
 
@@ -150,7 +149,6 @@ class WorkerPool:
         if not w.process.is_alive():
             self._replace(w)
             return self.call(kind, payload, timeout)
-        started = time.monotonic()
         try:
             w.conn.send((kind, payload))
             ready = w.conn.poll(timeout)
@@ -171,7 +169,6 @@ class WorkerPool:
         self._idle.put(w)
         if status != "ok":
             raise JobError(result)
-        del started
         return result
 
     def close(self) -> None:
