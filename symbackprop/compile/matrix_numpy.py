@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from sympy.printing.numpy import NumPyPrinter
+
 from ..errors import SpecError
+from ..ops.activations import numpy_code
+from ..ops.losses import get_loss
 from ..derivation.matrix_form import (
     LOSS_RULES,
     Add,
@@ -55,7 +59,7 @@ from ..compile.numpy_backend import _lit, _load_source, spec_title, write_atomic
 
 _ATOM, _POSTFIX = 9, 8
 #: Activations whose derivative prints as a fresh float array (ReLU's is a boolean mask).
-_FLOAT_DERIVATIVES = ("sigmoid", "tanh", "softplus", "leaky_relu")
+_NO_ELEMENTWISE_DERIVATIVE = ("identity", "softmax")
 
 
 class _NumPyPrinter:
@@ -116,18 +120,10 @@ class _NumPyPrinter:
             return f"numpy.sum({self.w(e.arg, 0)}, axis=0, keepdims=True)", _ATOM
         if isinstance(e, Apply):
             z = self.w(e.arg, 0)
-            code = {
-                "sigmoid": f"_sigmoid({z})",
-                "tanh": f"numpy.tanh({z})",
-                "relu": f"numpy.maximum({z}, 0.0)",
-                "leaky_relu": f"numpy.where({z} > 0.0, {z}, 0.01 * ({z}))",
-                "softplus": f"_softplus({z})",
-                "step": f"({z} > 0.0)",
-                "leaky_step": f"numpy.where({z} > 0.0, 1.0, 0.01)",
-            }.get(e.function)
-            if code is None:
-                raise SpecError(f"no inline NumPy form for {e.function}")  # pragma: no cover
-            return code, _ATOM
+            # sigmoid and softplus use this module's runtime (no overflow, no cancellation);
+            # every other function is the registry's one NumPy form.
+            code = {"sigmoid": f"_sigmoid({z})", "softplus": f"_softplus({z})"}.get(e.function)
+            return (code or numpy_code(e.function, z)), _ATOM
         raise SpecError(f"no NumPy form for {type(e).__name__}")  # pragma: no cover
 
     def w(self, e, outer) -> str:
@@ -176,13 +172,40 @@ def _loss_lines(md: MatrixDerivation) -> list:
         return [f"    m = numpy.max({z}, axis=1, keepdims=True)",
                 f"    lse = m + numpy.log(numpy.sum(numpy.exp({z} - m), axis=1, keepdims=True))",
                 f"    L = numpy.sum(y * (lse - {z}), axis=1)  # -sum_k y_k log softmax(z)_k"]
-    return [{
-        "squared_error": "    L = numpy.sum((y - yhat) ** 2, axis=1)",
-        "half_squared_error": "    L = 0.5 * numpy.sum((y - yhat) ** 2, axis=1)",
-        "mse": "    L = numpy.mean((y - yhat) ** 2, axis=1)",
-        "bce": "    L = -numpy.sum(y * numpy.log(yhat) + (1.0 - y) * numpy.log(1.0 - yhat), axis=1)",
-        "cross_entropy": "    L = -numpy.sum(y * numpy.log(yhat), axis=1)",
-    }[loss]]
+    if loss not in _LOSS_LINES:
+        return [f"    L = {_columns_code(get_loss(loss).per_example, md.layers[-1])}"]
+    return [_LOSS_LINES[loss]]
+
+
+def _columns_code(build, K) -> str:
+    """NumPy source of a registry expression over the K outputs, column by column (y[:, k], yhat[:, k])."""
+    ys = [sympy.Symbol(f"y[:, {k}]") for k in range(K)]
+    hs = [sympy.Symbol(f"yhat[:, {k}]") for k in range(K)]
+    return _SCALAR_PRINTER.doprint(build(ys, hs))
+
+
+def _gradient_columns_code(loss, K) -> str:
+    """NumPy source of ∂L/∂y as an (n, K) array, from sympy.diff of the registry's per-example loss."""
+    ys = [sympy.Symbol(f"y[:, {k}]") for k in range(K)]
+    hs = [sympy.Symbol(f"yhat[:, {k}]") for k in range(K)]
+    L_e = get_loss(loss).per_example(ys, hs)
+    cols = ", ".join(f"numpy.broadcast_to({_SCALAR_PRINTER.doprint(sympy.diff(L_e, yk))}, y.shape[:1])"
+                     for yk in ys)
+    return f"numpy.stack([{cols}], axis=1)"
+
+
+_SCALAR_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "inline": True})
+
+
+#: Hand-tuned vectorized forms of the lectures' losses (a whole-array sum instead of K columns);
+#: any other registry loss is printed from its per-example SymPy expression (``_columns_code``).
+_LOSS_LINES = {
+    "squared_error": "    L = numpy.sum((y - yhat) ** 2, axis=1)",
+    "half_squared_error": "    L = 0.5 * numpy.sum((y - yhat) ** 2, axis=1)",
+    "mse": "    L = numpy.mean((y - yhat) ** 2, axis=1)",
+    "bce": "    L = -numpy.sum(y * numpy.log(yhat) + (1.0 - y) * numpy.log(1.0 - yhat), axis=1)",
+    "cross_entropy": "    L = -numpy.sum(y * numpy.log(yhat), axis=1)",
+}
 
 
 def _target_gradient_line(md: MatrixDerivation) -> str:
@@ -196,6 +219,8 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
         return (f"    dy = (numpy.max({z}, axis=1, keepdims=True) + numpy.log(numpy.sum(numpy.exp({z} - "
                 f"numpy.max({z}, axis=1, keepdims=True)), axis=1, keepdims=True))) - {z}  # -log softmax(z)")
     K = md.layers[-1]
+    if md.loss not in ("squared_error", "half_squared_error", "mse", "bce", "cross_entropy"):
+        return f"    dy = {_gradient_columns_code(md.loss, K)}"
     return {
         "squared_error": "    dy = 2.0 * (y - yhat)",
         "half_squared_error": "    dy = y - yhat",
@@ -218,7 +243,7 @@ def generate_matrix_source(md) -> str:
         expr = s.reference
         comment = f"  # {s.number}. {s.name} = {expr.text()}"
         if (isinstance(expr, Hadamard) and isinstance(expr.left, Mat) and not isinstance(expr.right, Mat)
-                and s.name.startswith("dz_") and md.activations[int(s.name[3:]) - 1] in _FLOAT_DERIVATIVES):
+                and s.name.startswith("dz_") and md.activations[int(s.name[3:]) - 1] not in _NO_ELEMENTWISE_DERIVATIVE):
             # g'(z) first, then the upstream gradient in place (one array fewer)
             back.append(f"    {s.name} = {pr(expr.right)}")
             back.append(f"    {s.name} *= {expr.left.name}" + comment)

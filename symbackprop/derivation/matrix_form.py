@@ -54,9 +54,9 @@ import numpy as np
 import sympy
 
 from ..spec import names
-from ..ops.activations import get_activation
+from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL, float_function, get_activation
 from ..errors import NotSupportedError, SpecError, SymbackpropError
-from ..ops.losses import get_loss
+from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL, get_loss
 
 #: The batch size as a symbol: the mean's factor is 1/n.
 N_SYMBOL = sympy.Symbol("n", positive=True, integer=True)
@@ -522,18 +522,10 @@ class RowSum(MatrixExpr):
         return "Σ_rows " + self.arg._wrap_text(_PREC_MUL + 1)
 
 
-#: Elementwise functions: LaTeX name and plain-text name. ``step`` and ``leaky_step`` are
-#: the derivatives of ReLU (0 at z = 0) and leaky ReLU (0.01 at z <= 0).
-FUNCTIONS = {
-    "sigmoid": (r"\sigma", "σ"),
-    "tanh": (r"\tanh", "tanh"),
-    "relu": (r"\operatorname{ReLU}", "ReLU"),
-    "leaky_relu": (r"\operatorname{LReLU}", "LReLU"),
-    "softplus": (r"\operatorname{softplus}", "softplus"),
-    "step": (None, "step"),
-    "leaky_step": (r"\operatorname{LReLU}'", "LReLU′"),
-    "softmax": (r"\operatorname{softmax}", "softmax"),
-}
+#: Elementwise functions: ``{name: (LaTeX name, text name)}``, a view of the registry's
+#: :data:`~symbackprop.ops.activations.ELEMENTWISE` (activations and the functions their
+#: derivatives are written with, such as ``step``).
+FUNCTIONS = {name: (e.latex, e.text) for name, e in ELEMENTWISE.items()}
 
 
 @dataclass(frozen=True)
@@ -557,14 +549,10 @@ class Apply(MatrixExpr):
         return self.arg.shape
 
     def latex(self) -> str:
-        if self.function == "step":
-            return rf"\mathbb{{1}}\left[{self.arg.latex()} > 0\right]"
-        return rf"{FUNCTIONS[self.function][0]}\left({self.arg.latex()}\right)"
+        return ELEMENTWISE[self.function].latex.replace("{}", self.arg.latex(), 1)
 
     def text(self) -> str:
-        if self.function == "step":
-            return f"1[{self.arg.text()} > 0]"
-        return f"{FUNCTIONS[self.function][1]}({self.arg.text()})"
+        return ELEMENTWISE[self.function].text.replace("{}", self.arg.text(), 1)
 
 
 def walk(expr: MatrixExpr):
@@ -580,26 +568,25 @@ def walk(expr: MatrixExpr):
 # Evaluation: floats (stable) or exact (object arrays of SymPy numbers)
 # ---------------------------------------------------------------------------------------
 
-def _float_sigmoid(z):
-    return np.exp(-np.logaddexp(0.0, -z))
+class _FloatFunctions:
+    """name -> the float NumPy callable, from the registry's one NumPy form."""
+
+    def __getitem__(self, name):
+        return float_function(name)
 
 
-_FLOAT_FUNCTIONS = {
-    "sigmoid": _float_sigmoid,
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0.0),
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-    "softplus": lambda z: np.logaddexp(0.0, z),
-    "step": lambda z: np.where(z > 0, 1.0, 0.0),
-    "leaky_step": lambda z: np.where(z > 0, 1.0, 0.01),
-}
+class _ExactFunctions:
+    """name -> the SymPy function of the registry entry."""
+
+    def __getitem__(self, name):
+        return ELEMENTWISE[name].function
+
+
+_FLOAT_FUNCTIONS = _FloatFunctions()
 
 
 def _exact_functions():
-    from ..ops.functions import leaky_relu, leaky_step, relu, sigmoid, softplus, step
-
-    return {"sigmoid": sigmoid, "tanh": sympy.tanh, "relu": relu, "leaky_relu": leaky_relu,
-            "softplus": softplus, "step": step, "leaky_step": leaky_step}
+    return _ExactFunctions()
 
 
 def _softmax_rows(z, exact):
@@ -802,26 +789,122 @@ class ActivationRule:
     rule_latex: str
 
 
-def _sigmoid_prime(z, a):
-    return Hadamard(a, Sub(Scalar(sympy.S.One), a))
+def lift(expr, symbols: dict) -> MatrixExpr | None:
+    """The matrix form of a scalar rule from the registry, lifted elementwise.
+
+    ``symbols`` maps the rule's SymPy symbols (a, z, or h, y) to matrices; products become
+    ⊙, quotients ⊘, x² becomes x ⊙ x, numbers stay numbers (broadcast), c·(…) a scaling,
+    and a registered function f(x) the elementwise ``Apply``. So a(1 − a) becomes
+    a ⊙ (1 − a) and the rule is written once, in ``ops``. ``1`` lifts to None (dz = da)."""
+    if expr == 1:
+        return None
+    return _lift(expr, symbols)
 
 
-ACTIVATION_RULES = {
-    "identity": ActivationRule("identity", None, lambda z, a: None,
-                               "the identity's derivative is 1, so dz = da", r"g(z) = z \Rightarrow g'(z) = 1"),
-    "sigmoid": ActivationRule("sigmoid", "sigmoid", _sigmoid_prime, get_activation("sigmoid").rule,
-                              get_activation("sigmoid").rule_latex),
-    "tanh": ActivationRule("tanh", "tanh", lambda z, a: Sub(Scalar(sympy.S.One), Hadamard(a, a)),
-                           get_activation("tanh").rule, get_activation("tanh").rule_latex),
-    "relu": ActivationRule("relu", "relu", lambda z, a: Apply("step", z), get_activation("relu").rule,
-                           get_activation("relu").rule_latex),
-    "leaky_relu": ActivationRule("leaky_relu", "leaky_relu", lambda z, a: Apply("leaky_step", z),
-                                 get_activation("leaky_relu").rule, get_activation("leaky_relu").rule_latex),
-    "softplus": ActivationRule("softplus", "softplus", lambda z, a: Apply("sigmoid", z),
-                               get_activation("softplus").rule, get_activation("softplus").rule_latex),
-    "softmax": ActivationRule("softmax", "softmax", None, get_activation("softmax").rule,
-                              get_activation("softmax").rule_latex),
-}
+def _lift(e, symbols):
+    if isinstance(e, sympy.UnevaluatedExpr):
+        return _lift(e.args[0], symbols)
+    if e in symbols:
+        return symbols[e]
+    if e.is_number:
+        return Scalar(e)
+    if isinstance(e, sympy.Add):
+        terms = list(e.args)
+        terms.sort(key=lambda t: (t.could_extract_minus_sign(), not t.is_number))
+        out = _lift(terms[0], symbols)
+        for t in terms[1:]:
+            out = Sub(out, _lift(-t, symbols)) if t.could_extract_minus_sign() else Add(out, _lift(t, symbols))
+        return out
+    if isinstance(e, sympy.Mul):
+        coeff, factors = e.as_coeff_mul()
+        if coeff == -1:
+            return Neg(_lift(sympy.Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0], symbols))
+        if coeff != 1:
+            rest = factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+            return Scale(coeff, _lift(rest, symbols))
+        num = [f for f in factors if not (isinstance(f, sympy.Pow) and f.exp == -1)]
+        den = [f.base for f in factors if isinstance(f, sympy.Pow) and f.exp == -1]
+        out = _lift(num[0], symbols) if len(num) == 1 else None
+        if out is None:
+            out = _lift(num[0], symbols)
+            for f in num[1:]:
+                out = Hadamard(out, _lift(f, symbols))
+        if den:
+            d = _lift(den[0], symbols)
+            for f in den[1:]:
+                d = Hadamard(d, _lift(f, symbols))
+            out = HadamardDiv(out, d)
+        return out
+    if isinstance(e, sympy.Pow) and e.exp == 2:
+        b = _lift(e.base, symbols)
+        return Hadamard(b, b)
+    if isinstance(e, sympy.Pow) and e.exp == -1:
+        return HadamardDiv(Scalar(sympy.S.One), _lift(e.base, symbols))
+    if isinstance(e, sympy.Function) and len(e.args) == 1:
+        name = next((k for k, v in ELEMENTWISE.items() if v.function == type(e)), None)
+        if name is not None:
+            return Apply(name, _lift(e.args[0], symbols))
+    raise NotSupportedError(f"the rule {e} has no elementwise matrix form")
+
+
+def _activation_rule(act) -> "ActivationRule":
+    d = act.scalar_derivative()
+    if d is None:
+        derivative = None
+    else:
+        derivative = (lambda z, a, _d=d: lift(_d, {A_SYMBOL: a, Z_SYMBOL: z}))
+    rule = act.rule + (", so dz = da" if act.name == "identity" else "")
+    return ActivationRule(act.name, None if act.name == "identity" else act.name, derivative, rule, act.rule_latex)
+
+
+class _RegistryView(dict):
+    """A read-only view of a registry, each entry built on first use (entries added to the
+    registry later, e.g. in a test, appear too)."""
+
+    def __init__(self, registry, build):
+        super().__init__()
+        self._registry, self._build = registry, build
+
+    def _sync(self):
+        for k, v in self._registry.items():
+            if not dict.__contains__(self, k):
+                dict.__setitem__(self, k, self._build(v))
+
+    def __getitem__(self, k):
+        self._sync()
+        return dict.__getitem__(self, k)
+
+    def __contains__(self, k):
+        self._sync()
+        return dict.__contains__(self, k)
+
+    def __iter__(self):
+        self._sync()
+        return dict.__iter__(self)
+
+    def items(self):
+        self._sync()
+        return dict.items(self)
+
+    def keys(self):
+        self._sync()
+        return dict.keys(self)
+
+    def values(self):
+        self._sync()
+        return dict.values(self)
+
+    def get(self, k, default=None):
+        self._sync()
+        return dict.get(self, k, default)
+
+    def __len__(self):
+        self._sync()
+        return dict.__len__(self)
+
+
+#: ``{name: ActivationRule}``: the registry's activations with their derivative lifted elementwise.
+ACTIVATION_RULES = _RegistryView(ACTIVATIONS, _activation_rule)
 
 
 @dataclass(frozen=True)
@@ -835,30 +918,14 @@ class LossRule:
     rule_latex: str
 
 
-LOSS_RULES = {
-    "squared_error": LossRule(
-        "squared_error", lambda h, y, K: Scale(sympy.Integer(2), Sub(h, y)),
-        "power rule: ∂/∂ŷ (y − ŷ)² = 2(ŷ − y)",
-        r"L = \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} = 2(\hat{y} - y)"),
-    "half_squared_error": LossRule(
-        "half_squared_error", lambda h, y, K: Sub(h, y),
-        "power rule: ∂/∂ŷ ½(y − ŷ)² = ŷ − y",
-        r"L = \frac{1}{2} \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} = \hat{y} - y"),
-    "mse": LossRule(
-        "mse", lambda h, y, K: Scale(sympy.Rational(2, K), Sub(h, y)),
-        "power rule: ∂/∂ŷ (1/K) Σ_k (y_k − ŷ_k)² = (2/K)(ŷ − y)",
-        r"L = \frac{1}{K} \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} "
-        r"= \frac{2}{K}(\hat{y} - y)"),
-    "bce": LossRule(
-        "bce", lambda h, y, K: HadamardDiv(Sub(h, y), Hadamard(h, Sub(Scalar(sympy.S.One), h))),
-        "derivative of the logarithm: ∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = (ŷ − y)/(ŷ(1 − ŷ))",
-        r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
-        r"= \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}"),
-    "cross_entropy": LossRule(
-        "cross_entropy", lambda h, y, K: Neg(HadamardDiv(y, h)),
-        "derivative of the logarithm: ∂/∂ŷ_k (−y_k log ŷ_k) = −y_k/ŷ_k",
-        r"L = -\sum_k y_k \log \hat{y}_k \Rightarrow \frac{\partial L}{\partial \hat{y}_k} = -\frac{y_k}{\hat{y}_k}"),
-}
+def _loss_rule(loss) -> "LossRule":
+    def gradient(h, y, K, _loss=loss):
+        return lift(_loss.scalar_gradient(K), {H_SYMBOL: h, Y_SYMBOL: y})
+    return LossRule(loss.name, gradient, loss.rule, loss.rule_latex)
+
+
+#: ``{name: LossRule}``: the registry's losses with ∂L/∂ŷ lifted elementwise.
+LOSS_RULES = _RegistryView(LOSSES, _loss_rule)
 
 
 @dataclass(frozen=True)
