@@ -26,6 +26,10 @@ LEAKY_SLOPE = Rational(1, 100)
 class sigmoid(Function):
     r"""The logistic function \sigma(z) = 1 / (1 + e^{-z})."""
 
+    @staticmethod
+    def elementary(z):
+        return 1 / (1 + exp(-z))
+
     @classmethod
     def at_numbers(cls, z):
         if z is S.Zero:
@@ -166,6 +170,10 @@ class leaky_relu(Function):
 class softplus(Function):
     r"""softplus(z) = log(1 + e^z); its derivative is sigmoid(z)."""
 
+    @staticmethod
+    def elementary(z):
+        return log(1 + exp(z))
+
     @classmethod
     def at_numbers(cls, z):
         if z is S.Zero:
@@ -195,6 +203,11 @@ class softmax(Function):
     r"""softmax(z_i; z_1..z_K) = e^{z_i} / \sum_k e^{z_k} (first argument is z_i)."""
 
     nargs = None
+
+    @staticmethod
+    def elementary(zi, *zs):
+        return exp(zi) / sympy.Add(*[exp(a) for a in zs])
+
 
     @classmethod
     def at_numbers(cls, *args):
@@ -236,16 +249,11 @@ class softmax(Function):
 
 
 def rewrite_elementary(expr):
-    """Rewrite sigmoid, softplus, softmax and logsumexp into exp and log (for plain-SymPy oracles)."""
-    rules = {
-        "sigmoid": lambda z: 1 / (1 + exp(-z)),
-        "softplus": lambda z: log(1 + exp(z)),
-        "softmax": lambda zi, *zs: exp(zi) / sympy.Add(*[exp(a) for a in zs]),
-        "logsumexp": lambda *zs: log(sympy.Add(*[exp(a) for a in zs])),
-    }
+    """Rewrite every symbackprop function that has an ``elementary`` form (sigmoid, softplus,
+    softmax, logsumexp, ...) into exp, log and Piecewise (for plain-SymPy oracles)."""
     return expr.replace(
-        lambda e: type(e).__name__ in rules and isinstance(e, Function),
-        lambda e: rules[type(e).__name__](*e.args),
+        lambda e: isinstance(e, Function) and hasattr(type(e), "elementary"),
+        lambda e: type(e).elementary(*e.args),
     )
 
 
@@ -264,6 +272,11 @@ class logsumexp(Function):
     r"""log \sum_k e^{z_k}, evaluated in NumPy as m + log \sum_k e^{z_k - m} (never overflows)."""
 
     nargs = None
+
+    @staticmethod
+    def elementary(*zs):
+        return log(sympy.Add(*[exp(a) for a in zs]))
+
 
     def fdiff(self, argindex=1):
         return softmax(self.args[argindex - 1], *self.args)
