@@ -162,3 +162,22 @@ def get_activation(name: str, *, where: str = "activation") -> Activation:
         raise SpecError(
             f"unknown activation {name!r} in {where}{did_you_mean(name, ACTIVATIONS)} (allowed: {allowed})"
         ) from None
+
+
+def answer_spellings() -> dict:
+    """How a student may spell each registry activation in an answer, for the answer checker's
+    grammar: ``{"elu": elu, "operatorname{elu}": elu, "σ": sigmoid, ...}`` (spelling without the
+    leading backslash -> SymPy function; a prime after it means the derivative, via ``fdiff``).
+    ``verify``/``grammar`` should build their FUNC token and function table from this instead of
+    naming the lectures' functions one by one."""
+    out = {}
+    for name, act in ACTIVATIONS.items():
+        if act.layerwise or name == "identity":
+            continue
+        f = act.function
+        for spelling in {name, act.text_name or name, act.latex_name.lstrip("\\")}:
+            out[spelling] = f
+        inner = act.latex_name
+        if inner.startswith("\\operatorname{") and inner.endswith("}"):
+            out[inner[len("\\operatorname{"):-1]] = f
+    return out
