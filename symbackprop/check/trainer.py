@@ -150,6 +150,16 @@ def leaky_relu_derivative(z):
     return np.where(z > 0, 1.0, 0.01)
 
 
+def elu(z):
+    """elu(z) = z if z > 0 else e^z − 1 (α = 1); expm1 keeps tiny negative z exact."""
+    return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_derivative(z):
+    """elu'(z) = 1 if z > 0 else e^z (so 1 at z = 0)."""
+    return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))
+
+
 def softmax(z):
     """softmax(z)_k = e^{z_k} / Σ_j e^{z_j} along axis 1, shifted by max(z) so nothing overflows."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -191,6 +201,7 @@ ACTIVATIONS = {
     "leaky_relu": Activation("leaky_relu", leaky_relu, leaky_relu_derivative),
     "softplus": Activation("softplus", softplus, softplus_derivative),
     "softmax": Activation("softmax", softmax, None, output_only=True),
+    "elu": Activation("elu", elu, elu_derivative),
 }
 
 
@@ -336,7 +347,7 @@ CODE_FUNCTIONS = {
     f.__name__: f
     for f in (
         identity, sigmoid, sigmoid_derivative, tanh, tanh_derivative, relu, relu_derivative,
-        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, softmax, log_softmax,
+        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, elu, elu_derivative, softmax, log_softmax,
         softmax_backward,
         squared_error, half_squared_error, mse, bce, cross_entropy,
         bce_derivative, bce_from_logits, bce_from_logits_delta,

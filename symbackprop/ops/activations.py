@@ -17,7 +17,7 @@ from typing import Callable
 import sympy
 
 from ..errors import SpecError, did_you_mean
-from ..ops.functions import leaky_relu, leaky_step, relu, sigmoid, softmax, softplus, step
+from ..ops.functions import elu, leaky_relu, leaky_step, relu, sigmoid, softmax, softplus, step
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,12 @@ register(Activation(
     "derivative of softmax: d a_i / d z_j = a_i (delta_ij - a_j)",
     r"\frac{\partial a_i}{\partial z_j} = a_i\left(\delta_{ij} - a_j\right)",
     layerwise=True, output_only=True))
+
+register(Activation(
+    "elu", elu, lambda a, z: 1 + a * (1 - step(z)), r"\operatorname{elu}",
+    "derivative of ELU (α = 1): 1 if z > 0, else e^z = a + 1, i.e. 1 + a(1 − 1[z > 0])",
+    r"\operatorname{elu}'(z) = 1 \text{ if } z > 0 \text{, else } e^{z} = a + 1",
+    text_name="elu"))
 
 # The functions the derivatives are written with (not activations of their own).
 register_elementwise("step", step, r"\mathbb{1}\left[{} > 0\right]", "1[{} > 0]")

@@ -248,6 +248,44 @@ class softmax(Function):
         return f"(lambda _m: numpy.exp({zi} - _m)/({den}))({m})"
 
 
+class elu(Function):
+    r"""ELU with α = 1: z for z > 0, else e^z − 1. Its derivative 1 + a·(1 − 1[z > 0]) is 1 for
+    z > 0 and e^z = a + 1 otherwise (so elu'(0) = 1: with α = 1 the two sides meet smoothly)."""
+
+    @staticmethod
+    def elementary(z):
+        return sympy.Piecewise((z, z > 0), (exp(z) - 1, True))
+
+    @classmethod
+    def at_numbers(cls, z):
+        if z.is_number and z.is_extended_real and z.is_comparable:
+            return z if z > 0 else exp(z) - 1
+        if z.is_positive:
+            return z
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        return 1 + self * (1 - step(self.args[0]))
+
+    def _eval_rewrite_as_Piecewise(self, z, **kwargs):
+        return sympy.Piecewise((z, z > 0), (exp(z) - 1, True))
+
+    def _eval_evalf(self, prec):
+        return self.elementary(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{elu}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.where(numpy.greater({z}, 0), {z}, numpy.expm1(numpy.minimum({z}, 0)))"
+
+
 def rewrite_elementary(expr):
     """Rewrite every symbackprop function that has an ``elementary`` form (sigmoid, softplus,
     softmax, logsumexp, ...) into exp, log and Piecewise (for plain-SymPy oracles)."""
@@ -265,6 +303,7 @@ ALL_FUNCTIONS = {
     "leaky_step": leaky_step,
     "softplus": softplus,
     "softmax": softmax,
+    "elu": elu,
 }
 
 
