@@ -160,6 +160,17 @@ def elu_derivative(z):
     return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))
 
 
+def silu(z):
+    """silu(z) = z σ(z) (swish)."""
+    return z * sigmoid(z)
+
+
+def silu_derivative(z):
+    """silu'(z) = σ(z) + z σ(z)(1 − σ(z)) = σ(z)(1 + z(1 − σ(z)))."""
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
 def softmax(z):
     """softmax(z)_k = e^{z_k} / Σ_j e^{z_j} along axis 1, shifted by max(z) so nothing overflows."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -202,6 +213,7 @@ ACTIVATIONS = {
     "softplus": Activation("softplus", softplus, softplus_derivative),
     "softmax": Activation("softmax", softmax, None, output_only=True),
     "elu": Activation("elu", elu, elu_derivative),
+    "silu": Activation("silu", silu, silu_derivative),
 }
 
 
@@ -347,7 +359,7 @@ CODE_FUNCTIONS = {
     f.__name__: f
     for f in (
         identity, sigmoid, sigmoid_derivative, tanh, tanh_derivative, relu, relu_derivative,
-        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, elu, elu_derivative, softmax, log_softmax,
+        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, elu, elu_derivative, silu, silu_derivative, softmax, log_softmax,
         softmax_backward,
         squared_error, half_squared_error, mse, bce, cross_entropy,
         bce_derivative, bce_from_logits, bce_from_logits_delta,

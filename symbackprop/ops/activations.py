@@ -17,7 +17,7 @@ from typing import Callable
 import sympy
 
 from ..errors import SpecError, did_you_mean
-from ..ops.functions import elu, leaky_relu, leaky_step, relu, sigmoid, softmax, softplus, step
+from ..ops.functions import elu, leaky_relu, silu, leaky_step, relu, sigmoid, softmax, softplus, step
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,12 @@ register(Activation(
     "derivative of ELU (α = 1): 1 if z > 0, else e^z = a + 1, i.e. 1 + a(1 − 1[z > 0])",
     r"\operatorname{elu}'(z) = 1 \text{ if } z > 0 \text{, else } e^{z} = a + 1",
     text_name="elu"))
+
+register(Activation(
+    "silu", silu, lambda a, z: sigmoid(z) + a * (1 - sigmoid(z)), r"\operatorname{silu}",
+    "derivative of SiLU (swish), a = z σ(z): σ(z) + z σ(z)(1 − σ(z)) = σ(z) + a(1 − σ(z))",
+    r"\operatorname{silu}'(z) = \sigma(z) + z\,\sigma(z)\left(1 - \sigma(z)\right) = \sigma(z) + a\left(1 - \sigma(z)\right)",
+    text_name="silu"))
 
 # The functions the derivatives are written with (not activations of their own).
 register_elementwise("step", step, r"\mathbb{1}\left[{} > 0\right]", "1[{} > 0]")

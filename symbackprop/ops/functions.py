@@ -286,6 +286,43 @@ class elu(Function):
         return f"numpy.where(numpy.greater({z}, 0), {z}, numpy.expm1(numpy.minimum({z}, 0)))"
 
 
+class silu(Function):
+    r"""SiLU (swish): z σ(z). Its derivative σ(z) + z σ(z)(1 − σ(z)) = σ(z) + a(1 − σ(z))."""
+
+    @staticmethod
+    def elementary(z):
+        return z / (1 + exp(-z))
+
+    @classmethod
+    def at_numbers(cls, z):
+        if z is S.Zero:
+            return S.Zero
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s + self * (1 - s)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return z / (1 + exp(-z))
+
+    def _eval_evalf(self, prec):
+        return self.elementary(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{silu}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        # z σ(z) with the overflow-free σ of sigmoid._numpycode
+        z = printer._print(self.args[0])
+        return f"({z})*numpy.exp(-numpy.logaddexp(0, -({z})))"
+
+
 def rewrite_elementary(expr):
     """Rewrite every symbackprop function that has an ``elementary`` form (sigmoid, softplus,
     softmax, logsumexp, ...) into exp, log and Piecewise (for plain-SymPy oracles)."""
@@ -304,6 +341,7 @@ ALL_FUNCTIONS = {
     "softplus": softplus,
     "softmax": softmax,
     "elu": elu,
+    "silu": silu,
 }
 
 
