@@ -157,3 +157,13 @@ def test_verify_accepts_the_registry_derivative_name(tmp_path, capsys, act):
     answer = rf"\frac{{\partial a^{{2}}_{{1}}}}{{\partial z^{{2}}_{{1}}}} = {ACTIVATIONS[act].latex_name}'(z^{{2}}_{{1}})"
     out = _run(capsys, "verify", spec, "--answer", answer)
     assert out.startswith("correct"), out
+
+
+@pytest.mark.parametrize("notation", ["index", "matrix"])
+@pytest.mark.parametrize("loss", FREE_LOSSES)
+def test_check_with_far_targets(tmp_path, capsys, loss, notation):
+    """Targets far from ŷ (|y − ŷ| > 1 somewhere): piecewise losses are checked on both branches."""
+    p = tmp_path / "far.toml"
+    p.write_text(SPEC.format(act="tanh", loss=loss, notation=notation, out="identity")
+                 .replace("y = [[1, 0], [0, 1], [0.25, 0.75]]", "y = [[3, 0], [0, -2.5], [0.25, 0.75]]"))
+    assert "all gradients agree" in _run(capsys, "check", p)

@@ -309,6 +309,17 @@ def cross_entropy_sigmoid_from_logits_delta(y, z):
     return -y * sigmoid(-z)
 
 
+def huber(y, y_hat):
+    """L_i = Σ_k h(y_k − ŷ_k) with h(r) = ½ r² if |r| ≤ 1 else |r| − ½ (Huber, δ = 1)."""
+    r = np.abs(y - y_hat)
+    return np.sum(np.where(r <= 1.0, 0.5 * r * r, r - 0.5), axis=1)
+
+
+def huber_derivative(y, y_hat):
+    """∂L_i/∂ŷ_k = ŷ_k − y_k clipped to [−1, 1]."""
+    return np.clip(y_hat - y, -1.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Loss:
     """One entry of the loss table: per-example ``value(y, ŷ)``, ``derivative(y, ŷ)`` = ∂L_i/∂ŷ,
@@ -327,6 +338,7 @@ LOSSES = {
     "mse": Loss("mse", mse, mse_derivative),
     "bce": Loss("bce", bce, bce_derivative, 0.0, 1.0),
     "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_derivative, 0.0, math.inf),
+    "huber": Loss("huber", huber, huber_derivative),
 }
 
 # (loss, output activation) -> (per-example loss from Z_L, dL_i/dZ_L from Z_L).
@@ -361,7 +373,7 @@ CODE_FUNCTIONS = {
         identity, sigmoid, sigmoid_derivative, tanh, tanh_derivative, relu, relu_derivative,
         leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, elu, elu_derivative, silu, silu_derivative, softmax, log_softmax,
         softmax_backward,
-        squared_error, half_squared_error, mse, bce, cross_entropy,
+        squared_error, half_squared_error, mse, bce, cross_entropy, huber, huber_derivative,
         bce_derivative, bce_from_logits, bce_from_logits_delta,
         cross_entropy_from_logits, cross_entropy_from_logits_delta,
         reduce_mean, reduce_sum, gradient_descent_update,

@@ -323,6 +323,72 @@ class silu(Function):
         return f"({z})*numpy.exp(-numpy.logaddexp(0, -({z})))"
 
 
+class huber_slope(Function):
+    r"""The Huber function's derivative (δ = 1): r clipped to [−1, 1]."""
+
+    @staticmethod
+    def elementary(r):
+        return sympy.Piecewise((-1, r < -1), (r, r <= 1), (1, True))
+
+    @classmethod
+    def at_numbers(cls, r):
+        if r.is_number and r.is_extended_real and r.is_comparable:
+            return S.NegativeOne if r < -1 else (S.One if r > 1 else r)
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        r = self.args[0]
+        return sympy.Piecewise((1, abs(r) <= 1), (0, True))
+
+    def _eval_rewrite_as_Piecewise(self, r, **kwargs):
+        return self.elementary(r)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{huber}'\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        r = printer._print(self.args[0])
+        return f"numpy.clip({r}, -1.0, 1.0)"
+
+
+class huber(Function):
+    r"""The Huber function (δ = 1): ½ r² where |r| ≤ 1, else |r| − ½; its derivative is ``huber_slope``."""
+
+    @staticmethod
+    def elementary(r):
+        return sympy.Piecewise((r**2 / 2, abs(r) <= 1), (abs(r) - Rational(1, 2), True))
+
+    @classmethod
+    def at_numbers(cls, r):
+        if r.is_number and r.is_extended_real and r.is_comparable:
+            return r**2 / 2 if abs(r) <= 1 else abs(r) - Rational(1, 2)
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        return huber_slope(self.args[0])
+
+    def _eval_rewrite_as_Piecewise(self, r, **kwargs):
+        return self.elementary(r)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{huber}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        r = printer._print(self.args[0])
+        return (f"numpy.where(numpy.less_equal(numpy.abs({r}), 1), 0.5*({r})*({r}), "
+                f"numpy.abs({r}) - 0.5)")
+
+
 def rewrite_elementary(expr):
     """Rewrite every symbackprop function that has an ``elementary`` form (sigmoid, softplus,
     softmax, logsumexp, ...) into exp, log and Piecewise (for plain-SymPy oracles)."""
@@ -342,6 +408,8 @@ ALL_FUNCTIONS = {
     "softmax": softmax,
     "elu": elu,
     "silu": silu,
+    "huber": huber,
+    "huber_slope": huber_slope,
 }
 
 

@@ -21,7 +21,8 @@ import sympy
 from sympy import Add, Rational, log
 
 from ..errors import SpecError, did_you_mean
-from ..ops.functions import logsumexp, softplus
+from ..ops.activations import register_elementwise
+from ..ops.functions import huber, huber_slope, logsumexp, softplus
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,19 @@ register(Loss(
     rule="derivative of the logarithm: ∂/∂ŷ_k (−y_k log ŷ_k) = −y_k/ŷ_k",
     rule_latex=r"L = -\sum_k y_k \log \hat{y}_k \Rightarrow \frac{\partial L}{\partial \hat{y}_k} "
                r"= -\frac{y_k}{\hat{y}_k}"))
+
+register(Loss(
+    "huber",
+    lambda ys, yh: Add(*[huber(y - h) for y, h in zip(ys, yh)]),
+    r"L = \sum_k \operatorname{huber}\left(y_k - \hat{y}_k\right), \quad \operatorname{huber}(r) = "
+    r"\begin{cases} \frac{1}{2} r^2 & |r| \le 1 \\ |r| - \frac{1}{2} & \text{otherwise} \end{cases}",
+    "Huber loss (δ = 1)",
+    gradient=lambda h, y, K: huber_slope(h - y),
+    rule="derivative of the Huber function: ∂/∂ŷ huber(y − ŷ) = ŷ − y clipped to [−1, 1]",
+    rule_latex=r"\frac{\partial L}{\partial \hat{y}_k} = \operatorname{huber}'\left(\hat{y}_k - y_k\right) = "
+               r"\begin{cases} \hat{y}_k - y_k & |\hat{y}_k - y_k| \le 1 \\ "
+               r"\operatorname{sign}\left(\hat{y}_k - y_k\right) & \text{otherwise} \end{cases}"))
+register_elementwise("huber_slope", huber_slope, r"\operatorname{huber}'\left({}\right)", "huber′({})")
 
 REDUCTIONS = ("mean", "sum")
 
