@@ -334,6 +334,8 @@ class huber_slope(Function):
     def at_numbers(cls, r):
         if r.is_number and r.is_extended_real and r.is_comparable:
             return S.NegativeOne if r < -1 else (S.One if r > 1 else r)
+        if r.could_extract_minus_sign():
+            return -cls(-r)  # odd: one canonical form, so huber'(y − ŷ) = −huber'(ŷ − y) simplifies
 
     eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
 
