@@ -1517,7 +1517,7 @@ def regenerate(folder: str = "derivations", check: bool = False, decimals: int =
 
     Returns the paths written (or stale). Each file is written atomically.
     """
-    from ..compile.numpy_backend import write_atomic
+    from ..fileio import write_atomic
     from ..spec.load import load_spec
 
     changed = []
