@@ -198,14 +198,25 @@ def grad_report(d) -> dict:
     X, Y = spec_data(d)
     values = c.forward(params, X, Y)
     node_grads = c.node_gradients(params, X, Y)
-    return {
+    gradients = {k: _clean(v) for k, v in c.gradients(params, X, Y).items()}
+    report = {
         "loss": _clean(c.loss(params, X, Y)),
         "reduction": d.reduction,
         "n_examples": d.n_examples,
         "values": {k: [_clean(x) for x in v] for k, v in values.items()},
-        "gradients": {k: _clean(v) for k, v in c.gradients(params, X, Y).items()},
+        "gradients": gradients,
         "node_gradients": {k: [_clean(x) for x in v] for k, v in node_grads.items()},
     }
+    if d.graph.mode == "graph":
+        # the slides ask for df/dx, df/dy, df/dz of the inputs too: per example in input_gradients,
+        # and in gradients beside the parameters' when there is one example
+        inputs = [n.name for n in d.graph.inputs]
+        report["output"] = d.graph.output
+        report["input_gradients"] = {k: report["node_gradients"][k] for k in inputs if k in report["node_gradients"]}
+        if d.n_examples == 1:
+            for k, v in report["input_gradients"].items():
+                gradients.setdefault(k, v[0])
+    return report
 
 
 def run_grad(args) -> int:
@@ -221,9 +232,18 @@ def run_grad(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"loss ({report['reduction']} over {report['n_examples']}): {report['loss']:.6g}")
+        out = report.get("output")
+        if out is None:
+            print(f"loss ({report['reduction']} over {report['n_examples']}): {report['loss']:.6g}")
+        else:
+            print(f"{out} = {report['loss']:.6g}" if report["n_examples"] == 1 else
+                  f"{out} ({report['reduction']} over {report['n_examples']} examples) = {report['loss']:.6g}")
+        top = "J" if out is None or report["n_examples"] > 1 else out
         for k, v in report["gradients"].items():
-            print(f"  ∂J/∂{k} = {v:.6g}")
+            print(f"  ∂{top}/∂{k} = " + ("undefined" if v is None else f"{v:.6g}"))
+        for k, v in report.get("input_gradients", {}).items():
+            if report["n_examples"] > 1:
+                print(f"  ∂{out}/∂{k} per example = " + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
     return 0
 
 
@@ -243,10 +263,14 @@ def run_check(args) -> int:
                                  + tuple(replace(c, trial="matrix: " + c.trial) for c in report.comparisons))
     else:
         report = check(derive(spec), trials=args.trials, seed=args.seed)
+    if sum(getattr(c, "compared", 1) for c in report.comparisons) == 0:
+        raise SymbackpropError(f"{spec.source}: nothing to check: the output depends on no parameter and no input "
+                               "(give [graph].parameters or inputs in the equations)")
     if args.json:
         print(json.dumps({"ok": report.ok, "comparisons": [
             {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error,
-             "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok}
+             "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok,
+             "compared": getattr(c, "compared", 1)}
             for c in report.comparisons]}, indent=2))
     else:
         for line in report.lines():

@@ -69,6 +69,7 @@ class Graph:
     activations: tuple = ()
     loss: str | None = None
     aliases: tuple = field(default=())  # (alias, canonical) pairs, e.g. ("a^{1}_{1}", "x_{1}")
+    notes: tuple = field(default=())  # remarks for the reader, e.g. that the spec's own e is not Euler's number
 
     @cached_property
     def by_name(self) -> dict:
@@ -200,22 +201,41 @@ def network_graph(net) -> Graph:
     return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases))
 
 
-def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None) -> Graph:
+def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None, given=()) -> Graph:
     """Build the graph of a ``GraphSpec``: each equation defines its left-hand side.
 
     Free symbols that no equation defines are leaves: parameters when listed in
-    ``[graph].parameters``, inputs otherwise.
+    ``[graph].parameters``, inputs otherwise.  ``given``: the names the spec's [data] gives.
+
+    One rule for names: ``e`` and ``pi`` are the constants e and π unless the spec defines them
+    (an equation's left-hand side, a [data] key or a listed parameter); then they are the spec's
+    symbols everywhere, and the graph carries a note saying so.
     """
     if parse_equation is None:
-        from ..grammar.parser import parse_equation
-    parsed = []
-    for i, text in enumerate(graph_spec.equations):
-        try:
-            parsed.append(parse_equation(text))
-        except SpecError:
-            raise
-        except Exception as exc:  # ParseError carries the column; keep the message on one line
-            raise SpecError(f"{source}: [graph].equations[{i}] {_shown(text)}: {_one_line(exc)}") from None
+        from ..grammar.parser import parse_equation, SPEC_CONSTANTS
+    else:
+        SPEC_CONSTANTS = {}
+
+    def parse_all(shadowed):
+        out = []
+        for i, text in enumerate(graph_spec.equations):
+            try:
+                out.append(parse_equation(text, shadowed=shadowed) if shadowed else parse_equation(text))
+            except SpecError:
+                raise
+            except Exception as exc:  # ParseError carries the column; keep the message on one line
+                raise SpecError(f"{source}: [graph].equations[{i}] {_shown(text)}: {_one_line(exc)}") from None
+        return out
+
+    parsed = parse_all(())
+    own = {lhs for lhs, _ in parsed} | set(given) | set(graph_spec.parameters)
+    shadowed = tuple(sorted(c for c in SPEC_CONSTANTS if c in own))
+    notes = []
+    if shadowed:
+        parsed = parse_all(shadowed)
+        for c in shadowed:
+            what = "Euler's number e" if c == "e" else "the constant \u03c0"
+            notes.append(f"{c} is the spec's own symbol here, not {what}")
     position = {}  # the first equation defining each name, to report use-before-definition in O(1)
     for i, (lhs, _) in enumerate(parsed):
         position.setdefault(lhs, i)
@@ -246,7 +266,7 @@ def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None) 
         nodes.append(Node(lhs, INTERMEDIATE, rhs, parents))
     output = order[-1]
     nodes[-1] = Node(output, LOSS, defined[output], nodes[-1].parents)
-    return Graph(tuple(nodes), output, "graph")
+    return Graph(tuple(nodes), output, "graph", notes=tuple(notes))
 
 
 def _one_line(exc) -> str:
@@ -324,6 +344,6 @@ def build_graph(spec) -> Graph:
     """The graph of a Spec (network or equations); graph-mode [data] and [parameters] keys are checked."""
     if spec.network is not None:
         return network_graph(spec.network)
-    graph = equations_graph(spec.graph, source=spec.source)
+    graph = equations_graph(spec.graph, source=spec.source, given=tuple(dict(spec.data)))
     check_graph_values(spec, graph)
     return graph

@@ -120,6 +120,9 @@ class Chain:
 # ---------------------------------------------------------------------------------------
 # Name resolution
 
+#: names that are constants in spec equations unless the spec defines them (see parse_equation)
+SPEC_CONSTANTS = {"e": sympy.E, "pi": sympy.pi}
+
 
 class _Unknown(Exception):
     """Internal: a name that the resolver does not know (inside a \\sum with inferred bounds)."""
@@ -132,8 +135,10 @@ class _Resolver:
     equations) makes a fresh symbol of any well-formed name.
     """
 
-    def __init__(self, resolve):
+    def __init__(self, resolve, shadowed=()):
         self.strict = resolve is not None
+        # constants (e, pi) that the spec defines as its own symbols: then they are those symbols
+        self.shadowed = frozenset(shadowed)
         self._known: tuple[str, ...] = ()
         if resolve is None:
             self._lookup = None
@@ -580,8 +585,11 @@ class _Builder:
             if not ok:
                 continue
             if not self.resolver.strict:
-                if k == 0 and base == "e" and scripts and scripts[0].data in ("superscript", "power"):
+                if (k == 0 and base == "e" and "e" not in self.resolver.shadowed and scripts
+                        and scripts[0].data in ("superscript", "power")):
                     return self.apply_scripts(sympy.E, scripts, node)  # e^{x} is exp(x)
+                if k == 0 and nb.data == "name" and base in SPEC_CONSTANTS and base not in self.resolver.shadowed:
+                    return self.apply_scripts(SPEC_CONSTANTS[base], scripts, node)
                 name = self._syntactic_name(base, lead[:k], sup, sub)
                 if name is None:
                     continue
@@ -919,8 +927,12 @@ def parse_expression(text: str, resolve=None) -> sympy.Expr:
     return _build(sides[0], text, _Resolver(resolve))
 
 
-def parse_equation(text: str, resolve=None) -> tuple[str, sympy.Expr]:
+def parse_equation(text: str, resolve=None, *, shadowed=()) -> tuple[str, sympy.Expr]:
     """Parse ``name = expression`` (a spec's graph equation) into (canonical name, SymPy expression).
+
+    The one rule for names: ``e`` and ``pi`` are the constants e and π only when nothing in the
+    spec defines them; ``shadowed`` lists those the spec defines (an equation's left-hand side,
+    a [data] key or a parameter), which are then plain symbols, as in ``e = c - d``, ``f = e^2``.
 
     >>> parse_equation("q = x + y")
     ('q', x + y)
@@ -934,7 +946,7 @@ def parse_equation(text: str, resolve=None) -> tuple[str, sympy.Expr]:
         raise _error("expected one equation 'name = expression'", text, where)
     lhs, rhs = sides
     name = _lhs_name(lhs, text)
-    return name, _build(rhs, text, _Resolver(resolve))
+    return name, _build(rhs, text, _Resolver(resolve, shadowed))
 
 
 def _lhs_name(node, text: str) -> str:
