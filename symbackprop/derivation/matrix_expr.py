@@ -12,10 +12,8 @@ from functools import cached_property
 import numpy as np
 import sympy
 
-from ..spec import names
-from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL, float_function, get_activation
-from ..errors import NotSupportedError, SpecError, SymbackpropError
-from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL, get_loss
+from ..ops.activations import ELEMENTWISE, float_function
+from ..errors import NotSupportedError, SymbackpropError
 
 #: The batch size as a symbol: the mean's factor is 1/n.
 N_SYMBOL = sympy.Symbol("n", positive=True, integer=True)

@@ -54,9 +54,8 @@ import numpy as np
 import sympy
 
 from ..spec import names
-from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL, float_function, get_activation
-from ..errors import NotSupportedError, SpecError, SymbackpropError
-from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL, get_loss
+from ..errors import NotSupportedError, SpecError
+from ..ops.losses import get_loss
 
 from .matrix_expr import (  # noqa: F401  (re-exported: the public names of the matrix form)
     Add,

@@ -7,51 +7,24 @@ entry by entry (a ⊙ (1 − a)); ``ACTIVATION_RULES`` and ``LOSS_RULES`` are vi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
-import numpy as np
 import sympy
 
-from ..spec import names
-from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL, float_function, get_activation
-from ..errors import NotSupportedError, SpecError, SymbackpropError
-from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL, get_loss
+from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL
+from ..errors import NotSupportedError
+from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL
 
 from .matrix_expr import (
     Add,
     Apply,
-    Dim,
-    FUNCTIONS,
     Hadamard,
     HadamardDiv,
-    Mat,
     MatMul,
     MatrixExpr,
-    N_SYMBOL,
     Neg,
-    ONE,
-    Ones,
-    RowSum,
     Scalar,
     Scale,
-    Shape,
-    ShapeError,
     Sub,
-    Transpose,
-    _Binary,
-    _ExactFunctions,
-    _FLOAT_FUNCTIONS,
-    _FloatFunctions,
-    _as_expr,
-    _elementwise_shape,
-    _exact_functions,
-    _exact_matmul,
-    _shape_error,
-    _softmax_rows,
-    evaluate,
-    exact_array,
-    to_sympy,
-    walk,
 )
 
 

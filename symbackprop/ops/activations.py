@@ -17,7 +17,7 @@ from typing import Callable
 import sympy
 
 from ..errors import SpecError, did_you_mean
-from ..ops.functions import elu, leaky_relu, silu, leaky_step, relu, sigmoid, softmax, softplus, step
+from ..ops.functions import elu, leaky_relu, leaky_step, relu, sigmoid, silu, softmax, softplus, step
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
-from dataclasses import dataclass
-from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
 import sympy
-from mpmath import libmp as mlib
 
 from ..spec import names
 from ..ops.activations import get_activation

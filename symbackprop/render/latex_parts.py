@@ -5,11 +5,7 @@ which re-exports every name.)
 """
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import re
-import sys
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
@@ -17,11 +13,9 @@ import sympy
 from mpmath import libmp as mlib
 
 from ..spec import names
-from ..ops.activations import get_activation
 from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import NotSupportedError, SymbackpropError
-from ..derivation.graph import ACTIVATION, INPUT, LOSS, PARAMETER, PRE_ACTIVATION, TARGET
-from ..ops.losses import get_loss, reduction_factor
+from ..ops.losses import reduction_factor
 from ..derivation.numeric import numeric
 
 
