@@ -185,7 +185,7 @@ def run_check(args) -> int:
 
     spec = load_spec(args.spec)
     if uses_matrix_form(spec):
-        from ..compile.matrix_numpy import check_matrix
+        from ..check.matrix import check_matrix
 
         report = check_matrix(spec, trials=args.trials, seed=args.seed)
         if parameter_count(spec.network.layers) <= MATRIX_MIN_PARAMETERS:
