@@ -420,6 +420,18 @@ def parameter_names():
     return tuple(out)
 
 
+# the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
+# parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
+PARAMETERS = parameter_names()
+BACKEND = "matrix"
+BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"
+
+
+def parameter_template(value=0.0):
+    """A parameter dict {name: value} with every name, to fill in."""
+    return {name: float(value) for name in PARAMETERS}
+
+
 def to_matrices(params):
     """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} -> [(W_l, b_l)] with W_l[j-1, i-1] = w^{l}_{i,j}."""
     mats = []
