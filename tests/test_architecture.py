@@ -20,7 +20,7 @@ ROOT = pathlib.Path(symbackprop.__file__).parent
 
 #: The stages in the order data flows through them; a module may import its own stage and earlier ones.
 STAGES = ["base", "ops", "spec", "grammar", "derivation", "render", "compile", "check", "worksheets",
-          "verify", "lessons", "cli"]
+          "verify", "lessons", "web", "cli"]
 BASE = {"symbackprop", "symbackprop.errors", "symbackprop.fileio", "symbackprop.progress"}
 
 #: Import circles still to break (module pairs), with the engineer who owns them.
