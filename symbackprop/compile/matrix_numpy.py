@@ -231,6 +231,16 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
     }[md.loss]
 
 
+def _parameter_order(layers) -> list:
+    """Every parameter's name in the per-scalar module's order: per neuron i its weights, then its bias."""
+    out = []
+    for l in range(1, len(layers)):
+        for i in range(1, layers[l] + 1):
+            out.extend("w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, layers[l - 1] + 1))
+            out.append("b^{%d}_{%d}" % (l, i))
+    return out
+
+
 def generate_matrix_source(md) -> str:
     """The Python source (NumPy only) of the matrix-form forward pass, loss and gradients."""
     md = matrix_derive(md)
@@ -274,6 +284,9 @@ def generate_matrix_source(md) -> str:
         f"REDUCTION = {_lit(md.reduction)}",
         f"FORWARD = {_lit(tuple(fwd_names))}",
         f"STEPS = {_lit(tuple(step_names))}",
+        f"PARAMETERS = {_lit(tuple(_parameter_order(md.layers)))}",
+        'BACKEND = "matrix"',
+        'BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"',
         "",
         "",
         f"def forward_matrices(x, {params}):",
@@ -422,11 +435,6 @@ def parameter_names():
 
 # the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
 # parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
-PARAMETERS = parameter_names()
-BACKEND = "matrix"
-BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"
-
-
 def parameter_template(value=0.0):
     """A parameter dict {name: value} with every name, to fill in."""
     return {name: float(value) for name in PARAMETERS}
