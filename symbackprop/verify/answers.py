@@ -62,7 +62,7 @@ from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError,
 from ..grammar.parser import parse_chain
 
 CORRECT, INCORRECT, UNPARSEABLE = "correct", "incorrect", "unparseable"
-N_POINTS = 3
+N_POINTS = 6
 SYMBOLIC_SECONDS = 0.25
 ANSWER_SECONDS = 5.0
 NUMERIC_DIGITS = 100
@@ -375,6 +375,82 @@ class ExactPoint:
         raise _Undefined(f"cannot evaluate {type(e).__name__} exactly")
 
 
+
+# ---------------------------------------------------------------------------------------
+# Sample points
+
+_DENOMINATORS = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31)
+_SCALES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(4))
+_PIECEWISE = (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
+              sympy.Abs, sympy.Heaviside, sympy.Piecewise, sympy.Max, sympy.Min, sympy.sign)
+
+
+def random_rational(rng, *, positive: bool = False) -> Rational:
+    r"""A random rational p/q, q a prime from 3 to 31 and p not a multiple of q: never an integer
+    (so never 0, ±1 or ±2, where powers and products coincide), magnitudes from about 1/31 to 8."""
+    q = rng.choice(_DENOMINATORS)
+    top = max(2, int(rng.choice(_SCALES) * 2 * q))
+    while True:
+        p = rng.randint(1, top)
+        if p % q:
+            break
+    sign = 1 if positive or rng.random() < 0.5 else -1
+    return Rational(sign * p, q)
+
+
+def _near_rational(x: float, rng) -> Rational:
+    """A non-integer rational close to x (to shift a bias to a chosen value)."""
+    q = rng.choice(_DENOMINATORS)
+    p = round(x * q)
+    if p % q == 0:
+        p += 1
+    return Rational(p, q)
+
+
+def _kink_arguments(graph) -> tuple:
+    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions."""
+    found = []
+    for n in graph.nodes:
+        if n.definition is None:
+            continue
+        for sub in sympy.preorder_traversal(n.definition):
+            if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
+                arg = sub.args[0] if sub.args else None
+                if isinstance(sub, sympy.Piecewise) or arg is None:
+                    continue
+                if type(sub).__name__ == "huber" and len(sub.args) > 1:
+                    arg = sub.args[0] - sub.args[1]
+                if arg not in found and not arg.is_Number:
+                    found.append(arg)
+    return tuple(found)
+
+
+def _record_signs(point, kinks, seen) -> None:
+    for k in kinks:
+        try:
+            seen[k].add(point.evaluate(k).sign())
+        except (_Undefined, _Kink, ZeroDivisionError):
+            pass
+
+
+def _additive_leaf(graph, arg):
+    """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol."""
+    expr = arg
+    if isinstance(arg, sympy.Symbol) and arg.name in graph.by_name:
+        node = graph.by_name[arg.name]
+        if node.definition is None:
+            return arg if node.kind != "target" else None
+        expr = node.definition
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind == "parameter" and sympy.diff(expr, s) == 1:
+            return s
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind != "target" and sympy.diff(expr, s) == 1:
+            return s
+    return None
+
 # ---------------------------------------------------------------------------------------
 # Results
 
@@ -679,37 +755,85 @@ class AnswerChecker:
         return self._points
 
     def _make_points(self) -> list:
+        """Random rational points (see :func:`random_rational`) where the whole graph is defined,
+        extended until every kink (ReLU-type function) of the graph is on both sides of its
+        kink at some point: each unit active somewhere and inactive somewhere."""
         rng = random.Random(self.seed)
         leaves = [n for n in self.graph.nodes if n.is_leaf]
-        params = [n for n in leaves if n.kind == "parameter"]
+        kinks = _kink_arguments(self.graph)
         out = []
         attempts = 0
-        spread = max(5, len(params))
         while len(out) < self.n_points:
             attempts += 1
-            if attempts > 60:
+            if attempts > 80:
                 raise NotSupportedError("could not find points where the graph is defined (e.g. log of a negative "
                                         "number everywhere); the answer cannot be checked")
-            positive = attempts > 30  # fall back to positive values (logs, square roots)
-            pool = [v for v in range(-spread, spread + 1) if v != 0 and (v > 0 or not positive)]
-            if len(pool) < len(params):
-                pool = list(range(1, len(params) + 2))
-            values = dict(zip((p.symbol for p in params), rng.sample(pool, len(params))))
-            for n in leaves:
-                if n.kind != "parameter":
-                    lo = 1 if positive else -3
-                    values[n.symbol] = Rational(rng.choice([v for v in range(lo, 4) if v != 0]))
-            values.update(self._targets(rng))
-            values = {k: Rational(v) for k, v in values.items()}
-            point = ExactPoint(values, seed=attempts)
+            point = self._random_point(rng, leaves, positive=attempts > 40, seed=attempts)
+            if point is not None:
+                out.append(point)
+        self.uncovered = ()
+        if kinks:
+            seen = {k: set() for k in kinks}
+            for p in out:
+                _record_signs(p, kinks, seen)
+            tries = 0
+            while tries < 24 * len(kinks) and len(out) < self.n_points + 4 * len(kinks):
+                missing = [(k, s) for k in kinks for s in (1, -1) if s not in seen[k]]
+                if not missing:
+                    break
+                tries += 1
+                arg, sign = missing[tries % len(missing)]
+                attempts += 1
+                point = self._random_point(rng, leaves, positive=False, seed=attempts,
+                                           push=(arg, sign))
+                if point is None:
+                    continue
+                before = sum(len(v) for v in seen.values())
+                _record_signs(point, kinks, seen)
+                if sum(len(v) for v in seen.values()) > before:
+                    out.append(point)
+            self.uncovered = tuple(sorted(str(k) for k in kinks if len(seen[k]) < 2))
+        return out
+
+    def _random_point(self, rng, leaves, *, positive, seed, push=None):
+        """One point (None when the graph is undefined there).  ``push = (arg, sign)``: shift the
+        additive leaf of ``arg`` (the bias b of z = w a + b) so that ``arg`` gets that sign."""
+        values = {}
+        used: set = set()
+        for n in leaves:
+            if n.kind == "target" and self.graph.mode == "network":
+                continue
+            v = random_rational(rng, positive=positive)
+            while v in used:
+                v = random_rational(rng, positive=positive)
+            used.add(v)
+            values[n.symbol] = v
+        values.update(self._targets(rng))
+        for _ in range(4 if push is not None else 1):
+            point = ExactPoint(values, seed=seed)
             try:
                 for n in self.graph.nodes:
                     if not n.is_leaf:
                         point.values[n.symbol] = point.evaluate(n.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                return None
+            if push is None:
+                return point
+            arg, sign = push
+            try:
+                now = point.evaluate(arg)
+                if now.sign() == sign:
+                    return point
             except (_Undefined, _Kink, ZeroDivisionError):
-                continue
-            out.append(point)
-        return out
+                return None
+            leaf = _additive_leaf(self.graph, arg)
+            if leaf is None:
+                return point
+            shift = float(now.num)
+            target = -shift + sign * float(random_rational(rng, positive=True))
+            base = values[leaf]
+            values[leaf] = _near_rational(float(base) + target, rng)
+        return point
 
     def _targets(self, rng) -> dict:
         """Targets in the loss's valid domain: a probability vector for cross-entropy, [0, 1] for BCE."""
@@ -720,8 +844,15 @@ class AnswerChecker:
             weights = [rng.randint(1, 5) for _ in targets]
             return {t: Rational(w, sum(weights)) for t, w in zip(targets, weights)}
         if self.graph.loss == "bce":
-            return {t: Rational(rng.randint(0, 4), 4) for t in targets}
-        return {}
+            out = {}
+            for t in targets:
+                q = rng.choice(_DENOMINATORS)
+                out[t] = Rational(rng.randint(1, q - 1), q)
+            return out
+        out = {}
+        for t in targets:
+            out[t] = random_rational(rng)
+        return out
 
     def _values(self, expr, points=None) -> list:
         """Exact values of ``expr`` at the points (None where it is undefined)."""
@@ -755,6 +886,17 @@ class AnswerChecker:
                 return sympy.cancel(sympy.together(diff)) == 0
         except (_Budget, sympy.PolynomialError, TypeError, ValueError):
             return False
+
+    def _points_decide(self, reference, r_values) -> bool:
+        """Agreement at the points decides when the reference is non-zero at some point and every
+        kink of the graph was seen on both sides (else only a proof may say "correct")."""
+        self.points()
+        if getattr(self, "uncovered", ()):
+            return False
+        usable = [r for r in r_values if r is not None]
+        if len(usable) < min(3, self.n_points):
+            return False
+        return any(not r.is_zero() for r in usable)
 
     def _equal_at_points(self, a_values, r_values):
         """(equal everywhere both are defined, index of the first difference or None)."""
@@ -867,6 +1009,10 @@ class AnswerChecker:
             how = f"exact evaluation at {n_used} random rational points"
             if equal and self._symbolically_equal(expr, reference):
                 how = "symbolic (confirmed by " + how + ")"
+            elif equal and not self._points_decide(reference, r_values):
+                # the points cannot tell: a reference that is 0 at every point, or a unit that
+                # is on one side of its kink at every point; only a proof may say "correct"
+                equal, how = None, "undecided: equal at the sample points, but no proof"
             verdicts.append((equal, how, expr, (a_values, where)))
         target = f"∂{of}/∂{wrt_name}"
         steps = self._steps(target_text, sides, verdicts)
@@ -875,7 +1021,17 @@ class AnswerChecker:
             return Verdict(INCORRECT, f"the answer only restates {target}; write out what it equals",
                            wrt=wrt_name, of=of, decided_by="symbolic", mistake="no_answer",
                            steps=steps, expected=expected, note=note)
-        bad = next((k for k, v in enumerate(verdicts) if not v[0]), None)
+        undecided = next((k for k, v in enumerate(verdicts) if v[0] is None), None)
+        bad = next((k for k, v in enumerate(verdicts) if v[0] is False), None)
+        if bad is None and undecided is not None:
+            zero = all(r is None or r.is_zero() for r in r_values)
+            why = (f"{target} is 0 at every sample point but not identically 0"
+                   if zero else "some ReLU-type unit is on the same side of its kink at every sample point"
+                   f" ({', '.join(getattr(self, 'uncovered', ()))})")
+            return Verdict(INCORRECT, f"not shown to be {target}: your answer agrees with it at the sample points, "
+                           f"but {why}, and no symbolic proof was found; write it in the form of the chain rule",
+                           wrt=wrt_name, of=of, decided_by="undecided (equal at the sample points only)",
+                           mistake="undecided", steps=steps, expected=expected, note=note)
         if bad is None:
             methods = []
             for v in verdicts:
@@ -961,7 +1117,7 @@ class AnswerChecker:
         defined = all(a_values[i] is not None for i in usable)
         target = f"∂{of}/∂{wrt}"
         if defined and usable:
-            if all(r_values[i].is_zero() for i in usable):
+            if all(r_values[i].is_zero() for i in usable) and self._symbolically_equal(reference, sympy.S.Zero):
                 return ("counterexample", f"{target} is 0: {of} does not depend on {wrt} along any path",
                         self._counterexample(expr, reference, a_values, r_values, where))
             if not expr.free_symbols and reference.free_symbols:
