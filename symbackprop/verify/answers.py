@@ -43,11 +43,13 @@ then every entry exactly, with the same exact field).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from fractions import Fraction
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -517,6 +519,22 @@ class Verdict:
         return out
 
 
+def failure_verdict(exc: BaseException, wrt=None, notation=None) -> Verdict:
+    """A one-line ``unparseable`` verdict for an answer that broke the evaluation (overflow,
+    recursion, memory, a number too large), never a traceback."""
+    if isinstance(exc, SymbackpropError):
+        v = _unparseable(exc, wrt)
+        return v if notation is None else dataclasses.replace(v, notation=notation)
+    if isinstance(exc, (OverflowError, MemoryError)) or "digits" in str(exc):
+        message = ("the answer could not be evaluated: a number in it is too large "
+                   "(such as e^{e^{e^{…}}} or a huge power); write the derivative more simply")
+    elif isinstance(exc, RecursionError):
+        message = "the answer is nested too deeply to check; write it more simply"
+    else:
+        message = f"the answer could not be checked ({type(exc).__name__}); write it more simply"
+    return Verdict(UNPARSEABLE, message, wrt=wrt, error={"message": message}, notation=notation)
+
+
 def _unparseable(exc: Exception, wrt=None) -> Verdict:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     error = {"message": message}
@@ -549,13 +567,44 @@ def _line_of(message: str):
 # Timing
 
 
+_DEADLINES = threading.local()   # per thread: the stack of active deadlines (time.monotonic())
+
+
+def _outer_expired() -> bool:
+    """True when an enclosing time limit of this thread has run out (an inner limit that catches
+    _Budget must then re-raise it, so the outer limit is never lost)."""
+    stack = getattr(_DEADLINES, "stack", [])
+    return bool(stack) and time.monotonic() >= min(stack)
+
+
 @contextmanager
 def _time_limit(seconds: float):
-    """Raise _Budget after ``seconds`` (main thread only; elsewhere the input bounds alone apply)."""
-    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    """Raise _Budget in the checking thread after ``seconds``, in any thread.
+
+    In the main thread with SIGALRM: a timer signal.  In other threads (grading with worker
+    threads, a web server's pool): a watchdog thread raises _Budget asynchronously in the
+    checking thread (``PyThreadState_SetAsyncExc``), which interrupts pure-Python work such as
+    SymPy's; the input bounds of the parser keep every single C-level operation short.  A
+    worker process is a main thread of its own, so the signal applies there.
+    """
+    if seconds is None:
         yield
         return
+    stack = _DEADLINES.__dict__.setdefault("stack", [])
+    stack.append(time.monotonic() + seconds)
+    try:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            with _signal_limit(seconds):
+                yield
+        else:
+            with _thread_limit(seconds):
+                yield
+    finally:
+        stack.pop()
 
+
+@contextmanager
+def _signal_limit(seconds: float):
     def handler(signum, frame):
         raise _Budget()
 
@@ -566,8 +615,35 @@ def _time_limit(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-        if previous[0] > 0:  # pragma: no cover - an outer timer keeps running
+        if previous[0] > 0:  # an outer timer keeps running
             signal.setitimer(signal.ITIMER_REAL, max(previous[0] - seconds, 1e-3))
+
+
+@contextmanager
+def _thread_limit(seconds: float):
+    import ctypes
+
+    tid = threading.get_ident()
+    lock = threading.Lock()
+    state = {"active": True}
+
+    def fire():
+        with lock:
+            if state["active"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(_Budget))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+            timer.cancel()
+            if not _outer_expired():
+                # a pending exception not yet delivered is withdrawn
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -884,7 +960,11 @@ class AnswerChecker:
                 if sympy.count_ops(diff) > 400:
                     return False
                 return sympy.cancel(sympy.together(diff)) == 0
-        except (_Budget, sympy.PolynomialError, TypeError, ValueError):
+        except _Budget:
+            if _outer_expired():
+                raise
+            return False
+        except (sympy.PolynomialError, TypeError, ValueError, ArithmeticError, RecursionError, MemoryError):
             return False
 
     def _points_decide(self, reference, r_values) -> bool:
@@ -922,6 +1002,8 @@ class AnswerChecker:
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"})
+        except Exception as exc:  # every input ends in a verdict, never a traceback
+            return failure_verdict(exc, wrt)
 
     def _scalar_verdict(self, text, wrt) -> Verdict:
         """The index-notation check (raises only _Budget)."""

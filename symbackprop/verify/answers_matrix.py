@@ -1047,6 +1047,10 @@ class MatrixAnswerChecker:
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"}, notation="matrix")
+        except Exception as exc:  # every input ends in a verdict, never a traceback
+            from .answers import failure_verdict
+
+            return failure_verdict(exc, wrt, notation="matrix")
 
     def verdict(self, text: str, wrt: str | None = None) -> Verdict:
         """:meth:`check` without its own time bound (the caller bounds the time)."""
