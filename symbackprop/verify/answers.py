@@ -61,7 +61,8 @@ from sympy import Rational
 from ..ops import functions
 from ..spec import names
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError, did_you_mean
-from ..grammar.parser import parse_chain
+from ..grammar.notation import normalize
+from ..grammar.parser import activation_derivative, example_sum, parse_chain
 
 CORRECT, INCORRECT, UNPARSEABLE = "correct", "incorrect", "unparseable"
 N_POINTS = 6
@@ -218,6 +219,18 @@ class ExactPoint:
         self.e = self._new_atom(_MP.e)
         self._exp_atoms.append((Value.rational(1), self.e))
 
+    examples = None   # a callable giving this point's examples (ExactPoints sharing the atoms)
+
+    def sibling(self, leaves: dict) -> "ExactPoint":
+        """A point of the same field (the same atoms) with other leaf values: another example of
+        the batch at the same parameters."""
+        other = ExactPoint.__new__(ExactPoint)
+        other._rng, other._exp_atoms, other._log_atoms = self._rng, self._exp_atoms, self._log_atoms
+        other._keyed, other.e = self._keyed, self.e
+        other.values = {k: Value.rational(v) for k, v in leaves.items()}
+        other._memo = {}
+        return other
+
     def _new_atom(self, numeric) -> Value:
         return Value(tuple(self._rng.randrange(2, PRIME - 1) for _ in range(N_ASSIGNMENTS)), _MP.mpf(numeric))
 
@@ -369,6 +382,13 @@ class ExactPoint:
             for a in args[1:]:
                 total = total + self.exp(a)
             return self.exp(args[0]) / total
+        if isinstance(e, example_sum):
+            if self.examples is None:
+                raise _Undefined("a sum over the examples outside a cost")
+            total = Value.rational(0)
+            for ex in self.examples():
+                total = total + ex.evaluate(e.args[0])
+            return total
         if type(e).__name__ == "logsumexp":
             total = Value.rational(0)
             for a in e.args:
@@ -764,7 +784,7 @@ class AnswerChecker:
         if text in self.graph.by_name:
             return text
         try:
-            expr = parse_chain(text, resolve=self.names).sides
+            expr = parse_chain(normalize(text).text, resolve=self.names).sides
         except ParseError as exc:
             raise ParseError(f"--wrt {text!r}: {exc}") from None
         if len(expr) != 1 or not isinstance(expr[0].expr, sympy.Symbol) or expr[0].expr.name not in self.graph.by_name:
@@ -780,7 +800,10 @@ class AnswerChecker:
         if key in self._total_cache:
             return self._total_cache[key]
         g = self.graph
-        if of == wrt:
+        if of == COST and COST not in g.by_name:
+            # ∂J/∂θ = r Σ_e ∂L_e/∂θ, r = 1/n for the mean, 1 for the sum
+            value = self.d.reduction_factor * example_sum(self.d.per_example_gradient(wrt))
+        elif of == wrt:
             value = sympy.S.One
         elif of == g.output:
             value = self.d.per_example_gradient(wrt)
@@ -812,12 +835,41 @@ class AnswerChecker:
                 break
         return grad.get(wrt, sympy.S.Zero)
 
+    def _replace_activation_derivatives(self, expr):
+        """g'(z^{l}_{j}) -> the registry's derivative of layer l's activation (σ′ = a(1 − a), ...)."""
+        if not expr.has(activation_derivative):
+            return expr
+        from ..ops.activations import get_activation
+
+        g = self.graph
+
+        def repl(call):
+            z = call.args[0]
+            node = g.by_name.get(z.name) if isinstance(z, sympy.Symbol) else None
+            child = None
+            if node is not None:
+                child = next((g.by_name[c] for c in g.children[node.name]
+                              if g.by_name[c].kind == "activation"), None)
+            if child is None or child.activation is None:
+                raise NotSupportedError(f"g'({_plain(z)}): g' (or f') is the derivative of a layer's activation "
+                                        "at its pre-activation; write it as g'(z^{2}_{1})")
+            entry = get_activation(child.activation)
+            if entry.derivative is None:
+                raise NotSupportedError(f"g'({_plain(z)}): the {child.activation} layer has no elementwise derivative; "
+                                        "write the derivative out")
+            return entry.derivative(child.symbol, z)
+
+        return expr.replace(lambda e: isinstance(e, activation_derivative), repl)
+
     def _replace_derivatives(self, expr):
+        expr = self._replace_activation_derivatives(expr)
         if not expr.has(sympy.Derivative):
             return expr
         def repl(dv):
             of = dv.expr
             wrt = dv.variables[0]
+            if isinstance(of, sympy.Symbol) and of.name == COST and COST not in self.graph.by_name:
+                return self.derivative(COST, wrt.name)
             if not isinstance(of, sympy.Symbol) or of.name not in self.graph.by_name:
                 raise NotSupportedError(f"∂{of}/∂{wrt}: the numerator must be a node of the graph")
             return self.derivative(of.name, wrt.name)
@@ -869,6 +921,41 @@ class AnswerChecker:
                 if sum(len(v) for v in seen.values()) > before:
                     out.append(point)
             self.uncovered = tuple(sorted(str(k) for k in kinks if len(seen[k]) < 2))
+        for k, p in enumerate(out):
+            p.examples = (lambda p=p, k=k: self._examples_of(p, k))
+        return out
+
+    def _examples_of(self, point, k) -> list:
+        """The batch at point k: the point itself and n − 1 more examples (new inputs and targets,
+        the same parameters), for Σ_e in ∂J/∂θ."""
+        cache = self.__dict__.setdefault("_example_cache", {})
+        if k in cache:
+            return cache[k]
+        n = max(self.d.n_examples, 1)
+        if n > 32:
+            raise NotSupportedError(f"∂J/∂θ sums over the spec's n = {n} examples, too many to check; "
+                                    "answer ∂L/∂θ for one example")
+        rng = random.Random(f"symbackprop-examples-{self.seed}-{k}")
+        leaves = [nd for nd in self.graph.nodes if nd.is_leaf]
+        out = [point]
+        while len(out) < n:
+            values = {nd.symbol: point.values[nd.symbol].q for nd in leaves if nd.kind == "parameter"}
+            for nd in leaves:
+                if nd.kind == "input":
+                    values[nd.symbol] = random_rational(rng)
+            values.update(self._targets(rng))
+            for nd in leaves:
+                if nd.symbol not in values:
+                    values[nd.symbol] = random_rational(rng)
+            ex = point.sibling(values)
+            try:
+                for nd in self.graph.nodes:
+                    if not nd.is_leaf:
+                        ex.values[nd.symbol] = ex.evaluate(nd.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                continue
+            out.append(ex)
+        cache[k] = out
         return out
 
     def _random_point(self, rng, leaves, *, positive, seed, push=None):
@@ -1056,14 +1143,15 @@ class AnswerChecker:
         return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
 
     def _check(self, text, wrt_name) -> Verdict:
-        chain = parse_chain(text, resolve=self.names)
+        normalized = normalize(text)
+        chain = parse_chain(normalized.text, resolve=self.names)
         sides = list(chain.sides)
         of = self.graph.output
         target_text = None
         first = sides[0].expr
         if isinstance(first, sympy.Derivative) and len(sides) > 1:
             of_sym, wrt_sym = first.expr, first.variables[0]
-            if not isinstance(of_sym, sympy.Symbol) or of_sym.name not in self.graph.by_name:
+            if not isinstance(of_sym, sympy.Symbol) or (of_sym.name not in self.graph.by_name and of_sym.name != COST):
                 raise ParseError(f"the left-hand side differentiates {of_sym}, which is not a node of the spec")
             if wrt_sym.name not in self.graph.by_name:
                 raise ParseError(f"the left-hand side differentiates with respect to {wrt_sym}, "
@@ -1078,7 +1166,9 @@ class AnswerChecker:
                              "\\frac{\\partial L}{\\partial NAME} = ...")
         reference = self.derivative(of, wrt_name)
         r_values = self.reference_values(of, wrt_name)
-        note = self._note(of)
+        note = self._note(of, lhs=target_text is not None)
+        if normalized.note:
+            note = normalized.note + ("; " + note if note else "")
         expected = _latex(reference)
 
         # each side against the reference (∂ factors read as the graph's derivatives)
@@ -1160,11 +1250,18 @@ class AnswerChecker:
         pairs = [(a, b) for a, b in zip(left_values, right_values) if a is not None or b is not None]
         return bool(pairs) and all(a is not None and b is not None and a.equals(b) for a, b in pairs)
 
-    def _note(self, of) -> str | None:
+    def _note(self, of, lhs: bool = True) -> str | None:
         n = self.d.n_examples
+        if of == COST and COST not in self.graph.by_name:
+            if self.d.reduction == "mean":
+                return (f"read as ∂J/∂θ, the cost J = (1/n) Σ_e L_e over the spec's n = {n} "
+                        f"example{'s' if n != 1 else ''} (its mean)")
+            return f"read as ∂J/∂θ, the cost J = Σ_e L_e over the spec's n = {n} example{'s' if n != 1 else ''} (its sum)"
         if of == self.graph.output and self.d.reduction == "mean" and n > 1:
-            return (f"checked against the per-example gradient (the lectures' convention); the spec's "
-                    f"mean over n = {n} examples makes the batch gradient (1/{n}) times the sum of it over the examples")
+            return (f"checked against the per-example gradient ∂L/∂θ ({'the left-hand side' if lhs else 'no left-hand side: the lectures’ convention'}); "
+                    f"the spec's mean over n = {n} examples makes ∂J/∂θ (1/{n}) times the sum of it over the examples")
+        if of == self.graph.output and not lhs and self.graph.mode == "network":
+            return "read as ∂L/∂θ for one example (no left-hand side)"
         return None
 
     # -- feedback ------------------------------------------------------------------------
@@ -1453,7 +1550,18 @@ def answer_names(derivation) -> dict:
                                sympy.Derivative(names.symbol(g.output), n.symbol, evaluate=False))
     if "n" not in out:
         out["n"] = sympy.Integer(max(derivation.n_examples, 1))
+    if "m" not in out:  # the batch size in courses that write m
+        out["m"] = sympy.Integer(max(derivation.n_examples, 1))
+    # the cost J = (1/n) Σ_e L_e (or Σ_e L_e): J, C, E, \mathcal{L}
+    for word in COST_NAMES:
+        if word not in out:
+            out[word] = names.symbol(COST)
     return out
+
+
+#: the cost's names in the courses' notations (J, C, E, \mathcal{L} read as ``mathcalL``)
+COST = "J"
+COST_NAMES = ("J", "C", "E", "mathcalL", "mathcalJ", "mathcalC")
 
 
 @lru_cache(maxsize=16)
