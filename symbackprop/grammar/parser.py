@@ -51,6 +51,28 @@ MAX_SUM_TERMS = 64
 MAX_PRIMES = 3
 MAX_SCRIPTS = 8
 
+class example_sum(sympy.Function):
+    r"""\sum_{i=1}^{n} f_i over the examples of the batch: its argument is written in one example's
+    names (y_i, \hat{y}_i, x_i^1), and the answer checker sums it over the spec's examples."""
+
+    nargs = 1
+
+
+def _is_example_sum(limits, var: str) -> bool:
+    r"""``\sum_{i=1}^{n}``, ``\sum_{i=1}^{m}``, ``\sum_i``, ``\sum_{e}``: a sum over the examples."""
+    if limits.data == "sum_bounds":
+        upper = [c for c in limits.children if isinstance(c, Tree)][-1]
+        return isinstance(upper, Tree) and upper.data == "name" and str(upper.children[0]) in ("n", "m", "N")
+    return var in ("i", "e", "n")
+
+
+class activation_derivative(sympy.Function):
+    """g'(z) as a student writes it: the derivative of whatever activation the layer of z has
+    (the answer checker replaces it by the registry's derivative, e.g. a(1 − a) for the sigmoid)."""
+
+    nargs = 1
+
+
 #: the functions of the grammar's FUNC token, by their spelling without ``\`` or \operatorname{}
 FUNCTIONS: dict[str, Callable] = {
     "exp": sympy.exp,
@@ -73,7 +95,7 @@ _TOKEN_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "FUNC": "a function (\\sigma, \\exp, \\log, \\tanh, relu)",
     "GREEK": "a Greek letter", "HAT": "\\hat", "UHAT": "ŷ", "FRAC": "\\frac", "PARTIAL": "\\partial",
     "SUM": "\\sum", "TIMES": "'*' or \\cdot", "POW": "'**'", "DIV": "'/'", "PLUS": "'+'", "MINUS": "'-'",
-    "EQ": "'='", "SUP": "'^'", "SUB": "'_'", "USUP": "a superscript digit", "PRIME": "a prime '",
+    "EQ": "'='", "ACTFN": "g' or f'", "SUP": "'^'", "SUB": "'_'", "USUP": "a superscript digit", "PRIME": "a prime '",
     "LPAR": "'('", "RPAR": "')'", "LBRACK": "'['", "RBRACK": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COMMA": "','", "$END": "the end of the input",
     "HADAMARD": "\\odot", "TOP": "\\top", "TSUP": "ᵀ", "ROWS": "\\text{rows}",
@@ -787,6 +809,14 @@ class _Builder:
             derivative = sympy.diff(derivative, t)
         return derivative.subs(t, arg)
 
+    def _act_prime(self, node):
+        """``g'(z^{3}_{1})``, ``f'(z)``: the derivative of the layer's activation at z (left to the checker,
+        which knows which activation the layer has)."""
+        primes = sum(1 for c in node.children if isinstance(c, Token) and c.type == "PRIME")
+        if primes > 1:
+            raise self.fail("g'' is not a derivative the chain rule needs; write g'(z)", node)
+        return activation_derivative(self.build(node.children[-1]))
+
     def _call_power(self, node):
         r"""``\tanh^2(z)`` = (tanh z)^2: the lectures' power of a function's value (a positive whole power)."""
         func_tok, _, exponent, arg = node.children
@@ -804,6 +834,9 @@ class _Builder:
             raise self.fail("a \\sum over the rows of a matrix is matrix notation; in index notation give the "
                             "index and its bounds, as in \\sum_{j=1}^{2}", limits)
         var = str(next(c for c in limits.children if isinstance(c, Token) and c.type == "NAME"))
+        if self.resolver.strict and _is_example_sum(limits, var):
+            # \sum_{i=1}^{n} over the examples: the body is one example's (y_i, \hat{y}_i, x_i^1)
+            return example_sum(self.build(body))
         if var in self.env:
             raise self.fail(f"the index {var} is already used by an outer \\sum", limits)
         exprs = [c for c in limits.children if isinstance(c, Tree)]

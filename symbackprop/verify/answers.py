@@ -43,11 +43,13 @@ then every entry exactly, with the same exact field).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from fractions import Fraction
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -59,10 +61,11 @@ from sympy import Rational
 from ..ops import functions
 from ..spec import names
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError, did_you_mean
-from ..grammar.parser import parse_chain
+from ..grammar.notation import normalize
+from ..grammar.parser import activation_derivative, example_sum, parse_chain
 
 CORRECT, INCORRECT, UNPARSEABLE = "correct", "incorrect", "unparseable"
-N_POINTS = 3
+N_POINTS = 6
 SYMBOLIC_SECONDS = 0.25
 ANSWER_SECONDS = 5.0
 NUMERIC_DIGITS = 100
@@ -216,6 +219,18 @@ class ExactPoint:
         self.e = self._new_atom(_MP.e)
         self._exp_atoms.append((Value.rational(1), self.e))
 
+    examples = None   # a callable giving this point's examples (ExactPoints sharing the atoms)
+
+    def sibling(self, leaves: dict) -> "ExactPoint":
+        """A point of the same field (the same atoms) with other leaf values: another example of
+        the batch at the same parameters."""
+        other = ExactPoint.__new__(ExactPoint)
+        other._rng, other._exp_atoms, other._log_atoms = self._rng, self._exp_atoms, self._log_atoms
+        other._keyed, other.e = self._keyed, self.e
+        other.values = {k: Value.rational(v) for k, v in leaves.items()}
+        other._memo = {}
+        return other
+
     def _new_atom(self, numeric) -> Value:
         return Value(tuple(self._rng.randrange(2, PRIME - 1) for _ in range(N_ASSIGNMENTS)), _MP.mpf(numeric))
 
@@ -367,6 +382,13 @@ class ExactPoint:
             for a in args[1:]:
                 total = total + self.exp(a)
             return self.exp(args[0]) / total
+        if isinstance(e, example_sum):
+            if self.examples is None:
+                raise _Undefined("a sum over the examples outside a cost")
+            total = Value.rational(0)
+            for ex in self.examples():
+                total = total + ex.evaluate(e.args[0])
+            return total
         if type(e).__name__ == "logsumexp":
             total = Value.rational(0)
             for a in e.args:
@@ -374,6 +396,82 @@ class ExactPoint:
             return self.log(total)
         raise _Undefined(f"cannot evaluate {type(e).__name__} exactly")
 
+
+
+# ---------------------------------------------------------------------------------------
+# Sample points
+
+_DENOMINATORS = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31)
+_SCALES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(4))
+_PIECEWISE = (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
+              sympy.Abs, sympy.Heaviside, sympy.Piecewise, sympy.Max, sympy.Min, sympy.sign)
+
+
+def random_rational(rng, *, positive: bool = False) -> Rational:
+    r"""A random rational p/q, q a prime from 3 to 31 and p not a multiple of q: never an integer
+    (so never 0, ±1 or ±2, where powers and products coincide), magnitudes from about 1/31 to 8."""
+    q = rng.choice(_DENOMINATORS)
+    top = max(2, int(rng.choice(_SCALES) * 2 * q))
+    while True:
+        p = rng.randint(1, top)
+        if p % q:
+            break
+    sign = 1 if positive or rng.random() < 0.5 else -1
+    return Rational(sign * p, q)
+
+
+def _near_rational(x: float, rng) -> Rational:
+    """A non-integer rational close to x (to shift a bias to a chosen value)."""
+    q = rng.choice(_DENOMINATORS)
+    p = round(x * q)
+    if p % q == 0:
+        p += 1
+    return Rational(p, q)
+
+
+def _kink_arguments(graph) -> tuple:
+    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions."""
+    found = []
+    for n in graph.nodes:
+        if n.definition is None:
+            continue
+        for sub in sympy.preorder_traversal(n.definition):
+            if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
+                arg = sub.args[0] if sub.args else None
+                if isinstance(sub, sympy.Piecewise) or arg is None:
+                    continue
+                if type(sub).__name__ == "huber" and len(sub.args) > 1:
+                    arg = sub.args[0] - sub.args[1]
+                if arg not in found and not arg.is_Number:
+                    found.append(arg)
+    return tuple(found)
+
+
+def _record_signs(point, kinks, seen) -> None:
+    for k in kinks:
+        try:
+            seen[k].add(point.evaluate(k).sign())
+        except (_Undefined, _Kink, ZeroDivisionError):
+            pass
+
+
+def _additive_leaf(graph, arg):
+    """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol."""
+    expr = arg
+    if isinstance(arg, sympy.Symbol) and arg.name in graph.by_name:
+        node = graph.by_name[arg.name]
+        if node.definition is None:
+            return arg if node.kind != "target" else None
+        expr = node.definition
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind == "parameter" and sympy.diff(expr, s) == 1:
+            return s
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind != "target" and sympy.diff(expr, s) == 1:
+            return s
+    return None
 
 # ---------------------------------------------------------------------------------------
 # Results
@@ -441,6 +539,22 @@ class Verdict:
         return out
 
 
+def failure_verdict(exc: BaseException, wrt=None, notation=None) -> Verdict:
+    """A one-line ``unparseable`` verdict for an answer that broke the evaluation (overflow,
+    recursion, memory, a number too large), never a traceback."""
+    if isinstance(exc, SymbackpropError):
+        v = _unparseable(exc, wrt)
+        return v if notation is None else dataclasses.replace(v, notation=notation)
+    if isinstance(exc, (OverflowError, MemoryError)) or "digits" in str(exc):
+        message = ("the answer could not be evaluated: a number in it is too large "
+                   "(such as e^{e^{e^{…}}} or a huge power); write the derivative more simply")
+    elif isinstance(exc, RecursionError):
+        message = "the answer is nested too deeply to check; write it more simply"
+    else:
+        message = f"the answer could not be checked ({type(exc).__name__}); write it more simply"
+    return Verdict(UNPARSEABLE, message, wrt=wrt, error={"message": message}, notation=notation)
+
+
 def _unparseable(exc: Exception, wrt=None) -> Verdict:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     error = {"message": message}
@@ -473,13 +587,44 @@ def _line_of(message: str):
 # Timing
 
 
+_DEADLINES = threading.local()   # per thread: the stack of active deadlines (time.monotonic())
+
+
+def _outer_expired() -> bool:
+    """True when an enclosing time limit of this thread has run out (an inner limit that catches
+    _Budget must then re-raise it, so the outer limit is never lost)."""
+    stack = getattr(_DEADLINES, "stack", [])
+    return bool(stack) and time.monotonic() >= min(stack)
+
+
 @contextmanager
 def _time_limit(seconds: float):
-    """Raise _Budget after ``seconds`` (main thread only; elsewhere the input bounds alone apply)."""
-    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    """Raise _Budget in the checking thread after ``seconds``, in any thread.
+
+    In the main thread with SIGALRM: a timer signal.  In other threads (grading with worker
+    threads, a web server's pool): a watchdog thread raises _Budget asynchronously in the
+    checking thread (``PyThreadState_SetAsyncExc``), which interrupts pure-Python work such as
+    SymPy's; the input bounds of the parser keep every single C-level operation short.  A
+    worker process is a main thread of its own, so the signal applies there.
+    """
+    if seconds is None:
         yield
         return
+    stack = _DEADLINES.__dict__.setdefault("stack", [])
+    stack.append(time.monotonic() + seconds)
+    try:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            with _signal_limit(seconds):
+                yield
+        else:
+            with _thread_limit(seconds):
+                yield
+    finally:
+        stack.pop()
 
+
+@contextmanager
+def _signal_limit(seconds: float):
     def handler(signum, frame):
         raise _Budget()
 
@@ -490,8 +635,35 @@ def _time_limit(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-        if previous[0] > 0:  # pragma: no cover - an outer timer keeps running
+        if previous[0] > 0:  # an outer timer keeps running
             signal.setitimer(signal.ITIMER_REAL, max(previous[0] - seconds, 1e-3))
+
+
+@contextmanager
+def _thread_limit(seconds: float):
+    import ctypes
+
+    tid = threading.get_ident()
+    lock = threading.Lock()
+    state = {"active": True}
+
+    def fire():
+        with lock:
+            if state["active"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(_Budget))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+            timer.cancel()
+            if not _outer_expired():
+                # a pending exception not yet delivered is withdrawn
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -612,7 +784,7 @@ class AnswerChecker:
         if text in self.graph.by_name:
             return text
         try:
-            expr = parse_chain(text, resolve=self.names).sides
+            expr = parse_chain(normalize(text).text, resolve=self.names).sides
         except ParseError as exc:
             raise ParseError(f"--wrt {text!r}: {exc}") from None
         if len(expr) != 1 or not isinstance(expr[0].expr, sympy.Symbol) or expr[0].expr.name not in self.graph.by_name:
@@ -628,7 +800,10 @@ class AnswerChecker:
         if key in self._total_cache:
             return self._total_cache[key]
         g = self.graph
-        if of == wrt:
+        if of == COST and COST not in g.by_name:
+            # ∂J/∂θ = r Σ_e ∂L_e/∂θ, r = 1/n for the mean, 1 for the sum
+            value = self.d.reduction_factor * example_sum(self.d.per_example_gradient(wrt))
+        elif of == wrt:
             value = sympy.S.One
         elif of == g.output:
             value = self.d.per_example_gradient(wrt)
@@ -660,12 +835,41 @@ class AnswerChecker:
                 break
         return grad.get(wrt, sympy.S.Zero)
 
+    def _replace_activation_derivatives(self, expr):
+        """g'(z^{l}_{j}) -> the registry's derivative of layer l's activation (σ′ = a(1 − a), ...)."""
+        if not expr.has(activation_derivative):
+            return expr
+        from ..ops.activations import get_activation
+
+        g = self.graph
+
+        def repl(call):
+            z = call.args[0]
+            node = g.by_name.get(z.name) if isinstance(z, sympy.Symbol) else None
+            child = None
+            if node is not None:
+                child = next((g.by_name[c] for c in g.children[node.name]
+                              if g.by_name[c].kind == "activation"), None)
+            if child is None or child.activation is None:
+                raise NotSupportedError(f"g'({_plain(z)}): g' (or f') is the derivative of a layer's activation "
+                                        "at its pre-activation; write it as g'(z^{2}_{1})")
+            entry = get_activation(child.activation)
+            if entry.derivative is None:
+                raise NotSupportedError(f"g'({_plain(z)}): the {child.activation} layer has no elementwise derivative; "
+                                        "write the derivative out")
+            return entry.derivative(child.symbol, z)
+
+        return expr.replace(lambda e: isinstance(e, activation_derivative), repl)
+
     def _replace_derivatives(self, expr):
+        expr = self._replace_activation_derivatives(expr)
         if not expr.has(sympy.Derivative):
             return expr
         def repl(dv):
             of = dv.expr
             wrt = dv.variables[0]
+            if isinstance(of, sympy.Symbol) and of.name == COST and COST not in self.graph.by_name:
+                return self.derivative(COST, wrt.name)
             if not isinstance(of, sympy.Symbol) or of.name not in self.graph.by_name:
                 raise NotSupportedError(f"∂{of}/∂{wrt}: the numerator must be a node of the graph")
             return self.derivative(of.name, wrt.name)
@@ -679,37 +883,120 @@ class AnswerChecker:
         return self._points
 
     def _make_points(self) -> list:
+        """Random rational points (see :func:`random_rational`) where the whole graph is defined,
+        extended until every kink (ReLU-type function) of the graph is on both sides of its
+        kink at some point: each unit active somewhere and inactive somewhere."""
         rng = random.Random(self.seed)
         leaves = [n for n in self.graph.nodes if n.is_leaf]
-        params = [n for n in leaves if n.kind == "parameter"]
+        kinks = _kink_arguments(self.graph)
         out = []
         attempts = 0
-        spread = max(5, len(params))
         while len(out) < self.n_points:
             attempts += 1
-            if attempts > 60:
+            if attempts > 80:
                 raise NotSupportedError("could not find points where the graph is defined (e.g. log of a negative "
                                         "number everywhere); the answer cannot be checked")
-            positive = attempts > 30  # fall back to positive values (logs, square roots)
-            pool = [v for v in range(-spread, spread + 1) if v != 0 and (v > 0 or not positive)]
-            if len(pool) < len(params):
-                pool = list(range(1, len(params) + 2))
-            values = dict(zip((p.symbol for p in params), rng.sample(pool, len(params))))
-            for n in leaves:
-                if n.kind != "parameter":
-                    lo = 1 if positive else -3
-                    values[n.symbol] = Rational(rng.choice([v for v in range(lo, 4) if v != 0]))
+            point = self._random_point(rng, leaves, positive=attempts > 40, seed=attempts)
+            if point is not None:
+                out.append(point)
+        self.uncovered = ()
+        if kinks:
+            seen = {k: set() for k in kinks}
+            for p in out:
+                _record_signs(p, kinks, seen)
+            tries = 0
+            while tries < 24 * len(kinks) and len(out) < self.n_points + 4 * len(kinks):
+                missing = [(k, s) for k in kinks for s in (1, -1) if s not in seen[k]]
+                if not missing:
+                    break
+                tries += 1
+                arg, sign = missing[tries % len(missing)]
+                attempts += 1
+                point = self._random_point(rng, leaves, positive=False, seed=attempts,
+                                           push=(arg, sign))
+                if point is None:
+                    continue
+                before = sum(len(v) for v in seen.values())
+                _record_signs(point, kinks, seen)
+                if sum(len(v) for v in seen.values()) > before:
+                    out.append(point)
+            self.uncovered = tuple(sorted(str(k) for k in kinks if len(seen[k]) < 2))
+        for k, p in enumerate(out):
+            p.examples = (lambda p=p, k=k: self._examples_of(p, k))
+        return out
+
+    def _examples_of(self, point, k) -> list:
+        """The batch at point k: the point itself and n − 1 more examples (new inputs and targets,
+        the same parameters), for Σ_e in ∂J/∂θ."""
+        cache = self.__dict__.setdefault("_example_cache", {})
+        if k in cache:
+            return cache[k]
+        n = max(self.d.n_examples, 1)
+        if n > 32:
+            raise NotSupportedError(f"∂J/∂θ sums over the spec's n = {n} examples, too many to check; "
+                                    "answer ∂L/∂θ for one example")
+        rng = random.Random(f"symbackprop-examples-{self.seed}-{k}")
+        leaves = [nd for nd in self.graph.nodes if nd.is_leaf]
+        out = [point]
+        while len(out) < n:
+            values = {nd.symbol: point.values[nd.symbol].q for nd in leaves if nd.kind == "parameter"}
+            for nd in leaves:
+                if nd.kind == "input":
+                    values[nd.symbol] = random_rational(rng)
             values.update(self._targets(rng))
-            values = {k: Rational(v) for k, v in values.items()}
-            point = ExactPoint(values, seed=attempts)
+            for nd in leaves:
+                if nd.symbol not in values:
+                    values[nd.symbol] = random_rational(rng)
+            ex = point.sibling(values)
+            try:
+                for nd in self.graph.nodes:
+                    if not nd.is_leaf:
+                        ex.values[nd.symbol] = ex.evaluate(nd.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                continue
+            out.append(ex)
+        cache[k] = out
+        return out
+
+    def _random_point(self, rng, leaves, *, positive, seed, push=None):
+        """One point (None when the graph is undefined there).  ``push = (arg, sign)``: shift the
+        additive leaf of ``arg`` (the bias b of z = w a + b) so that ``arg`` gets that sign."""
+        values = {}
+        used: set = set()
+        for n in leaves:
+            if n.kind == "target" and self.graph.mode == "network":
+                continue
+            v = random_rational(rng, positive=positive)
+            while v in used:
+                v = random_rational(rng, positive=positive)
+            used.add(v)
+            values[n.symbol] = v
+        values.update(self._targets(rng))
+        for _ in range(4 if push is not None else 1):
+            point = ExactPoint(values, seed=seed)
             try:
                 for n in self.graph.nodes:
                     if not n.is_leaf:
                         point.values[n.symbol] = point.evaluate(n.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                return None
+            if push is None:
+                return point
+            arg, sign = push
+            try:
+                now = point.evaluate(arg)
+                if now.sign() == sign:
+                    return point
             except (_Undefined, _Kink, ZeroDivisionError):
-                continue
-            out.append(point)
-        return out
+                return None
+            leaf = _additive_leaf(self.graph, arg)
+            if leaf is None:
+                return point
+            shift = float(now.num)
+            target = -shift + sign * float(random_rational(rng, positive=True))
+            base = values[leaf]
+            values[leaf] = _near_rational(float(base) + target, rng)
+        return point
 
     def _targets(self, rng) -> dict:
         """Targets in the loss's valid domain: a probability vector for cross-entropy, [0, 1] for BCE."""
@@ -720,8 +1007,15 @@ class AnswerChecker:
             weights = [rng.randint(1, 5) for _ in targets]
             return {t: Rational(w, sum(weights)) for t, w in zip(targets, weights)}
         if self.graph.loss == "bce":
-            return {t: Rational(rng.randint(0, 4), 4) for t in targets}
-        return {}
+            out = {}
+            for t in targets:
+                q = rng.choice(_DENOMINATORS)
+                out[t] = Rational(rng.randint(1, q - 1), q)
+            return out
+        out = {}
+        for t in targets:
+            out[t] = random_rational(rng)
+        return out
 
     def _values(self, expr, points=None) -> list:
         """Exact values of ``expr`` at the points (None where it is undefined)."""
@@ -753,8 +1047,23 @@ class AnswerChecker:
                 if sympy.count_ops(diff) > 400:
                     return False
                 return sympy.cancel(sympy.together(diff)) == 0
-        except (_Budget, sympy.PolynomialError, TypeError, ValueError):
+        except _Budget:
+            if _outer_expired():
+                raise
             return False
+        except (sympy.PolynomialError, TypeError, ValueError, ArithmeticError, RecursionError, MemoryError):
+            return False
+
+    def _points_decide(self, reference, r_values) -> bool:
+        """Agreement at the points decides when the reference is non-zero at some point and every
+        kink of the graph was seen on both sides (else only a proof may say "correct")."""
+        self.points()
+        if getattr(self, "uncovered", ()):
+            return False
+        usable = [r for r in r_values if r is not None]
+        if len(usable) < min(3, self.n_points):
+            return False
+        return any(not r.is_zero() for r in usable)
 
     def _equal_at_points(self, a_values, r_values):
         """(equal everywhere both are defined, index of the first difference or None)."""
@@ -780,6 +1089,8 @@ class AnswerChecker:
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"})
+        except Exception as exc:  # every input ends in a verdict, never a traceback
+            return failure_verdict(exc, wrt)
 
     def _scalar_verdict(self, text, wrt) -> Verdict:
         """The index-notation check (raises only _Budget)."""
@@ -832,14 +1143,15 @@ class AnswerChecker:
         return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
 
     def _check(self, text, wrt_name) -> Verdict:
-        chain = parse_chain(text, resolve=self.names)
+        normalized = normalize(text)
+        chain = parse_chain(normalized.text, resolve=self.names)
         sides = list(chain.sides)
         of = self.graph.output
         target_text = None
         first = sides[0].expr
         if isinstance(first, sympy.Derivative) and len(sides) > 1:
             of_sym, wrt_sym = first.expr, first.variables[0]
-            if not isinstance(of_sym, sympy.Symbol) or of_sym.name not in self.graph.by_name:
+            if not isinstance(of_sym, sympy.Symbol) or (of_sym.name not in self.graph.by_name and of_sym.name != COST):
                 raise ParseError(f"the left-hand side differentiates {of_sym}, which is not a node of the spec")
             if wrt_sym.name not in self.graph.by_name:
                 raise ParseError(f"the left-hand side differentiates with respect to {wrt_sym}, "
@@ -854,7 +1166,9 @@ class AnswerChecker:
                              "\\frac{\\partial L}{\\partial NAME} = ...")
         reference = self.derivative(of, wrt_name)
         r_values = self.reference_values(of, wrt_name)
-        note = self._note(of)
+        note = self._note(of, lhs=target_text is not None)
+        if normalized.note:
+            note = normalized.note + ("; " + note if note else "")
         expected = _latex(reference)
 
         # each side against the reference (∂ factors read as the graph's derivatives)
@@ -867,6 +1181,10 @@ class AnswerChecker:
             how = f"exact evaluation at {n_used} random rational points"
             if equal and self._symbolically_equal(expr, reference):
                 how = "symbolic (confirmed by " + how + ")"
+            elif equal and not self._points_decide(reference, r_values):
+                # the points cannot tell: a reference that is 0 at every point, or a unit that
+                # is on one side of its kink at every point; only a proof may say "correct"
+                equal, how = None, "undecided: equal at the sample points, but no proof"
             verdicts.append((equal, how, expr, (a_values, where)))
         target = f"∂{of}/∂{wrt_name}"
         steps = self._steps(target_text, sides, verdicts)
@@ -875,7 +1193,17 @@ class AnswerChecker:
             return Verdict(INCORRECT, f"the answer only restates {target}; write out what it equals",
                            wrt=wrt_name, of=of, decided_by="symbolic", mistake="no_answer",
                            steps=steps, expected=expected, note=note)
-        bad = next((k for k, v in enumerate(verdicts) if not v[0]), None)
+        undecided = next((k for k, v in enumerate(verdicts) if v[0] is None), None)
+        bad = next((k for k, v in enumerate(verdicts) if v[0] is False), None)
+        if bad is None and undecided is not None:
+            zero = all(r is None or r.is_zero() for r in r_values)
+            why = (f"{target} is 0 at every sample point but not identically 0"
+                   if zero else "some ReLU-type unit is on the same side of its kink at every sample point"
+                   f" ({', '.join(getattr(self, 'uncovered', ()))})")
+            return Verdict(INCORRECT, f"not shown to be {target}: your answer agrees with it at the sample points, "
+                           f"but {why}, and no symbolic proof was found; write it in the form of the chain rule",
+                           wrt=wrt_name, of=of, decided_by="undecided (equal at the sample points only)",
+                           mistake="undecided", steps=steps, expected=expected, note=note)
         if bad is None:
             methods = []
             for v in verdicts:
@@ -922,11 +1250,18 @@ class AnswerChecker:
         pairs = [(a, b) for a, b in zip(left_values, right_values) if a is not None or b is not None]
         return bool(pairs) and all(a is not None and b is not None and a.equals(b) for a, b in pairs)
 
-    def _note(self, of) -> str | None:
+    def _note(self, of, lhs: bool = True) -> str | None:
         n = self.d.n_examples
+        if of == COST and COST not in self.graph.by_name:
+            if self.d.reduction == "mean":
+                return (f"read as ∂J/∂θ, the cost J = (1/n) Σ_e L_e over the spec's n = {n} "
+                        f"example{'s' if n != 1 else ''} (its mean)")
+            return f"read as ∂J/∂θ, the cost J = Σ_e L_e over the spec's n = {n} example{'s' if n != 1 else ''} (its sum)"
         if of == self.graph.output and self.d.reduction == "mean" and n > 1:
-            return (f"checked against the per-example gradient (the lectures' convention); the spec's "
-                    f"mean over n = {n} examples makes the batch gradient (1/{n}) times the sum of it over the examples")
+            return (f"checked against the per-example gradient ∂L/∂θ ({'the left-hand side' if lhs else 'no left-hand side: the lectures’ convention'}); "
+                    f"the spec's mean over n = {n} examples makes ∂J/∂θ (1/{n}) times the sum of it over the examples")
+        if of == self.graph.output and not lhs and self.graph.mode == "network":
+            return "read as ∂L/∂θ for one example (no left-hand side)"
         return None
 
     # -- feedback ------------------------------------------------------------------------
@@ -961,7 +1296,7 @@ class AnswerChecker:
         defined = all(a_values[i] is not None for i in usable)
         target = f"∂{of}/∂{wrt}"
         if defined and usable:
-            if all(r_values[i].is_zero() for i in usable):
+            if all(r_values[i].is_zero() for i in usable) and self._symbolically_equal(reference, sympy.S.Zero):
                 return ("counterexample", f"{target} is 0: {of} does not depend on {wrt} along any path",
                         self._counterexample(expr, reference, a_values, r_values, where))
             if not expr.free_symbols and reference.free_symbols:
@@ -1215,7 +1550,18 @@ def answer_names(derivation) -> dict:
                                sympy.Derivative(names.symbol(g.output), n.symbol, evaluate=False))
     if "n" not in out:
         out["n"] = sympy.Integer(max(derivation.n_examples, 1))
+    if "m" not in out:  # the batch size in courses that write m
+        out["m"] = sympy.Integer(max(derivation.n_examples, 1))
+    # the cost J = (1/n) Σ_e L_e (or Σ_e L_e): J, C, E, \mathcal{L}
+    for word in COST_NAMES:
+        if word not in out:
+            out[word] = names.symbol(COST)
     return out
+
+
+#: the cost's names in the courses' notations (J, C, E, \mathcal{L} read as ``mathcalL``)
+COST = "J"
+COST_NAMES = ("J", "C", "E", "mathcalL", "mathcalJ", "mathcalC")
 
 
 @lru_cache(maxsize=16)

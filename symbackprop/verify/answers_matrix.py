@@ -62,6 +62,7 @@ from ..verify.answers import (
     CORRECT,
     INCORRECT,
     N_POINTS,
+    random_rational,
     UNPARSEABLE,
     ANSWER_SECONDS,
     ExactPoint,
@@ -75,6 +76,7 @@ from ..verify.answers import (
     _unparseable,
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError, did_you_mean
+from ..grammar.notation import normalize
 from ..derivation.matrix_form import (
     ACTIVATION_RULES,
     LOSS_RULES,
@@ -380,9 +382,15 @@ def _fixed_operands(fix, a, b):
     return _untranspose(b), _untranspose(a)  # swapT: (a b)ᵀ read as bᵀ aᵀ
 
 
+#: names of the cost J (the reduced loss) in the courses' notations: J, C, E, \mathcal{L}
+COST_WORDS = ("J", "C", "E", "mathcal{L}", "mathcal{J}", "mathcal{C}")
+
+
 class _MatrixBuilder:
     """Builds one parse tree into a matrix expression; ``fixes`` {id(node): fix} rewrites one
     operation (a transpose added, the factors swapped) to test a diagnosis."""
+
+    cost = False   # set when a ∂J/∂M (the reduced cost) was read
 
     def __init__(self, text: str, checker: "MatrixAnswerChecker", fixes=None):
         self.text = text
@@ -675,7 +683,10 @@ class _MatrixBuilder:
                 raise self.fail("\\partial must be followed by one matrix name, as in \\partial W_2", node)
             index = self.index(arg)
         word = self._word(nb)
-        if word in ("L", "J") and index is None:
+        if word in COST_WORDS and index is None and self.c.lookup(word, None) is None:
+            self.cost = True
+            return "L"
+        if word == "L" and index is None:
             return "L"
         value = self.c.lookup(word, index)
         if not isinstance(value, Mat):
@@ -739,6 +750,24 @@ class _MatrixBuilder:
             return self.scalar(sympy.diff(f(t), t).subs(t, arg.value), node)
         if primes == 0:
             return Elementwise(name, arg) if name in ("exp", "log") else Apply(name, arg)
+        return self._derivative_of(name, arg)
+
+    def _act_prime(self, node):
+        """``g'(z_1)``: the derivative of layer 1's activation, entry by entry."""
+        arg = self.build(node.children[-1])
+        layer = None
+        if isinstance(arg, Mat):
+            m = re.fullmatch(r"z_(\d+)", arg.name)
+            layer = int(m.group(1)) if m else None
+        if layer is None or not 1 <= layer <= len(self.c.md.activations):
+            raise self.fail("g' (or f') is the derivative of a layer's activation at its pre-activation; "
+                            "write it as g'(z_1)", node)
+        name = self.c.md.activations[layer - 1]
+        if name not in ("sigmoid", "tanh", "relu", "leaky_relu", "softplus"):
+            raise self.fail(f"g'(z_{layer}): layer {layer} has the activation {name}; write its derivative out", node)
+        return self._derivative_of(name, arg)
+
+    def _derivative_of(self, name, arg):
         # g'(A) entry by entry
         if name == "sigmoid":
             s = Apply("sigmoid", arg)
@@ -858,7 +887,7 @@ class MatrixAnswerChecker:
     # ---- names ---------------------------------------------------------------------------
     def lookup(self, word: str, index):
         """The matrix (or number) a name means, or None."""
-        if index is None and word == "n" and "n" not in self.mats:
+        if index is None and word in ("n", "m") and word not in self.mats:
             return Scalar(N_SYMBOL)
         if index is None and word == "e" and "e" not in self.mats:
             return Scalar(sympy.E)
@@ -926,7 +955,7 @@ class MatrixAnswerChecker:
             return wrt
         listing = ", ".join(self._target_names())
         try:
-            value = self._wrt_expr(wrt)
+            value = self._wrt_expr(normalize(wrt, matrix=True).text)
         except (ParseError, SymbackpropError) as exc:
             raise SpecError(f"--wrt {wrt!r} is not a gradient of the matrix form ({listing}) nor a node of the "
                             f"index notation: {str(exc).splitlines()[0]}") from None
@@ -981,26 +1010,35 @@ class MatrixAnswerChecker:
                 weights = [rng.randint(1, 5) for _ in range(K)]
                 rows.append([Rational(w, sum(weights)) for w in weights])
             elif loss == "bce":
-                rows.append([Rational(rng.randint(0, 4), 4) for _ in range(K)])
+                row = []
+                for _ in range(K):
+                    q = rng.choice((3, 5, 7, 11, 13))
+                    row.append(Rational(rng.randint(1, q - 1), q))
+                rows.append(row)
             else:
-                rows.append([Rational(rng.randint(-3, 3)) for _ in range(K)])
+                rows.append([random_rational(rng) for _ in range(K)])
         return rows
 
     def _make_points(self) -> list:
         md, pe, sizes = self.md, self.per_example, self.eval_sizes
         rng = random.Random(f"symbackprop-matrix-{self.seed}")
-        pool = sorted({Rational(p, q) for p in range(-6, 7) if p for q in (1, 2, 3)})
         n = sizes["n"]
         widths = [sizes[f"N_{l}"] for l in range(md.depth + 1)]
+        kinked = [l for l in range(1, md.depth + 1)
+                  if md.activations[l - 1] in ("relu", "leaky_relu")]
+        seen = {(l, j): set() for l in kinked for j in range(widths[l])}
         out = []
-        for attempt in range(1, 61):
-            if len(out) == self.n_points:
+        for attempt in range(1, 61 + 8 * len(seen)):
+            missing = [k for k, v in seen.items() if len(v) < 2]
+            if len(out) >= self.n_points and not missing:
                 break
-            raw = {"x": [[Rational(rng.randint(-3, 3)) for _ in range(widths[0])] for _ in range(n)],
+            if len(out) >= self.n_points + 2 * len(seen) or (len(out) >= self.n_points and attempt > 60 + 8 * len(seen)):
+                break
+            raw = {"x": [[random_rational(rng) for _ in range(widths[0])] for _ in range(n)],
                    "y": self._targets_values(rng, n, widths[-1])}
             for l in range(1, md.depth + 1):
-                raw[f"W_{l}"] = [[rng.choice(pool) for _ in range(widths[l])] for _ in range(widths[l - 1])]
-                raw[f"b_{l}"] = [[rng.choice(pool) for _ in range(widths[l])]]
+                raw[f"W_{l}"] = [[random_rational(rng) for _ in range(widths[l])] for _ in range(widths[l - 1])]
+                raw[f"b_{l}"] = [[random_rational(rng) for _ in range(widths[l])]]
             exact = ExactPoint({}, seed=attempt)
             env = {}
             for name, rows in raw.items():
@@ -1018,12 +1056,33 @@ class MatrixAnswerChecker:
                     env["dyhat"] = ev(self.targets["dyhat"].reference)
                 for s in pe.backward:
                     env[s.name] = ev(s.reference)
-            except (_Undefined, _Kink, ZeroDivisionError):
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
                 continue
+            if len(out) >= self.n_points:
+                # an extra point only when it shows a unit on a side of its kink not seen yet
+                before = sum(len(v) for v in seen.values())
+                self._record_kinks(env, seen)
+                if sum(len(v) for v in seen.values()) == before:
+                    continue
+            else:
+                self._record_kinks(env, seen)
             out.append(_Point(exact, raw, env, cache))
+        self.uncovered = tuple(f"z_{l} column {j + 1}" for (l, j), v in seen.items() if len(v) < 2)
         if not out:
             raise NotSupportedError("could not find points where the network is defined; the answer cannot be checked")
         return out
+
+    @staticmethod
+    def _record_kinks(env, seen) -> None:
+        for (l, j) in seen:
+            z = env.get(f"z_{l}")
+            if z is None:
+                continue
+            for i in range(z.shape[0]):
+                try:
+                    seen[(l, j)].add(z[i, j].sign())
+                except (_Undefined, _Kink):
+                    pass
 
     def values(self, expr: MatrixExpr) -> list:
         """The exact value of ``expr`` at every point (None where it is undefined)."""
@@ -1047,6 +1106,10 @@ class MatrixAnswerChecker:
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"}, notation="matrix")
+        except Exception as exc:  # every input ends in a verdict, never a traceback
+            from .answers import failure_verdict
+
+            return failure_verdict(exc, wrt, notation="matrix")
 
     def verdict(self, text: str, wrt: str | None = None) -> Verdict:
         """:meth:`check` without its own time bound (the caller bounds the time)."""
@@ -1061,6 +1124,17 @@ class MatrixAnswerChecker:
                            wrt=target, error={"message": "nested too deeply"}, notation="matrix")
         except SymbackpropError as exc:  # pragma: no cover - defensive: every error is one line
             return dataclasses.replace(_unparseable(exc, target), notation="matrix")
+
+    def cost_factor(self):
+        """J = (1/n) Σ_e L_e with the mean (n the batch evaluated), Σ_e L_e with the sum."""
+        return Rational(1, self.eval_sizes["n"]) if self.md.reduction == "mean" else Rational(1)
+
+    def _cost_note(self, scale) -> str:
+        if self.md.reduction == "mean":
+            n = self.md.n_examples
+            return (f"read as the gradient of the cost J = (1/n) Σ_e L_e (the spec's mean over "
+                    f"{'n = ' + str(n) if n else 'the n'} examples): the slides' per-example gradient times 1/n")
+        return "read as the gradient of the cost J = Σ_e L_e (the spec's sum over the examples)"
 
     def _note(self) -> str | None:
         md = self.md
@@ -1083,15 +1157,20 @@ class MatrixAnswerChecker:
         return how
 
     def _check(self, text: str, target: str | None) -> Verdict:
+        normalized = normalize(text, matrix=True)
+        text = normalized.text
         tree = _parse_tree(text)
         nodes = _sides(tree)
         sides = [_Side(text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
         target_text = None
+        cost = False
         if len(nodes) > 1:
+            lhs_builder = _MatrixBuilder(text, self)
             try:
-                first = self._build(text, nodes[0])
+                first = self._build(text, nodes[0], builder=lhs_builder)
             except _AnswerShapeError:
                 first = None
+            cost = lhs_builder.cost
             if isinstance(first, Mat) and first.name in self.targets:
                 if target is not None and first.name != target:
                     raise ParseError(f"the left-hand side is {first.text()} but --wrt is "
@@ -1105,6 +1184,10 @@ class MatrixAnswerChecker:
         t = self.targets[target]
         label = t.mat.text()
         refs = self.reference_values(target)
+        scale = self.cost_factor() if cost else None
+        if scale is not None:
+            refs = [None if r is None else r * scale for r in refs]
+            label = f"∂J/∂{self.mats[t.of].text()}" if t.of in self.mats else label
         for side, node in zip(sides, nodes):
             try:
                 side.expr = self._build(text, node)
@@ -1114,17 +1197,31 @@ class MatrixAnswerChecker:
             if side.expr.shape is not None and side.expr.shape.labels == t.mat.shape.labels:
                 side.values = self.values(side.expr)
                 side.equal = self._equal(side.values, refs)
-        common = dict(wrt=target, of="L", expected=t.reference.latex(), note=self._note(), notation="matrix")
+        note = self._cost_note(scale) if cost else self._note()
+        if normalized.note:
+            note = normalized.note + ("; " + note if note else "")
+        common = dict(wrt=target, of="J" if cost else "L", expected=t.reference.latex(),
+                      note=note, notation="matrix")
         steps = self._steps(target_text, sides)
         if sides[-1].expr == t.mat:
             return Verdict(INCORRECT, f"the answer only restates {label}; write out what it equals",
                            decided_by="symbolic", mistake="no_answer", steps=steps, **common)
         bad = next((k for k, s in enumerate(sides) if not s.equal), None)
+        if bad is None and (getattr(self, "uncovered", ()) or all(
+                r is None or all(v.is_zero() for v in r.flat) for r in refs)):
+            why = (f"some ReLU unit is on one side of its kink at every sample point ({', '.join(self.uncovered)})"
+                   if getattr(self, "uncovered", ()) else f"{label} is 0 at every sample point")
+            return Verdict(INCORRECT, f"not shown to be {label}: your answer agrees with it at the sample points, but "
+                           f"{why}; write it in the slides' form", decided_by="undecided (equal at the sample points only)",
+                           mistake="undecided", steps=steps, **common)
+        if bad is None and cost:
+            feedback = f"this is {label}, the gradient of the cost (the slides' {t.mat.text()} times {self.cost_factor()})."
+            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
         if bad is None:
             feedback = f"this is {label}" + (f" (∂L/∂{self.mats[t.of].text()})" if t.of in self.mats else "") + "."
             return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
         side = sides[bad]
-        mistake, message, decided, extra = self._diagnose(side, t, refs)
+        mistake, message, decided, extra = self._diagnose(side, t, refs, label)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -1193,8 +1290,8 @@ class MatrixAnswerChecker:
         except (_Undefined, _Kink, ZeroDivisionError, ShapeError):  # pragma: no cover - values() catches
             return False
 
-    def _diagnose(self, side: _Side, t: _Target, refs):
-        label = t.mat.text()
+    def _diagnose(self, side: _Side, t: _Target, refs, label=None):
+        label = label or t.mat.text()
         if side.shape_error is not None:
             return self._diagnose_shape_error(side, t, refs)
         expr = side.expr
@@ -1244,6 +1341,13 @@ class MatrixAnswerChecker:
         return c
 
     def _constant_message(self, c, label):
+        n_eval = self.eval_sizes["n"]
+        if n_eval > 1 and c == n_eval:
+            return ("constant_factor", f"constant factor off: your answer is n = {n_eval} times {label}; "
+                    "the cost J = (1/n) Σ_e L_e carries the mean's 1/n")
+        return self._constant_message_base(c, label)
+
+    def _constant_message_base(self, c, label):
         n = self.eval_sizes["n"]
         spec_n = self.md.n_examples
         shown = f"1/n = 1/{spec_n}" if spec_n else "1/n"

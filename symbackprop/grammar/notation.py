@@ -1,0 +1,176 @@
+r"""Other courses' notation, rewritten into the lectures' before the grammar reads an answer.
+
+Every rewrite keeps the text's length where it can (so an error's column still points at what
+the student wrote) and is recorded, so the verdict can say which convention it read:
+
+- **parenthesised layers** ``a^{(2)}_{1}``, ``w^{(2)}_{11}``, ``\delta^{(3)}_{1}``, ``\Theta^{(1)}``:
+  layers numbered as the lectures do (input layer 1), so ``a^{(2)}_{1}`` is a^{2}_{1};
+- **bracketed layers** ``a^{[1]}_{1}``, ``W^{[1]}``, ``dZ^{[2]}``, ``A^{[1]T}``: the input layer is
+  layer 0 and W^{[l]}, b^{[l]} lead into layer l.  In index notation a^{[l]} is the lectures'
+  a^{l+1} and W^{[l]} their w^{l}; in matrix notation (the slides' W_l, a_l, which number layers
+  the same way) ``X^{[l]}`` is ``X_l``;
+- ``\mathbf{a}``, ``\boldsymbol{a}``, ``\bm{a}``, ``\vec{a}`` are a; ``\mathbf{1}^T M`` is the
+  column sum ``\sum M``; ``\operatorname{sum}(M)`` is ``\sum M``; ``\mathcal{L}`` is the cost
+  (written ``mathcalL``);
+- ``{a \over b}`` is ``\frac{a}{b}``;
+- ``\text{(chain rule)}``, ``\quad\text{by the chain rule}``, and punctuation at the end of a line
+  are annotations, ignored; ``w^{2}_{1 1}`` is w^{2}_{1,1};
+- matrix notation only: a MATLAB transpose ``a_1'`` is ``a_1^T`` (a prime after a function name,
+  ``\sigma'(z)``, ``g'(z)``, stays a derivative).
+
+Nothing here evaluates anything: these are textual rewrites of a bounded string.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: \text{...} contents that mean something to the grammar (kept)
+_MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum)\s*$")
+_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{([A-Za-z0-9]+)\}")
+_CAL = re.compile(r"\\mathcal\s*\{([A-Za-z])\}")
+_ONES_T = re.compile(r"\\(mathbf|boldsymbol|bm|vec)\{1\}\s*\^\s*(\{\s*(T|\\top)\s*\}|T|\\top)")
+_OPSUM = re.compile(r"\\(operatorname|mathrm|text)\{sum\}")
+_LAYER = re.compile(r"\^\{\s*([(\[])\s*(\d+)\s*([)\]])\s*(T|\\top)?\s*\}")
+_FUNC_BEFORE_PRIME = re.compile(
+    r"(\\?(sigma|sigmoid|tanh|relu|ReLU|ReLu|softplus|leaky_relu|lrelu|LReLU|elu|silu|exp|log|ln)"
+    r"|\\(operatorname|mathrm|text)\{[A-Za-z_]+\}|σ|\b[gf])['′]*$")
+#: the layer kinds whose bracketed number counts from the input layer 0 (a^{[l]} = lecture a^{l+1})
+_NODE_LETTERS = ("a", "z", "A", "Z", "delta", "Delta", "dZ", "dA", "dz", "da")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The rewritten text and the conventions that were read (for the feedback)."""
+
+    text: str
+    conventions: tuple = ()
+
+    @property
+    def note(self) -> str | None:
+        if not self.conventions:
+            return None
+        return "read " + "; ".join(self.conventions)
+
+
+def _blank(chars: list, start: int, end: int) -> None:
+    for k in range(start, end):
+        if chars[k] != "\n":
+            chars[k] = " "
+
+
+def _matching_brace(text: str, open_pos: int) -> int | None:
+    depth = 0
+    for j in range(open_pos, len(text)):
+        if text[j] == "{" and (j == 0 or text[j - 1] != "\\"):
+            depth += 1
+        elif text[j] == "}" and (j == 0 or text[j - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _letter_before(text: str, pos: int) -> str:
+    """The name whose superscript starts at pos (``a`` in ``a^{[1]}``, ``delta`` in ``\\delta^{(3)}``)."""
+    m = re.search(r"(\\?[A-Za-z]+)\s*$", text[:pos])
+    return m.group(1).lstrip("\\") if m else ""
+
+
+def normalize(text: str, *, matrix: bool = False) -> Normalized:
+    """The answer in the lectures' notation (see the module docstring)."""
+    if not isinstance(text, str) or len(text) > 100_000:
+        return Normalized(text)
+    conventions: list[str] = []
+    # {a \over b} -> {\frac{a}{b}} (lengthens the text; only when \over is written)
+    for _ in range(8):
+        m = re.search(r"\\over(?![A-Za-z])", text)
+        if not m:
+            break
+        depth, start = 0, None
+        for j in range(m.start() - 1, -1, -1):
+            if text[j] == "}":
+                depth += 1
+            elif text[j] == "{":
+                if depth == 0:
+                    start = j
+                    break
+                depth -= 1
+        end = _matching_brace(text, start) if start is not None else None
+        if start is None or end is None:
+            break
+        text = (text[:start] + "{\\frac{" + text[start + 1:m.start()] + "}{" + text[m.end():end] + "}}"
+                + text[end + 1:])
+    chars = list(text)
+    # \text{...} annotations (not \text{exp}, \text{T}, ...)
+    for m in re.finditer(r"\\(text|textrm|mbox|textit)\s*\{", text):
+        end = _matching_brace(text, m.end() - 1)
+        if end is None:
+            continue
+        inner = text[m.end():end]
+        if _MEANINGFUL_TEXT.match(inner):
+            continue
+        _blank(chars, m.start(), end + 1)
+    text = "".join(chars)
+    # \mathbf{1}^T M -> \sum M (the column sum over the batch)
+    text = _ONES_T.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
+    text = _OPSUM.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
+    # \mathcal{L} -> mathcalL (a name: the cost), \mathbf{a} -> a
+    text = _CAL.sub(lambda m: ("mathcal" + m.group(1)).ljust(len(m.group(0))), text)
+    text = _STYLE.sub(lambda m: m.group(2).ljust(len(m.group(0))), text)
+    # layer conventions
+    seen_paren = seen_bracket = False
+
+    def layer(m):
+        nonlocal seen_paren, seen_bracket
+        opening, number, closing, transpose = m.group(1), int(m.group(2)), m.group(3), m.group(4)
+        if (opening, closing) not in (("(", ")"), ("[", "]")):
+            return m.group(0)
+        letter = _letter_before(text, m.start())
+        size = len(m.group(0))
+        if opening == "(":
+            seen_paren = True
+            if matrix:
+                shift = -1 if letter in _NODE_LETTERS else 0
+                out = f"_{{{number + shift}}}" + ("^T" if transpose else "")
+            else:
+                out = f"^{{{number}}}" + ("^T" if transpose else "")
+        else:
+            seen_bracket = True
+            if matrix:
+                out = f"_{{{number}}}" + ("^T" if transpose else "")
+            else:
+                shift = 1 if letter in _NODE_LETTERS else 0
+                out = f"^{{{number + shift}}}" + ("^T" if transpose else "")
+        return out.ljust(size) if len(out) <= size else out
+
+    text = _LAYER.sub(layer, text)
+    if seen_paren:
+        conventions.append("parenthesised layer numbers as the lectures' (input layer 1: a^{(2)} is a^{2}"
+                           + (", the slides' a_1)" if matrix else ")"))
+    if seen_bracket:
+        conventions.append("bracketed layer numbers from input layer 0 (a^{[1]} is the lectures' a^{2}, "
+                           "W^{[1]} leads into layer [1]" + (": the slides' a_1, W_1)" if matrix else ": w^{1})"))
+    # w^{2}_{1 1} -> w^{2}_{1,1}
+    text = re.sub(r"_\{(\d+)( +)(\d+)\}", lambda m: "_{" + m.group(1) + "," + " " * (len(m.group(2)) - 1)
+                  + m.group(3) + "}", text)
+    # punctuation that ends a line or the answer
+    chars = list(text)
+    for m in re.finditer(r"[.,;:!]+(?=\s*(\\\\|\n|$))", text):
+        before = text[:m.start()].rstrip()
+        if m.group(0).startswith(".") and before[-1:].isdigit() and "," not in m.group(0) and len(m.group(0)) == 1 \
+                and not text[m.end():].strip():
+            pass  # "= 0." is still the number 0
+        _blank(chars, m.start(), m.end())
+    text = "".join(chars)
+    # MATLAB transpose (matrix notation): a_1' -> a_1ᵀ
+    if matrix and ("'" in text or "′" in text):
+        chars = list(text)
+        for m in re.finditer(r"['′]", text):
+            before = text[:m.start()]
+            if _FUNC_BEFORE_PRIME.search(before):
+                continue
+            if before.rstrip()[-1:].isalnum() or before.rstrip()[-1:] in ")}":
+                chars[m.start()] = "ᵀ"
+        text = "".join(chars)
+    return Normalized(text, tuple(conventions))
