@@ -76,11 +76,9 @@ def _read_answer(args) -> str:
     if args.answer is not None:
         return args.answer
     if args.answer_file is not None:
-        try:
-            with open(args.answer_file, "rb") as fh:
-                raw = fh.read(MAX_ANSWER_BYTES + 1)
-        except OSError as exc:
-            raise SpecError(f"{args.answer_file}: cannot read the answer ({exc.strerror or exc})") from None
+        from ..fileio import read_bytes
+
+        raw = read_bytes(args.answer_file, what="answer file", max_bytes=MAX_ANSWER_BYTES, error=SpecError)
         source = args.answer_file
     else:
         stdin = sys.stdin

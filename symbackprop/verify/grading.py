@@ -31,19 +31,10 @@ RESULT_COLUMNS = ("row", "student", "wrt", "verdict", "mistake", "decided_by", "
 
 def read_answers(path) -> list[dict]:
     """The rows of an answers CSV as dicts with ``student``, ``wrt``, ``answer`` (and ``row``, 1 = first data row)."""
+    from ..fileio import read_text
+
     p = os.fspath(path)
-    try:
-        size = os.path.getsize(p)
-        if size > MAX_CSV_BYTES:
-            raise SpecError(f"{p}: {size} bytes; at most {MAX_CSV_BYTES} are allowed")
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_CSV_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(f"{p}: cannot read the answers file ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    text = read_text(p, what="answers file", max_bytes=MAX_CSV_BYTES, error=SpecError)
     return parse_answers_csv(text, source=p)
 
 
