@@ -276,7 +276,7 @@ def run_check(args) -> int:
                                "(give [graph].parameters or inputs in the equations)")
     if args.json:
         print(json_text({"ok": report.ok, "comparisons": [
-            {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error,
+            {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error, "message": c.message or None,
              "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok,
              "compared": getattr(c, "compared", 1)}
             for c in report.comparisons]}, indent=2))
