@@ -308,26 +308,27 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
                  for k, v in spec_data(d)[0].items()}
         cases.append((f"random data #{t + 1}", random_parameters(d, rng), X, Y))
     comparisons = []
-    for label, params, X, Y in cases:
-        with np.errstate(all="ignore"):
-            ours = compiled.gradients(params, X, Y)
-        bad = non_finite(ours, {})
-        if d.graph.mode == "network":
+    with np.errstate(all="ignore"):  # inf/NaN are reported as failures, not warnings
+        for label, params, X, Y in cases:
             with np.errstate(all="ignore"):
-                theirs = trainer_gradients(d, params, X, Y)
-            err, where = relative_errors(ours, theirs)
-            comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=len(ours),
-                                          message=bad or non_finite({}, theirs)))
-        pick = list(ours)
-        if fd_sample is not None and len(pick) > fd_sample:
-            pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
-        if pick:
-            slack = {}
-            with np.errstate(all="ignore"):
-                fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack)
-            err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
-            comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick),
-                                          message=bad or non_finite({}, fd)))
-        if d.graph.mode == "graph" and d.graph.inputs:
-            comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
+                ours = compiled.gradients(params, X, Y)
+            bad = non_finite(ours, {})
+            if d.graph.mode == "network":
+                with np.errstate(all="ignore"):
+                    theirs = trainer_gradients(d, params, X, Y)
+                err, where = relative_errors(ours, theirs)
+                comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=len(ours),
+                                              message=bad or non_finite({}, theirs)))
+            pick = list(ours)
+            if fd_sample is not None and len(pick) > fd_sample:
+                pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
+            if pick:
+                slack = {}
+                with np.errstate(all="ignore"):
+                    fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack)
+                err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
+                comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick),
+                                              message=bad or non_finite({}, fd)))
+            if d.graph.mode == "graph" and d.graph.inputs:
+                comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
     return CheckReport(tuple(comparisons))

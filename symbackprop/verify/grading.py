@@ -178,7 +178,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_cell(value) -> str:
     """A cell safe to open in a spreadsheet: text starting with = + - @ tab or CR gets a leading ' (OWASP)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # a CR inside a cell: quoted as a newline
 
 
 def results_csv(report: dict) -> str:
