@@ -407,3 +407,17 @@ def test_csv_formula_injection_is_escaped(capsys, tmp_path, cell):
         for value in row:
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
     assert rows[1][1] == "'" + cell.replace("\r", "\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# 7. no hang: the text derivation of a 64-layer net prints a bounded number of paths per parameter
+
+
+def test_text_derivation_of_a_deep_net_is_bounded(capsys, tmp_path):
+    spec = tmp_path / "deep.toml"
+    spec.write_text("[network]\nlayers = [" + ", ".join(["2"] * 40 + ["1"]) + "]\nactivations = \"sigmoid\"\n"
+                    "loss = \"half_squared_error\"\n[data]\nx = [[0.5, -0.25]]\ny = [[1]]\n")
+    code, out, err = run(capsys, "derive", spec, "--wrt", "w^{1}_{1,1}")
+    assert code == 0, err
+    assert "more than 8 paths" in out  # 2^39 paths: never enumerated
+    assert out.count("  path: ") == 8

@@ -97,6 +97,14 @@ def _plain(d, expr) -> str:
     return str(expr.xreplace(subs))
 
 
+MAX_PATHS_SHOWN = 8  # per target in the text derivation (a deep network has exponentially many)
+MAX_PRODUCT_FACTORS = 16
+
+
+def _bounded(show, d, expr, limit: int = 2000) -> str:
+    return show(d, expr) if _tree_size(expr) <= limit else "too long to print in full"
+
+
 def derivation_text(d, wrt=None, decimals=4) -> str:
     """The chain rule for each parameter as plain text: paths, local derivatives, products, result."""
     g = d.graph
@@ -107,6 +115,7 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
     else:
         targets = [n.name for n in g.nodes if n.name != g.output and n.name in d.node_gradients and n.kind != "target"]
     lines = []
+    shown = {}
     title = d.spec.title or d.spec.source
     lines.append(f"# {title}")
     out_def = g.node(g.output).definition
@@ -126,21 +135,29 @@ def derivation_text(d, wrt=None, decimals=4) -> str:
     for name in targets:
         lines.append("")
         lines.append(f"∂{d.graph.output}/∂{name}:")
-        paths = d.paths(name, limit=50)
+        paths = d.paths(name, limit=MAX_PATHS_SHOWN + 1)
         if not paths:
             lines.append("  the output does not depend on it: the gradient is 0")
             continue
-        for p in paths:
+        for p in paths[:MAX_PATHS_SHOWN]:
             lines.append("  path: " + " → ".join(p.nodes))
             for f in p.factors:
-                lines.append(f"    ∂{f.child}/∂{f.parent} = {f.expression}    ({f.rule})")
-            lines.append(f"    product: {p.product}")
-        if len(paths) > 1:
+                key = (f.child, f.parent)
+                if key not in shown:  # one local derivative recurs in many paths: print it once
+                    shown[key] = f"    ∂{f.child}/∂{f.parent} = {f.expression}    ({f.rule})"
+                lines.append(shown[key])
+            # a long path's product is the factors above side by side; building and printing it is costly
+            lines.append(f"    product: {p.product}" if len(p.factors) <= MAX_PRODUCT_FACTORS else
+                         f"    product: the {len(p.factors)} factors above multiplied")
+        if len(paths) > MAX_PATHS_SHOWN:
+            lines.append(f"  ... more than {MAX_PATHS_SHOWN} paths: the first {MAX_PATHS_SHOWN} are shown; "
+                         "the chain rule below sums them all")
+        elif len(paths) > 1:
             lines.append(f"  sum over {len(paths)} paths")
         ng = d.node_gradient(name)
-        lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_plain(d, ng.expression)}")
+        lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_bounded(_plain, d, ng.expression)}")
         if ng.simplified is not None:
-            lines.append(f"  simplified: {_plain(d, ng.simplified)}")
+            lines.append(f"  simplified: {_bounded(_plain, d, ng.simplified)}")
         per_example = d.per_example_gradient(name)
         lines.append(f"  per example: {per_example}" if _tree_size(per_example) <= 2000 else
                      "  per example: too long to print in full (the chain rule above, substituted)")
