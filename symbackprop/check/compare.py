@@ -308,8 +308,12 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
                  for k, v in spec_data(d)[0].items()}
         cases.append((f"random data #{t + 1}", random_parameters(d, rng), X, Y))
     comparisons = []
-    with np.errstate(all="ignore"):  # inf/NaN are reported as failures, not warnings
+    from ..progress import progress
+
+    with np.errstate(all="ignore"), progress(total=len(cases) if len(cases) > 10 else 0,
+                                             desc="check", unit="trial") as bar:  # inf/NaN: failures, not warnings
         for label, params, X, Y in cases:
+            bar.update()
             with np.errstate(all="ignore"):
                 ours = compiled.gradients(params, X, Y)
             bad = non_finite(ours, {})

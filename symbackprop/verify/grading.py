@@ -118,7 +118,7 @@ def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, bud
     deadline = None if budget is None else clock() + budget
     for k, row in enumerate(rows, start=1):
         if deadline is not None and clock() >= deadline:
-            message = f"not checked: the batch's time budget of {budget:g} s ran out (grade --budget SECONDS)"
+            message = f"the batch's time budget of {budget:g} s ran out before this row (grade --budget SECONDS)"
             results.append({"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or "",
                             "verdict": NOT_CHECKED, "mistake": None, "decided_by": None, "feedback": message})
         else:
