@@ -308,7 +308,7 @@ def test_cross_entropy_targets(capsys, tmp_path):
     spec = tmp_path / "ce.toml"
     base = ('[network]\nlayers = [1, 2]\nactivations = "softmax"\nloss = "cross_entropy"\n'
             '[data]\nx = [[1]]\ny = [{y}]\n')
-    for y, key in (("[-1, 5]", "[data].y[0][0]"), ("[0.5, 0.6]", "[data].y[0]")):
+    for y, key in (("[-1, 5]", "[data].y[0][0]"), ("[0.5, -0.6]", "[data].y[0][1]")):
         spec.write_text(base.format(y=y))
         assert_refused(capsys, tmp_path, ["grad", spec], names=[str(spec), key])
     spec.write_text(base.format(y="[0.25, 0.75]"))

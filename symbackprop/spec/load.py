@@ -460,7 +460,7 @@ def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
 
 
 def _check_targets(y, loss: str, where: _Where) -> None:
-    """Targets inside the loss's domain: bce y in [0, 1]; cross_entropy y >= 0, each row summing to 1."""
+    """Targets inside the loss's domain: bce y in [0, 1]; cross_entropy y >= 0."""
     for r, row in enumerate(y):
         if loss == "bce":
             for c, v in enumerate(row):
@@ -472,10 +472,8 @@ def _check_targets(y, loss: str, where: _Where) -> None:
                 if v < 0:
                     raise where.error(f"[data].y[{r}][{c}]", f"{v} is negative: cross_entropy targets are "
                                       "probabilities (one-hot, e.g. [0, 1, 0])")
-            if sum(row) != 1:
-                raise where.error(f"[data].y[{r}]", f"the targets sum to {sum(row)}, not 1: cross_entropy "
-                                  "targets are a probability distribution (one-hot, e.g. [0, 1, 0])")
-
+            # rows that do not sum to 1 are allowed: the matrix form then uses the general
+            # dZ = softmax · Σy − y instead of ŷ − y (see derivation.matrix_form)
 
 def _training(table, where) -> TrainingSpec:
     _check_keys(table, TRAINING_KEYS, where, "[training]")
