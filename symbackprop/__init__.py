@@ -27,7 +27,7 @@ _PUBLIC = {
     "CompiledGradients": ".compile.numpy_backend", "compile_gradients": ".compile.numpy_backend",
     "export_module": ".compile.numpy_backend", "spec_data": ".compile.numpy_backend",
     "spec_parameters": ".compile.numpy_backend",
-    "check_matrix": ".compile.matrix_numpy", "compile_matrix_gradients": ".compile.matrix_numpy",
+    "check_matrix": ".check.matrix", "compile_matrix_gradients": ".compile.matrix_numpy",
 }
 
 __all__ = sorted([*_PUBLIC, "NotSupportedError", "ParseError", "SpecError", "SymbackpropError"])

@@ -42,3 +42,30 @@ def did_you_mean(word: str, allowed) -> str:
     """``"; did you mean 'sigmoid'?"`` when a close match exists, else ``""``."""
     close = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def typo_suggestion(word: str, allowed) -> str:
+    """``"; did you mean 'sigmoid'?"`` only for a typo: never a different parameter or node.
+
+    A candidate must match after ignoring case, spaces, braces and commas, or be very close
+    (difflib ratio >= 0.85) with exactly the same digits in the same order, so that
+    ``w_{11}^1`` is never "corrected" to ``w^{2}_{1,1}`` and ``x`` never to ``y``.
+    """
+    import re
+
+    def squash(s):
+        return re.sub(r"[\s{}(),\\]", "", str(s)).lower()
+
+    def digits(s):
+        return re.sub(r"\D", "", str(s))
+
+    word = str(word)
+    allowed = [str(a) for a in allowed]
+    for a in allowed:
+        if squash(a) == squash(word) and a != word:
+            return f"; did you mean '{a}'?"
+    same = [a for a in allowed if digits(a) == digits(word) and len(squash(a)) >= 3]
+    close = difflib.get_close_matches(squash(word), [squash(a) for a in same], n=1, cutoff=0.85)
+    if close:
+        return f"; did you mean '{same[[squash(a) for a in same].index(close[0])]}'?"
+    return ""

@@ -66,8 +66,36 @@ def test_train_fits_the_gender_table(capsys):
 def test_derive_text_shows_path_factors_and_result(capsys):
     code, out, _ = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}")
     assert code == 0
-    assert "w^{1}_{1,1} → z^{2}_{1} → a^{2}_{1} → z^{3}_{1} → a^{3}_{1} → L" in out
-    assert "z^{3}_{1} = 2.7616" in out and "a^{3}_{1} = 0.9406" in out
+    assert "w^{1}_{1,1} → z^{2}_{1} → a^{2}_{1} → z^{3}_{1} → ŷ → L" in out
+    # the lecture's numbers at its 2 decimals: z = 2, a ≈ 0.88, z ≈ 2.76, ŷ ≈ 0.94
+    assert "z^{2}_{1} = 2," in out and "a^{2}_{1} = 0.88," in out and "z^{3}_{1} = 2.76," in out and "ŷ = 0.94" in out
+    assert "L = ½(y − ŷ)²" in out and "**" not in out and "*" not in out
+
+
+def test_derive_wrt_reads_every_spelling_verify_reads(capsys):
+    """w^1_{1,1}, w^{1}_{11}, w_{11}^1 all name w^{1}_{1,1}; \\hat{y} names ŷ; a wrong index gets no 'did you mean'."""
+    texts = [run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", w)[1]
+             for w in ("w^{1}_{1,1}", "w^1_{1,1}", "w^{1}_{11}", "w_{11}^1")]
+    assert texts[0] and all(t == texts[0] for t in texts)
+    code, out, _ = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "\\hat{y}")
+    assert code == 0 and "∂L/∂ŷ:" in out
+    code, _, err = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,3}")
+    assert code == 2 and "did you mean" not in err and "w^{1}_{1,3}" in err
+
+
+def test_derive_decimals_are_the_latex_decimals(capsys, tmp_path):
+    """The same gradient, the same digits in text and LaTeX, at every --decimals (finite differences oracle)."""
+    import math
+    s = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    f = lambda w: 0.5 * (1 - s(s(w + 1) + s(2) + 1)) ** 2  # noqa: E731
+    fd = (f(1 + 1e-6) - f(1 - 1e-6)) / 2e-6   # -0.000346...
+    for decimals, shown in [(0, "−0.00035"), (2, "−0.00035"), (3, "−0.00035"), (4, "−0.0003"), (6, f"{fd:.6f}".replace("-", "−"))]:
+        out = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}", "--decimals", str(decimals))[1]
+        assert f"at example 1: {shown}\n" in out, (decimals, out[-300:])
+        tex = tmp_path / f"d{decimals}.tex"
+        assert run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}", "--latex",
+                   "--decimals", str(decimals), "-o", tex)[0] == 0
+        assert shown.replace("−", "-") in tex.read_text()
 
 
 def test_export_writes_and_refuses_to_overwrite(tmp_path, capsys):

@@ -31,7 +31,8 @@ from symbackprop.ops.losses import get_loss
 from symbackprop.derivation.matrix_form import (ACTIVATION_RULES, LOSS_RULES, Mat, ShapeError, evaluate, matrix_derivation_text,
                                      matrix_derive, to_sympy)
 from symbackprop.render.matrix_latex import matrix_derivation_document
-from symbackprop.compile.matrix_numpy import (check_matrix, compile_matrix_gradients, export_matrix_module,
+from symbackprop.check.matrix import check_matrix
+from symbackprop.compile.matrix_numpy import (compile_matrix_gradients, export_matrix_module,
                                       generate_matrix_source, matrix_grad_report)
 from symbackprop.spec.load import NetworkSpec
 

@@ -126,7 +126,7 @@ def test_every_lecture_spec_passes_check(path):
     if _small(path):
         report = check(derive(load_spec(path)), trials=2)
     else:  # the 784-128-10 network: matrix form, sampled finite differences
-        from symbackprop.compile.matrix_numpy import check_matrix
+        from symbackprop.check.matrix import check_matrix
 
         report = check_matrix(load_spec(path), trials=1)
     assert report.ok, "\n".join(report.lines())

@@ -150,6 +150,27 @@ def leaky_relu_derivative(z):
     return np.where(z > 0, 1.0, 0.01)
 
 
+def elu(z):
+    """elu(z) = z if z > 0 else e^z − 1 (α = 1); expm1 keeps tiny negative z exact."""
+    return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_derivative(z):
+    """elu'(z) = 1 if z > 0 else e^z (so 1 at z = 0)."""
+    return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))
+
+
+def silu(z):
+    """silu(z) = z σ(z) (swish)."""
+    return z * sigmoid(z)
+
+
+def silu_derivative(z):
+    """silu'(z) = σ(z) + z σ(z)(1 − σ(z)) = σ(z)(1 + z(1 − σ(z)))."""
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
 def softmax(z):
     """softmax(z)_k = e^{z_k} / Σ_j e^{z_j} along axis 1, shifted by max(z) so nothing overflows."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -191,6 +212,8 @@ ACTIVATIONS = {
     "leaky_relu": Activation("leaky_relu", leaky_relu, leaky_relu_derivative),
     "softplus": Activation("softplus", softplus, softplus_derivative),
     "softmax": Activation("softmax", softmax, None, output_only=True),
+    "elu": Activation("elu", elu, elu_derivative),
+    "silu": Activation("silu", silu, silu_derivative),
 }
 
 
@@ -286,6 +309,17 @@ def cross_entropy_sigmoid_from_logits_delta(y, z):
     return -y * sigmoid(-z)
 
 
+def huber(y, y_hat):
+    """L_i = Σ_k h(y_k − ŷ_k) with h(r) = ½ r² if |r| ≤ 1 else |r| − ½ (Huber, δ = 1)."""
+    r = np.abs(y - y_hat)
+    return np.sum(np.where(r <= 1.0, 0.5 * r * r, r - 0.5), axis=1)
+
+
+def huber_derivative(y, y_hat):
+    """∂L_i/∂ŷ_k = ŷ_k − y_k clipped to [−1, 1]."""
+    return np.clip(y_hat - y, -1.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Loss:
     """One entry of the loss table: per-example ``value(y, ŷ)``, ``derivative(y, ŷ)`` = ∂L_i/∂ŷ,
@@ -304,6 +338,7 @@ LOSSES = {
     "mse": Loss("mse", mse, mse_derivative),
     "bce": Loss("bce", bce, bce_derivative, 0.0, 1.0),
     "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_derivative, 0.0, math.inf),
+    "huber": Loss("huber", huber, huber_derivative),
 }
 
 # (loss, output activation) -> (per-example loss from Z_L, dL_i/dZ_L from Z_L).
@@ -336,9 +371,9 @@ CODE_FUNCTIONS = {
     f.__name__: f
     for f in (
         identity, sigmoid, sigmoid_derivative, tanh, tanh_derivative, relu, relu_derivative,
-        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, softmax, log_softmax,
+        leaky_relu, leaky_relu_derivative, softplus, softplus_derivative, elu, elu_derivative, silu, silu_derivative, softmax, log_softmax,
         softmax_backward,
-        squared_error, half_squared_error, mse, bce, cross_entropy,
+        squared_error, half_squared_error, mse, bce, cross_entropy, huber, huber_derivative,
         bce_derivative, bce_from_logits, bce_from_logits_delta,
         cross_entropy_from_logits, cross_entropy_from_logits_delta,
         reduce_mean, reduce_sum, gradient_descent_update,

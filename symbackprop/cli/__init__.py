@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "symbackprop.cli.verify",     # verify, grade
     "symbackprop.cli.worksheet",  # worksheet
     "symbackprop.cli.extras",     # vanishing, graph pictures
+    "symbackprop.web.cli",        # serve (the web pages; needs the web extra to run)
 )
 
 EPILOG = """examples:

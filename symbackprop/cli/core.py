@@ -78,96 +78,11 @@ def _emit(text: str, output: str | None, force: bool):
             sys.stdout.write("\n")
 
 
-def _fmt(value, decimals=4):
-    from ..derivation.numeric import plain_number
+def derivation_text(d, wrt=None, decimals=2) -> str:
+    """The chain rule for each parameter as plain text (see :mod:`symbackprop.render.text`)."""
+    from ..render.text import derivation_text as text
 
-    return plain_number(value, decimals)  # bounded: scientific, "too large to show", "not real (...)"
-
-
-def _tree_size(expr) -> int:
-    from ..derivation.numeric import tree_size
-
-    return tree_size(expr)
-
-
-def _plain(d, expr) -> str:
-    """SymPy's text form with each upstream-gradient symbol written ∂L/∂v."""
-    out = d.graph.output
-    subs = {d.upstream_symbol(n): sympy.Symbol(f"∂{out}/∂{n}") for n in d.node_gradients}
-    return str(expr.xreplace(subs))
-
-
-MAX_PATHS_SHOWN = 8  # per target in the text derivation (a deep network has exponentially many)
-MAX_PRODUCT_FACTORS = 16
-
-
-def _bounded(show, d, expr, limit: int = 2000) -> str:
-    return show(d, expr) if _tree_size(expr) <= limit else "too long to print in full"
-
-
-def derivation_text(d, wrt=None, decimals=4) -> str:
-    """The chain rule for each parameter as plain text: paths, local derivatives, products, result."""
-    g = d.graph
-    if wrt:
-        targets = [d.resolve(w) for w in wrt]
-    elif d.parameters:
-        targets = list(d.parameters)
-    else:
-        targets = [n.name for n in g.nodes if n.name != g.output and n.name in d.node_gradients and n.kind != "target"]
-    lines = []
-    shown = {}
-    title = d.spec.title or d.spec.source
-    lines.append(f"# {title}")
-    out_def = g.node(g.output).definition
-    if g.mode == "network":
-        lines.append(f"loss per example: L = {out_def}")
-    else:
-        lines.append(f"output: {g.output} = {out_def}")
-    lines.append(f"reduction: {d.reduction} over n = {d.n_examples} example(s): "
-                 f"dJ/dθ = {d.reduction_factor} · Σ_e dL_e/dθ")
-    values = None
-    examples = d.examples() if (d.spec.x or d.spec.data) else []
-    if examples and d.n_examples <= 50:
-        try:
-            (values,), (grads,) = d.numeric_evaluation(examples[:1])
-        except SymbackpropError:
-            values = None
-    for name in targets:
-        lines.append("")
-        lines.append(f"∂{d.graph.output}/∂{name}:")
-        paths = d.paths(name, limit=MAX_PATHS_SHOWN + 1)
-        if not paths:
-            lines.append("  the output does not depend on it: the gradient is 0")
-            continue
-        for p in paths[:MAX_PATHS_SHOWN]:
-            lines.append("  path: " + " → ".join(p.nodes))
-            for f in p.factors:
-                key = (f.child, f.parent)
-                if key not in shown:  # one local derivative recurs in many paths: print it once
-                    shown[key] = f"    ∂{f.child}/∂{f.parent} = {f.expression}    ({f.rule})"
-                lines.append(shown[key])
-            # a long path's product is the factors above side by side; building and printing it is costly
-            lines.append(f"    product: {p.product}" if len(p.factors) <= MAX_PRODUCT_FACTORS else
-                         f"    product: the {len(p.factors)} factors above multiplied")
-        if len(paths) > MAX_PATHS_SHOWN:
-            lines.append(f"  ... more than {MAX_PATHS_SHOWN} paths: the first {MAX_PATHS_SHOWN} are shown; "
-                         "the chain rule below sums them all")
-        elif len(paths) > 1:
-            lines.append(f"  sum over {len(paths)} paths")
-        ng = d.node_gradient(name)
-        lines.append(f"  chain rule: ∂{d.graph.output}/∂{name} = {_bounded(_plain, d, ng.expression)}")
-        if ng.simplified is not None:
-            lines.append(f"  simplified: {_bounded(_plain, d, ng.simplified)}")
-        per_example = d.per_example_gradient(name)
-        lines.append(f"  per example: {per_example}" if _tree_size(per_example) <= 2000 else
-                     "  per example: too long to print in full (the chain rule above, substituted)")
-        if values is not None:
-            lines.append(f"  at example 1: {_fmt(grads.get(name, 0), decimals)}")
-    if values is not None:
-        lines.append("")
-        lines.append("forward pass at example 1: " + ", ".join(
-            f"{k} = {_fmt(v, decimals)}" for k, v in values.items() if d.graph.by_name[k].is_leaf is False))
-    return "\n".join(lines) + "\n"
+    return text(d, wrt, decimals=decimals)
 
 
 def run_derive(args) -> int:
@@ -186,19 +101,20 @@ def run_derive(args) -> int:
 
             text = matrix_derivation_document(md, decimals=args.decimals, fragment=args.fragment, wrt=args.wrt)
         else:
-            text = matrix_derivation_text(md, wrt=args.wrt, decimals=max(args.decimals, 4))
+            text = matrix_derivation_text(md, wrt=args.wrt, decimals=args.decimals)
         _emit(text, args.output, args.force)
         return 0
+    if not 0 <= args.decimals <= 12:
+        raise SymbackpropError(f"--decimals {args.decimals}: allowed 0 to 12")
     d = derive(spec)
     if args.wrt:
-        for w in args.wrt:
-            d.resolve(w)
+        args.wrt = list(dict.fromkeys(d.resolve(w) for w in args.wrt))  # any spelling verify --wrt reads
     if args.latex:
         from ..render.latex import derivation_document
 
         text = derivation_document(d, wrt=args.wrt, decimals=args.decimals, fragment=args.fragment)
     else:
-        text = derivation_text(d, args.wrt, decimals=max(args.decimals, 4))
+        text = derivation_text(d, args.wrt, decimals=args.decimals)
     _emit(text, args.output, args.force)
     return 0
 
@@ -277,7 +193,7 @@ def run_check(args) -> int:
 
     spec = load_spec(args.spec)
     if uses_matrix_form(spec):
-        from ..compile.matrix_numpy import check_matrix
+        from ..check.matrix import check_matrix
 
         report = check_matrix(spec, trials=args.trials, seed=args.seed)
         if parameter_count(spec.network.layers) <= MATRIX_MIN_PARAMETERS:

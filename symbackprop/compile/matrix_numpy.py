@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from sympy.printing.numpy import NumPyPrinter
+
 from ..errors import SpecError
+from ..ops.activations import numpy_code
+from ..ops.losses import get_loss
 from ..derivation.matrix_form import (
     LOSS_RULES,
     Add,
@@ -51,11 +55,12 @@ from ..derivation.matrix_form import (
     Transpose,
     matrix_derive,
 )
-from ..compile.numpy_backend import _lit, _load_source, spec_title, write_atomic
+from ..compile.source import _lit, _load_source, spec_title
+from ..fileio import write_atomic
 
 _ATOM, _POSTFIX = 9, 8
 #: Activations whose derivative prints as a fresh float array (ReLU's is a boolean mask).
-_FLOAT_DERIVATIVES = ("sigmoid", "tanh", "softplus", "leaky_relu")
+_NO_ELEMENTWISE_DERIVATIVE = ("identity", "softmax")
 
 
 class _NumPyPrinter:
@@ -116,18 +121,10 @@ class _NumPyPrinter:
             return f"numpy.sum({self.w(e.arg, 0)}, axis=0, keepdims=True)", _ATOM
         if isinstance(e, Apply):
             z = self.w(e.arg, 0)
-            code = {
-                "sigmoid": f"_sigmoid({z})",
-                "tanh": f"numpy.tanh({z})",
-                "relu": f"numpy.maximum({z}, 0.0)",
-                "leaky_relu": f"numpy.where({z} > 0.0, {z}, 0.01 * ({z}))",
-                "softplus": f"_softplus({z})",
-                "step": f"({z} > 0.0)",
-                "leaky_step": f"numpy.where({z} > 0.0, 1.0, 0.01)",
-            }.get(e.function)
-            if code is None:
-                raise SpecError(f"no inline NumPy form for {e.function}")  # pragma: no cover
-            return code, _ATOM
+            # sigmoid and softplus use this module's runtime (no overflow, no cancellation);
+            # every other function is the registry's one NumPy form.
+            code = {"sigmoid": f"_sigmoid({z})", "softplus": f"_softplus({z})"}.get(e.function)
+            return (code or numpy_code(e.function, z)), _ATOM
         raise SpecError(f"no NumPy form for {type(e).__name__}")  # pragma: no cover
 
     def w(self, e, outer) -> str:
@@ -176,13 +173,40 @@ def _loss_lines(md: MatrixDerivation) -> list:
         return [f"    m = numpy.max({z}, axis=1, keepdims=True)",
                 f"    lse = m + numpy.log(numpy.sum(numpy.exp({z} - m), axis=1, keepdims=True))",
                 f"    L = numpy.sum(y * (lse - {z}), axis=1)  # -sum_k y_k log softmax(z)_k"]
-    return [{
-        "squared_error": "    L = numpy.sum((y - yhat) ** 2, axis=1)",
-        "half_squared_error": "    L = 0.5 * numpy.sum((y - yhat) ** 2, axis=1)",
-        "mse": "    L = numpy.mean((y - yhat) ** 2, axis=1)",
-        "bce": "    L = -numpy.sum(y * numpy.log(yhat) + (1.0 - y) * numpy.log(1.0 - yhat), axis=1)",
-        "cross_entropy": "    L = -numpy.sum(y * numpy.log(yhat), axis=1)",
-    }[loss]]
+    if loss not in _LOSS_LINES:
+        return [f"    L = {_columns_code(get_loss(loss).per_example, md.layers[-1])}"]
+    return [_LOSS_LINES[loss]]
+
+
+def _columns_code(build, K) -> str:
+    """NumPy source of a registry expression over the K outputs, column by column (y[:, k], yhat[:, k])."""
+    ys = [sympy.Symbol(f"y[:, {k}]") for k in range(K)]
+    hs = [sympy.Symbol(f"yhat[:, {k}]") for k in range(K)]
+    return _SCALAR_PRINTER.doprint(build(ys, hs))
+
+
+def _gradient_columns_code(loss, K) -> str:
+    """NumPy source of ∂L/∂y as an (n, K) array, from sympy.diff of the registry's per-example loss."""
+    ys = [sympy.Symbol(f"y[:, {k}]") for k in range(K)]
+    hs = [sympy.Symbol(f"yhat[:, {k}]") for k in range(K)]
+    L_e = get_loss(loss).per_example(ys, hs)
+    cols = ", ".join(f"numpy.broadcast_to({_SCALAR_PRINTER.doprint(sympy.diff(L_e, yk))}, y.shape[:1])"
+                     for yk in ys)
+    return f"numpy.stack([{cols}], axis=1)"
+
+
+_SCALAR_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "inline": True})
+
+
+#: Hand-tuned vectorized forms of the lectures' losses (a whole-array sum instead of K columns);
+#: any other registry loss is printed from its per-example SymPy expression (``_columns_code``).
+_LOSS_LINES = {
+    "squared_error": "    L = numpy.sum((y - yhat) ** 2, axis=1)",
+    "half_squared_error": "    L = 0.5 * numpy.sum((y - yhat) ** 2, axis=1)",
+    "mse": "    L = numpy.mean((y - yhat) ** 2, axis=1)",
+    "bce": "    L = -numpy.sum(y * numpy.log(yhat) + (1.0 - y) * numpy.log(1.0 - yhat), axis=1)",
+    "cross_entropy": "    L = -numpy.sum(y * numpy.log(yhat), axis=1)",
+}
 
 
 def _target_gradient_line(md: MatrixDerivation) -> str:
@@ -196,6 +220,8 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
         return (f"    dy = (numpy.max({z}, axis=1, keepdims=True) + numpy.log(numpy.sum(numpy.exp({z} - "
                 f"numpy.max({z}, axis=1, keepdims=True)), axis=1, keepdims=True))) - {z}  # -log softmax(z)")
     K = md.layers[-1]
+    if md.loss not in ("squared_error", "half_squared_error", "mse", "bce", "cross_entropy"):
+        return f"    dy = {_gradient_columns_code(md.loss, K)}"
     return {
         "squared_error": "    dy = 2.0 * (y - yhat)",
         "half_squared_error": "    dy = y - yhat",
@@ -218,7 +244,7 @@ def generate_matrix_source(md) -> str:
         expr = s.reference
         comment = f"  # {s.number}. {s.name} = {expr.text()}"
         if (isinstance(expr, Hadamard) and isinstance(expr.left, Mat) and not isinstance(expr.right, Mat)
-                and s.name.startswith("dz_") and md.activations[int(s.name[3:]) - 1] in _FLOAT_DERIVATIVES):
+                and s.name.startswith("dz_") and md.activations[int(s.name[3:]) - 1] not in _NO_ELEMENTWISE_DERIVATIVE):
             # g'(z) first, then the upstream gradient in place (one array fewer)
             back.append(f"    {s.name} = {pr(expr.right)}")
             back.append(f"    {s.name} *= {expr.left.name}" + comment)
@@ -394,6 +420,18 @@ def parameter_names():
     return tuple(out)
 
 
+# the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
+# parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
+PARAMETERS = parameter_names()
+BACKEND = "matrix"
+BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"
+
+
+def parameter_template(value=0.0):
+    """A parameter dict {name: value} with every name, to fill in."""
+    return {name: float(value) for name in PARAMETERS}
+
+
 def to_matrices(params):
     """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} -> [(W_l, b_l)] with W_l[j-1, i-1] = w^{l}_{i,j}."""
     mats = []
@@ -559,121 +597,6 @@ def random_batch(md: MatrixDerivation, rng, n: int = 64):
     return X, Y
 
 
-def _entry_name(md: MatrixDerivation, l: int, which: int, idx) -> str:
-    """Index-notation name of entry idx (0-based) of W_l (which = 0) or b_l (which = 1)."""
-    r, c = int(idx[0]), int(idx[1])
-    return md.index_name(f"W_{l}", r + 1, c + 1) if which == 0 else md.index_name(f"b_{l}", 1, c + 1)
-
-
-def _matrix_relative_errors(md, ours, theirs, floor):
-    worst, where = 0.0, "-"
-    for l, (pa, pb) in enumerate(zip(ours, theirs), start=1):
-        for which in (0, 1):
-            a = np.asarray(pa[which], dtype=float)
-            b = np.asarray(pb[which], dtype=float)
-            if a.shape != b.shape:
-                return float("inf"), f"{'Wb'[which]}_{l} shape {a.shape} vs {b.shape}"
-            err = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
-            err = np.where(np.isfinite(err), err, np.inf)
-            k = np.unravel_index(int(np.argmax(err)), err.shape)
-            if err[k] > worst or (not np.isfinite(err[k]) and where == "-"):
-                worst, where = float(err[k]), _entry_name(md, l, which, k)
-    return worst, where
-
-
-def _fd_loss(trainer, net, mats, X, Y, kinked):
-    """The trainer's reduced loss and the sign pattern of z_l in layers whose activation has a kink."""
-    cache = trainer.forward(net, mats, X)
-    Z_L, A_L = cache[-1]
-    J = float(trainer.REDUCTIONS[net.reduction](trainer.per_example_loss(net, Z_L, A_L, Y)))
-    return J, [cache[l][0] > 0 for l in kinked]
-
-
-def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, fd_rtol: float = 1e-5,
-                 fd_sample: int | None = 200, batch: int = 64, step: float = 1e-5, compiled=None):
-    """Check the matrix-form gradients against the independent trainer (every entry) and central
-    finite differences of the trainer's loss (a random sample of ``fd_sample`` coordinates).
-
-    Cases: the spec's parameters and data, then ``trials`` random parameter draws; without data,
-    random batches of ``batch`` rows (the spec's parameters first). Returns ``check.CheckReport``
-    (``.ok``, ``.lines()``), the report ``symbackprop check`` prints.
-
-    Finite differences (J(θ + h) − J(θ − h)) / 2h with h = ``step`` · max(1, |θ|): when a ReLU
-    kink lies between θ − h and θ + h (some z changes sign), h shrinks tenfold (up to three
-    times). Their rounding noise is absolute (about 1e-11), so an entry's relative error is
-    taken against max(|fd|, |ours|, 1e-6, 1e-4 · the largest gradient entry)."""
-    from ..check import trainer
-    from ..check.compare import CheckReport, Comparison
-
-    md = matrix_derive(source)
-    compiled = compiled or compile_matrix_gradients(md)
-    net = trainer.Network(list(md.layers), list(md.activations), md.loss, md.reduction)
-    kinked = [l for l, a in enumerate(md.activations) if a in ("relu", "leaky_relu")]
-    rng = np.random.default_rng(seed)
-    cases = []
-    spec_mats = None
-    if md.spec is not None and md.spec.weights is not None:
-        spec_mats = md.spec_matrices
-    if md.has_data():
-        X, Y = md.spec_data()
-        if spec_mats is not None:
-            cases.append(("spec parameters", spec_mats, X, Y))
-        for t in range(trials):
-            cases.append((f"random parameters #{t + 1}", random_matrices(md, rng), X, Y))
-    else:
-        if spec_mats is not None:
-            X, Y = random_batch(md, rng, batch)
-            cases.append((f"spec params, batch {batch}", spec_mats, X, Y))
-        for t in range(trials):
-            X, Y = random_batch(md, rng, batch)
-            cases.append((f"random data #{t + 1}", random_matrices(md, rng), X, Y))
-    blocks = [(l, which) for l in range(1, md.depth + 1) for which in (0, 1)]
-    sizes = [md.layers[l - 1] * md.layers[l] if which == 0 else md.layers[l] for l, which in blocks]
-    total = int(sum(sizes))
-    comparisons = []
-    for label, mats, X, Y in cases:
-        ours = compiled.matrix_gradients(mats, X, Y)
-        theirs = trainer.gradients(net, mats, X, Y)
-        err, where = _matrix_relative_errors(md, ours, theirs, 1e-8)
-        comparisons.append(Comparison("trainer backprop", label, err, where, rtol))
-        scale = max(float(np.max(np.abs(a))) for pair in ours for a in pair)
-        floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
-        k = total if fd_sample is None else min(fd_sample, total)
-        picks = np.sort(rng.choice(total, size=k, replace=False))
-        worst, worst_at = 0.0, "-"
-        for flat in picks.tolist():
-            for (l, which), size in zip(blocks, sizes):
-                if flat < size:
-                    break
-                flat -= size
-            A = mats[l - 1][which]
-            idx = np.unravel_index(flat, np.shape(A))
-            theta = float(A[idx])
-            h = step * max(1.0, abs(theta))
-            for _ in range(4):
-                values, patterns = [], []
-                for delta in (h, -h):
-                    B = np.array(A, dtype=float, copy=True)
-                    B[idx] = theta + delta
-                    moved = list(mats)
-                    moved[l - 1] = (B, mats[l - 1][1]) if which == 0 else (mats[l - 1][0], B)
-                    J, pattern = _fd_loss(trainer, net, moved, X, Y, kinked)
-                    values.append(J)
-                    patterns.append(pattern)
-                if all(np.array_equal(p, q) for p, q in zip(*patterns)):
-                    break
-                h /= 10.0
-            fd = (values[0] - values[1]) / (2 * h)
-            g = float(np.asarray(ours[l - 1][which])[idx])
-            e = abs(fd - g) / max(abs(fd), abs(g), floor)
-            if not np.isfinite(e):
-                e = float("inf")
-            if e > worst or worst_at == "-":
-                worst, worst_at = e, _entry_name(md, l, which, idx)
-        comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol))
-    return CheckReport(tuple(comparisons))
-
-
 def matrix_grad_report(source, *, matrices: bool = False) -> dict:
     """The ``grad --json`` object for a network at the spec's parameters and data, computed by the
     matrix-form code: the same keys and index-notation names as the per-scalar report (loss,
@@ -718,5 +641,5 @@ def matrix_grad_report(source, *, matrices: bool = False) -> dict:
     return report
 
 
-__all__ = ["CompiledMatrixGradients", "check_matrix", "compile_matrix_gradients", "export_matrix_module",
+__all__ = ["CompiledMatrixGradients", "compile_matrix_gradients", "export_matrix_module",
            "generate_matrix_source", "matrix_grad_report", "random_batch", "random_matrices"]

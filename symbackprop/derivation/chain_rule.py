@@ -117,7 +117,11 @@ def _generic_rule(expr, sym) -> str:
         elif isinstance(e, sympy.Mul):
             varying = [f for f in e.args if f.has(sym)]
             if len(varying) == 1:
-                if len(e.args) > 1:
+                others = [f for f in e.args if not f.has(sym)]
+                if any(not f.is_number for f in others):
+                    # the slides: f = q z is a product; df/dq holds the other factor, z
+                    rules.append("product rule")
+                elif others:
                     rules.append("constant multiple rule")
                 walk(varying[0])
             else:
@@ -291,14 +295,8 @@ class Derivation:
         return tuple(n.name for n in self.graph.parameters)
 
     def resolve(self, name: str) -> str:
-        try:
-            return self.graph.resolve(name)
-        except KeyError:
-            from ..errors import SpecError, did_you_mean
-
-            known = [n.name for n in self.graph.nodes]
-            raise SpecError(f"unknown name {name!r}{did_you_mean(name, known)} (known: {', '.join(known[:40])}"
-                            f"{', ...' if len(known) > 40 else ''})") from None
+        """The canonical node name for any spelling ``verify --wrt`` reads (see :func:`resolve_name`)."""
+        return resolve_name(self.graph, name)
 
     def node_gradient(self, name: str) -> NodeGradient:
         """∂L/∂name per example (zero gradient when the output does not depend on it)."""
@@ -525,3 +523,34 @@ def derive(spec) -> Derivation:
                 f"{MAX_PER_SCALAR_PARAMETERS}); use the matrix form: notation = \"matrix\" in the spec, "
                 f"or symbackprop.matrix_derive(spec) from Python")
     return Derivation(spec, build_graph(spec))
+
+
+def resolve_name(graph, name: str) -> str:
+    """The canonical node name for any spelling ``verify --wrt`` reads.
+
+    ``w^{1}_{1,1}``, ``w^1_{1,1}``, ``w^{1}_{11}``, ``w_{11}^1`` and ``\\hat{y}``/``yhat`` (for ŷ)
+    all name a node by the answers' grammar; an unknown name is a SpecError whose
+    suggestion (if any) is only ever a typo of a real name, never a different parameter.
+    """
+    try:
+        return graph.resolve(name)
+    except KeyError:
+        pass
+    from ..errors import ParseError, SpecError, typo_suggestion
+
+    known = [n.name for n in graph.nodes]
+    if isinstance(name, str) and name.strip() and len(name) <= 200:
+        from ..grammar.parser import parse_expression
+
+        table = {n.name: n.symbol for n in graph.nodes}
+        for alias, canonical in graph.aliases:
+            table.setdefault(alias, graph.by_name[canonical].symbol)
+        try:
+            expr = parse_expression(name, resolve=table)
+        except (ParseError, SpecError, ValueError, TypeError, RecursionError):
+            expr = None
+        if isinstance(expr, sympy.Symbol) and expr.name in graph.by_name:
+            return expr.name
+    shown = repr(name) if len(str(name)) <= 60 else repr(str(name)[:60]) + "..."
+    raise SpecError(f"unknown name {shown}{typo_suggestion(name, known)} (known: {', '.join(known[:40])}"
+                    f"{', ...' if len(known) > 40 else ''})") from None

@@ -26,6 +26,10 @@ LEAKY_SLOPE = Rational(1, 100)
 class sigmoid(Function):
     r"""The logistic function \sigma(z) = 1 / (1 + e^{-z})."""
 
+    @staticmethod
+    def elementary(z):
+        return 1 / (1 + exp(-z))
+
     @classmethod
     def at_numbers(cls, z):
         if z is S.Zero:
@@ -166,6 +170,10 @@ class leaky_relu(Function):
 class softplus(Function):
     r"""softplus(z) = log(1 + e^z); its derivative is sigmoid(z)."""
 
+    @staticmethod
+    def elementary(z):
+        return log(1 + exp(z))
+
     @classmethod
     def at_numbers(cls, z):
         if z is S.Zero:
@@ -195,6 +203,11 @@ class softmax(Function):
     r"""softmax(z_i; z_1..z_K) = e^{z_i} / \sum_k e^{z_k} (first argument is z_i)."""
 
     nargs = None
+
+    @staticmethod
+    def elementary(zi, *zs):
+        return exp(zi) / sympy.Add(*[exp(a) for a in zs])
+
 
     @classmethod
     def at_numbers(cls, *args):
@@ -235,17 +248,155 @@ class softmax(Function):
         return f"(lambda _m: numpy.exp({zi} - _m)/({den}))({m})"
 
 
+class elu(Function):
+    r"""ELU with α = 1: z for z > 0, else e^z − 1. Its derivative 1 + a·(1 − 1[z > 0]) is 1 for
+    z > 0 and e^z = a + 1 otherwise (so elu'(0) = 1: with α = 1 the two sides meet smoothly)."""
+
+    @staticmethod
+    def elementary(z):
+        return sympy.Piecewise((z, z > 0), (exp(z) - 1, True))
+
+    @classmethod
+    def at_numbers(cls, z):
+        if z.is_number and z.is_extended_real and z.is_comparable:
+            return z if z > 0 else exp(z) - 1
+        if z.is_positive:
+            return z
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        return 1 + self * (1 - step(self.args[0]))
+
+    def _eval_rewrite_as_Piecewise(self, z, **kwargs):
+        return sympy.Piecewise((z, z > 0), (exp(z) - 1, True))
+
+    def _eval_evalf(self, prec):
+        return self.elementary(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{elu}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        z = printer._print(self.args[0])
+        return f"numpy.where(numpy.greater({z}, 0), {z}, numpy.expm1(numpy.minimum({z}, 0)))"
+
+
+class silu(Function):
+    r"""SiLU (swish): z σ(z). Its derivative σ(z) + z σ(z)(1 − σ(z)) = σ(z) + a(1 − σ(z))."""
+
+    @staticmethod
+    def elementary(z):
+        return z / (1 + exp(-z))
+
+    @classmethod
+    def at_numbers(cls, z):
+        if z is S.Zero:
+            return S.Zero
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s + self * (1 - s)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return z / (1 + exp(-z))
+
+    def _eval_evalf(self, prec):
+        return self.elementary(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{silu}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        # z σ(z) with the overflow-free σ of sigmoid._numpycode
+        z = printer._print(self.args[0])
+        return f"({z})*numpy.exp(-numpy.logaddexp(0, -({z})))"
+
+
+class huber_slope(Function):
+    r"""The Huber function's derivative (δ = 1): r clipped to [−1, 1]."""
+
+    @staticmethod
+    def elementary(r):
+        return sympy.Piecewise((-1, r < -1), (r, r <= 1), (1, True))
+
+    @classmethod
+    def at_numbers(cls, r):
+        if r.is_number and r.is_extended_real and r.is_comparable:
+            return S.NegativeOne if r < -1 else (S.One if r > 1 else r)
+        if r.could_extract_minus_sign():
+            return -cls(-r)  # odd: one canonical form, so huber'(y − ŷ) = −huber'(ŷ − y) simplifies
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        r = self.args[0]
+        return sympy.Piecewise((1, abs(r) <= 1), (0, True))
+
+    def _eval_rewrite_as_Piecewise(self, r, **kwargs):
+        return self.elementary(r)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{huber}'\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        r = printer._print(self.args[0])
+        return f"numpy.clip({r}, -1.0, 1.0)"
+
+
+class huber(Function):
+    r"""The Huber function (δ = 1): ½ r² where |r| ≤ 1, else |r| − ½; its derivative is ``huber_slope``."""
+
+    @staticmethod
+    def elementary(r):
+        return sympy.Piecewise((r**2 / 2, abs(r) <= 1), (abs(r) - Rational(1, 2), True))
+
+    @classmethod
+    def at_numbers(cls, r):
+        if r.is_number and r.is_extended_real and r.is_comparable:
+            return r**2 / 2 if abs(r) <= 1 else abs(r) - Rational(1, 2)
+
+    eval = at_numbers  # the name SymPy calls to simplify f(number); not Python's eval
+
+    def fdiff(self, argindex=1):
+        return huber_slope(self.args[0])
+
+    def _eval_rewrite_as_Piecewise(self, r, **kwargs):
+        return self.elementary(r)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{huber}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _numpycode(self, printer):
+        r = printer._print(self.args[0])
+        return (f"numpy.where(numpy.less_equal(numpy.abs({r}), 1), 0.5*({r})*({r}), "
+                f"numpy.abs({r}) - 0.5)")
+
+
 def rewrite_elementary(expr):
-    """Rewrite sigmoid, softplus, softmax and logsumexp into exp and log (for plain-SymPy oracles)."""
-    rules = {
-        "sigmoid": lambda z: 1 / (1 + exp(-z)),
-        "softplus": lambda z: log(1 + exp(z)),
-        "softmax": lambda zi, *zs: exp(zi) / sympy.Add(*[exp(a) for a in zs]),
-        "logsumexp": lambda *zs: log(sympy.Add(*[exp(a) for a in zs])),
-    }
+    """Rewrite every symbackprop function that has an ``elementary`` form (sigmoid, softplus,
+    softmax, logsumexp, ...) into exp, log and Piecewise (for plain-SymPy oracles)."""
     return expr.replace(
-        lambda e: type(e).__name__ in rules and isinstance(e, Function),
-        lambda e: rules[type(e).__name__](*e.args),
+        lambda e: isinstance(e, Function) and hasattr(type(e), "elementary"),
+        lambda e: type(e).elementary(*e.args),
     )
 
 
@@ -257,6 +408,10 @@ ALL_FUNCTIONS = {
     "leaky_step": leaky_step,
     "softplus": softplus,
     "softmax": softmax,
+    "elu": elu,
+    "silu": silu,
+    "huber": huber,
+    "huber_slope": huber_slope,
 }
 
 
@@ -264,6 +419,11 @@ class logsumexp(Function):
     r"""log \sum_k e^{z_k}, evaluated in NumPy as m + log \sum_k e^{z_k - m} (never overflows)."""
 
     nargs = None
+
+    @staticmethod
+    def elementary(*zs):
+        return log(sympy.Add(*[exp(a) for a in zs]))
+
 
     def fdiff(self, argindex=1):
         return softmax(self.args[argindex - 1], *self.args)

@@ -21,7 +21,8 @@ import sympy
 from sympy import Add, Rational, log
 
 from ..errors import SpecError, did_you_mean
-from ..ops.functions import logsumexp, softplus
+from ..ops.activations import register_elementwise
+from ..ops.functions import huber, huber_slope, logsumexp, softplus
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,23 @@ class Loss:
     description: str
     from_logits: dict = field(default_factory=dict)
     pairs_with: tuple = ()
+    gradient: Callable | None = None
+    rule: str = ""
+    rule_latex: str = ""
+
+    def scalar_gradient(self, K: int):
+        """∂L/∂ŷ_k for one output as a SymPy expression in the symbols ``h`` (ŷ_k) and ``y`` (y_k),
+        written as the lectures write it (unevaluated where SymPy would distribute a factor)."""
+        return self.gradient(H, Y, K)
+
+
+#: The symbols the gradients are written in: h = ŷ_k, y = y_k.
+H, Y = sympy.Symbol("h"), sympy.Symbol("y")
+
+
+def _times(c, e):
+    """c (e) kept as written: 2(ŷ − y), not 2ŷ − 2y."""
+    return sympy.Mul(c, sympy.UnevaluatedExpr(e), evaluate=False)
 
 
 LOSSES: dict[str, Loss] = {}
@@ -48,31 +66,63 @@ register(Loss(
     "squared_error",
     lambda ys, yh: Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
     r"L = \sum_k \left(y_k - \hat{y}_k\right)^2",
-    "squared error"))
+    "squared error",
+    gradient=lambda h, y, K: _times(2, h - y),
+    rule="power rule: ∂/∂ŷ (y − ŷ)² = 2(ŷ − y)",
+    rule_latex=r"L = \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} = 2(\hat{y} - y)"))
 register(Loss(
     "half_squared_error",
     lambda ys, yh: Rational(1, 2) * Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
     r"L = \frac{1}{2} \sum_k \left(y_k - \hat{y}_k\right)^2",
-    "half squared error"))
+    "half squared error",
+    gradient=lambda h, y, K: h - y,
+    rule="power rule: ∂/∂ŷ ½(y − ŷ)² = ŷ − y",
+    rule_latex=r"L = \frac{1}{2} \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} "
+               r"= \hat{y} - y"))
 register(Loss(
     "mse",
     lambda ys, yh: Rational(1, len(ys)) * Add(*[(y - h) ** 2 for y, h in zip(ys, yh)]),
     r"L = \frac{1}{K} \sum_k \left(y_k - \hat{y}_k\right)^2",
-    "mean squared error over the outputs"))
+    "mean squared error over the outputs",
+    gradient=lambda h, y, K: _times(Rational(2, K), h - y),
+    rule="power rule: ∂/∂ŷ (1/K) Σ_k (y_k − ŷ_k)² = (2/K)(ŷ − y)",
+    rule_latex=r"L = \frac{1}{K} \sum_k (y_k - \hat{y}_k)^2 \Rightarrow \frac{\partial L}{\partial \hat{y}} "
+               r"= \frac{2}{K}(\hat{y} - y)"))
 register(Loss(
     "bce",
     lambda ys, yh: -Add(*[y * log(h) + (1 - y) * log(1 - h) for y, h in zip(ys, yh)]),
     r"L = -\sum_k \left[y_k \log \hat{y}_k + \left(1 - y_k\right) \log\left(1 - \hat{y}_k\right)\right]",
     "binary cross-entropy",
     from_logits={"sigmoid": lambda ys, zs: Add(*[softplus(z) - y * z for y, z in zip(ys, zs)])},
-    pairs_with=("sigmoid",)))
+    pairs_with=("sigmoid",),
+    gradient=lambda h, y, K: (h - y) / (h * (1 - h)),
+    rule="derivative of the logarithm: ∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = (ŷ − y)/(ŷ(1 − ŷ))",
+    rule_latex=r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
+               r"= \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}"))
 register(Loss(
     "cross_entropy",
     lambda ys, yh: -Add(*[y * log(h) for y, h in zip(ys, yh)]),
     r"L = -\sum_k y_k \log \hat{y}_k",
     "cross-entropy",
     from_logits={"softmax": lambda ys, zs: Add(*[y * (logsumexp(*zs) - z) for y, z in zip(ys, zs)])},
-    pairs_with=("softmax",)))
+    pairs_with=("softmax",),
+    gradient=lambda h, y, K: -y / h,
+    rule="derivative of the logarithm: ∂/∂ŷ_k (−y_k log ŷ_k) = −y_k/ŷ_k",
+    rule_latex=r"L = -\sum_k y_k \log \hat{y}_k \Rightarrow \frac{\partial L}{\partial \hat{y}_k} "
+               r"= -\frac{y_k}{\hat{y}_k}"))
+
+register(Loss(
+    "huber",
+    lambda ys, yh: Add(*[huber(y - h) for y, h in zip(ys, yh)]),
+    r"L = \sum_k \operatorname{huber}\left(y_k - \hat{y}_k\right), \quad \operatorname{huber}(r) = "
+    r"\begin{cases} \frac{1}{2} r^2 & |r| \le 1 \\ |r| - \frac{1}{2} & \text{otherwise} \end{cases}",
+    "Huber loss (δ = 1)",
+    gradient=lambda h, y, K: huber_slope(h - y),
+    rule="derivative of the Huber function: ∂/∂ŷ huber(y − ŷ) = ŷ − y clipped to [−1, 1]",
+    rule_latex=r"\frac{\partial L}{\partial \hat{y}_k} = \operatorname{huber}'\left(\hat{y}_k - y_k\right) = "
+               r"\begin{cases} \hat{y}_k - y_k & |\hat{y}_k - y_k| \le 1 \\ "
+               r"\operatorname{sign}\left(\hat{y}_k - y_k\right) & \text{otherwise} \end{cases}"))
+register_elementwise("huber_slope", huber_slope, r"\operatorname{huber}'\left({}\right)", "huber′({})")
 
 REDUCTIONS = ("mean", "sum")
 

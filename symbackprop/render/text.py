@@ -16,23 +16,42 @@ through :mod:`symbackprop.render.printers`: ŷ and y, ½(y − ŷ)², σ′ = ŷ
 """
 from __future__ import annotations
 
-import math
-
 from ..errors import SymbackpropError
 from .printers import output_names, text
 
 
-def _number(value, decimals: int) -> str:
+def number(value, decimals: int = 2) -> str:
+    """A number as ``derive`` prints it, rounded exactly as the LaTeX documents round it.
+
+    ``decimals`` places (0 to 12), two significant digits where that would show 0 (−0.00035),
+    scientific from 10^15 on, and a word for what is not a real number.
+    """
+    from ..errors import NotSupportedError
+    from .latex import format_number
+
     try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
+        shown, _ = format_number(value, decimals)
+    except NotSupportedError:
+        return "undefined (not a real number)"
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
         return "?"
-    if not math.isfinite(v):
-        return "not finite"
-    shown = f"{v:.{decimals}f}"
-    if float(shown) == 0 and v != 0:
-        shown = f"{v:.{max(decimals, 1) - 1}e}"
+    shown = shown.replace("\\times 10^{", "× 10^").replace("\\text{too large to show}", "too large to show")
+    shown = shown.replace("}", "").replace("{", "")
     return shown.replace("-", "−")
+
+
+_RULE_WORDS = (  # the rules' ASCII formulas in the lectures' notation
+    ("sigma'(z)", "σ′(z)"), ("sigma(z)", "σ(z)"), ("tanh'(z)", "tanh′(z)"), ("softplus'(z)", "softplus′(z)"),
+    ("x^(n-1)", "xⁿ⁻¹"), ("x^n", "xⁿ"), ("tanh(z)^2", "tanh²(z)"), ("tanh^2", "tanh²"), ("a^2", "a²"),
+    ("(y - ŷ)^2", "(y − ŷ)²"), ("delta_ij", "δ_ij"), ("d a_i / d z_j", "∂a_i/∂z_j"), (" - ", " − "),
+)
+
+
+def rule_text(rule: str) -> str:
+    """A rule's words (``LocalDerivative.rule``) in the lectures' notation: σ′(z) = σ(z)(1 − σ(z))."""
+    for ascii_, shown in _RULE_WORDS:
+        rule = rule.replace(ascii_, shown)
+    return rule
 
 
 def _cost_line(d) -> str:
@@ -43,27 +62,33 @@ def _cost_line(d) -> str:
     return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
 
 
+#: per-example expressions larger than this (SymPy tree nodes) are not printed in full
+MAX_PRINTED_TREE = 2000
+
+
 def _display_values(d):
-    """Forward values and gradients at the first example, or (None, None)."""
+    """Forward values and gradients at the first example (bottom-up, one memo), or (None, None)."""
     spec = d.spec
     if spec is None or not (spec.x or spec.data) or d.n_examples > 50:
         return None, None
     try:
         examples = d.examples()
-        values = d.exact_values(examples[0])
-        return values, d.exact_node_gradients(values)
+        (values,), (grads,) = d.numeric_evaluation(examples[:1])
+        return values, grads
     except (SymbackpropError, ArithmeticError, ValueError, TypeError):
         return None, None
 
 
 def derivation_text(d, wrt=None, decimals: int = 4) -> str:
     """The whole text of ``derive`` for the per-scalar derivation ``d`` (see the module docstring)."""
+    from ..derivation.numeric import tree_size
+
     g = d.graph
     shown = output_names(g)
     name = lambda v: shown.get(v, v)  # noqa: E731
     out_name = name(g.output)
     if wrt:
-        targets = [d.resolve(w) for w in wrt]
+        targets = list(dict.fromkeys(d.resolve(w) for w in wrt))
     elif d.parameters:
         targets = list(d.parameters)
     else:
@@ -76,14 +101,18 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
         lines.append(_cost_line(d))
     else:
         lines.append(f"output: {out_name} = {definition}")
-        loss = getattr(d.spec, "loss", None) if d.spec is not None else None
-        if loss:
-            lines.append(_cost_line(d))
+        if d.n_examples > 1:
+            lines.append(_cost_line(d).replace("L_e", f"{out_name}_e"))
+    for note in getattr(g, "notes", ()):
+        lines.append(f"note: {note}")
     values, grads = _display_values(d)
+    local = {}
     for target in targets:
         lines.append("")
         lines.append(f"∂{out_name}/∂{name(target)}:")
-        paths = d.paths(target, limit=50)
+        paths = d.paths(target, limit=MAX_PATHS_SHOWN + 1)  # a deep net has exponentially many
+        more = len(paths) > MAX_PATHS_SHOWN
+        paths = paths[:MAX_PATHS_SHOWN]
         if not paths:
             lines.append(f"  {out_name} does not depend on {name(target)}: the gradient is 0")
             continue
@@ -92,11 +121,17 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
             lines.append("  path: " + " → ".join(name(v) for v in p.nodes))
             top_down = list(reversed(p.factors))
             for f in top_down:
-                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {text(f.expression, shown)}    ({f.rule})")
+                key = (f.child, f.parent)
+                if key not in local:  # one local derivative recurs in many paths: printed once
+                    local[key] = (text(f.expression, shown), _factor(f.expression, shown))
+                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({rule_text(f.rule)})")
             symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
-            factors = " · ".join(_factor(f.expression, shown) for f in top_down)
+            factors = " · ".join(local[(f.child, f.parent)][1] for f in top_down)
             contributions.append((symbols, factors))
-        if len(paths) == 1 and len(paths[0].factors) == 1:
+        if more:
+            lines.append(f"  ... more than {MAX_PATHS_SHOWN} paths: the first {MAX_PATHS_SHOWN} are shown; "
+                         "the gradient sums them all")
+        elif len(paths) == 1 and len(paths[0].factors) == 1:
             pass  # the one local derivative is the gradient
         elif len(paths) == 1:
             symbols, factors = contributions[0]
@@ -105,17 +140,22 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
             lines.append(f"  sum over the {len(paths)} paths: ∂{out_name}/∂{name(target)} = "
                          + " + ".join(f"{factors}" if len(contributions) < 4 else f"({factors})"
                                       for _, factors in contributions))
-            lines.append(f"  = {text(d.per_example_gradient(target), shown)}")
+            per_example = d.per_example_gradient(target)
+            lines.append(f"  = {text(per_example, shown)}" if tree_size(per_example) <= MAX_PRINTED_TREE else
+                         "  = (too long to print in full: the sum above, substituted)")
         ng = d.node_gradient(target)
-        if ng.simplified is not None:
+        if ng.simplified is not None and tree_size(ng.simplified) <= MAX_PRINTED_TREE:
             lines.append(f"  simplified: {text(ng.simplified, shown)}")
         if grads is not None:
-            lines.append(f"  at example 1: {_number(grads.get(target, 0), decimals)}")
+            lines.append(f"  at example 1: {number(grads.get(target, 0), decimals)}")
     if values is not None:
         lines.append("")
         lines.append("forward pass at example 1: " + ", ".join(
-            f"{name(k)} = {_number(v, decimals)}" for k, v in values.items() if g.by_name[k].is_leaf is False))
+            f"{name(k)} = {number(v, decimals)}" for k, v in values.items() if g.by_name[k].is_leaf is False))
     return "\n".join(lines) + "\n"
+
+
+MAX_PATHS_SHOWN = 8
 
 
 def _factor(expr, shown) -> str:

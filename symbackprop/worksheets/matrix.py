@@ -45,6 +45,7 @@ import numpy as np
 import sympy
 
 from ..errors import SpecError, SymbackpropError
+from ..ops.activations import numpy_code as registry_numpy_code
 from ..ops.losses import get_loss
 from ..derivation.matrix_form import (
     N_SYMBOL,
@@ -860,7 +861,10 @@ def numpy_code(e) -> str:
     if isinstance(e, RowSum):
         return f"np.sum({numpy_code(e.arg)}, axis=0, keepdims=True)"
     if isinstance(e, Apply):
-        return _NUMPY_FUNCTIONS[e.function].format(numpy_code(e.arg))
+        template = _NUMPY_FUNCTIONS.get(e.function)
+        if template is None:  # any other registry function: the registry's one NumPy form
+            return registry_numpy_code(e.function, numpy_code(e.arg)).replace("numpy.", "np.")
+        return template.format(numpy_code(e.arg))
     raise SymbackpropError(f"no NumPy form for {type(e).__name__}")
 
 

@@ -1,0 +1,127 @@
+"""The matrix-form check: compiled matrix gradients against the independent trainer and finite
+differences (``symbackprop check`` on a matrix spec). Moved here from ``compile.matrix_numpy`` so that
+code generation never builds check reports: compile → check, never back."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..compile.matrix_numpy import compile_matrix_gradients, random_batch, random_matrices
+from ..derivation.matrix_form import MatrixDerivation, matrix_derive
+
+
+def _entry_name(md: MatrixDerivation, l: int, which: int, idx) -> str:
+    """Index-notation name of entry idx (0-based) of W_l (which = 0) or b_l (which = 1)."""
+    r, c = int(idx[0]), int(idx[1])
+    return md.index_name(f"W_{l}", r + 1, c + 1) if which == 0 else md.index_name(f"b_{l}", 1, c + 1)
+
+
+def _matrix_relative_errors(md, ours, theirs, floor):
+    worst, where = 0.0, "-"
+    for l, (pa, pb) in enumerate(zip(ours, theirs), start=1):
+        for which in (0, 1):
+            a = np.asarray(pa[which], dtype=float)
+            b = np.asarray(pb[which], dtype=float)
+            if a.shape != b.shape:
+                return float("inf"), f"{'Wb'[which]}_{l} shape {a.shape} vs {b.shape}"
+            err = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+            err = np.where(np.isfinite(err), err, np.inf)
+            k = np.unravel_index(int(np.argmax(err)), err.shape)
+            if err[k] > worst or (not np.isfinite(err[k]) and where == "-"):
+                worst, where = float(err[k]), _entry_name(md, l, which, k)
+    return worst, where
+
+
+def _fd_loss(trainer, net, mats, X, Y, kinked):
+    """The trainer's reduced loss and the sign pattern of z_l in layers whose activation has a kink."""
+    cache = trainer.forward(net, mats, X)
+    Z_L, A_L = cache[-1]
+    J = float(trainer.REDUCTIONS[net.reduction](trainer.per_example_loss(net, Z_L, A_L, Y)))
+    return J, [cache[l][0] > 0 for l in kinked]
+
+
+def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, fd_rtol: float = 1e-5,
+                 fd_sample: int | None = 200, batch: int = 64, step: float = 1e-5, compiled=None):
+    """Check the matrix-form gradients against the independent trainer (every entry) and central
+    finite differences of the trainer's loss (a random sample of ``fd_sample`` coordinates).
+
+    Cases: the spec's parameters and data, then ``trials`` random parameter draws; without data,
+    random batches of ``batch`` rows (the spec's parameters first). Returns ``check.CheckReport``
+    (``.ok``, ``.lines()``), the report ``symbackprop check`` prints.
+
+    Finite differences (J(θ + h) − J(θ − h)) / 2h with h = ``step`` · max(1, |θ|): when a ReLU
+    kink lies between θ − h and θ + h (some z changes sign), h shrinks tenfold (up to three
+    times). Their rounding noise is absolute (about 1e-11), so an entry's relative error is
+    taken against max(|fd|, |ours|, 1e-6, 1e-4 · the largest gradient entry)."""
+    from ..check import trainer
+    from ..check.compare import CheckReport, Comparison
+
+    md = matrix_derive(source)
+    compiled = compiled or compile_matrix_gradients(md)
+    net = trainer.Network(list(md.layers), list(md.activations), md.loss, md.reduction)
+    kinked = [l for l, a in enumerate(md.activations) if a in ("relu", "leaky_relu")]
+    rng = np.random.default_rng(seed)
+    cases = []
+    spec_mats = None
+    if md.spec is not None and md.spec.weights is not None:
+        spec_mats = md.spec_matrices
+    if md.has_data():
+        X, Y = md.spec_data()
+        if spec_mats is not None:
+            cases.append(("spec parameters", spec_mats, X, Y))
+        for t in range(trials):
+            cases.append((f"random parameters #{t + 1}", random_matrices(md, rng), X, Y))
+    else:
+        if spec_mats is not None:
+            X, Y = random_batch(md, rng, batch)
+            cases.append((f"spec params, batch {batch}", spec_mats, X, Y))
+        for t in range(trials):
+            X, Y = random_batch(md, rng, batch)
+            cases.append((f"random data #{t + 1}", random_matrices(md, rng), X, Y))
+    blocks = [(l, which) for l in range(1, md.depth + 1) for which in (0, 1)]
+    sizes = [md.layers[l - 1] * md.layers[l] if which == 0 else md.layers[l] for l, which in blocks]
+    total = int(sum(sizes))
+    comparisons = []
+    for label, mats, X, Y in cases:
+        ours = compiled.matrix_gradients(mats, X, Y)
+        theirs = trainer.gradients(net, mats, X, Y)
+        err, where = _matrix_relative_errors(md, ours, theirs, 1e-8)
+        comparisons.append(Comparison("trainer backprop", label, err, where, rtol))
+        scale = max(float(np.max(np.abs(a))) for pair in ours for a in pair)
+        floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
+        k = total if fd_sample is None else min(fd_sample, total)
+        picks = np.sort(rng.choice(total, size=k, replace=False))
+        worst, worst_at = 0.0, "-"
+        for flat in picks.tolist():
+            for (l, which), size in zip(blocks, sizes):
+                if flat < size:
+                    break
+                flat -= size
+            A = mats[l - 1][which]
+            idx = np.unravel_index(flat, np.shape(A))
+            theta = float(A[idx])
+            h = step * max(1.0, abs(theta))
+            for _ in range(4):
+                values, patterns = [], []
+                for delta in (h, -h):
+                    B = np.array(A, dtype=float, copy=True)
+                    B[idx] = theta + delta
+                    moved = list(mats)
+                    moved[l - 1] = (B, mats[l - 1][1]) if which == 0 else (mats[l - 1][0], B)
+                    J, pattern = _fd_loss(trainer, net, moved, X, Y, kinked)
+                    values.append(J)
+                    patterns.append(pattern)
+                if all(np.array_equal(p, q) for p, q in zip(*patterns)):
+                    break
+                h /= 10.0
+            fd = (values[0] - values[1]) / (2 * h)
+            g = float(np.asarray(ours[l - 1][which])[idx])
+            e = abs(fd - g) / max(abs(fd), abs(g), floor)
+            if not np.isfinite(e):
+                e = float("inf")
+            if e > worst or worst_at == "-":
+                worst, worst_at = e, _entry_name(md, l, which, idx)
+        comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol))
+    return CheckReport(tuple(comparisons))
+
+
+__all__ = ["check_matrix"]

@@ -1,0 +1,507 @@
+"""The pieces of the LaTeX derivation that are not the document: escaping text, formatting numbers
+(exact where possible, rounded honestly otherwise), the bottom-up ``Evaluation`` of a derivation at
+the spec's numbers, the ``Notation`` of nodes, and the rules' LaTeX. (Split out of ``render.latex``,
+which re-exports every name.)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
+
+import sympy
+from mpmath import libmp as mlib
+
+from ..spec import names
+from ..derivation.chain_rule import Derivation, upstream_symbol
+from ..errors import NotSupportedError, SymbackpropError
+from ..ops.losses import reduction_factor
+from ..derivation.numeric import numeric
+
+
+PACKAGES = (
+    r"\usepackage[T1]{fontenc}",
+    r"\usepackage{lmodern}",
+    r"\usepackage{amsmath,amssymb}",
+    r"\usepackage[margin=2.2cm]{geometry}",
+    r"\usepackage{booktabs}",
+)
+
+MAX_PATHS_SHOWN = 6          # more paths than this: the node-by-node form only
+MAX_EXAMPLES_SHOWN = 4       # forward passes and per-example numbers shown in full
+MAX_TERMS_WRITTEN = 4        # wider weighted sums are written with \sum
+MAX_TARGETS = 24             # default targets beyond this: one representative per layer
+FACTORS_PER_LINE = 6
+
+_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+}
+_UNICODE = {
+    "ŷ": r"$\hat{y}$", "σ": r"$\sigma$", "α": r"$\alpha$", "δ": r"$\delta$", "∂": r"$\partial$",
+    "→": r"$\to$", "←": r"$\leftarrow$", "≈": r"$\approx$", "−": "-", "–": "--", "—": "---", "·": r"$\cdot$",
+    "×": r"$\times$", "Σ": r"$\Sigma$", "∑": r"$\sum$", "′": "'", "’": "'", "‘": "`", "“": "``", "”": "''",
+    "²": r"$^2$", "³": r"$^3$", "⊙": r"$\odot$", "…": r"\dots{}", "θ": r"$\theta$", "η": r"$\eta$",
+    "λ": r"$\lambda$", "ε": r"$\varepsilon$", "μ": r"$\mu$", "½": r"$\tfrac{1}{2}$", "⊤": r"$\top$",
+    "ᵀ": r"$^{T}$", "∈": r"$\in$", "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "∞": r"$\infty$",
+}
+
+
+def tex_escape(text: str) -> str:
+    """User or rule text -> LaTeX text mode, ASCII only (so no injected commands, no font errors).
+
+    Specials are escaped, a few mathematical characters become math, Latin-1 letters become
+    their accent commands, anything else becomes ``?``.
+    """
+    out = []
+    for ch in str(text):
+        if ch in _SPECIAL:
+            out.append(_SPECIAL[ch])
+        elif ch in _UNICODE:
+            out.append(_UNICODE[ch])
+        elif ch == "\n" or ch == "\t":
+            out.append(" ")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(_latin1(ch))
+    return "".join(out)
+
+
+_ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0308": '"', "\u030a": "r", "\u0327": "c"}
+
+
+def _latin1(ch: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", ch)
+    if len(decomposed) == 2 and decomposed[0].isascii() and decomposed[0].isalpha() and decomposed[1] in _ACCENTS:
+        acc = _ACCENTS[decomposed[1]]
+        return f"\\{acc}{{{decomposed[0]}}}" if acc.isalpha() else f"\\{acc}{{{decomposed[0]}}}"
+    return {"ß": r"\ss{}", "æ": r"\ae{}", "Æ": r"\AE{}", "ø": r"\o{}", "Ø": r"\O{}", "å": r"\aa{}"}.get(ch, "?")
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers
+
+
+def format_number(value, decimals: int = 2, *, significant: int = 2) -> tuple[str, bool]:
+    r"""An exact number as LaTeX, rounded for display only: ``(text, exact)``.
+
+    >>> format_number(sympy.Integer(2))
+    ('2', True)
+    >>> format_number(sympy.Rational(-35, 1)), format_number(sympy.Rational(1, 10))
+    (('-35', True), ('0.1', True))
+    >>> from symbackprop.ops.functions import sigmoid
+    >>> format_number(sigmoid(2))              # sigma(2) = 0.8807...
+    ('0.88', False)
+    >>> format_number(sympy.Rational(-61, 200000))   # would round to -0.00: keep 2 significant digits
+    ('-0.00031', False)
+    >>> format_number(sympy.exp(1000))        # from 10^15 on: scientific, ``decimals`` in the mantissa
+    ('1.97 \\times 10^{434}', False)
+    >>> format_number(sympy.oo)
+    ('\\text{too large to show}', False)
+
+    A value that is not a real number (1/0, the log of a negative number) raises NotSupportedError.
+    """
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    if isinstance(value, int):
+        value = sympy.Integer(value)
+    if decimals < 0 or decimals > MAX_DECIMALS:
+        raise NotSupportedError(f"decimals={decimals}: allowed 0 to {MAX_DECIMALS}")
+    if getattr(value, "is_Rational", False):
+        p, q = int(value.p), int(value.q)
+        if q == 1 and abs(p) < _EXACT_INTEGERS:
+            return str(p), True
+        k = _terminating_digits(q) if q != 1 else 0
+        if k is not None and k <= decimals and abs(p) < _EXACT_INTEGERS * q:
+            return _plain(_WIDE.divide(Decimal(p), Decimal(q)), k), True
+        dec = _WIDE.divide(Decimal(p), Decimal(q))
+    else:
+        dec = _decimal(value)
+        if dec is None:
+            return (r"\text{too large to show}" if value is not sympy.S.NegativeInfinity and _sign(value) > 0
+                    else r"-\text{too large to show}"), False
+    return _round(dec, decimals, significant), False
+
+
+MAX_DECIMALS = 12
+_EXACT_INTEGERS = 10 ** 16      # integers (and terminating decimals) this large or more: scientific
+_LARGE = Decimal(10) ** 15      # rounded values from here on: scientific
+# wide exponent range and enough digits for any quantize below (never an InvalidOperation)
+_WIDE = Context(prec=100, rounding=ROUND_HALF_UP, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def format_given(value, decimals: int = 2) -> str:
+    """A given number (from the spec), exactly when its decimal expansion ends within 12 digits
+    (0.0889 stays 0.0889), else rounded like :func:`format_number`."""
+    if getattr(value, "is_Rational", False):
+        k = _terminating_digits(int(value.q))
+        if k is not None and k <= 12:
+            return format_number(value, max(decimals, k))[0]
+    return format_number(value, decimals)[0]
+
+
+def _terminating_digits(q: int):
+    """Digits after the point of p/q when the expansion ends (q = 2^a 5^b), else None."""
+    a = b = 0
+    while q % 2 == 0:
+        q //= 2
+        a += 1
+    while q % 5 == 0:
+        q //= 5
+        b += 1
+    return max(a, b) if q == 1 else None
+
+
+_NUMERIC_MEMO: dict = {}
+_PRECISION = 40
+
+
+def _numeric(expr):
+    """``expr`` evaluated to a 40-digit Float, each distinct subexpression once.
+
+    The exact values of a network nest (a = sigma(w sigma(...) + ...)) and repeat; SymPy's own
+    ``N`` evaluates a repeated subexpression again each time it meets it, which grows with the
+    depth. ``symbackprop.derivation.numeric`` evaluates bottom-up in mpmath with 20 guard digits and falls
+    back to ``sympy.N`` where a sum cancels (an exact 0 that is not written as 0 stays 0).
+    """
+    hit = _NUMERIC_MEMO.get(expr)
+    if hit is not None:
+        return hit
+    val = numeric(expr, _PRECISION)
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = val
+    return val
+
+
+def _not_real(value, f) -> NotSupportedError:
+    if f is sympy.zoo:
+        what = "undefined (a division by zero)"
+    elif f is sympy.nan or f is None:
+        what = "undefined (not a number, e.g. 0 times infinity)"
+    else:
+        try:
+            re, im = (format_number(sympy.Float(t, 20), 4)[0] for t in f.as_real_imag())
+            what = f"not a real number ({re} + {im}i: e.g. the log or square root of a negative number)"
+        except (SymbackpropError, TypeError, ValueError):
+            what = "not a real number"
+    return NotSupportedError(f"a value is {what}, so it cannot be shown as a real number; "
+                             "choose data inside the functions' domains")
+
+
+def _sign(value) -> int:
+    f = _numeric(value)
+    return -1 if f is sympy.S.NegativeInfinity or (getattr(f, "is_negative", False)) else 1
+
+
+def _decimal(value) -> Decimal | None:
+    """``value`` as a Decimal (None for an overflow: ±oo); NotSupportedError when it is not real."""
+    if getattr(value, "is_Float", False):  # a computed value (Evaluation): its digits, directly
+        return Decimal(mlib.to_str(value._mpf_, _PRECISION))
+    f = _numeric(value)
+    if f is sympy.oo or f is sympy.S.NegativeInfinity:
+        return None
+    if not (getattr(f, "is_Number", False) and f.is_real and f.is_finite):
+        raise _not_real(value, f)
+    if f.is_Rational:
+        return _WIDE.divide(Decimal(int(f.p)), Decimal(int(f.q)))
+    try:
+        dec = Decimal(str(f))
+    except ArithmeticError:
+        return None
+    if dec.is_infinite() or dec.adjusted() > MAX_EMAX // 2 or dec.adjusted() < MIN_EMIN // 2:
+        return None if dec.adjusted() > 0 else Decimal(0)
+    return dec
+
+
+def _plain(dec: Decimal, k: int) -> str:
+    s = f"{dec:.{k}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _scientific(dec: Decimal, significant: int) -> str:
+    """m \\times 10^{e} with ``significant`` digits in m (rounded half up)."""
+    exponent = dec.adjusted()
+    mantissa = _WIDE.quantize(_WIDE.scaleb(dec, -exponent), Decimal(1).scaleb(1 - significant))
+    if abs(mantissa) >= 10:
+        mantissa, exponent = _WIDE.divide(mantissa, Decimal(10)), exponent + 1
+    return f"{mantissa:.{significant - 1}f} \\times 10^{{{exponent}}}"
+
+
+def _round(dec: Decimal, decimals: int, significant: int) -> str:
+    if dec.copy_abs() >= _LARGE:
+        return _scientific(dec, decimals + 1)
+    q = _WIDE.quantize(dec, Decimal(1).scaleb(-decimals))
+    if q == 0 and dec != 0:
+        exponent = dec.adjusted()
+        if exponent < -4:  # 0.0000096 is easier to read as 9.6 x 10^{-6}
+            return _scientific(dec, significant)
+        places = -exponent + significant - 1
+        q = _WIDE.quantize(dec, Decimal(1).scaleb(-places))
+        return f"{q:.{places}f}"
+    s = f"{q:.{decimals}f}"
+    return s[1:] if s.startswith("-") and Decimal(s) == 0 else s
+
+
+def _shown(text: str) -> Decimal | None:
+    """The number a formatted text shows (``1.2 \\times 10^{-5}`` too); None for text that is no number."""
+    m = re.fullmatch(r"(-?[0-9.]+)(?: \\times 10\^\{(-?[0-9]+)\})?", text)
+    if not m:
+        return None
+    return Decimal(m.group(1)).scaleb(int(m.group(2) or 0), _WIDE)
+
+
+def _distinguishing(new, old, decimals: int) -> tuple[str, bool]:
+    """``new`` shown with enough decimals that it visibly differs from ``old`` (for updates).
+
+    At most :data:`MAX_DECIMALS` decimals: a step too small to show there is written
+    ``1.000000000000\\ (\\text{unchanged at 12 decimals})``. Never raises for a real ``new``.
+    """
+    text, exact = format_number(new, decimals)
+    if exact or new == old:
+        return text, exact
+    try:
+        old_dec = _decimal(old)
+    except NotSupportedError:
+        return text, exact
+    if old_dec is None:
+        return text, exact
+    for places in range(decimals, MAX_DECIMALS + 1):
+        text, exact = format_number(new, places)
+        shown = _shown(text)
+        if exact or shown is None or shown != _WIDE.quantize(old_dec, Decimal(1).scaleb(-places)):
+            return text, exact
+    return f"{text}\\ (\\text{{unchanged at {MAX_DECIMALS} decimals}})", False
+
+
+def _paren(text: str) -> str:
+    """A number as a factor: negative numbers and powers of ten in parentheses."""
+    return f"({text})" if text.startswith("-") or "\\times" in text or "\\text" in text else text
+
+
+# ---------------------------------------------------------------------------------------------
+# the numbers a derivation is evaluated at
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Exact numbers to evaluate the derivation at: parameters, examples, learning rate.
+
+    ``parameters`` maps parameter symbols to exact values, ``examples`` is a tuple of
+    ``{leaf symbol: exact value}`` (inputs and targets), as ``Derivation.examples()`` returns.
+    """
+
+    parameters: dict
+    examples: tuple
+    learning_rate: object
+
+    @classmethod
+    def from_spec(cls, d: Derivation) -> "Numbers | None":
+        """The spec's own numbers, or None when the spec has no data to evaluate at."""
+        spec = d.spec
+        if spec is None:
+            return None
+        if d.graph.mode == "network" and not spec.x:
+            return None
+        try:
+            examples = tuple(d.examples())
+            params = d.parameter_values()
+        except SymbackpropError:
+            return None
+        if not examples:
+            return None
+        return cls(params, examples, spec.training.learning_rate)
+
+
+class Evaluation:
+    """Forward values and per-example gradients of a derivation at some Numbers.
+
+    Each value is exact (a SymPy Rational) where it is a rational of bounded size, else a Float
+    of at least 60 digits (``Derivation.numeric_evaluation``): only ever rounded for display.
+    """
+
+    def __init__(self, d: Derivation, numbers: Numbers):
+        self.d = d
+        self.numbers = numbers
+        # bottom-up, exact where the values are small rationals, else 60+ digit Floats (bounded)
+        self.values, self.gradients = d.numeric_evaluation(numbers.examples, numbers.parameters)
+        self.n = len(self.values)
+        self.factor = reduction_factor(d.reduction, sympy.Integer(max(self.n, 1)))
+
+    def total(self, name: str):
+        """dJ/dname of the reduced loss: r * sum_e dL_e/dname (parameters)."""
+        return self.factor * sympy.Add(*[g.get(name, sympy.S.Zero) for g in self.gradients])
+
+    def value(self, e: int, name: str):
+        return self.values[e][name]
+
+    def symbol_values(self, e: int) -> dict:
+        """{symbol: value} of example e (leaves and forward values), built once per example."""
+        cache = self.__dict__.setdefault("_symbol_values", {})
+        if e not in cache:
+            cache[e] = {names.symbol(k): v for k, v in self.values[e].items()}
+        return cache[e]
+
+
+def _evaluation(d, numbers):
+    if numbers is None:
+        return None
+    try:
+        return Evaluation(d, numbers)
+    except SymbackpropError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# names as the lectures write them
+
+
+class Notation:
+    """How node names are written: \\hat{y} for the output activation, y for the target, the
+    output's name (L or f) in every partial derivative, and numbers substituted for symbols."""
+
+    def __init__(self, d: Derivation):
+        self.d = d
+        g = d.graph
+        self.graph = g
+        self.mode = g.mode
+        self.output = g.output
+        self.out_tex = sympy.latex(names.symbol(g.output))
+        display = {}
+        if g.mode == "network":
+            outs = g.outputs
+            if len(outs) == 1:
+                display[outs[0].name] = r"\hat{y}"
+                display[names.target(1)] = "y"
+            else:
+                for n in outs:
+                    display[n.name] = rf"\hat{{y}}_{{{n.index[0]}}}"
+        self.display = display
+        self.symbol_names = {names.symbol(k): v for k, v in display.items()}
+        for n in g.nodes:
+            self.symbol_names[upstream_symbol(n.name)] = self.grad(n.name)
+
+    # names
+    def tex(self, name: str) -> str:
+        if name in self.display:
+            return self.display[name]
+        return sympy.latex(names.symbol(name))
+
+    def partial(self, num: str, den: str) -> str:
+        return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+
+    def local(self, child: str, parent: str) -> str:
+        """\\frac{\\partial child}{\\partial parent}."""
+        return self.partial(self.tex(child), self.tex(parent))
+
+    def grad(self, name: str) -> str:
+        """\\frac{\\partial L}{\\partial name} (per example)."""
+        return self.partial(self.out_tex, self.tex(name))
+
+    def inline_grad(self, name: str, num: str | None = None) -> str:
+        return rf"\partial {num or self.out_tex}/\partial {self.tex(name)}"
+
+    # expressions
+    def latex(self, expr, **kw) -> str:
+        return sympy.latex(expr, symbol_names=self.symbol_names, **kw)
+
+    def factor(self, expr) -> str:
+        """An expression as a factor of a product (parenthesized when it is a sum or negative)."""
+        text = self.latex(expr)
+        if isinstance(expr, sympy.Add) or text.startswith("-"):
+            return rf"\left({text}\right)"
+        return text
+
+    def factor_text(self, expr, text: str) -> str:
+        """``text`` (``expr`` written out) parenthesized as a factor when needed."""
+        if isinstance(expr, sympy.Add) or text.startswith("-"):
+            return rf"\left({text}\right)"
+        return text
+
+    def number(self, sym, value, decimals: int) -> tuple[str, bool]:
+        """A leaf's given value exactly (when it can be), a computed one rounded for display."""
+        node = self.graph.by_name.get(sym.name)
+        if node is not None and node.is_leaf:
+            text = format_given(value, decimals)
+            return text, format_number(value, decimals)[1] or text == format_given(value, 12)
+        return format_number(value, decimals)
+
+    def with_numbers(self, expr, numbers: dict, decimals: int, **kw) -> tuple[str, bool]:
+        """``expr`` with each symbol replaced by its (displayed) number; ``exact`` is False when
+        a shown number is rounded."""
+        if isinstance(expr, sympy.Symbol) and expr in numbers:
+            return self.number(expr, numbers[expr], decimals)
+        exact = True
+        sn = dict(self.symbol_names)
+        for s in expr.free_symbols:
+            if s in numbers:
+                text, ex = self.number(s, numbers[s], decimals)
+                exact = exact and ex
+                sn[s] = _paren(text)
+        return _tidy(sympy.latex(expr, symbol_names=sn, mul_symbol="dot", **kw)), exact
+
+
+_DOUBLE_PAREN = re.compile(r"\\left\(\((-[^()]*)\)\\right\)")
+_LEADING_NEGATIVE = re.compile(r"^\((-[0-9.]+)\)(?=\s*[-+]|$)")
+
+
+def _tidy(text: str) -> str:
+    """sigma((-0.98)) -> sigma(-0.98); a leading (-2) + 5 -> -2 + 5."""
+    return _LEADING_NEGATIVE.sub(r"\1", _DOUBLE_PAREN.sub(r"\\left(\1\\right)", text))
+
+
+def _rel(exact: bool) -> str:
+    return "=" if exact else r"\approx"
+
+
+def _num(value, decimals) -> tuple[str, bool]:
+    return format_number(value, decimals)
+
+
+# ---------------------------------------------------------------------------------------------
+# rule names
+
+
+_KNOWN_FORMULAS = {
+    "d/dx x^n = n x^(n-1)": r"\frac{d}{dx} x^n = n x^{n-1}",
+    "d/dx e^x = e^x": r"\frac{d}{dx} e^x = e^x",
+    "d/dx log x = 1/x": r"\frac{d}{dx} \log x = \frac{1}{x}",
+    "d/dŷ log ŷ = 1/ŷ": r"\frac{d}{d\hat{y}} \log \hat{y} = \frac{1}{\hat{y}}",
+    "sigma'(z) = sigma(z)(1 - sigma(z))": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right)",
+    "sigma'(z) = sigma(z)(1 - sigma(z)) = a(1 - a)": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a(1 - a)",
+    "1 - tanh^2": r"1 - \tanh^2",
+    "tanh'(z) = 1 - tanh(z)^2 = 1 - a^2": r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2",
+    "softplus'(z) = sigma(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
+    "d a_i / d z_j = a_i (delta_ij - a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
+    "d/dx x = 1": r"\frac{d}{dx} x = 1",
+}
+_KNOWN_RULES = {
+    "power rule and chain rule on (y - ŷ)^2": r"power rule and chain rule on $(y - \hat{y})^2$",
+}
+
+
+def rule_tex(rule: str) -> str:
+    """A rule's plain-text name (``LocalDerivative.rule``) as LaTeX text with inline math."""
+    if rule in _KNOWN_RULES:
+        return _KNOWN_RULES[rule]
+    pieces = []
+    for piece in rule.split("; "):
+        if piece in _KNOWN_RULES:
+            pieces.append(_KNOWN_RULES[piece])
+            continue
+        name, sep, formula = piece.partition(": ")
+        if sep and formula in _KNOWN_FORMULAS:
+            pieces.append(f"{tex_escape(name)}, ${_KNOWN_FORMULAS[formula]}$")
+        elif sep and name.startswith("derivative of ReLU"):
+            pieces.append(f"{tex_escape(name)}: {tex_escape(formula)}")
+        else:
+            pieces.append(tex_escape(piece))
+    return "; ".join(pieces)
+
+
