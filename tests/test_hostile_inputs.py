@@ -421,3 +421,10 @@ def test_text_derivation_of_a_deep_net_is_bounded(capsys, tmp_path):
     assert code == 0, err
     assert "more than 8 paths" in out  # 2^39 paths: never enumerated
     assert out.count("  path: ") == 8
+
+
+def test_spec_function_words_match_the_grammar():
+    from symbackprop.grammar.parser import FUNCTIONS
+    from symbackprop.spec.load import FUNCTION_WORDS
+
+    assert FUNCTION_WORDS == set(FUNCTIONS)

@@ -436,14 +436,15 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
                 parameter_values=tuple(values), training=training, worksheet=worksheet)
 
 
+#: the spellings of grammar.parser.FUNCTIONS (the spec stage may not import the grammar; a test keeps them equal)
+FUNCTION_WORDS = frozenset({"exp", "log", "ln", "tanh", "sigma", "sigmoid", "σ", "relu", "ReLU", "ReLu", "softplus",
+                            "leaky_relu", "lrelu", "LReLU"})
 _CALL = re.compile(r"(?<![\\\w{}^_])([A-Za-z][A-Za-z0-9]*)\s*\(")
 
 
 def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
     """``f = g(x)`` with ``g`` neither a function nor a symbol of the spec is an unknown function g
     (and not g·x): a SpecError naming it. A symbol the spec defines may still multiply: ``q(x + 1)``."""
-    from ..grammar.parser import FUNCTIONS
-
     known = set(given) | set(graph.parameters)
     for text in graph.equations:
         lhs, sep, _ = text.partition("=")
@@ -453,10 +454,10 @@ def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
         rhs = text.partition("=")[2]
         for m in _CALL.finditer(rhs):
             name = m.group(1)
-            if name not in FUNCTIONS and name not in known:
+            if name not in FUNCTION_WORDS and name not in known:
                 raise where.error(f"[graph].equations[{i}]", f"unknown function {name} in {_short(text)} "
                                   f"(functions: exp, log, ln, tanh, sigma, relu, softplus, leaky_relu; "
-                                  f"for a product write {name}*(...)){did_you_mean(name, FUNCTIONS)}")
+                                  f"for a product write {name}*(...)){did_you_mean(name, FUNCTION_WORDS)}")
 
 
 def _check_targets(y, loss: str, where: _Where) -> None:
