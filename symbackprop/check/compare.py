@@ -35,10 +35,12 @@ class Comparison:
     worst_parameter: str
     tolerance: float
     compared: int = 1  # how many gradients were compared; 0 compares nothing and is never "ok"
+    message: str = ""  # why it failed, when a value was not a finite real number
 
     @property
     def ok(self) -> bool:
-        return self.compared > 0 and self.max_relative_error <= self.tolerance
+        return (self.compared > 0 and not self.message and bool(np.isfinite(self.max_relative_error))
+                and self.max_relative_error <= self.tolerance)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class CheckReport:
             if c.compared == 0:
                 out.append(f"FAIL {c.trial:<32} vs {c.oracle:<24} nothing was compared")
                 continue
+            if c.message:
+                out.append(f"FAIL {c.trial:<32} vs {c.oracle:<24} {c.message}")
+                continue
             out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} max relative error {c.max_relative_error:.2e} "
                        f"(at {c.worst_parameter}; {c.compared} gradient{'s' if c.compared != 1 else ''}; "
                        f"tolerance {c.tolerance:.0e})")
@@ -69,15 +74,46 @@ class CheckReport:
         return out
 
 
-def relative_errors(ours: dict, theirs: dict, floor: float = 1e-8) -> tuple:
-    """max over names of |ours - theirs| / max(|theirs|, |ours|, floor), and the worst name."""
+def _real(value):
+    """``float(value)``, or None when it is complex, infinite or NaN (never a verdict of "agree")."""
+    try:
+        v = complex(np.asarray(value).reshape(-1)[0]) if np.ndim(value) else complex(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if v.imag != 0 or not np.isfinite(v.real):
+        return None
+    return float(v.real)
+
+
+def non_finite(ours: dict, theirs: dict) -> str:
+    """A message naming the first gradient that is not a finite real number, or ``""``."""
+    for side, values in (("our", ours), ("the oracle's", theirs)):
+        for name, value in values.items():
+            if _real(value) is None:
+                return (f"{side} gradient for {name} is {value}, not a finite real number "
+                        "(the point is outside the functions' domain, or overflows)")
+    return ""
+
+
+def relative_errors(ours: dict, theirs: dict, floor: float = 1e-8, slack: dict | None = None) -> tuple:
+    """max over names of (|ours - theirs| - slack) / max(|theirs|, |ours|, floor), and the worst name.
+
+    ``slack``: per name, an absolute error the oracle itself may have (finite differences'
+    truncation and rounding error); a non-finite or complex value gives an infinite error.
+    """
     worst, where = 0.0, "-"
     for name, value in ours.items():
-        a, b = float(value), float(theirs[name])
-        err = abs(a - b) / max(abs(a), abs(b), floor)
+        a, b = _real(value), _real(theirs[name])
+        if a is None or b is None:
+            return float("inf"), name
+        err = max(abs(a - b) - (slack or {}).get(name, 0.0), 0.0) / max(abs(a), abs(b), floor)
         if not np.isfinite(err) or err > worst:
             worst, where = (err if np.isfinite(err) else float("inf")), name
     return worst, where
+
+
+#: the finite-difference step's scale: h = eps^(1/3) * max(1, |θ|) balances truncation (∝ h²) and rounding (∝ eps/h)
+FD_STEP = float(np.finfo(float).eps) ** (1 / 3)
 
 
 def network_from_graph(d: Derivation) -> trainer.Network:
@@ -171,7 +207,7 @@ def _independent_outputs(d: Derivation):
 
 
 def input_gradient_comparison(d: Derivation, compiled, params: dict, data: dict, label: str,
-                              *, step: float = 1e-6, rtol: float = 1e-4) -> Comparison:
+                              *, step: float = FD_STEP, rtol: float = 1e-4) -> Comparison:
     """Graph mode: ∂f/∂x of every input x at every example against central differences of f."""
     outputs = _independent_outputs(d)
     ours_all = compiled.node_gradients(params, data, None)
@@ -190,18 +226,35 @@ def input_gradient_comparison(d: Derivation, compiled, params: dict, data: dict,
             fd[key] = (outputs(params, up)[e] - outputs(params, down)[e]) / (2 * h)
             ours[key] = np.atleast_1d(ours_all[leaf.name])[e]
     err, where = relative_errors(ours, fd, floor=1e-4)
-    return Comparison("finite differences (inputs)", label, err, where, rtol, compared=len(ours))
+    return Comparison("finite differences (inputs)", label, err, where, rtol, compared=len(ours),
+                      message=non_finite(ours, fd))
 
 
-def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = 1e-6, names_=None) -> dict:
-    """Central differences (J(θ+h) − J(θ−h)) / 2h with h = step · max(1, |θ|)."""
+def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = FD_STEP, names_=None,
+                                 errors: dict | None = None) -> dict:
+    """Central differences (J(θ+h) − J(θ−h)) / 2h with h = step · max(1, |θ|).
+
+    With ``errors`` (a dict), also estimates each difference's own error: the truncation error from
+    the same difference at 2h (|D(h) − D(2h)| ≈ 3 · h² |J‴|/6, the curvature term) plus the rounding
+    error 4 · eps · |J| / h; ``check`` allows that much on top of its relative tolerance.
+    """
     out = {}
+    eps = float(np.finfo(float).eps)
+    base = None
     for name in names_ or params:
         h = step * max(1.0, abs(params[name]))
-        up, down = dict(params), dict(params)
-        up[name] += h
-        down[name] -= h
-        out[name] = (loss(up, X, Y) - loss(down, X, Y)) / (2 * h)
+
+        def diff(hh):
+            up, down = dict(params), dict(params)
+            up[name] += hh
+            down[name] -= hh
+            return (loss(up, X, Y) - loss(down, X, Y)) / (2 * hh)
+
+        out[name] = diff(h)
+        if errors is not None:
+            if base is None:
+                base = abs(float(loss(params, X, Y)))
+            errors[name] = abs(out[name] - diff(2 * h)) + 4 * eps * base / h
     return out
 
 
@@ -255,18 +308,31 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
                  for k, v in spec_data(d)[0].items()}
         cases.append((f"random data #{t + 1}", random_parameters(d, rng), X, Y))
     comparisons = []
-    for label, params, X, Y in cases:
-        ours = compiled.gradients(params, X, Y)
-        if d.graph.mode == "network":
-            err, where = relative_errors(ours, trainer_gradients(d, params, X, Y))
-            comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=len(ours)))
-        pick = list(ours)
-        if fd_sample is not None and len(pick) > fd_sample:
-            pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
-        if pick:
-            fd = finite_difference_gradients(indep, params, X, Y, names_=pick)
-            err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4)
-            comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick)))
-        if d.graph.mode == "graph" and d.graph.inputs:
-            comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
+    from ..progress import progress
+
+    with np.errstate(all="ignore"), progress(total=len(cases) if len(cases) > 10 else 0,
+                                             desc="check", unit="trial") as bar:  # inf/NaN: failures, not warnings
+        for label, params, X, Y in cases:
+            bar.update()
+            with np.errstate(all="ignore"):
+                ours = compiled.gradients(params, X, Y)
+            bad = non_finite(ours, {})
+            if d.graph.mode == "network":
+                with np.errstate(all="ignore"):
+                    theirs = trainer_gradients(d, params, X, Y)
+                err, where = relative_errors(ours, theirs)
+                comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=len(ours),
+                                              message=bad or non_finite({}, theirs)))
+            pick = list(ours)
+            if fd_sample is not None and len(pick) > fd_sample:
+                pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
+            if pick:
+                slack = {}
+                with np.errstate(all="ignore"):
+                    fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack)
+                err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
+                comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick),
+                                              message=bad or non_finite({}, fd)))
+            if d.graph.mode == "graph" and d.graph.inputs:
+                comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
     return CheckReport(tuple(comparisons))

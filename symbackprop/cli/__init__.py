@@ -30,9 +30,91 @@ EPILOG = """examples:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"symbackprop: error: {message}\n")
+        message = " ".join(str(message).split())
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
+
+
+def bounded(kind, lo=None, hi=None, *, positive=False):
+    """An argparse ``type``: ``kind`` (int or float), finite, within [lo, hi] (and > 0 with ``positive``)."""
+    import math
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}")
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if positive and not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: {lo if lo is not None else '-inf'} "
+                                             f"to {hi if hi is not None else 'inf'})")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+SEED = bounded(int, 0, 2**32 - 1)
+DECIMALS = bounded(int, 0, 12)
+MAX_TRIALS = 100_000
+MAX_EPOCHS = 10**6
+#: options whose value may start with '-' (an answer such as -x): ``--answer -x`` is read as ``--answer=-x``
+DASH_VALUES = ("--answer", "--wrt")
+
+
+def _join_dash_values(argv, parser) -> list:
+    known = set()
+    for action in parser._actions:  # the subparsers' option strings too
+        known.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for a in sub._actions:
+                    known.update(a.option_strings)
+    out, i = [], 0
+    argv = list(argv)
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            out.extend(argv[i:])
+            break
+        if tok in DASH_VALUES and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] not in known:
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
+def finite(value):
+    """``value`` with every inf/NaN float replaced by None, so JSON stays valid (no Infinity/NaN)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def json_text(value, **kwargs) -> str:
+    """``json.dumps`` that never writes Infinity or NaN: non-finite numbers become null."""
+    import json
+
+    return json.dumps(finite(value), allow_nan=False, **kwargs)
+
+
+class Terminated(BaseException):
+    """SIGTERM as an exception, so ``with`` blocks (temporary folders) clean up before exit."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,21 +140,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import signal
+    import threading
+
     parser = build_parser()
+    argv = _join_dash_values(sys.argv[1:] if argv is None else argv, parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args) or 0)
     except SymbackpropError as exc:
         print(f"symbackprop: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("symbackprop: interrupted", file=sys.stderr)
+        print("symbackprop: interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
         return 130
+    except Terminated:
+        print("symbackprop: terminated; nothing more was written", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0
+    except RecursionError:
+        print("symbackprop: error: the input is nested too deeply to process", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("symbackprop: error: out of memory; the input is too large", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

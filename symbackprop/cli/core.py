@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -11,7 +10,9 @@ import sympy
 from ..derivation.chain_rule import derive
 from ..derivation.matrix_form import MATRIX_MIN_PARAMETERS, parameter_count, uses_matrix_form
 from ..errors import SymbackpropError
+from ..fileio import refuse_inputs
 from ..spec.load import load_spec
+from . import json_text, DECIMALS, MAX_EPOCHS, MAX_TRIALS, SEED, bounded
 
 
 def _add(sub, name, help_, example):
@@ -26,7 +27,7 @@ def register(sub):
     p.add_argument("--wrt", action="append", metavar="NAME", help="parameter or node (repeatable; default: all parameters)")
     p.add_argument("--latex", action="store_true", help="write the step-by-step derivation as LaTeX")
     p.add_argument("--fragment", action="store_true", help="with --latex: no preamble, for your own document")
-    p.add_argument("--decimals", type=int, default=2, help="decimals shown for numbers (default 2, as the lectures)")
+    p.add_argument("--decimals", type=DECIMALS, default=2, help="decimals shown for numbers (0 to 12; default 2, as the lectures)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=run_derive)
@@ -41,16 +42,18 @@ def register(sub):
     p = _add(sub, "check", "check our gradients against the independent trainer and finite differences",
              "symbackprop check derivations/gender.toml")
     p.add_argument("spec")
-    p.add_argument("--trials", type=int, default=3, help="random parameter draws (default 3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=bounded(int, 0, MAX_TRIALS), default=3,
+                   help=f"random parameter draws (0 to {MAX_TRIALS}; default 3)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the random draws (0 to 4294967295; default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_check)
 
     p = _add(sub, "train", "train the network with the independent NumPy trainer (gradient descent)",
              "symbackprop train derivations/gender.toml --epochs 1000 --json")
     p.add_argument("spec")
-    p.add_argument("--epochs", type=int, help="override [training].epochs")
-    p.add_argument("--learning-rate", type=float, help="override [training].learning_rate")
+    p.add_argument("--epochs", type=bounded(int, 0, MAX_EPOCHS), help=f"override [training].epochs (0 to {MAX_EPOCHS})")
+    p.add_argument("--learning-rate", type=bounded(float, None, 1e6, positive=True),
+                   help="override [training].learning_rate (finite, > 0, at most 1e6)")
     p.add_argument("--json", action="store_true", help='print {"loss_history": [...], "parameters": {...}}')
     p.add_argument("--plot", metavar="FILE", help="save the loss curve as PNG or SVG")
     p.add_argument("--force", action="store_true", help="overwrite the plot file if it exists")
@@ -66,7 +69,7 @@ def register(sub):
 
 def _emit(text: str, output: str | None, force: bool):
     if output:
-        from ..compile.numpy_backend import write_atomic
+        from ..fileio import write_atomic
 
         write_atomic(output, text, force=force)
     else:
@@ -83,6 +86,11 @@ def derivation_text(d, wrt=None, decimals=2) -> str:
 
 
 def run_derive(args) -> int:
+    refuse_inputs([args.output], [args.spec])
+    if args.output:
+        from ..fileio import check_writable
+
+        check_writable(args.output, args.force)  # before the work, not after it
     spec = load_spec(args.spec)
     if uses_matrix_form(spec):
         from ..derivation.matrix_form import matrix_derivation_text, matrix_derive
@@ -163,7 +171,7 @@ def run_grad(args) -> int:
             raise SymbackpropError(f"{spec.source}: --matrices needs a [network] spec")
         report = grad_report(derive(spec))
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report, indent=2))
     else:
         out = report.get("output")
         if out is None:
@@ -200,8 +208,8 @@ def run_check(args) -> int:
         raise SymbackpropError(f"{spec.source}: nothing to check: the output depends on no parameter and no input "
                                "(give [graph].parameters or inputs in the equations)")
     if args.json:
-        print(json.dumps({"ok": report.ok, "comparisons": [
-            {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error,
+        print(json_text({"ok": report.ok, "comparisons": [
+            {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error, "message": c.message or None,
              "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok,
              "compared": getattr(c, "compared", 1)}
             for c in report.comparisons]}, indent=2))
@@ -225,16 +233,16 @@ def run_train(args) -> int:
     if not spec.x:
         raise SymbackpropError(f"{spec.source}: [data]: train needs x and y rows")
     epochs = spec.training.epochs if args.epochs is None else args.epochs
-    if epochs < 0 or epochs > 10**7:
-        raise SymbackpropError("--epochs must be between 0 and 10000000")
+    if epochs < 0 or epochs > MAX_EPOCHS:
+        raise SymbackpropError(f"--epochs must be between 0 and {MAX_EPOCHS}")
     lr = float(spec.training.learning_rate) if args.learning_rate is None else args.learning_rate
     if not lr > 0:
         raise SymbackpropError("--learning-rate must be positive")
     if args.plot:
-        import os
+        from ..lessons.plots import check_writable
 
-        if os.path.exists(args.plot) and not args.force:
-            raise SymbackpropError(f"{args.plot} exists; pass --force to overwrite it")
+        refuse_inputs([args.plot], [args.spec])
+        check_writable(args.plot, args.force)
     X, Y = md.spec_data()
     net = trainer.Network(list(spec.network.layers), list(spec.network.activations), spec.network.loss,
                           spec.network.reduction)
@@ -246,7 +254,7 @@ def run_train(args) -> int:
 
         loss_curve(result.loss_history, args.plot, title=spec.title or spec.source, force=True)
     if args.json:
-        print(json.dumps({"loss_history": [float(v) for v in result.loss_history], "parameters": params}))
+        print(json_text({"loss_history": [float(v) for v in result.loss_history], "parameters": params}))
     else:
         hist = result.loss_history
         print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epochs (learning rate {lr:g})")
@@ -260,6 +268,7 @@ def run_export(args) -> int:
 
     if not args.output.endswith(".py"):
         raise SymbackpropError(f"{args.output}: the exported module's file name must end in .py")
+    refuse_inputs([args.output], [args.spec])
     spec = load_spec(args.spec)
     if uses_matrix_form(spec):
         from ..compile.matrix_numpy import export_matrix_module

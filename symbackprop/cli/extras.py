@@ -15,9 +15,9 @@ r"""The picture subcommands: vanishing, picture, descent.
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..errors import SpecError
+from . import json_text, SEED, bounded
 
 
 def _add(sub, name, help_, examples):
@@ -33,7 +33,7 @@ def register(sub):
               "symbackprop vanishing --depth 6 --width 2 --json"])
     p.add_argument("--depth", type=int, default=10, help="number of hidden layers (1 to 60; default 10)")
     p.add_argument("--width", type=int, default=8, help="neurons per hidden layer (1 to 16; default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the input (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the weights and the input (default 0)")
     p.add_argument("--plot", metavar="FILE", help="save the picture as .png, .svg or .pdf")
     p.add_argument("--force", action="store_true", help="overwrite the plot file if it exists")
     p.add_argument("--json", action="store_true", help="print the magnitudes and the derivation as JSON")
@@ -51,10 +51,10 @@ def register(sub):
     p = _add(sub, "descent", "gradient descent on L(w) = (w − w*)² for several learning rates",
              ["symbackprop descent -o learning_rate.png",
               "symbackprop descent --learning-rate 0.1 --learning-rate 1.1 --steps 5 --json"])
-    p.add_argument("--learning-rate", type=float, action="append", metavar="ALPHA",
+    p.add_argument("--learning-rate", type=bounded(float, None, 100.0, positive=True), action="append", metavar="ALPHA",
                    help="a learning rate α (repeatable, at most 6; default 0.05 0.3 0.8 1.05)")
-    p.add_argument("--w0", type=float, default=0.0, help="the starting point w_0 (default 0)")
-    p.add_argument("--w-star", type=float, default=3.0, help="the minimum w* (default 3)")
+    p.add_argument("--w0", type=bounded(float, -1e6, 1e6), default=0.0, help="the starting point w_0 (default 0)")
+    p.add_argument("--w-star", type=bounded(float, -1e6, 1e6), default=3.0, help="the minimum w* (default 3)")
     p.add_argument("--steps", type=int, default=10, help="number of steps (default 10)")
     p.add_argument("-o", "--output", metavar="FILE", help="save the picture as .png, .svg or .pdf")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -87,7 +87,7 @@ def run_vanishing(args) -> int:
         out["sigmoid_bound"] = {"maximum": str(bound.maximum), "argmax_z": str(bound.argmax_z),
                                 "steps": list(bound.steps), "latex": list(bound.latex)}
         out["plot"] = args.plot
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json_text(out, indent=2, ensure_ascii=False))
         return 0
     print(result.text(), end="")
     print()
@@ -104,6 +104,9 @@ def run_picture(args) -> int:
     from ..lessons.plots import graph_picture
     from ..spec.load import load_spec
 
+    from ..fileio import refuse_inputs
+
+    refuse_inputs([args.output], [args.spec])
     _check_new_file(args.output, args.force)
     d = derive(load_spec(args.spec))
     graph_picture(d, args.output, force=args.force, example=args.example)
@@ -123,7 +126,7 @@ def run_descent(args) -> int:
     if args.output:
         learning_rate_descent(args.output, rates, w0=args.w0, w_star=args.w_star, steps=args.steps, force=args.force)
     if args.json:
-        print(json.dumps({
+        print(json_text({
             "loss": f"L(w) = (w - {args.w_star:g})^2", "w0": args.w0, "w_star": args.w_star, "steps": args.steps,
             "learning_rates": {f"{a:g}": {"behaviour": descent_behaviour(a),
                                            "w": [float(s.w) for s in p], "loss": [float(s.loss) for s in p]}

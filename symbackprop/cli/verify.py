@@ -15,12 +15,12 @@ row, shows a progress bar on stderr, and prints a report per row and a summary (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..verify.answers import ANSWER_SECONDS, checker_for_spec
 from ..errors import SpecError
-from ..verify.grading import grade_file, report_text, results_csv, summary_text, write_atomically
+from . import json_text, bounded
+from ..verify.grading import BATCH_SECONDS, grade_file, report_text, results_csv, summary_text, write_atomically
 from ..grammar.parser import MAX_LENGTH
 
 MAX_ANSWER_BYTES = 4 * MAX_LENGTH  # the parser refuses more than MAX_LENGTH characters anyway
@@ -58,6 +58,9 @@ def add_grade_parser(subparsers):
     fmt.add_argument("--csv", action="store_true", help="print one CSV line per row")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument("--budget", type=bounded(float, None, 86400.0, positive=True), default=BATCH_SECONDS,
+                   metavar="SECONDS", help=f"time for the whole batch (default {BATCH_SECONDS:g} s); rows left "
+                                           "when it runs out get the verdict 'not checked: time budget'")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar on stderr")
@@ -76,11 +79,9 @@ def _read_answer(args) -> str:
     if args.answer is not None:
         return args.answer
     if args.answer_file is not None:
-        try:
-            with open(args.answer_file, "rb") as fh:
-                raw = fh.read(MAX_ANSWER_BYTES + 1)
-        except OSError as exc:
-            raise SpecError(f"{args.answer_file}: cannot read the answer ({exc.strerror or exc})") from None
+        from ..fileio import read_bytes
+
+        raw = read_bytes(args.answer_file, what="answer file", max_bytes=MAX_ANSWER_BYTES, error=SpecError)
         source = args.answer_file
     else:
         stdin = sys.stdin
@@ -104,13 +105,13 @@ def run_verify(args) -> int:
         text = _read_answer(args)
     except SpecError as exc:
         if args.json:
-            print(json.dumps({"verdict": "unparseable", "feedback": str(exc), "error": {"message": str(exc)}},
+            print(json_text({"verdict": "unparseable", "feedback": str(exc), "error": {"message": str(exc)}},
                              ensure_ascii=False))
             return 2
         raise
     verdict = checker.check(text, args.wrt)
     if args.json:
-        print(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
+        print(json_text(verdict.to_json(), ensure_ascii=False, indent=2))
     else:
         head = verdict.verdict
         if verdict.decided_by:
@@ -133,10 +134,16 @@ def run_grade(args) -> int:
     progress = args.progress
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    report = grade_file(args.spec, args.answers, progress=progress, stream=sys.stderr)
+    if args.output:
+        from ..fileio import check_writable, refuse_inputs
+
+        refuse_inputs([args.output], [args.spec, args.answers])
+        check_writable(args.output, args.force)
+    report = grade_file(args.spec, args.answers, progress=progress, stream=sys.stderr,
+                        budget=args.budget)
     seconds = report.pop("_seconds", None)
     if args.json:
-        text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+        text = json_text(report, ensure_ascii=False, indent=2) + "\n"
     elif args.csv:
         text = results_csv(report)
     else:

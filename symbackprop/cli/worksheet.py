@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import SymbackpropError
+from . import DECIMALS, SEED
 
 
 def register(sub):
@@ -18,10 +19,10 @@ def register(sub):
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output", metavar="OUT.tex", required=True, help="the exercises' file (must end in .tex)")
     p.add_argument("--variants", type=int, metavar="N", help="write N randomized variants instead of the spec's numbers")
-    p.add_argument("--seed", type=int, default=0, help="seed of the variants (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the variants (default 0)")
     p.add_argument("--pdf", action="store_true", help="also compile each file with pdflatex")
     p.add_argument("--fragment", action="store_true", help="no preamble: for your own document")
-    p.add_argument("--decimals", type=int, default=2, help="decimals shown for numbers (default 2)")
+    p.add_argument("--decimals", type=DECIMALS, default=2, help="decimals shown for numbers (0 to 12; default 2)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=run)
 
@@ -37,6 +38,12 @@ def run(args) -> int:
         raise SymbackpropError("--decimals must be between 0 and 12")
     from ..worksheets.matrix import is_matrix_spec
 
+    from ..fileio import refuse_inputs
+    from ..worksheets.index import output_paths
+
+    pairs = output_paths(args.output, args.variants)
+    outs = [p for pair in pairs for p in pair]
+    refuse_inputs(outs + ([p[:-4] + ".pdf" for p in outs] if args.pdf else []), [args.spec])
     spec = load_spec(args.spec)
     # notation = "matrix": the slides' matrix notation, from the matrix derivation (no per-scalar graph)
     d = spec if is_matrix_spec(spec) else derive(spec)

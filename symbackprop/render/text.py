@@ -106,10 +106,13 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
     for note in getattr(g, "notes", ()):
         lines.append(f"note: {note}")
     values, grads = _display_values(d)
+    local = {}
     for target in targets:
         lines.append("")
         lines.append(f"∂{out_name}/∂{name(target)}:")
-        paths = d.paths(target, limit=50)
+        paths = d.paths(target, limit=MAX_PATHS_SHOWN + 1)  # a deep net has exponentially many
+        more = len(paths) > MAX_PATHS_SHOWN
+        paths = paths[:MAX_PATHS_SHOWN]
         if not paths:
             lines.append(f"  {out_name} does not depend on {name(target)}: the gradient is 0")
             continue
@@ -118,11 +121,17 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
             lines.append("  path: " + " → ".join(name(v) for v in p.nodes))
             top_down = list(reversed(p.factors))
             for f in top_down:
-                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {text(f.expression, shown)}    ({rule_text(f.rule)})")
+                key = (f.child, f.parent)
+                if key not in local:  # one local derivative recurs in many paths: printed once
+                    local[key] = (text(f.expression, shown), _factor(f.expression, shown))
+                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({rule_text(f.rule)})")
             symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
-            factors = " · ".join(_factor(f.expression, shown) for f in top_down)
+            factors = " · ".join(local[(f.child, f.parent)][1] for f in top_down)
             contributions.append((symbols, factors))
-        if len(paths) == 1 and len(paths[0].factors) == 1:
+        if more:
+            lines.append(f"  ... more than {MAX_PATHS_SHOWN} paths: the first {MAX_PATHS_SHOWN} are shown; "
+                         "the gradient sums them all")
+        elif len(paths) == 1 and len(paths[0].factors) == 1:
             pass  # the one local derivative is the gradient
         elif len(paths) == 1:
             symbols, factors = contributions[0]
@@ -144,6 +153,9 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
         lines.append("forward pass at example 1: " + ", ".join(
             f"{name(k)} = {number(v, decimals)}" for k, v in values.items() if g.by_name[k].is_leaf is False))
     return "\n".join(lines) + "\n"
+
+
+MAX_PATHS_SHOWN = 8
 
 
 def _factor(expr, shown) -> str:

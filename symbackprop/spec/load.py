@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,9 @@ MAX_WIDTH = 4096
 MAX_PARAMETERS = 2_000_000
 MAX_EXAMPLES = 1_000_000
 MAX_EQUATIONS = 500
+MAX_NESTING = 8  # a list of weight matrices in [parameters] is 4 deep
+MAX_MAGNITUDE = 10**15
+MAX_EPOCHS = 10**6
 
 TOP_KEYS = ("title", "notation", "network", "graph", "parameters", "data", "training", "worksheet")
 NETWORK_KEYS = ("layers", "activations", "loss", "reduction")
@@ -148,44 +152,71 @@ class _Where:
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
-    """Read and validate a TOML spec file; raises SpecError with file, key and what is allowed."""
+    """Read and validate a TOML spec file; raises SpecError with file, key and what is allowed.
+
+    Only a regular file is read (a device, FIFO or directory is refused before anything is read),
+    at most ``MAX_SPEC_BYTES``; a UTF-8 byte-order mark is accepted.
+    """
+    from ..fileio import read_text
+
     path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: the spec file is {size} bytes; at most {MAX_SPEC_BYTES} are allowed")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: the spec file is not UTF-8 text") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    text = read_text(path, what="spec file", max_bytes=MAX_SPEC_BYTES, error=SpecError)
     return parse_spec(text, source=path)
 
 
 def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
-    """Parse TOML text into a Spec."""
+    """Parse TOML text into a Spec (arrays and tables nested at most ``MAX_NESTING`` deep)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+        raise SpecError(f"{source}: not valid TOML: {_one_line(exc)}") from None
+    except ValueError as exc:  # e.g. a whole number of more than 4300 digits
+        raise SpecError(f"{source}: not a valid spec: {_one_line(exc)[:200]}") from None
+    except RecursionError:
+        raise SpecError(f"{source}: arrays or tables nested too deeply (at most {MAX_NESTING} levels)") from None
+    _check_nesting(table, source)
     return spec_from_dict(table, source=source)
 
 
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())
+
+
+def _check_nesting(table, source: str) -> None:
+    """SpecError when lists or tables nest deeper than ``MAX_NESTING`` (checked without recursion)."""
+    stack = [(table, 1, "")]
+    while stack:
+        value, depth, place = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError(f"{source}: {place or 'the spec'}: nested {depth} levels deep; "
+                            f"at most {MAX_NESTING} are allowed")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1, f"{place}.{k}" if place else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, place) for v in value)
+
+
 def _exact(value: Any, where: _Where, place: str) -> sympy.Rational:
+    """An exact Rational for a TOML number: finite and at most ``MAX_MAGNITUDE`` (1e15) in size,
+    floats as for whole numbers."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise where.error(place, f"expected a number, got {value!r}")
+        raise where.error(place, f"expected a number, got {_short(value)}")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise where.error(place, f"expected a finite number, got {value!r}")
+        if abs(value) > MAX_MAGNITUDE:
+            raise where.error(place, f"the number {value!r} is too large (at most 1e15 in size)")
         return sympy.Rational(repr(value))
-    if abs(value) > 10**15:
-        raise where.error(place, f"the number {value} is too large (at most 1e15 in size)")
+    if abs(value) > MAX_MAGNITUDE:
+        raise where.error(place, f"the number {_short(value)} is too large (at most 1e15 in size)")
     return sympy.Integer(value)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _check_keys(table: dict, allowed, where: _Where, place: str):
@@ -372,6 +403,7 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
             y = _rows(data["y"], where, "[data].y", net.layers[-1], "targets")
             if len(x) != len(y):
                 raise where.error("[data]", f"x has {len(x)} rows but y has {len(y)}: one row each per example")
+            _check_targets(y, net.loss, where)
         return Spec(source, title, notation, network=net, weights=weights, biases=biases, seed=seed,
                     x=x, y=y, training=training, worksheet=worksheet)
     graph = _graph(table["graph"], where)
@@ -399,9 +431,50 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
             raise where.error(f"[data].{key}", f"has {len(col)} values but other symbols have {n}: one value per example")
         n = len(col)
         cols.append((key, col))
+    _check_calls(graph, {k for k, _ in cols} | {k for k, _ in values}, where)
     return Spec(source, title, notation, graph=graph, seed=seed, data=tuple(cols),
                 parameter_values=tuple(values), training=training, worksheet=worksheet)
 
+
+#: the spellings of grammar.parser.FUNCTIONS (the spec stage may not import the grammar; a test keeps them equal)
+FUNCTION_WORDS = frozenset({"exp", "log", "ln", "tanh", "sigma", "sigmoid", "σ", "relu", "ReLU", "ReLu", "softplus",
+                            "leaky_relu", "lrelu", "LReLU"})
+_CALL = re.compile(r"(?<![\\\w{}^_])([A-Za-z][A-Za-z0-9]*)\s*\(")
+
+
+def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
+    """``f = g(x)`` with ``g`` neither a function nor a symbol of the spec is an unknown function g
+    (and not g·x): a SpecError naming it. A symbol the spec defines may still multiply: ``q(x + 1)``."""
+    known = set(given) | set(graph.parameters)
+    for text in graph.equations:
+        lhs, sep, _ = text.partition("=")
+        if sep:
+            known.add(lhs.strip())
+    for i, text in enumerate(graph.equations):
+        rhs = text.partition("=")[2]
+        for m in _CALL.finditer(rhs):
+            name = m.group(1)
+            if name not in FUNCTION_WORDS and name not in known:
+                raise where.error(f"[graph].equations[{i}]", f"unknown function {name} in {_short(text)} "
+                                  f"(functions: exp, log, ln, tanh, sigma, relu, softplus, leaky_relu; "
+                                  f"for a product write {name}*(...)){did_you_mean(name, FUNCTION_WORDS)}")
+
+
+def _check_targets(y, loss: str, where: _Where) -> None:
+    """Targets inside the loss's domain: bce y in [0, 1]; cross_entropy y >= 0."""
+    for r, row in enumerate(y):
+        if loss == "bce":
+            for c, v in enumerate(row):
+                if not 0 <= v <= 1:
+                    raise where.error(f"[data].y[{r}][{c}]", f"{v} is outside [0, 1]: bce targets are "
+                                      "probabilities (usually 0 or 1)")
+        elif loss == "cross_entropy":
+            for c, v in enumerate(row):
+                if v < 0:
+                    raise where.error(f"[data].y[{r}][{c}]", f"{v} is negative: cross_entropy targets are "
+                                      "probabilities (one-hot, e.g. [0, 1, 0])")
+            # rows that do not sum to 1 are allowed: the matrix form then uses the general
+            # dZ = softmax · Σy − y instead of ŷ − y (see derivation.matrix_form)
 
 def _training(table, where) -> TrainingSpec:
     _check_keys(table, TRAINING_KEYS, where, "[training]")
@@ -409,7 +482,7 @@ def _training(table, where) -> TrainingSpec:
     lr = _exact(lr, where, "[training].learning_rate")
     if lr <= 0:
         raise where.error("[training].learning_rate", "must be positive")
-    epochs = _int(table.get("epochs", 1000), where, "[training].epochs", 0, 10**7)
+    epochs = _int(table.get("epochs", 1000), where, "[training].epochs", 0, MAX_EPOCHS)
     bs = table.get("batch_size")
     if bs is not None:
         bs = _int(bs, where, "[training].batch_size", 1, MAX_EXAMPLES)

@@ -25,25 +25,18 @@ from ..fileio import write_atomic
 
 MAX_CSV_BYTES = 20_000_000
 MAX_ROWS = 100_000
+BATCH_SECONDS = 600.0  # the whole batch; each answer also has its own budget (answers.ANSWER_SECONDS)
+NOT_CHECKED = "not checked: time budget"
 REQUIRED_COLUMNS = ("student", "wrt", "answer")
 RESULT_COLUMNS = ("row", "student", "wrt", "verdict", "mistake", "decided_by", "feedback")
 
 
 def read_answers(path) -> list[dict]:
     """The rows of an answers CSV as dicts with ``student``, ``wrt``, ``answer`` (and ``row``, 1 = first data row)."""
+    from ..fileio import read_text
+
     p = os.fspath(path)
-    try:
-        size = os.path.getsize(p)
-        if size > MAX_CSV_BYTES:
-            raise SpecError(f"{p}: {size} bytes; at most {MAX_CSV_BYTES} are allowed")
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_CSV_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(f"{p}: cannot read the answers file ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    text = read_text(p, what="answers file", max_bytes=MAX_CSV_BYTES, error=SpecError)
     return parse_answers_csv(text, source=p)
 
 
@@ -111,14 +104,25 @@ class _Progress:
         self.stream.flush()
 
 
-def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None) -> dict:
-    """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch."""
+def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
+               clock=time.monotonic) -> dict:
+    """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
+
+    ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
+    ``"not checked: time budget"`` (never a hang; each answer also has its own per-answer budget).
+    """
     rows = list(rows)
     stream = stream if stream is not None else sys.stderr
     bar = _Progress(len(rows), stream) if progress else None
     results = []
+    deadline = None if budget is None else clock() + budget
     for k, row in enumerate(rows, start=1):
-        results.append(_grade_one(checker, row))
+        if deadline is not None and clock() >= deadline:
+            message = f"the batch's time budget of {budget:g} s ran out before this row (grade --budget SECONDS)"
+            results.append({"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or "",
+                            "verdict": NOT_CHECKED, "mistake": None, "decided_by": None, "feedback": message})
+        else:
+            results.append(_grade_one(checker, row))
         if bar is not None:
             bar.update(k)
     return {"results": results, "summary": summarize(results)}
@@ -154,31 +158,45 @@ def _grade_one(checker: AnswerChecker, row: dict) -> dict:
 def summarize(results) -> dict:
     """Counts per verdict, per mistake and per derivative asked."""
     summary = {"total": len(results), CORRECT: 0, INCORRECT: 0, UNPARSEABLE: 0, "mistakes": {}, "by_wrt": {}}
+    if any(r["verdict"] == NOT_CHECKED for r in results):
+        summary[NOT_CHECKED] = 0
     for r in results:
         summary[r["verdict"]] = summary.get(r["verdict"], 0) + 1
         if r.get("mistake"):
             summary["mistakes"][r["mistake"]] = summary["mistakes"].get(r["mistake"], 0) + 1
         w = summary["by_wrt"].setdefault(r.get("wrt") or "", {"total": 0, CORRECT: 0, INCORRECT: 0, UNPARSEABLE: 0})
         w["total"] += 1
-        w[r["verdict"]] += 1
+        w[r["verdict"]] = w.get(r["verdict"], 0) + 1
     summary["mistakes"] = dict(sorted(summary["mistakes"].items()))
     summary["by_wrt"] = dict(sorted(summary["by_wrt"].items()))
     return summary
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A cell safe to open in a spreadsheet: text starting with = + - @ tab or CR gets a leading ' (OWASP)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # a CR inside a cell: quoted as a newline
+
+
 def results_csv(report: dict) -> str:
-    """One line per row: row, student, wrt, verdict, mistake, decided_by, feedback."""
+    """One line per row: row, student, wrt, verdict, mistake, decided_by, feedback (cells escaped by :func:`csv_cell`)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
     for r in report["results"]:
-        writer.writerow([r.get(c) if r.get(c) is not None else "" for c in RESULT_COLUMNS])
+        writer.writerow([csv_cell(r.get(c)) for c in RESULT_COLUMNS])
     return out.getvalue()
 
 
 def summary_text(report: dict) -> str:
     s = report["summary"]
-    lines = [f"{s['total']} answers: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"]
+    lines = [f"{s['total']} answers: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"
+             + (f", {s[NOT_CHECKED]} not checked (time budget)" if s.get(NOT_CHECKED) else "")]
     if s["mistakes"]:
         lines.append("mistakes: " + ", ".join(f"{k} {v}" for k, v in s["mistakes"].items()))
     for wrt, w in s["by_wrt"].items():
@@ -204,14 +222,14 @@ def write_atomically(path, text: str, *, force: bool = False) -> None:
         raise SpecError(str(exc)) from None
 
 
-def grade_file(spec_path, answers_path, *, progress=False, stream=None) -> dict:
+def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS) -> dict:
     """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``)."""
     from ..verify.answers import checker_for_spec
 
     checker = checker_for_spec(spec_path)
     rows = read_answers(answers_path)
     started = time.perf_counter()
-    report = grade_rows(checker, rows, progress=progress, stream=stream)
+    report = grade_rows(checker, rows, progress=progress, stream=stream, budget=budget)
     report["_seconds"] = time.perf_counter() - started  # not part of the JSON output (determinism)
     return report
 

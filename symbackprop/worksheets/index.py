@@ -642,7 +642,7 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
     Every target is checked before anything is written, so an existing file without ``force``
     leaves nothing half done; each file is written atomically.
     """
-    from ..fileio import write_atomic
+    from ..fileio import write_all
 
     if pdf and fragment:
         raise SpecError("--pdf needs whole documents; leave out --fragment")
@@ -663,7 +663,6 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
         if existing:
             raise SymbackpropError(f"{existing[0]} exists; pass --force to overwrite"
                                    + (f" ({len(existing)} files would be overwritten)" if len(existing) > 1 else ""))
-    written = []
     pdf_jobs = []
     for (ex_path, key_path), sheet in zip(pairs, sheets):
         for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers)):
@@ -672,14 +671,11 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
         from ..render.pdf import compile_tex
 
         compiled = [(p, compile_tex(t, timeout=timeout, name=_safe(os.path.basename(p)[:-4]))) for p, t in pdf_jobs]
-    for (ex_path, key_path), sheet in zip(pairs, sheets):
-        for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers)):
-            write_atomic(path, text, force=force)
-            written.append(path)
+    files = [(path, text) for (ex_path, key_path), sheet in zip(pairs, sheets)
+             for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers))]
     if pdf:
-        for path, data in compiled:
-            write_atomic(path, data, force=force)
-            written.append(path)
+        files += compiled
+    written = write_all(files, force=force)  # all or nothing: a failure leaves no half-written set
     return written
 
 
