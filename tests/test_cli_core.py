@@ -123,3 +123,12 @@ def test_python_dash_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "symbackprop", "grad", str(DERIVATIONS / "power_rule.toml"), "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["node_gradients"]["x"] == [48.0]
+
+
+def test_verify_refuses_a_repeated_wrt(capsys):
+    """A second --wrt is an error (exit 2, one line), never silently the last one."""
+    with pytest.raises(SystemExit) as exc:  # argparse's own errors exit 2
+        run(capsys, "verify", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{2}_{1,1}", "--wrt", "b^{2}_{1}",
+            "--answer", "x_1")
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--wrt given twice" in err and len(err.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ hard time limit while another student's check goes on) are asserted on the HTTP 
 from __future__ import annotations
 
 import pathlib
+import shutil
 import io
 import json
 import os
@@ -467,3 +468,20 @@ def test_serve_off_loopback_generates_a_token():
 
     with pytest.raises(SymbackpropError, match="--token"):
         run(args)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
+                    reason="pdflatex/pdftotext not installed")
+def test_worksheet_pdf_download_compiles_for_real(client, tmp_path):
+    """With pdflatex present the zip holds real PDFs whose text is the lecture sheet (pdftotext reads it)."""
+    r = client.post("/api/worksheet", json={"spec": LECTURE, "variants": 1, "seed": 7, "pdf": True})
+    assert r.status_code == 200, r.text[:300]
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    pdfs = sorted(n for n in z.namelist() if n.endswith(".pdf"))
+    assert pdfs == ["lecture_2_2_1-sheet-1-answers.pdf", "lecture_2_2_1-sheet-1.pdf"]
+    for name in pdfs:
+        data = z.read(name)
+        assert data.startswith(b"%PDF")
+        (tmp_path / name).write_bytes(data)
+        text = subprocess.run(["pdftotext", str(tmp_path / name), "-"], capture_output=True, text=True).stdout
+        assert "w" in text and len(text) > 200

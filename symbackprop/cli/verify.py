@@ -26,6 +26,16 @@ from ..grammar.parser import MAX_LENGTH
 MAX_ANSWER_BYTES = 4 * MAX_LENGTH  # the parser refuses more than MAX_LENGTH characters anyway
 
 
+
+class _Once(argparse.Action):
+    """An option that may be given once: a second --wrt or --answer is an error, never silently the last."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice; verify checks one answer for one name "
+                         "(use grade with a CSV for several)")
+        setattr(namespace, self.dest, values)
+
 def _add(sub, name, help_, example):
     return sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,12 +46,12 @@ def add_verify_parser(subparsers):
              'symbackprop verify derivations/lecture_2_2_1.toml --wrt "w^{2}_{1,1}" '
              '--answer "(\\hat{y} - y)\\hat{y}(1-\\hat{y}) a^{2}_{1}"')
     p.add_argument("spec", help="spec file (TOML)")
-    p.add_argument("--wrt", metavar="NAME",
+    p.add_argument("--wrt", metavar="NAME", action=_Once,
                    help="the parameter or node differentiated (optional when the answer starts with "
                         "\\frac{\\partial L}{\\partial NAME} =); for matrix specs also a gradient matrix "
                         "such as dW_2 or dz_1")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--answer", metavar="TEXT", help="the answer (default: read from standard input)")
+    src.add_argument("--answer", metavar="TEXT", action=_Once, help="the answer (default: read from standard input)")
     src.add_argument("--answer-file", metavar="FILE", help="read the answer from FILE")
     p.add_argument("--json", action="store_true", help='print {"verdict": ..., "feedback": ..., ...}')
     p.set_defaults(func=run_verify)
