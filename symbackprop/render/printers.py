@@ -178,7 +178,7 @@ def _is_negative(t) -> bool:
 
 def text(expr, names: dict | None = None) -> str:
     """``expr`` in the lectures' plain-text notation; ``names`` maps symbols to display names (ŷ, y)."""
-    return TextPrinter(names).doprint(sympy.sympify(expr) if not isinstance(expr, sympy.Basic) else expr)
+    return TextPrinter(names).doprint(sympy.sympify(expr, strict=True) if not isinstance(expr, sympy.Basic) else expr)  # strict: never parses a string
 
 
 def output_names(graph) -> dict:
