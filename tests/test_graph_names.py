@@ -13,7 +13,12 @@ import pytest
 from symbackprop import derive, load_spec
 from symbackprop.spec.load import spec_from_dict
 
-torch = pytest.importorskip("torch")
+try:
+    import torch
+except ImportError:  # the published numbers are the oracle then; PyTorch confirms them where installed
+    torch = None
+
+PUBLISHED = (24.7041, 138.8338, 645.5773)  # micrograd's test_more_ops: g, dg/da, dg/db
 
 MICROGRAD = {
     "title": "micrograd's test_more_ops",
@@ -26,6 +31,8 @@ MICROGRAD = {
 
 
 def torch_micrograd():
+    if torch is None:
+        return PUBLISHED
     a = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     c = a + b
@@ -48,16 +55,17 @@ def run(*args):
 
 def test_micrograd_names_e_f_g_against_pytorch(tmp_path):
     g, da, db = torch_micrograd()
-    assert round(g, 4) == 24.7041 and round(da, 4) == 138.8338 and round(db, 4) == 645.5773
+    assert (round(g, 4), round(da, 4), round(db, 4)) == PUBLISHED
     path = tmp_path / "micrograd.toml"
     path.write_text('title = "micrograd"\n[graph]\nequations = ' + json.dumps(MICROGRAD["graph"]["equations"])
                     + "\n[data]\na = -4\nb = 2\n")
     r = run("grad", str(path), "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["loss"] == pytest.approx(g, rel=1e-12)
-    assert report["gradients"]["a"] == pytest.approx(da, rel=1e-12)
-    assert report["gradients"]["b"] == pytest.approx(db, rel=1e-12)
+    tol = dict(rel=1e-12) if torch is not None else dict(abs=5e-5)
+    assert report["loss"] == pytest.approx(g, **tol)
+    assert report["gradients"]["a"] == pytest.approx(da, **tol)
+    assert report["gradients"]["b"] == pytest.approx(db, **tol)
     assert report["values"]["e"] == [-7.0]
 
 
@@ -77,13 +85,14 @@ def test_unshadowed_constants(equation, x, expected):
     spec = spec_from_dict({"graph": {"equations": [equation]}, "data": {"x": x}})
     d = derive(spec)
     assert not d.graph.notes
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    f = {"f = e^x": lambda t: torch.exp(t), "f = e**(2*x)": lambda t: torch.exp(2 * t),
-         "f = pi*x^2": lambda t: math.pi * t ** 2}[equation](xt)
-    f.backward()
-    assert xt.grad.item() == pytest.approx(expected, rel=1e-12)
+    if torch is not None:
+        xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        f = {"f = e^x": lambda t: torch.exp(t), "f = e**(2*x)": lambda t: torch.exp(2 * t),
+             "f = pi*x^2": lambda t: math.pi * t ** 2}[equation](xt)
+        f.backward()
+        assert xt.grad.item() == pytest.approx(expected, rel=1e-12)
     from symbackprop.cli.core import grad_report
-    assert grad_report(d)["gradients"]["x"] == pytest.approx(xt.grad.item(), rel=1e-12)
+    assert grad_report(d)["gradients"]["x"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_e_given_in_data_is_the_data():
