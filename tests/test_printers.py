@@ -68,3 +68,10 @@ def test_graph_text_keeps_the_unit_factor_and_speaks_of_the_output():
     assert "reduction" not in shown and "cost" not in shown
     assert shown.count("at example 1: −4\n") == 3 and "at example 1: 3\n" in shown  # exact: the slides' −4, −4, 3
     assert "∂f/∂q = z    (product rule)" in shown  # the slides: f = q z, the product rule
+
+
+def test_a_string_is_refused_never_parsed():
+    """The printer reads SymPy objects and numbers only: text such as a user's title is never parsed as math."""
+    with pytest.raises(TypeError):
+        text('__import__("os").system("touch PWNED")')
+    assert text(3) == "3" and text(sympy.Rational(1, 2)) == "½"

@@ -178,7 +178,25 @@ def _is_negative(t) -> bool:
 
 def text(expr, names: dict | None = None) -> str:
     """``expr`` in the lectures' plain-text notation; ``names`` maps symbols to display names (ŷ, y)."""
-    return TextPrinter(names).doprint(sympy.sympify(expr, strict=True) if not isinstance(expr, sympy.Basic) else expr)  # strict: never parses a string
+    return TextPrinter(names).doprint(_as_basic(expr))
+
+
+def _as_basic(value) -> sympy.Basic:
+    """A SymPy object for a value the derivation produced: SymPy objects as they are, Python numbers
+    converted exactly; anything else (a string above all) is refused, never parsed."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("expected a SymPy expression or a number, got a bool")
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, float):
+        return sympy.Float(value)
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    raise TypeError(f"expected a SymPy expression or a number, got {type(value).__name__}")
 
 
 def output_names(graph) -> dict:
