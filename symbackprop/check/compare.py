@@ -168,21 +168,11 @@ def _independent_loss(d: Derivation):
     if d.graph.mode == "network":
         net = network_from_graph(d)
         return lambda params, X, Y: trainer.loss_value(net, to_matrices(d, params), X, Y)
-    import sympy
-
-    g = d.graph
-    full = g.substitute(g.node(g.output).symbol)
-    leaves = [n for n in g.nodes if n.is_leaf]
-    f = sympy.lambdify([n.symbol for n in leaves], full, modules="numpy")
+    outputs = _independent_outputs(d)
     reduction = d.reduction
 
     def loss(params, data, _Y=None):
-        n = max([len(np.atleast_1d(v)) for v in data.values()] + [1])
-        args = []
-        for leaf in leaves:
-            v = params[leaf.name] if leaf.name in params else np.atleast_1d(np.asarray(data[leaf.name], dtype=float))
-            args.append(v)
-        vals = np.broadcast_to(np.asarray(f(*args), dtype=float), (n,))
+        vals = outputs(params, data)
         return float(vals.mean() if reduction == "mean" else vals.sum())
 
     return loss
