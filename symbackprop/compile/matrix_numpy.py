@@ -231,6 +231,15 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
     }[md.loss]
 
 
+def _views(layers) -> tuple:
+    """(start, stop, N, M) of each layer's (N, M + 1) block [W_l; b_l]ᵀ in a flat parameter vector."""
+    out, off = [], 0
+    for M, N in zip(layers[:-1], layers[1:]):
+        out.append((off, off + N * (M + 1), N, M))
+        off += N * (M + 1)
+    return tuple(out)
+
+
 def _parameter_order(layers) -> list:
     """Every parameter's name in the per-scalar module's order: per neuron i its weights, then its bias."""
     out = []
@@ -241,6 +250,131 @@ def _parameter_order(layers) -> list:
     return out
 
 
+#: Output (loss, activation) pairs the buffered gradient code covers: dz_L = r (ŷ − y) for both.
+_FAST_OUTPUTS = (("bce", "sigmoid"), ("cross_entropy", "softmax"))
+
+
+def _fast_supported(md: MatrixDerivation) -> bool:
+    """Sigmoid hidden layers and a fused output pair: the buffered, in-place gradient code applies."""
+    return all(a == "sigmoid" for a in md.activations[:-1]) and (md.loss, md.activations[-1]) in _FAST_OUTPUTS
+
+
+def _fast_gradient_lines(md: MatrixDerivation, vector: bool = False) -> list:
+    """The body of ``gradient_matrices`` for sigmoid hidden layers and a fused output, with every
+    array of the batch in a reused per-thread buffer (``_workspace``) and every step in place.
+
+    Per sigmoid layer l the buffer t_l holds −z_l = a_{l−1}(−W_l) − b_l, then s_l = e^{−z_l}
+    (clipped at e^{709}), then σ'(z_l) = s_l a_l² = a_l ⊙ (1 − a_l) (a product: no cancellation);
+    a_l = 1/(1 + s_l). Backward, da_l = dz_{l+1} W_{l+1}ᵀ is written into dz_l's buffer and
+    multiplied by σ'(z_l) in place; row totals are ``ones @ dz`` (one BLAS call).
+    ``vector``: the parameters come as views of the flat vector ``v`` and dW_lᵀ, db_l are written
+    straight into the flat gradient ``g`` (PARAMETERS order: per layer the block [dW_l; db_l]ᵀ)."""
+    L = md.depth
+    steps = {s.name: s for s in md.backward}
+
+    def note(name):
+        s = steps.get(name)
+        return f"  # {s.number}. {s.name} = {s.reference.text()}" if s is not None else ""
+
+    def act(l):
+        return "x" if l == 0 else ("yhat" if l == L else f"a_{l}")
+
+    bufs = []
+    for l in range(1, L + 1):
+        bufs += [f"t_{l}", act(l), f"dz_{l}"]
+    out = []
+    if vector:
+        off = 0
+        for l in range(1, L + 1):
+            M, N = md.layers[l - 1], md.layers[l]
+            k = N * (M + 1)
+            out.append(f"    B_{l} = v[{off}:{off + k}].reshape({N}, {M + 1})")
+            out.append(f"    W_{l} = B_{l}[:, :{M}].T")
+            out.append(f"    b_{l} = B_{l}[:, {M}:].T")
+            off += k
+        out.append(f"    g = numpy.empty({off})")
+        off = 0
+        for l in range(1, L + 1):
+            M, N = md.layers[l - 1], md.layers[l]
+            k = N * (M + 1)
+            out.append(f"    G_{l} = g[{off}:{off + k}].reshape({N}, {M + 1})")
+            off += k
+    out.append("    ws = _workspace(x.shape[0])")
+    out.append(f"    {', '.join(bufs)}, ones = ws[1]")
+    for l in range(1, L + 1):
+        a_prev, a = act(l - 1), act(l)
+        if l == L and md.activations[-1] == "softmax":
+            out.append(f"    numpy.matmul({a_prev}, W_{l}, out=t_{l})")
+            out.append(f"    t_{l} += b_{l}  # z_{l} = {a_prev} W_{l} + b_{l}")
+            out.append(f"    t_{l} -= numpy.max(t_{l}, axis=1, keepdims=True)")
+            out.append(f"    numpy.exp(t_{l}, out={a})")
+            out.append(f"    {a} /= numpy.sum({a}, axis=1, keepdims=True)  # {a} = softmax(z_{l})")
+            continue
+        out.append(f"    numpy.matmul({a_prev}, numpy.negative(W_{l}), out=t_{l})")
+        out.append(f"    t_{l} -= b_{l}  # t_{l} = -z_{l} = -({a_prev} W_{l} + b_{l})")
+        out.append(f"    numpy.minimum(t_{l}, 709.0, out=t_{l})")
+        out.append(f"    numpy.exp(t_{l}, out=t_{l})  # t_{l} = s_{l} = e^(-z_{l})")
+        out.append(f"    numpy.add(t_{l}, 1.0, out={a})")
+        out.append(f"    numpy.divide(1.0, {a}, out={a})  # {a} = 1/(1 + s_{l}) = σ(z_{l})")
+        if l < L:
+            out.append(f"    t_{l} *= {a}")
+            out.append(f"    t_{l} *= {a}  # t_{l} = s_{l} {a}^2 = {a} ⊙ (1 − {a}) = σ'(z_{l})")
+    out.append(f"    numpy.subtract(yhat, y, out=dz_{L})")
+    out.append(f"    dz_{L} *= r" + note(f"dz_{L}"))
+    grads = []
+    for l in range(L, 0, -1):
+        M = md.layers[l - 1]
+        if vector:
+            out.append(f"    numpy.matmul(dz_{l}.T, {act(l - 1)}, out=G_{l}[:, :{M}])" + note(f"dW_{l}") + " (transposed)")
+            out.append(f"    numpy.matmul(ones, dz_{l}, out=G_{l}[:, {M}])" + note(f"db_{l}"))
+        else:
+            out.append(f"    dW_{l} = {act(l - 1)}.T @ dz_{l}" + note(f"dW_{l}"))
+            out.append(f"    db_{l} = (ones @ dz_{l}).reshape(1, -1)" + note(f"db_{l}"))
+        if l > 1:
+            out.append(f"    numpy.matmul(dz_{l}, W_{l}.T, out=dz_{l - 1})" + note(f"da_{l - 1}"))
+            out.append(f"    dz_{l - 1} *= t_{l - 1}" + note(f"dz_{l - 1}"))
+        grads.append(f"(dW_{l}, db_{l})")
+    out.append("    _release(ws)")
+    return out
+
+
+def _workspace_source(md: MatrixDerivation) -> str:
+    """``_workspace(n)`` / ``_release(ws)``: the batch buffers of the gradient code, reused between calls.
+
+    A free list (``_POOL``, at most two sets): a call takes a set of the right batch size or makes
+    one, and gives it back at the end, so threads never share a buffer (list.pop/append are atomic)
+    and memory stays bounded; no import beyond NumPy."""
+    shapes = []
+    for l in range(1, md.depth + 1):
+        shapes += [md.layers[l]] * 3
+    return "\n".join([
+        f"_WIDTHS = {tuple(shapes)!r}",
+        "_POOL = []",
+        "",
+        "",
+        "def _workspace(n):",
+        '    """(n, (t_1, a_1, dz_1, ..., ones)): float arrays of n rows, reused from an earlier call of the',
+        '    same batch size when one is free (the gradients returned are always fresh arrays)."""',
+        "    try:",
+        "        ws = _POOL.pop()",
+        "    except IndexError:",
+        "        ws = None",
+        "    if ws is None or ws[0] != n:",
+        "        ws = (n, tuple(numpy.empty((n, k)) for k in _WIDTHS) + (numpy.ones(n),))",
+        "    return ws",
+        "",
+        "",
+        "def _release(ws):",
+        "    if len(_POOL) < 2:",
+        "        _POOL.append(ws)",
+        "",
+        "",
+        "def clear_workspace():",
+        '    """Free the reused batch buffers."""',
+        "    _POOL.clear()",
+    ])
+
+
 def generate_matrix_source(md) -> str:
     """The Python source (NumPy only) of the matrix-form forward pass, loss and gradients."""
     md = matrix_derive(md)
@@ -249,6 +383,7 @@ def generate_matrix_source(md) -> str:
     cache: dict = {}
     pr = _NumPyPrinter(md, cache)
     fwd = _forward_lines(md, pr, cache)
+    fast = _fast_supported(md)
     back = []
     for s in md.backward:
         expr = s.reference
@@ -285,6 +420,8 @@ def generate_matrix_source(md) -> str:
         f"FORWARD = {_lit(tuple(fwd_names))}",
         f"STEPS = {_lit(tuple(step_names))}",
         f"PARAMETERS = {_lit(tuple(_parameter_order(md.layers)))}",
+        f"_VIEWS = {_views(md.layers)!r}  # (start, stop, N_l, N_(l-1)) of each layer's block in a flat vector",
+        f"_SIZE = {sum(n * (m + 1) for m, n in zip(md.layers[:-1], md.layers[1:]))}",
         'BACKEND = "matrix"',
         'BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"',
         "",
@@ -304,11 +441,16 @@ def generate_matrix_source(md) -> str:
         "",
         f"def gradient_matrices(x, y, {params}, r):",
         f'    """[{grads}]: the gradient of J = r * sum_e L_e, each of its parameter\'s shape."""',
-        *fwd,
-        *back,
+        *(_fast_gradient_lines(md) if fast else fwd + back),
         f"    return [{grads}]",
         "",
         "",
+        *([f"def gradient_vector(x, y, v, r):",
+           '    """The gradient of J as a flat vector in PARAMETERS order, from the flat parameter vector v."""',
+           *(line.split("  # ")[0] for line in _fast_gradient_lines(md, vector=True)),  # the steps as above
+           "    return g",
+           "",
+           ""] if fast else []),
         f"def all_matrices(x, y, {params}, r):",
         '    """Every matrix of the derivation, forward and backward, by name; da_0 = dJ/dx and',
         '    dy = dL_e/dy (per example, no factor r) are added for the node gradients."""',
@@ -321,6 +463,12 @@ def generate_matrix_source(md) -> str:
         "  # dL_e/dyhat",
         *_loss_lines(md),
         "    return {" + ", ".join(f"{_lit(nm)}: {nm}" for nm in fwd_names + step_names + ["da_0", "dy", "dyhat_e", "L"]) + "}",
+        "",
+        "",
+        _workspace_source(md) if fast else "def clear_workspace():\n    pass",
+        "",
+        "",
+        f"_FAST = {fast!r}",
         "",
         "",
         _RUNTIME,
@@ -408,6 +556,8 @@ def matrix_all(mats, X, Y, r=None):
 
 
 # ---- index-notation names (the lecture notes): W_l[j, i] = w^{l}_{i,j}, b_l[1, i] = b^{l}_{i} ----
+# A flat vector lists the parameters in PARAMETERS order: per layer, per neuron i its weights
+# w^{l}_{i,1..M}, then b^{l}_{i}; so layer l's block is the (N, M + 1) matrix [W_l; b_l]ᵀ.
 _NAMES = {}
 
 
@@ -427,43 +577,98 @@ def _layer_names(l):
 
 def parameter_names():
     """Every parameter's index-notation name, in the per-scalar module's order."""
-    out = []
-    for l in range(1, len(LAYERS)):
-        out.extend(_layer_names(l)[2])
-    return tuple(out)
+    return PARAMETERS
 
 
 # the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
 # parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
 def parameter_template(value=0.0):
     """A parameter dict {name: value} with every name, to fill in."""
-    return {name: float(value) for name in PARAMETERS}
+    return dict.fromkeys(PARAMETERS, float(value))
+
+
+def _kind(params):
+    """'dict' (names), 'pairs' ([(W_1, b_1), ...]) or 'vector' (flat, PARAMETERS order)."""
+    if isinstance(params, numpy.ndarray):
+        return "vector"
+    if hasattr(params, "keys"):
+        return "dict"
+    if isinstance(params, (list, tuple)) and len(params) == len(LAYERS) - 1 and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
+        return "pairs"
+    return "vector"
+
+
+def dict_to_vector(params):
+    """{name: value} -> the flat vector in PARAMETERS order (names not in PARAMETERS are ignored)."""
+    n = len(PARAMETERS)
+    if len(params) == n and tuple(params) == PARAMETERS:
+        return numpy.fromiter(params.values(), float, n)  # a dict made from PARAMETERS, in its order
+    try:
+        return numpy.fromiter(map(params.__getitem__, PARAMETERS), float, n)
+    except KeyError as exc:
+        raise KeyError(f"parameter {exc.args[0]!r} missing: give a value for every name in PARAMETERS") from None
+
+
+def vector_to_dict(v):
+    """The flat vector in PARAMETERS order -> {name: float}."""
+    return dict(zip(PARAMETERS, numpy.asarray(v, dtype=float).tolist()))
+
+
+def vector_to_matrices(v):
+    """The flat vector in PARAMETERS order -> [(W_l (N_{l-1}, N_l), b_l (1, N_l))], as views of it
+    (W_l = B_l[:, :M]ᵀ and b_l = B_l[:, M:]ᵀ of the layer's (N, M + 1) block B_l = [W_l; b_l]ᵀ)."""
+    if not (isinstance(v, numpy.ndarray) and v.dtype == numpy.float64):
+        v = numpy.asarray(v, dtype=float)
+    if v.shape != (_SIZE,):
+        raise ValueError(f"a flat parameter vector has {_SIZE} entries (PARAMETERS order), not shape {v.shape}")
+    mats = []
+    for start, stop, N, M in _VIEWS:
+        block = v[start:stop].reshape(N, M + 1)
+        mats.append((block[:, :M].T, block[:, M:].T))
+    return mats
+
+
+def matrices_to_vector(mats):
+    """[(W_l, b_l)] -> the flat vector in PARAMETERS order."""
+    out = numpy.empty(_SIZE)
+    for (start, stop, N, M), (W, b) in zip(_VIEWS, mats):
+        block = out[start:stop].reshape(N, M + 1)
+        block[:, :M] = numpy.asarray(W, dtype=float).reshape(M, N).T
+        block[:, M] = numpy.asarray(b, dtype=float).reshape(N)
+    return out
 
 
 def to_matrices(params):
-    """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} -> [(W_l, b_l)] with W_l[j-1, i-1] = w^{l}_{i,j}."""
-    mats = []
-    for l in range(1, len(LAYERS)):
-        w, b, _ = _layer_names(l)
-        W = numpy.array([params[k] for k in w], dtype=float).reshape(LAYERS[l - 1], LAYERS[l])
-        B = numpy.array([params[k] for k in b], dtype=float).reshape(1, LAYERS[l])
-        mats.append((W, B))
-    return mats
+    """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} (or a flat vector, or [(W_l, b_l)]) -> [(W_l, b_l)]
+    with W_l[j-1, i-1] = w^{l}_{i,j}."""
+    kind = _kind(params)
+    if kind == "pairs":
+        return [(numpy.asarray(W, dtype=float), numpy.asarray(b, dtype=float).reshape(1, -1)) for W, b in params]
+    return vector_to_matrices(dict_to_vector(params) if kind == "dict" else params)
 
 
 def from_matrices(mats):
     """The inverse of to_matrices, in the per-scalar module's order: {name: float}."""
-    out = {}
-    for l, (W, b) in enumerate(mats, start=1):
-        _, _, order = _layer_names(l)
-        block = numpy.vstack([numpy.asarray(W, dtype=float), numpy.asarray(b, dtype=float).reshape(1, -1)])
-        out.update(zip(order, block.T.ravel().tolist()))
-    return out
+    return vector_to_dict(matrices_to_vector(mats))
 
 
 def gradients(params, X, Y=None):
-    """dJ/dtheta for every parameter by index-notation name: {name: float}."""
-    return from_matrices(matrix_gradients(to_matrices(params), X, Y))
+    """dJ/dtheta for every parameter, in the form of ``params``: a {name: float} dict for a name
+    dict, [(dW_1, db_1), ...] for [(W_1, b_1), ...], a flat vector (PARAMETERS order) for a vector."""
+    kind = _kind(params)
+    if kind == "pairs":
+        return matrix_gradients(params, X, Y)
+    if kind == "vector":
+        X, Y = _data(X, Y)
+        if _FAST:
+            if not (isinstance(params, numpy.ndarray) and params.dtype == numpy.float64):
+                params = numpy.asarray(params, dtype=float)
+            if params.shape != (_SIZE,):
+                raise ValueError(f"a flat parameter vector has {_SIZE} entries (PARAMETERS order), not shape {params.shape}")
+            return gradient_vector(X, Y, params, _reduction(X.shape[0]))
+        return matrices_to_vector(gradient_matrices(X, Y, *_flat(vector_to_matrices(params)), _reduction(X.shape[0])))
+    return vector_to_dict(matrices_to_vector(matrix_gradients(vector_to_matrices(dict_to_vector(params)), X, Y)))
 
 
 def loss(params, X, Y=None):
@@ -548,7 +753,9 @@ class CompiledMatrixGradients:
     def matrix_all(self, mats, X, Y, r=None) -> dict:
         return self.module.matrix_all(mats, X, Y, r)
 
-    def gradients(self, params, X, Y=None) -> dict:
+    def gradients(self, params, X, Y=None):
+        """A {name: float} dict for a name dict, [(dW_l, db_l)] for [(W_l, b_l)], a flat vector
+        (``parameters`` order) for a flat vector."""
         return self.module.gradients(params, X, Y)
 
     def loss(self, params, X, Y=None) -> float:
