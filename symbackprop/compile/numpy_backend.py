@@ -546,7 +546,8 @@ def compile_gradients(d: Derivation, backend: str = "auto"):
     """Generate and load NumPy code for a derivation.
 
     ``backend``: ``"per-scalar"`` (the derivation's own straight-line code), ``"matrix"``
-    (the slides' matrix form, network specs only), or ``"auto"`` (``choose_backend``).
+    (the slides' matrix form, network specs only), ``"jax"`` (the matrix form in ``jax.numpy``,
+    jitted; needs the ``[jax]`` extra) or ``"auto"`` (``choose_backend``; never JAX).
     Both return objects with the same ``gradients/loss/forward/node_gradients`` API and
     index-notation names; ``.kind`` says which one was used.
     """
@@ -556,8 +557,12 @@ def compile_gradients(d: Derivation, backend: str = "auto"):
         from ..compile.matrix_numpy import compile_matrix_gradients
 
         return compile_matrix_gradients(d)
+    if backend == "jax":
+        from ..compile.matrix_jax import compile_jax_gradients
+
+        return compile_jax_gradients(d)
     if backend != "per-scalar":
-        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix)")
+        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix, jax)")
     source = generate_source(d)
     return CompiledGradients(source, _load_source(source, "grad"))
 
