@@ -63,6 +63,14 @@ def test_train_fits_the_gender_table(capsys):
         assert (yhat > 0.5) == bool(label)
 
 
+def test_train_shows_a_per_epoch_bar_only_when_asked_and_the_numbers_do_not_change(capsys):
+    code, shown_out, shown_err = run(capsys, "train", DERIVATIONS / "gender.toml", "--epochs", "40", "--progress")
+    assert code == 0 and "epoch 40/40" in shown_err and "loss" in shown_err
+    code, quiet_out, quiet_err = run(capsys, "train", DERIVATIONS / "gender.toml", "--epochs", "40", "--no-progress")
+    assert code == 0 and quiet_err == ""
+    assert shown_out == quiet_out and "after 40 epochs" in quiet_out
+
+
 def test_derive_text_shows_path_factors_and_result(capsys):
     code, out, _ = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}")
     assert code == 0
