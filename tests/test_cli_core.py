@@ -80,6 +80,41 @@ def test_derive_text_shows_path_factors_and_result(capsys):
     assert "L = ½(y − ŷ)²" in out and "**" not in out and "*" not in out
 
 
+TANH_NEURON = """title = "tanh neuron"
+[graph]
+equations = ["z = w*x + b", "a = tanh(z)", "L = (a - y)^2"]
+parameters = ["w", "b"]
+reduction = "REDUCTION"
+[parameters]
+w = 0.5
+b = -0.25
+[data]
+x = [1.5, -2, 0.75]
+y = [0.2, 0.7, -0.4]
+"""
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_derive_text_reduces_the_example_gradients_to_the_cost_gradient(capsys, tmp_path, reduction):
+    spec = tmp_path / "tanh.toml"
+    spec.write_text(TANH_NEURON.replace("REDUCTION", reduction), encoding="utf-8")
+    code, out, _ = run(capsys, "derive", spec, "--decimals", "4")
+    assert code == 0
+
+    def cost(w, b):  # J written out here: the mean or sum of (tanh(w x + b) − y)² over the three examples
+        terms = [(math.tanh(w * x + b) - y) ** 2 for x, y in ((1.5, 0.2), (-2, 0.7), (0.75, -0.4))]
+        return sum(terms) / (3 if reduction == "mean" else 1)
+
+    h = 1e-6
+    expected = {"w": (cost(0.5 + h, -0.25) - cost(0.5 - h, -0.25)) / (2 * h),
+                "b": (cost(0.5, -0.25 + h) - cost(0.5, -0.25 - h)) / (2 * h)}
+    for name, value in expected.items():
+        line = next(l for l in out.splitlines() if l.strip().startswith(f"over the 3 examples: ∂J/∂{name} ="))
+        shown = float(line.rsplit("= ", 1)[1].replace("−", "-"))
+        assert shown == pytest.approx(value, abs=0.5e-4), line
+        assert line.count("+") == 2 and (("(1/3)(" in line) == (reduction == "mean"))
+
+
 def test_derive_wrt_reads_every_spelling_verify_reads(capsys):
     """w^1_{1,1}, w^{1}_{11}, w_{11}^1 all name w^{1}_{1,1}; \\hat{y} names ŷ; a wrong index gets no 'did you mean'."""
     texts = [run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", w)[1]
