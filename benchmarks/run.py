@@ -314,8 +314,11 @@ def summarize(results: dict) -> dict:
                 fwd_ratios.append(f)
             torch_t = methods.get("torch")
             if torch_t is not None and batch >= 100_000:
-                r = ratio(ours.median, torch_t.median)
+                # the documented call with arrays where the tree has it, else with the name dict
+                best = methods.get("ours_arrays") or ours
+                r = ratio(best.median, torch_t.median)
                 out[f"grad_over_torch_{tag}"] = r
+                out[f"dict_over_torch_{tag}"] = ratio(ours.median, torch_t.median)
                 if r is not None:
                     torch_ratios.append(r)
         out[f"trainer_grad_over_forward_{tag}"] = ratio(t_tr, t_fw)
@@ -889,6 +892,9 @@ def gradient_methods(key, layers, activations, loss, batch, *, compiled=None, ex
     notes = {}
     for name, obj in (compiled or {}).items():
         methods[name] = (lambda obj=obj: obj.gradients(params, X, Y))
+    ours_obj = (compiled or {}).get("ours")
+    if ours_obj is not None and getattr(ours_obj, "kind", "") == "matrix" and hasattr(ours_obj.module, "matrices_to_vector"):
+        methods["ours_arrays"] = lambda: ours_obj.gradients(mats, X, Y)  # the same call with [(W, b), ...]
     if exported is not None:
         methods["exported"] = lambda: exported.gradients(params, X, Y)
     if md is not None:
@@ -1465,7 +1471,8 @@ def _run_pinned(plan: Plan, results: dict, frameworks, start: float) -> dict:
 # ---------------------------------------------------------------------------------------
 
 METHOD_TITLES = (
-    ("ours", "ours (`compile_gradients`, auto)"),
+    ("ours", "ours (`compile_gradients`, auto; name dict)"),
+    ("ours_arrays", "ours (`compile_gradients`, auto; [(W, b)])"),
     ("per_scalar", "per-scalar backend"),
     ("matrix_dict", "matrix backend (dict API)"),
     ("matrix_numpy", "matrix form (`matrix_gradients`, matrices)"),

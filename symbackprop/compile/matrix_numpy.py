@@ -616,8 +616,8 @@ def vector_to_dict(v):
 
 
 def vector_to_matrices(v):
-    """The flat vector in PARAMETERS order -> [(W_l (N_{l-1}, N_l), b_l (1, N_l))], as views of it
-    (W_l = B_l[:, :M]ᵀ and b_l = B_l[:, M:]ᵀ of the layer's (N, M + 1) block B_l = [W_l; b_l]ᵀ)."""
+    """The flat vector in PARAMETERS order -> [(W_l (N_{l-1}, N_l), b_l (1, N_l))]: W_l = B_l[:, :M]ᵀ
+    (copied C-contiguous) and b_l = B_l[:, M:]ᵀ (a view) of the layer's (N, M + 1) block B_l = [W_l; b_l]ᵀ."""
     if not (isinstance(v, numpy.ndarray) and v.dtype == numpy.float64):
         v = numpy.asarray(v, dtype=float)
     if v.shape != (_SIZE,):
@@ -625,7 +625,7 @@ def vector_to_matrices(v):
     mats = []
     for start, stop, N, M in _VIEWS:
         block = v[start:stop].reshape(N, M + 1)
-        mats.append((block[:, :M].T, block[:, M:].T))
+        mats.append((numpy.ascontiguousarray(block[:, :M].T), block[:, M:].T))
     return mats
 
 
