@@ -29,13 +29,11 @@ import sympy
 from ..spec import names
 from ..render.latex import Notation, format_number
 
+from .tikz_layout import (GRADIENT_COLOR, NODE_CM, TEXT_WIDTH_CM, VALUE_COLOR, Box, NetworkLayout,  # noqa: F401
+                          Placer, along, arrow_positions, label_size_cm)
+
 MAX_LABELLED_EDGES = 24   # more arrows than this: the weight names are left out (they would overlap)
 MAX_LAYER_WIDTH = 12      # wider layers are drawn with their first and last nodes and a gap
-MATRIX_LABELLED_PER_GAP = 4  # matrix drawing: more arrows than this between two layers, only W_l[1, 1] is labelled
-TEXT_WIDTH_CM = 14.5      # the drawings are scaled to fit the page (16.6 cm of text width)
-
-VALUE_COLOR = "green!45!black"
-GRADIENT_COLOR = "red!75!black"
 
 
 def tikz_packages() -> tuple:
@@ -63,196 +61,6 @@ def _shown_indices(width: int) -> list:
     if width <= MAX_LAYER_WIDTH:
         return list(range(1, width + 1))
     return [1, 2, 3, None, width - 1, width]
-
-
-PT = 0.03515              # cm per TeX point
-NODE_CM = 1.1             # the neurons' diameter (minimum size=11mm)
-LINE_PT = 9.5             # \scriptsize baseline skip
-SCRIPT = 0.73             # \scriptsize against the 11 pt text
-
-
-def _text_cm(tex_math: str) -> float:
-    from ..worksheets.layout import width
-
-    return width(tex_math) * SCRIPT * PT
-
-
-class Box:
-    """An axis-aligned box (cm): a label, or a node's bounding square."""
-
-    def __init__(self, cx, cy, w, h, what):
-        self.x0, self.x1, self.y0, self.y1, self.what = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2, what
-
-    def overlaps(self, o) -> bool:
-        return self.x0 < o.x1 and o.x0 < self.x1 and self.y0 < o.y1 and o.y0 < self.y1
-
-    def hits_segment(self, a, b) -> bool:
-        """Does the segment a-b pass through the box (Liang-Barsky clipping)?"""
-        (xa, ya), (xb, yb) = a, b
-        dx, dy = xb - xa, yb - ya
-        t0, t1 = 0.0, 1.0
-        for p, q in ((-dx, xa - self.x0), (dx, self.x1 - xa), (-dy, ya - self.y0), (dy, self.y1 - ya)):
-            if p == 0:
-                if q < 0:
-                    return False
-                continue
-            t = q / p
-            if p < 0:
-                t0 = max(t0, t)
-            else:
-                t1 = min(t1, t)
-            if t0 > t1:
-                return False
-        return True
-
-
-class NetworkLayout:
-    """Where everything of a network drawing goes (cm), and every label's box.
-
-    ``nodes``: {(layer, j): (x, y)}; ``edges``: [((k, j), (k + 1, i), name, ends)] with ``ends``
-    the segment between the two circles; ``labels``: [(Box, tikz text)] for every label placed
-    (weights on arrows, biases, node values, the output arrows); ``placed_edges``: whether the
-    arrows carry their weight names (else the weights are the matrices' entries, see the setup).
-    """
-
-    def __init__(self, d, ev=None, example=0, decimals=2):
-        g = d.graph
-        self.g, self.nt = g, Notation(d)
-        layers = g.layers
-        self.depth = len(layers)
-        self.key = ev is not None
-        values = ev.values[example] if ev is not None else None
-        grads = ev.gradients[example] if ev is not None else None
-        widest = max(layers)
-        self.dx = min(3.8, TEXT_WIDTH_CM / ((self.depth - 1) + 1.0))
-        self.dy = 1.55 if widest <= 4 else 1.35
-        if self.key:
-            self.dy += 0.85
-        self.nodes = {}
-        for k, w in enumerate(layers, start=1):
-            top = (w - 1) / 2
-            for r in range(w):
-                self.nodes[(k, r + 1)] = ((k - 1) * self.dx, (top - r) * self.dy)
-        rad = NODE_CM / 2
-        self.edges = []
-        for k in range(1, self.depth):
-            for i in range(1, layers[k] + 1):
-                for j in range(1, layers[k - 1] + 1):
-                    (xa, ya), (xb, yb) = self.nodes[(k, j)], self.nodes[(k + 1, i)]
-                    ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5
-                    ux, uy = (xb - xa) / ln, (yb - ya) / ln
-                    ends = ((xa + ux * rad, ya + uy * rad), (xb - ux * (rad + 0.1), yb - uy * (rad + 0.1)))
-                    self.edges.append(((k, j), (k + 1, i), names.weight(k, i, j), ends))
-        last = self.depth
-        outs = [(last, i) for i in range(1, layers[-1] + 1)]
-        ys = [self.nodes[o][1] for o in outs]
-        self.loss_at = ((last - 1) * self.dx + min(2.1, self.dx * 0.75), sum(ys) / len(ys))
-        self.target_at = (self.loss_at[0], self.loss_at[1] - 0.95)
-        self.out_edges = []
-        for o in outs:
-            (xa, ya) = self.nodes[o]
-            (xb, yb) = self.loss_at
-            ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5
-            ux, uy = (xb - xa) / ln, (yb - ya) / ln
-            self.out_edges.append((o, ((xa + ux * rad, ya + uy * rad), (xb - ux * 0.55, yb - uy * 0.45))))
-        self.obstacles = [Box(x, y, NODE_CM, NODE_CM, f"node {k},{j}") for (k, j), (x, y) in self.nodes.items()]
-        self.obstacles.append(Box(*self.loss_at, 0.9, 0.8, "loss"))
-        self.obstacles.append(Box(*self.target_at, 0.4, 0.45, "target"))
-        self.segments = [(name, e) for _, _, name, e in self.edges] + [(f"out {o}", e) for o, e in self.out_edges]
-        self.segments.append(("target", ((self.target_at[0], self.target_at[1] + 0.22),
-                                         (self.loss_at[0], self.loss_at[1] - 0.4))))
-        self.labels = []
-        self.node_info = {}
-        # biases above their nodes, node values below (the key)
-        for (k, j), (x, y) in self.nodes.items():
-            if k > 1:
-                t = f"$b^{{{k - 1}}}_{{{j}}}$"
-                self._place(t, [(x + dx_, y + rad + dy_) for dy_ in (0.2, 0.12, 0.35) for dx_ in (0, 0.3, -0.3, 0.55)]
-                            + [(x + 0.8, y + 0.15), (x + 0.8, y - 0.15)], None, f"bias {k},{j}", lines=1)
-            if values is not None:
-                info = self._info(k, j, values, grads, decimals)
-                text = r"\\".join(info)
-                hh = len(info) * LINE_PT * PT / 2
-                ok = self._place(text, [(x + dx_, y - rad - 0.12 - hh - dy_) for dy_ in (0, 0.1) for dx_ in (0, 0.25, -0.25)],
-                                 None,
-                                 f"values {k},{j}", lines=len(info), math=info)
-                self.node_info[(k, j)] = ok
-        self.info_in_drawing = all(self.node_info.values()) if values is not None else True
-        if not self.info_in_drawing:  # a table beside the drawing instead: drop the partial ones
-            self.labels = [lab for lab in self.labels if not lab[0].what.startswith("values")]
-        # weight names on the arrows, where every arrow of a gap finds a free place
-        self.labelled_gaps = set()
-        for k in range(1, self.depth):
-            gap = [e for e in self.edges if e[0][0] == k]
-            if len(gap) > 9:
-                continue
-            placed = list(self.labels)
-            ok = True
-            for src, dst, name, (a, b) in gap:
-                text = f"${sympy.latex(names.symbol(name))}$"
-                falling = self.nodes[dst][1] < self.nodes[src][1]
-                order = (0.22, 0.3, 0.38, 0.15, 0.46) if falling else (0.78, 0.7, 0.62, 0.85, 0.54)
-                if self.nodes[dst][1] == self.nodes[src][1]:
-                    order = (0.5, 0.4, 0.6, 0.3, 0.7)
-                cands = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t) for t in order]
-                if not self._place(text, cands, name, f"weight {name}", lines=1.15):
-                    ok = False
-                    break
-            if ok:
-                self.labelled_gaps.add(k)
-            else:
-                self.labels = placed
-        # the output arrows: y-hat into the loss
-        for n_, (o, (a, b)) in enumerate(self.out_edges):
-            yh = r"\hat{y}" if len(outs) == 1 else rf"\hat{{y}}_{{{o[1]}}}"
-            cands = [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t + dy_)
-                     for t in (0.5, 0.35, 0.65) for dy_ in (0.2, -0.2)]
-            self._place(f"${yh}$", cands, f"out {o}", f"output {o[1]}", lines=1)
-
-    def _info(self, k, j, values, grads, decimals):
-        nt = self.nt
-        if k == 1:
-            name = names.feature(j)
-            return [f"${sympy.latex(names.symbol(name))} {_num(values[name], decimals)}$"]
-        z = names.pre_activation(k, j)
-        out = [rf"$\color{{{VALUE_COLOR}}}z {_num(values[z], decimals)}$",
-               rf"$\color{{{VALUE_COLOR}}}a {_num(values[names.activation(k, j)], decimals)}$"]
-        if z in grads:
-            out.append(rf"$\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial z {_num(grads[z], decimals)}$")
-        return out
-
-    def _place(self, text, candidates, own_segment, what, lines=1, math=None):
-        w = max(_text_cm(m) for m in (math or [text])) + 4 * PT
-        h = lines * LINE_PT * PT + 3 * PT
-        for cx, cy in candidates:
-            box = Box(cx, cy, w, h, what)
-            if any(box.overlaps(o) for o in self.obstacles):
-                continue
-            if any(box.overlaps(lab) for lab, _ in self.labels):
-                continue
-            if any(box.hits_segment(*seg) for name, seg in self.segments if name != own_segment):
-                continue
-            self.labels.append((box, text))
-            return True
-        return False
-
-    def overlaps(self) -> list:
-        """Pairs that overlap (should be none): labels with labels, nodes, and other arrows."""
-        bad = []
-        for n, (b, _) in enumerate(self.labels):
-            for c, _ in self.labels[n + 1:]:
-                if b.overlaps(c):
-                    bad.append((b.what, c.what))
-            for o in self.obstacles:
-                if b.overlaps(o):
-                    bad.append((b.what, o.what))
-            own = b.what.split(" ", 1)[1] if b.what.startswith("weight ") else None
-            for name, seg in self.segments:
-                if name == own or (b.what.startswith("output ") and name == f"out {(self.depth, int(b.what.split()[1]))}"):
-                    continue
-                if b.hits_segment(*seg):
-                    bad.append((b.what, name))
-        return bad
 
 
 def network_layout(d, ev=None, example: int = 0, decimals: int = 2) -> NetworkLayout:
@@ -284,13 +92,12 @@ def network_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float =
     lx, ly = lay.loss_at
     tx, ty = lay.target_at
     lines.append(rf"\node[lossnode] (loss) at ({lx:.3f},{ly:.3f}) {{${nt.out_tex}$}};")
-    for o, (a, b) in lay.out_edges:
-        lines.append(rf"\draw[->] ({a[0]:.3f},{a[1]:.3f}) -- (loss);")
     lines.append(rf"\node (target) at ({tx:.3f},{ty:.3f}) {{$y$}};")
-    lines.append(r"\draw[->] (target) -- (loss);")
-    for box, text in lay.labels:
-        cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
-        lines.append(rf"\node[lab] at ({cx:.3f},{cy:.3f}) {{{text}}};")
+    for _, (a, b) in lay.segments[len(lay.edges):]:   # the output arrows and the target's, as measured
+        lines.append(rf"\draw[->] ({a[0]:.3f},{a[1]:.3f}) -- ({b[0]:.3f},{b[1]:.3f});")
+    for n, (box, text) in enumerate(lay.labels, start=1):
+        cx, cy = box.centre
+        lines.append(rf"\node[lab] (lab{n}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 
