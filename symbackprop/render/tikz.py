@@ -141,7 +141,7 @@ def uniform_numbers(rows, decimals: int = 2, most: int = 8) -> list:
             if getattr(v, "is_Integer", False) or isinstance(v, int):
                 line.append(str(v))
                 continue
-            dec = Decimal(str(sympy.Float(v, 30)))
+            dec = Decimal(str(sympy.Float(sympy.N(v, 40) if isinstance(v, sympy.Basic) else v, 30)))
             q = dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
             line.append(f"{q:.{places}f}")
         out.append(line)
@@ -291,106 +291,142 @@ _ACTIVATION_LABELS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{
 
 
 def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, given_shapes=("x",)) -> str:
-    """The network in the slides' matrix notation: a column per layer, its neurons (the
+    r"""The network in the slides' matrix notation: a column per layer, its neurons (the
     activation's symbol inside, the input columns x_j), the matrix names above each column and,
     between columns, ``W_l`` and ``b_l``; each arrow from input ``j`` to neuron ``i`` is labelled
-    ``W_l[j, i]`` (the weight it carries, w^{l}_{i,j} in index notation).
+    ``W_l[j, i]`` (the weight it carries, w^{l}_{i,j} in index notation), the arrows into the loss
+    J with \hat{y}.
 
     ``md``: a MatrixDerivation (its dimension sizes are the shapes shown). ``env``: the matrices'
     values ({name: 2-D array}, e.g. ``md.environment(exact=True)``) for the answer key: every shape
-    is shown with its sizes and each arrow also carries ``dW_l[j, i]`` (red). Without ``env`` (the
-    exercises) only the shapes in ``given_shapes`` are shown, so the shapes stay an exercise.
+    is shown with its sizes, and below the drawing, in red, the gradients
+    ``dW_l = \partial J/\partial W_l`` as matrices (never a bare red number on an arrow). Without
+    ``env`` (the exercises) only the shapes in ``given_shapes`` are shown, so the shapes stay an
+    exercise.
+
+    The labels are placed like the index drawing's (:class:`~symbackprop.render.tikz_layout.Placer`:
+    no label on another label, a neuron, a heading or an arrow but its own); a gap whose arrows
+    cannot all be labelled gets the label of its first arrow only, ``W_l[1, 1]``, and the rule
+    ``W_l[j, i]`` for the others is in the heading.
     """
     layers = md.layers
     L = md.depth
     key = env is not None
-    dx = min(4.6 if key else 4.0, TEXT_WIDTH_CM / (L + 0.9))
-    dy = 1.9 if key else 1.6
+    dx = min(4.6 if key else 4.0, TEXT_WIDTH_CM / (L + 0.9)) * scale
+    dy = (1.9 if key else 1.6) * scale
+    rad = 0.45
     shown = [_shown_indices(w) for w in layers]
-    n_edges = sum(len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) for l in range(1, L + 1))
-    label_edges = n_edges <= MAX_LABELLED_EDGES
+    tallest = max(len(idx) for idx in shown)
+    top_y = ((tallest - 1) / 2 + 0.55) * dy
+    bottom_y = -((tallest - 1) / 2 + 0.55) * dy
+    pl = Placer()
     lines = [
-        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={dy * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"\begin{tikzpicture}[x=1cm, y=1cm, >={Stealth[length=2.2mm]},",
         r"  neuron/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, fill=white},",
         r"  lossnode/.style={rectangle, rounded corners, draw, thick, minimum size=8mm, fill=white},",
-        r"  wlabel/.style={fill=white, inner sep=1pt, font=\scriptsize},",
+        r"  lab/.style={fill=white, inner sep=0.5pt, font=\scriptsize, align=center},",
         r"  head/.style={font=\small, align=center},",
         r"  info/.style={font=\scriptsize, align=center}]",
     ]
-    tallest = max(len(idx) for idx in shown)
-    top_y = (tallest - 1) / 2 + 0.55
-    bottom_y = -(tallest - 1) / 2 - 0.55
-    pos = {}
 
     def shape_text(name):
-        shp = md.matrices[name].shape
-        r, c = shp.sizes
-        if key or name in given_shapes:
-            return f"$({r}, {c})$"
-        return ""
+        r, c = md.matrices[name].shape.sizes
+        return f"({r}, {c})" if key or name in given_shapes else ""
 
+    def heading(x, y, text, maths, style="head"):
+        lines.append(rf"\node[{style}] at ({x:.3f},{y:.3f}) {{{text}}};")
+        w, h = label_size_cm(maths)
+        f = 1.25 if style == "head" else 1.0   # \small against \scriptsize
+        pl.boxes.append(Box(x, y, w * f, h * f, "heading"))
+
+    pos = {}
     for l, width in enumerate(layers):
         idx = shown[l]
         top = (len(idx) - 1) / 2
         for r_, j in enumerate(idx):
-            y = top - r_
+            x, y = l * dx, (top - r_) * dy
             if j is None:
-                lines.append(rf"\node at ({l},{y:.2f}) {{$\vdots$}};")
+                lines.append(rf"\node at ({x:.3f},{y:.3f}) {{$\vdots$}};")
+                pl.boxes.append(Box(x, y, 0.3, 0.5, "dots"))
                 continue
-            pos[(l, j)] = y
+            pos[(l, j)] = (x, y)
             label = f"x_{{{j}}}" if l == 0 else _ACTIVATION_LABELS.get(md.activations[l - 1], "g")
-            lines.append(rf"\node[neuron] (m{l}-{j}) at ({l},{y:.2f}) {{${label}$}};")
-        if l == 0:
-            names_ = ["x"]
-        else:
-            names_ = [f"z_{l}", md.activation_name(l)]
-        head = r",\ ".join(f"${md.matrices[nm].latex()}$" for nm in names_)
-        lines.append(rf"\node[head] at ({l},{top_y:.2f}) {{{head}}};")
+            lines.append(rf"\node[neuron] (m{l}-{j}) at ({x:.3f},{y:.3f}) {{${label}$}};")
+            pl.circles.append((x, y, rad + 0.02, f"m{l}-{j}"))
+        names_ = ["x"] if l == 0 else [f"z_{l}", md.activation_name(l)]
+        maths = [md.matrices[nm].latex() for nm in names_]
+        heading(l * dx, top_y, r",\ ".join(f"${m}$" for m in maths), [r",\ ".join(maths)])
         shp = shape_text(names_[0])
         if shp:
-            lines.append(rf"\node[info] at ({l},{bottom_y:.2f}) {{{shp}}};")
+            heading(l * dx, bottom_y, f"${shp}$", [shp], "info")
         if l >= 1:
-            wname, bname = f"W_{l}", f"b_{l}"
             parts = []
-            for nm in (wname, bname):
+            for nm in (f"W_{l}", f"b_{l}"):
                 s_ = shape_text(nm)
-                parts.append(f"${md.matrices[nm].latex()}$" + (r"\ " + s_ if s_ else ""))
-            joined = r",\quad ".join(parts)
-            lines.append(rf"\node[head] at ({l - 0.5:.2f},{top_y + 0.35:.2f}) {{{joined}}};")
-    for l in range(1, L + 1):
-        # more than 4 arrows between two columns: their labels would overlap, so only the top
-        # arrow (input 1 to neuron 1) carries its entry; the caption states the rule for the others
-        crowded = len([i for i in shown[l] if i]) * len([j for j in shown[l - 1] if j]) > MATRIX_LABELLED_PER_GAP
-        for i in shown[l]:
-            if i is None:
-                continue
-            for j in shown[l - 1]:
-                if j is None:
-                    continue
-                if not label_edges or (crowded and (i, j) != (1, 1)):
-                    lines.append(rf"\draw[->] (m{l - 1}-{j}) -- (m{l}-{i});")
-                    continue
-                ys, yt = pos[(l - 1, j)], pos[(l, i)]
-                frac = 0.5 if ys == yt else (0.27 if yt < ys else 0.73)
-                text = f"$W_{{{l}}}[{j},{i}]$"
-                if key and f"dW_{l}" in env:
-                    num = _num(env[f"dW_{l}"][j - 1][i - 1], decimals)
-                    text = rf"\shortstack{{{text}\\$\color{{{GRADIENT_COLOR}}}{num}$}}"
-                where = "above" if ys == yt else "sloped"
-                lines.append(rf"\draw[->] (m{l - 1}-{j}) -- node[wlabel, pos={frac}, {where}] {{{text}}} (m{l}-{i});")
+                parts.append(md.matrices[nm].latex() + (r"\ " + s_ if s_ else ""))
+            heading((l - 0.5) * dx, top_y + 0.35 * dy, r",\quad ".join(f"${p}$" for p in parts),
+                    [r",\quad ".join(parts)])
     out_idx = [i for i in shown[L] if i is not None]
-    loss_x = L + 0.7
-    mid = sum(pos[(L, i)] for i in out_idx) / len(out_idx)
-    lines.append(rf"\node[lossnode] (loss) at ({loss_x:.2f},{mid:.2f}) {{$J$}};")
+    loss_at = ((L + 0.7) * dx, sum(pos[(L, i)][1] for i in out_idx) / len(out_idx))
+    target_at = (loss_at[0], loss_at[1] - 0.8 * dy)
+    pl.boxes += [Box(*loss_at, 0.9, 0.8, "loss"), Box(*target_at, 0.4, 0.45, "target")]
+    gaps = {}
+    for l in range(1, L + 1):
+        for i in shown[l]:
+            for j in shown[l - 1]:
+                if i is None or j is None:
+                    continue
+                a, b = pos[(l - 1, j)], pos[(l, i)]
+                ln = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+                ux, uy = (b[0] - a[0]) / ln, (b[1] - a[1]) / ln
+                seg = ((a[0] + ux * rad, a[1] + uy * rad), (b[0] - ux * (rad + 0.1), b[1] - uy * (rad + 0.1)))
+                name = f"W_{l}[{j},{i}]"
+                pl.segments.append((name, seg))
+                gaps.setdefault(l, []).append((name, seg, a[1], b[1], j, i))
+    yhats = []
     for i in out_idx:
-        lines.append(rf"\draw[->] (m{L}-{i}) -- (loss);")
-    lines.append(rf"\node[info] (target) at ({loss_x:.2f},{mid - 0.8:.2f}) {{$y$}};")
-    lines.append(r"\draw[->] (target) -- (loss);")
+        a, b = pos[(L, i)], loss_at
+        ln = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+        ux, uy = (b[0] - a[0]) / ln, (b[1] - a[1]) / ln
+        yh = r"\hat{y}" if len(out_idx) == 1 else rf"\hat{{y}}_{{{i}}}"
+        seg = ((a[0] + ux * rad, a[1] + uy * rad), (b[0] - ux * 0.55, b[1] - uy * 0.45))
+        pl.segments.append((yh, seg))
+        yhats.append((yh, seg))
+    pl.segments.append(("target", ((target_at[0], target_at[1] + 0.22), (loss_at[0], loss_at[1] - 0.4))))
+    for yh, (a, b) in yhats:
+        pl.place(f"${yh}$", [yh], along(a, b, arrow_positions(a[1] > b[1], abs(a[1] - b[1]) < 1e-9)), yh,
+                 f"output {yh}")
+    n_edges = sum(len(g) for g in gaps.values())
+    for l, gap in sorted(gaps.items()):
+        items = []
+        for name, (a, b), ya, yb, j, i in gap:
+            text = f"W_{{{l}}}[{j},{i}]"
+            items.append((f"${text}$", [text], along(a, b, arrow_positions(yb < ya, ya == yb)), name, f"weight {name}"))
+        if n_edges > MAX_LABELLED_EDGES or len(items) > 16 or not pl.place_all(items):
+            pl.place(*items[0][:4], items[0][4])   # the first arrow only: W_l[1, 1] shows the rule
+    lines.append(rf"\node[lossnode] (loss) at ({loss_at[0]:.3f},{loss_at[1]:.3f}) {{$J$}};")
+    lines.append(rf"\node[info] (target) at ({target_at[0]:.3f},{target_at[1]:.3f}) {{$y$}};")
+    for _, (a, b) in pl.segments:
+        lines.append(rf"\draw[->] ({a[0]:.3f},{a[1]:.3f}) -- ({b[0]:.3f},{b[1]:.3f});")
+    for n, (box, text) in enumerate(pl.labels, start=1):
+        cx, cy = box.centre
+        lines.append(rf"\node[lab] (lab{n}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
     if key:
-        lines.append(rf"\node[info, anchor=west] at ({loss_x - 0.25:.2f},{bottom_y:.2f}) "
-                     rf"{{\textcolor{{{GRADIENT_COLOR}}}{{red: $dW_l[j, i] = \partial J/\partial W_l[j, i]$}}}};")
+        grads = []
+        for l in range(1, L + 1):
+            g_ = env.get(f"dW_{l}") if hasattr(env, "get") else None
+            if g_ is None or len(g_) > 6 or len(g_[0]) > 6:
+                grads = []
+                break
+            rows = uniform_numbers([list(r) for r in g_], decimals)
+            grads.append(rf"$dW_{{{l}}} = \dfrac{{\partial J}}{{\partial W_{{{l}}}}} \approx "
+                         r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{bmatrix}$")
+        if grads:
+            wide = sum(len(env[f"dW_{l}"][0]) for l in range(1, L + 1)) > 6
+            lines.append(rf"\node[anchor=north west, font=\small, align=left, text={GRADIENT_COLOR}] at "
+                         rf"(-0.5,{bottom_y - 0.45:.3f}) {{" + (r"\\[3pt] " if wide else r"\quad ").join(grads) + "};")
     lines.append(r"\end{tikzpicture}")
-    note = "" if label_edges else f"% {n_edges} arrows: entry labels left out so they do not overlap\n"
+    note = "" if n_edges <= MAX_LABELLED_EDGES else f"% {n_edges} arrows: entry labels left out so they do not overlap\n"
     return note + "\n".join(lines) + "\n"
 
 
