@@ -30,7 +30,7 @@ from ..spec import names
 from ..render.latex import Notation, format_number
 
 from .tikz_layout import (GRADIENT_COLOR, NODE_CM, TEXT_WIDTH_CM, VALUE_COLOR, Box, NetworkLayout,  # noqa: F401
-                          Placer, along, arrow_positions, label_size_cm)
+                          Placer, along, arrow_positions, arrowheads, label_size_cm)
 
 MAX_LABELLED_EDGES = 24   # more arrows than this: the weight names are left out (they would overlap)
 MAX_LAYER_WIDTH = 12      # wider layers are drawn with their first and last nodes and a gap
@@ -393,6 +393,7 @@ def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, giv
         pl.segments.append((yh, seg))
         yhats.append((yh, seg))
     pl.segments.append(("target", ((target_at[0], target_at[1] + 0.22), (loss_at[0], loss_at[1] - 0.4))))
+    pl.circles += arrowheads(pl.segments)
     for yh, (a, b) in yhats:
         pl.place(f"${yh}$", [yh], along(a, b, arrow_positions(a[1] > b[1], abs(a[1] - b[1]) < 1e-9)), yh,
                  f"output {yh}")

@@ -295,6 +295,20 @@ class Placer:
         return bad
 
 
+ARROWHEAD_CM = 0.22        # Stealth[length=2.2mm]
+
+
+def arrowheads(segments) -> list:
+    """A circle (x, y, r, what) around the tip of every arrow: no label covers an arrowhead, not
+    even its own arrow's."""
+    out = []
+    for name, ((xa, ya), (xb, yb)) in segments:
+        ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5 or 1.0
+        t = ARROWHEAD_CM * 0.5 / ln
+        out.append((xb - (xb - xa) * t, yb - (yb - ya) * t, ARROWHEAD_CM * 0.6, f"tip {name}"))
+    return out
+
+
 def along(a, b, ts) -> list:
     """Points of the segment a-b at the fractions ``ts``."""
     return [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t) for t in ts]
@@ -353,8 +367,8 @@ class NetworkLayout(Placer):
         values = ev.values[example] if ev is not None else None
         grads = ev.gradients[example] if ev is not None else None
         widest = max(layers)
-        self.dx = min(3.8, TEXT_WIDTH_CM / self.depth)
-        self.dy = (1.55 if widest <= 4 else 1.35) + (0.85 if self.key else 0.0)
+        self.dx = min(4.2, TEXT_WIDTH_CM / self.depth)
+        self.dy = (1.8 if widest <= 4 else 1.5) + (0.85 if self.key else 0.0)
         self.nodes = {}
         for k, w in enumerate(layers, start=1):
             for r in range(w):
@@ -378,6 +392,7 @@ class NetworkLayout(Placer):
             ux, uy = _unit(a, b)
             self.out_edges.append((o, ((a[0] + ux * rad, a[1] + uy * rad), (b[0] - ux * 0.55, b[1] - uy * 0.45))))
         self.circles = [(x, y, rad + 0.02, f"node {k},{j}") for (k, j), (x, y) in self.nodes.items()]
+        self.circles += arrowheads(self.edges_segments())
         self.boxes = [Box(*self.loss_at, 0.9, 0.8, "loss"), Box(*self.target_at, 0.4, 0.45, "target")]
         self.segments = ([(name, e) for _, _, name, e in self.edges]
                          + [(self._yhat(o, len(outs)), e) for o, e in self.out_edges]
@@ -421,6 +436,9 @@ class NetworkLayout(Placer):
                               f"weight {name}"))
             if self.place_all(items):
                 self.labelled_gaps.add(k)
+
+    def edges_segments(self):
+        return [(name, e) for _, _, name, e in self.edges] + [(f"out {o}", e) for o, e in self.out_edges]
 
     @staticmethod
     def _yhat(o, n_out):
