@@ -115,7 +115,7 @@ def network_caption(d, ev=None, example: int = 0, decimals: int = 2) -> str:
         if lay.info_in_drawing:
             parts.append(rf"Under each node: its values in \textcolor{{{VALUE_COLOR}}}{{green}} and "
                          rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {lay.nt.out_tex}/\partial z$ "
-                         "in red}}.")
+                         "in red}.")
         parts.append(r"The weights' gradients are in the table below the drawing.")
     return " ".join(parts) + ("\n" if parts else "")
 
