@@ -112,11 +112,13 @@ def network_caption(d, ev=None, example: int = 0, decimals: int = 2) -> str:
         parts.append("The arrow from node $j$ of layer $k$ to node $i$ of layer $k + 1$ carries the weight "
                      f"$w^{{k}}_{{i,j}}$ (unlabelled arrows: the entries of {which} above).")
     if ev is not None:
+        grad = rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {lay.nt.out_tex}/\partial z$ in red}}"
         if lay.info_in_drawing:
-            parts.append(rf"Under each node: its values in \textcolor{{{VALUE_COLOR}}}{{green}} and "
-                         rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {lay.nt.out_tex}/\partial z$ "
-                         "in red}.")
-        parts.append(r"The weights' gradients are in the table below the drawing.")
+            parts.append(rf"Under each node: its values in \textcolor{{{VALUE_COLOR}}}{{green}} and {grad}.")
+            parts.append(r"The weights' gradients are in red below the drawing.")
+        else:
+            parts.append(rf"The table below gives each node's values $z$ and $a$ and {grad}; the weights' "
+                         "gradients follow it.")
     return " ".join(parts) + ("\n" if parts else "")
 
 

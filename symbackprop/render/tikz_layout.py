@@ -357,7 +357,7 @@ class NetworkLayout(Placer):
     under the nodes (else in a table).
     """
 
-    def __init__(self, d, ev=None, example=0, decimals=2):
+    def __init__(self, d, ev=None, example=0, decimals=2, room_for_values=True):
         super().__init__()
         g = d.graph
         self.g, self.nt = g, Notation(d)
@@ -368,7 +368,7 @@ class NetworkLayout(Placer):
         grads = ev.gradients[example] if ev is not None else None
         widest = max(layers)
         self.dx = min(4.2, TEXT_WIDTH_CM / self.depth)
-        self.dy = (1.8 if widest <= 4 else 1.5) + (0.85 if self.key else 0.0)
+        self.dy = (1.8 if widest <= 4 else 1.5) + (0.85 if self.key and room_for_values else 0.0)
         self.nodes = {}
         for k, w in enumerate(layers, start=1):
             for r in range(w):
@@ -412,16 +412,18 @@ class NetworkLayout(Placer):
             self.place(f"${yh}$", [yh], along(a, b, arrow_positions(a[1] > b[1], level)), yh, f"output {yh}")
         # the key: node values under the nodes, or all of them in a table
         self.node_info = {}
-        if values is not None:
+        if values is not None and room_for_values:
             for (k, j), (x, y) in self.nodes.items():
                 info = self._info(k, j, values, grads, decimals)
                 hh = label_size_cm(info)[1] / 2
                 cands = [(x + dx_, y - rad - 0.05 - hh - dy_) for dy_ in (0, 0.08, 0.16) for dx_ in (0, 0.2, -0.2, 0.4, -0.4)]
                 self.node_info[(k, j)] = self.place(r"\\".join(f"${m}$" for m in info), info, cands, None,
                                                     f"values {k},{j}")
-        self.info_in_drawing = all(self.node_info.values()) if values is not None else True
-        if not self.info_in_drawing:
-            self.labels = [lab for lab in self.labels if not lab[0].what.startswith("values")]
+        self.info_in_drawing = values is None or (room_for_values and all(self.node_info.values()))
+        if not self.info_in_drawing and room_for_values:
+            # the values go into a table: draw the key as compactly as the sheet
+            self.__init__(d, ev, example, decimals, room_for_values=False)
+            return
         # weight names on their arrows: all of a gap's or none (then its weights are in a table)
         self.labelled_gaps = set()
         for k in range(1, self.depth):
