@@ -30,7 +30,8 @@ from ..spec import names
 from ..render.latex import Notation, format_number
 
 from .tikz_layout import (GRADIENT_COLOR, NODE_CM, TEXT_WIDTH_CM, VALUE_COLOR, Box, NetworkLayout,  # noqa: F401
-                          Placer, along, arrow_positions, arrowheads, label_size_cm)
+                          Placer, along, arrow_positions, arrowheads, label_size_cm,
+                          math_width_pt)
 
 MAX_LABELLED_EDGES = 24   # more arrows than this: the weight names are left out (they would overlap)
 MAX_LAYER_WIDTH = 12      # wider layers are drawn with their first and last nodes and a gap
@@ -150,6 +151,19 @@ def uniform_numbers(rows, decimals: int = 2, most: int = 8) -> list:
     return out
 
 
+DISPLAY_ROOM_PT = 440.0   # the text width is 472 pt (a4, 2.2 cm margins); the rest is slack
+
+
+def _display_pt(rows, k) -> float:
+    """The width (pt, 11 pt display) of ``\\frac{\\partial J}{\\partial W^{k}} \\approx [rows]``: the
+    glyph table's widths scaled from 8 pt, the widest row, 10 pt between columns, the brackets."""
+    scale = 11 / 8
+    cols = max(len(r) for r in rows)
+    widest = max(sum(math_width_pt(e) for e in r) for r in rows)
+    frac = math_width_pt(rf"\partial W^{{{k}}}")
+    return scale * (widest + frac + 6.6 + 2 * 2.78) + 10 * (cols - 1) + 2 * 5 + 12
+
+
 def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
     """The key's numbers beside the drawing: per node z, a and dL/dz when they did not fit under
     the nodes, and per layer the weights' gradients dL/dW^{k} and dL/db^{k} as matrices."""
@@ -174,8 +188,6 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
                 tabs.append("\\begin{tabular}{cccc}\n\\toprule\n" + head + "\n\\midrule\n" + "\n".join(chunk)
                             + "\n\\bottomrule\n\\end{tabular}")
         out.append("\\begin{center}\n\\small\n" + "\\qquad\n".join(tabs) + "\n\\end{center}\n")
-    from ..worksheets.layout import LINE_PT as ROOM, width
-
     mats = []
     for k in range(1, lay.depth):
         Wv = [[grads.get(names.weight(k, i, j), sympy.S.Zero) for j in range(1, g.layers[k - 1] + 1)]
@@ -186,7 +198,7 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
         mb = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in b) + r" \end{bmatrix}"
         lw = rf"\frac{{\partial {nt.out_tex}}}{{\partial W^{{{k}}}}} \approx {mw}"
         lb = rf"\frac{{\partial {nt.out_tex}}}{{\partial b^{{{k}}}}} \approx {mb}"
-        if width(lw + lb) + 30 <= ROOM:
+        if _display_pt(W, k) + _display_pt(b, k) + 30 <= DISPLAY_ROOM_PT:
             mats.append(lw + r",\qquad " + lb)
         else:
             mats += [lw, lb]
