@@ -113,9 +113,9 @@ def test_small_gaps_carry_every_weight_and_crowded_ones_none(tmp_path, shape, ga
     caption = tikz.network_caption(d)
     bare = sorted(set(range(1, len(d.graph.layers))) - gaps)
     for k in bare:
-        assert f"$W^{{{k}}}$" in caption
+        assert f"$W^{{{k}}}$" in caption and "too many to label: their weights are given above" in caption
     if not bare:
-        assert "unlabelled" not in caption
+        assert "too many to label" not in caption
 
 
 @pytest.mark.parametrize("shape", ["2-2-1", "3-4-2", "6-1"])
@@ -238,3 +238,26 @@ def test_gender_matrix_drawing(spec_path, tmp_path, key):
     probe = tikz_probe.compile_probe(src, str(tmp_path))
     heads = {p for p, (corners, c) in probe["nodes"].items() if p not in probe["named"].values()}
     assert tikz_probe.overlaps(src, probe, heading_ids=heads) == []
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", ["computational_graph.toml", "linear_regression.toml"])
+def test_graph_drawing_labels_on_their_arrows_named(spec_path, tmp_path, name):
+    """Graph mode (the slides' f = (x + y) z): each arrow's value (green, ``q = 3``) and gradient
+    (red, ``∂f/∂q = -4``) on the arrow, no bare red number, nothing overlapping in the real render."""
+    d = derive(load_spec(spec_path(name)))
+    src = tikz.graph_tikz(d, _key(d))
+    labs = re.findall(r"\\node\[lab\] \(lab\d+\) at \([^)]*\) \{(.*)\};", src)
+    arrows = [line for line in src.splitlines() if line.startswith(r"\draw[->]")]
+    assert len(labs) == len(arrows)
+    for lab in labs:
+        value, grad = lab.split(r"\\")
+        assert re.fullmatch(r"\$\\color\{" + re.escape(tikz.VALUE_COLOR) + r"\}\S+ (=|\\approx) -?[0-9.]+\$", value), lab
+        assert grad.startswith(r"$\color{" + tikz.GRADIENT_COLOR + r"}\partial "), lab
+    if name == "computational_graph.toml":
+        assert r"\partial f/\partial q = -4" in src and r"q = 3" in src and r"\partial f/\partial z = 3" in src
+    # the graph's nodes are obstacles for the probe like neurons (it knows them by their names n..-..)
+    probe_src = re.sub(r"\((v\d+)\)", lambda m: "(n" + m.group(1)[1:] + "-0)", src)
+    probe = tikz_probe.compile_probe(probe_src, str(tmp_path))
+    heads = {p for p in probe["nodes"] if p not in probe["named"].values()}   # the definitions below
+    assert tikz_probe.overlaps(probe_src, probe, heading_ids=heads) == []

@@ -111,7 +111,8 @@ def network_caption(d, ev=None, example: int = 0, decimals: int = 2) -> str:
     if bare:
         which = ", ".join(f"$W^{{{k}}}$" for k in bare)
         parts.append("The arrow from node $j$ of layer $k$ to node $i$ of layer $k + 1$ carries the weight "
-                     f"$w^{{k}}_{{i,j}}$ (unlabelled arrows: the entries of {which} above).")
+                     f"$w^{{k}}_{{i,j}}$; the arrows of {which} are too many to label: their weights are given "
+                     "above.")
     if ev is not None:
         grad = rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {lay.nt.out_tex}/\partial z$ in red}}"
         if lay.info_in_drawing:
@@ -241,48 +242,88 @@ def _layout(g) -> dict:
 
 
 def graph_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
-    """The computational graph as the slides draw it: values above the arrows, gradients below."""
+    r"""The computational graph as the slides draw it: the inputs on the left, one node per equation.
+
+    In the key every arrow carries the value flowing along it (green, ``q = 3``) and, below it,
+    the gradient of the output with respect to that value (red, always named:
+    ``\partial f/\partial q = -4``). Each label sits on its own arrow, placed by
+    :class:`~symbackprop.render.tikz_layout.Placer` where its box meets no node, no other label and
+    no other arrow (the position is searched along the arrow)."""
     g = d.graph
     nt = Notation(d)
     place = _layout(g)
     values = ev.values[example] if ev is not None else None
     grads = ev.gradients[example] if ev is not None else None
     n_columns = max(c for c, _ in place.values()) + 0.8
-    dx = min(3.2, TEXT_WIDTH_CM / max(n_columns, 1))
+    dx = min(4.6, TEXT_WIDTH_CM / max(n_columns, 1)) * scale
+    dy = (2.1 if ev is not None else 1.8) * scale
     lines = [
-        rf"\begin{{tikzpicture}}[x={dx * scale:.2f}cm, y={(2.1 if ev is not None else 1.8) * scale:.2f}cm, >={{Stealth[length=2.2mm]}},",
+        r"\begin{tikzpicture}[x=1cm, y=1cm, >={Stealth[length=2.2mm]},",
         r"  op/.style={circle, draw, thick, minimum size=10mm, inner sep=1pt, fill=white},",
         r"  leaf/.style={inner sep=2pt},",
-        r"  val/.style={font=\footnotesize, text=" + VALUE_COLOR + "},",
-        r"  grad/.style={font=\footnotesize, text=" + GRADIENT_COLOR + "}]",
+        r"  lab/.style={fill=white, inner sep=0.5pt, font=\scriptsize, align=center}]",
     ]
-    node_id = {}
+    pl = Placer()
+    at, node_id, radius = {}, {}, {}
     for n in g.nodes:
         if n.name not in place:
             continue
         ident = f"v{len(node_id)}"
         node_id[n.name] = ident
         col, yy = place[n.name]
+        at[n.name] = (col * dx, yy * dy)
+        tex = nt.tex(n.name)
+        if n.is_leaf:
+            w, h = label_size_cm([tex])
+            radius[n.name] = max(w, h) * 11 / 8 / 2 + 0.05
+        else:
+            radius[n.name] = 0.5
+        pl.circles.append((*at[n.name], radius[n.name] + 0.02, ident))
         style = "leaf" if n.is_leaf else "op"
-        lines.append(rf"\node[{style}] ({ident}) at ({col},{yy:.2f}) {{${nt.tex(n.name)}$}};")
+        lines.append(rf"\node[{style}] ({ident}) at ({at[n.name][0]:.3f},{at[n.name][1]:.3f}) {{${tex}$}};")
+    out = g.output
+    end = (at[out][0] + 0.8 * dx, at[out][1])
+    arrows = []
     for n in g.nodes:
         if n.is_leaf or n.name not in place:
             continue
         for p in n.parents:
             if p in node_id:
-                lines.append(_edge(node_id[p], node_id[n.name], p, values, grads, decimals))
-    out = g.output
-    col, yy = place[out]
-    lines.append(rf"\node[leaf] (out) at ({col + 0.8},{yy:.2f}) {{}};")
-    lines.append(_edge(node_id[out], "out", out, values, grads, decimals))
-    lowest = min(v for _, v in place.values())
+                arrows.append((p, at[p], at[n.name], radius[p], radius[n.name] + 0.1))
+    arrows.append((out, at[out], end, radius[out], 0.0))
+    for k, (p, a, b, ra, rb) in enumerate(arrows):
+        ln = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 or 1.0
+        ux, uy = (b[0] - a[0]) / ln, (b[1] - a[1]) / ln
+        seg = ((a[0] + ux * ra, a[1] + uy * ra), (b[0] - ux * rb, b[1] - uy * rb))
+        pl.segments.append((f"arrow{k}", seg))
+        lines.append(rf"\draw[->] ({seg[0][0]:.3f},{seg[0][1]:.3f}) -- ({seg[1][0]:.3f},{seg[1][1]:.3f});")
+    pl.circles += arrowheads(pl.segments)
+    lowest = min(y for _, y in at.values())
     defs = ",\\quad ".join(f"{nt.tex(n.name)} = {_definition(nt, n)}" for n in g.nodes
                            if not n.is_leaf and n.name in place)
-    lines.append(rf"\node[anchor=north west, font=\small] at (-0.1,{lowest - 0.45:.2f}) {{${defs}$}};")
+    foot = lowest - 0.45 * dy
+    pl.boxes.append(Box(TEXT_WIDTH_CM / 2, foot - 0.6, TEXT_WIDTH_CM + 2, 1.2, "definitions"))
+    if values is not None:
+        for k, (p, a, b, ra, rb) in enumerate(arrows):
+            if p not in values:
+                continue
+            v = nt.tex(p)
+            info = [rf"\color{{{VALUE_COLOR}}}{v} {_num(values[p], decimals)}"]
+            if grads is not None and p in grads:
+                info.append(rf"\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial {v} {_num(grads[p], decimals)}")
+            seg = pl.segments[k][1]
+            cands = along(*seg, sorted(arrow_positions(False, True), key=lambda t: (abs(t - 0.45), t)))
+            text = r"\\".join(f"${m}$" for m in info)
+            if not pl.place(text, info, cands, f"arrow{k}", f"values arrow{k}"):
+                pl.labels.append((Box(*along(*seg, [0.45])[0], *label_size_cm(info), f"values arrow{k}"), text))
+    for n, (box, text) in enumerate(pl.labels, start=1):
+        cx, cy = box.centre
+        lines.append(rf"\node[lab] (lab{n}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
+    lines.append(rf"\node[anchor=north west, font=\small] at (-0.3,{foot:.3f}) {{${defs}$}};")
     if ev is not None:
-        lines.append(rf"\node[anchor=north west, font=\footnotesize] at (-0.1,{lowest - 0.85:.2f}) "
-                     rf"{{\textcolor{{{VALUE_COLOR}}}{{values above the arrows}},\ "
-                     rf"\textcolor{{{GRADIENT_COLOR}}}{{gradients $\partial {nt.out_tex}/\partial v$ below}}}};")
+        lines.append(rf"\node[anchor=north west, font=\footnotesize] at (-0.3,{foot - 0.8:.3f}) "
+                     rf"{{on each arrow: \textcolor{{{VALUE_COLOR}}}{{the value $v$}} and "
+                     rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {nt.out_tex}/\partial v$}}}};")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 
@@ -291,12 +332,17 @@ def _definition(nt, n) -> str:
     return nt.latex(n.definition)
 
 
-def _edge(src: str, dst: str, name: str, values, grads, decimals) -> str:
+def _edge(src: str, dst: str, name: str, values, grads, decimals, nt=None) -> str:
+    """An arrow carrying the value of ``name`` above (``v = 3``) and, in red, its gradient below,
+    always named (``\\partial f/\\partial v = -4``), never a bare red number."""
     parts = [rf"\draw[->] ({src}) -- ({dst})"]
+    v = nt.tex(name) if nt is not None else None
     if values is not None and name in values:
-        parts.append(rf" node[val, above, pos=0.45] {{${format_number(values[name], decimals)[0]}$}}")
+        lead = f"{v} " if v else ""
+        parts.append(rf" node[val, above, pos=0.45] {{${lead}{_num(values[name], decimals)}$}}")
     if grads is not None and name in grads:
-        parts.append(rf" node[grad, below, pos=0.45] {{${format_number(grads[name], decimals)[0]}$}}")
+        lead = rf"\partial {nt.out_tex}/\partial {v} " if v else ""
+        parts.append(rf" node[grad, below, pos=0.45] {{${lead}{_num(grads[name], decimals)}$}}")
     return "".join(parts) + ";"
 
 
