@@ -161,7 +161,7 @@ def overlaps(tikz: str, probe: dict | None = None, heading_ids=()) -> list:
     draw_lines = [n for n, line in enumerate(tikz.splitlines()) if line.lstrip().startswith(r"\draw")]
     # labels drawn inside a \draw belong to it: P-numbers are given in source order
     owner = {}
-    count = 0
+    count = -1   # the first node is P0 (its alias is made before the counter steps)
     for n, line in enumerate(tikz.splitlines()):
         k = len(re.findall(r"\\node\b", line)) + len(re.findall(r"(?<!\\)\bnode\[", line)) + line.count("label={")
         for _ in range(k):

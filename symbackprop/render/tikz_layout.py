@@ -50,7 +50,7 @@ UNKNOWN_PT = 7.0           # a glyph not in the tables counts as wide
 _RELATIONS = {"=", r"\approx", r"\le", r"\ge"}
 _BINARY = {"-", "+", r"\times", r"\cdot"}
 _SKIP_ARG = {r"\color"}                    # a command whose argument prints nothing
-_SAME_WIDTH = {r"\hat", r"\mathrm", r"\mathbf", r"\textcolor"}   # the (last) argument's width
+_SAME_WIDTH = {r"\hat", r"\mathrm", r"\mathbf"}   # the (last) argument's width
 _SPACES = {r"\,": THIN_SPACE, r"\;": REL_SPACE, r"\ ": 3.0, r"\!": -THIN_SPACE, r"\quad": 8.0}
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[{}^_]|\s+|.", re.S)
 
@@ -98,9 +98,12 @@ def _atoms(toks, script):
         if t in _SKIP_ARG:
             _, i = _group(toks, i)
             continue
-        if t == r"\textcolor":
+        if t == r"\textcolor":   # \textcolor{colour}{text}: the text's width
             _, i = _group(toks, i)
-            t = "{"
+            arg, i = _group(toks, i)
+            w, h, dp = _measure(arg, script)
+            out.append(["ord", w, 0.0, None, None, h, dp])
+            continue
         if t in _SAME_WIDTH:
             arg, i = _group(toks, i)
             w, h, dp = _measure(arg, script)
