@@ -370,7 +370,7 @@ class NetworkLayout(Placer):
         values = ev.values[example] if ev is not None else None
         grads = ev.gradients[example] if ev is not None else None
         widest = max(layers)
-        self.dx = min(4.2, TEXT_WIDTH_CM / self.depth)
+        self.dx = min(4.8, TEXT_WIDTH_CM / self.depth)
         self.dy = (1.8 if widest <= 4 else 1.5) + (0.85 if self.key and room_for_values else 0.0)
         self.nodes = {}
         for k, w in enumerate(layers, start=1):
