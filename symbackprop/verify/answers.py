@@ -93,7 +93,10 @@ _MP.dps = NUMERIC_DIGITS
 
 
 def _residue(r: Rational) -> int:
-    return (int(r.p) % PRIME) * pow(int(r.q) % PRIME, PRIME - 2, PRIME) % PRIME
+    return (int(r.p) % PRIME) * pow(int(r.q) % PRIME, -1, PRIME) % PRIME
+
+
+_RATIONAL_VALUES: dict = {}   # Rational -> Value (immutable; rationals recur at every point)
 
 
 class Value:
@@ -115,8 +118,21 @@ class Value:
 
     @staticmethod
     def rational(r) -> "Value":
+        cacheable = isinstance(r, Rational)
+        if cacheable:
+            v = _RATIONAL_VALUES.get(r)
+            if v is not None:
+                return v
         r = Rational(r)
-        return Value((_residue(r),) * N_ASSIGNMENTS, _MP.mpf(r.p) / r.q, r)
+        v = Value((_residue(r),) * N_ASSIGNMENTS, _MP.mpf(r.p) / r.q, r)
+        if cacheable and len(_RATIONAL_VALUES) < 100000:
+            _RATIONAL_VALUES[r] = v
+        return v
+
+    def difference(self) -> int:
+        """res[0] − res[1]: unchanged by adding a rational (a rational has equal images), so
+        v = k u + c (c rational) needs difference(v) = k · difference(u)."""
+        return (self.res[0] - self.res[-1]) % PRIME
 
     def _lift(self, other) -> "Value":
         return other if isinstance(other, Value) else Value.rational(other)
@@ -148,7 +164,7 @@ class Value:
         if self.is_zero() or any(a == 0 for a in self.res):
             raise _Undefined("division by zero")
         q = None if self.q is None else 1 / self.q
-        return Value(tuple(pow(a, PRIME - 2, PRIME) for a in self.res), 1 / self.num, q)
+        return Value(tuple(pow(a, -1, PRIME) for a in self.res), 1 / self.num, q)
 
     def __truediv__(self, other):
         return self * self._lift(other).inverse()
@@ -200,6 +216,124 @@ class Value:
         return _MP.nstr(self.num, 10)
 
 
+_SMALL_K = tuple(k for m in range(1, 65) for k in (m, -m))    # exp(k u) = exp(u)^k for these k
+_AFFINE_K = (1, -1, 2, -2)                                  # exp(k u + c), c a rational ≠ 0
+_LOG_K = (1, -1, 2, -2, 3, -3)                              # log(c · exp(u)^k)
+_INVERSE_K = {k: pow(k % PRIME, -1, PRIME) for k in _SMALL_K}
+
+
+def _ratio(v: Value):
+    """res[0] / res[1]: unchanged by multiplying by a rational ≠ 0 (None when an image is 0)."""
+    if v.res[-1] == 0 or v.res[0] == 0:
+        return None
+    return v.res[0] * pow(v.res[-1], -1, PRIME) % PRIME
+
+
+class _AtomTables:
+    """The transcendental atoms of one point (shared by the examples of its batch), indexed so
+    that the relations exp(k u + c) = exp(u)^k exp(c), log(c exp(u)^k) = k u + log c and
+    log(c w) = log w + log c are found by hashing, not by scanning every atom (a network with
+    hundreds of sigmoid units has hundreds of atoms).
+
+    An atom u is indexed by its difference res[0] − res[1] (see :meth:`Value.difference`):
+    v = k u + c needs difference(v) = k · difference(u), so the candidates for v are looked up
+    for each allowed k and then confirmed exactly ((v − k u) must be a rational constant).
+    Multiplicatively, by the ratio res[0] / res[1]: v = c · exp(u)^k needs ratio(v) =
+    ratio(exp(u))^k.  Atoms whose key degenerates (probability about 1/2^61) go to a list
+    scanned as before."""
+
+    def __init__(self):
+        self.exp_by_difference: dict = {}    # difference(u) -> (u, exp(u)) for exp atoms
+        self.log_by_difference: dict = {}    # difference(log w) -> (log w, w)
+        self.exp_by_ratio: dict = {}         # ratio(exp(u))^k -> (k, u, exp(u))
+        self.log_by_ratio: dict = {}         # ratio(w) -> (w, log w)
+        self.exp_unindexed: list = []
+        self.log_unindexed: list = []        # (w, log w)
+        self.log_affine_unindexed: list = []  # (log w, w)
+
+    def add_exp(self, u: Value, atom: Value) -> None:
+        d = u.difference()
+        if d and u.q is None:
+            self.exp_by_difference.setdefault(d, (u, atom))
+        elif u.q is None:
+            self.exp_unindexed.append((u, atom))
+        r = _ratio(atom)
+        if r is None or r == 1:
+            self.exp_unindexed.append((u, atom))
+            return
+        for k in _LOG_K:
+            self.exp_by_ratio.setdefault(pow(r, k, PRIME), (k, u, atom))
+
+    def add_log(self, w: Value, atom: Value) -> None:
+        d = atom.difference()
+        if d:
+            self.log_by_difference.setdefault(d, (atom, w))
+        else:
+            self.log_affine_unindexed.append((atom, w))
+        r = _ratio(w)
+        if r is not None:
+            self.log_by_ratio.setdefault(r, (w, atom))
+        else:
+            self.log_unindexed.append((w, atom))
+
+    @staticmethod
+    def _affine(v: Value, table: dict, unindexed):
+        """(k, c, u) with v = k u + c for an atom argument u of ``table``; else None."""
+        d = v.difference()
+        if d:
+            for k in _SMALL_K:
+                hit = table.get(d * _INVERSE_K[k] % PRIME)
+                if hit is None:
+                    continue
+                u, atom = hit
+                c = (v - k * u).constant()
+                if c is not None and (c == 0 or k in _AFFINE_K):
+                    return k, c, hit
+        for hit in unindexed:
+            found = ExactPoint._as_multiple(v, hit[0])
+            if found is not None:
+                return found[0], found[1], hit
+        return None
+
+    def exp_relation(self, v: Value):
+        """(k, c, exp(u)) with v = k u + c, u an exp atom's argument."""
+        found = self._affine(v, self.exp_by_difference, self.exp_unindexed)
+        return None if found is None else (found[0], found[1], found[2][1])
+
+    def log_relation(self, v: Value):
+        """(k, c, w) with v = k log w + c, log w a log atom."""
+        found = self._affine(v, self.log_by_difference, self.log_affine_unindexed)
+        return None if found is None else (found[0], found[1], found[2][1])
+
+    def exp_power(self, v: Value):
+        """(k, c, u) with v = c · exp(u)^k, c a positive rational; else None."""
+        r = _ratio(v)
+        if r is not None:
+            hit = self.exp_by_ratio.get(r)
+            if hit is not None:
+                k, u, atom = hit
+                c = (v / atom ** k).constant()
+                if c is not None and c > 0:
+                    return k, c, u
+        for u, atom in self.exp_unindexed:
+            for k in _LOG_K:
+                c = (v / atom ** k).constant()
+                if c is not None and c > 0:
+                    return k, c, u
+        return None
+
+    def log_multiple(self, v: Value):
+        """(c, log w) with v = c · w, c a positive rational; else None."""
+        r = _ratio(v)
+        hits = [self.log_by_ratio[r]] if r is not None and r in self.log_by_ratio else []
+        for w, atom in hits + self.log_unindexed:
+            c = (v / w).constant()
+            if c is not None and c > 0:
+                return c, atom
+        return None
+
+
+
 class ExactPoint:
     r"""Exact values at one point of the inputs, targets and parameters (all rational).
 
@@ -212,12 +346,11 @@ class ExactPoint:
     def __init__(self, leaves: dict, seed: int = 0):
         self._rng = random.Random(f"symbackprop-atoms-{seed}")
         self.values: dict = {k: Value.rational(v) for k, v in leaves.items()}
-        self._exp_atoms: list = []     # (argument Value, atom Value)
-        self._log_atoms: list = []     # (argument Value, atom Value)
+        self._atoms = _AtomTables()
         self._keyed: dict = {}
         self._memo: dict = {}
         self.e = self._new_atom(_MP.e)
-        self._exp_atoms.append((Value.rational(1), self.e))
+        self._atoms.add_exp(Value.rational(1), self.e)
 
     examples = None   # a callable giving this point's examples (ExactPoints sharing the atoms)
 
@@ -225,7 +358,7 @@ class ExactPoint:
         """A point of the same field (the same atoms) with other leaf values: another example of
         the batch at the same parameters."""
         other = ExactPoint.__new__(ExactPoint)
-        other._rng, other._exp_atoms, other._log_atoms = self._rng, self._exp_atoms, self._log_atoms
+        other._rng, other._atoms = self._rng, self._atoms
         other._keyed, other.e = self._keyed, self.e
         other.values = {k: Value.rational(v) for k, v in leaves.items()}
         other._memo = {}
@@ -242,6 +375,10 @@ class ExactPoint:
 
     # -- exp and log ---------------------------------------------------------------------
     def exp(self, v: Value) -> Value:
+        if v.q is None:
+            c = v.constant() if v.res[0] == v.res[-1] else None
+            if c is not None:
+                v = Value.rational(c)
         if v.q is not None:
             r = v.q
             whole = math.floor(r)
@@ -250,18 +387,33 @@ class ExactPoint:
             if frac:
                 value = value * self._keyed_atom(("exp", frac), _MP.exp(_MP.mpf(frac.p) / frac.q))
             return value
-        for u, atom in self._exp_atoms[1:]:
-            found = self._as_multiple(v, u)       # exp(k u + c) = exp(u)^k exp(c)
-            if found is not None:
-                k, c = found
-                return atom ** k * self.exp(Value.rational(c))
-        for w, atom in self._log_atoms:
-            found = self._as_multiple(v, atom)    # exp(k log w + c) = w^k exp(c)
-            if found is not None:
-                k, c = found
-                return w ** k * self.exp(Value.rational(c))
+        found = self._atoms.exp_relation(v)     # exp(k u + c) = exp(u)^k exp(c)
+        if found is not None:
+            k, c, atom = found
+            return atom ** k * self.exp(Value.rational(c))
+        found = self._atoms.log_relation(v)     # exp(k log w + c) = w^k exp(c)
+        if found is not None:
+            k, c, w = found
+            return w ** k * self.exp(Value.rational(c))
         atom = self._new_atom(_MP.exp(v.num))
-        self._exp_atoms.append((v, atom))
+        self._atoms.add_exp(v, atom)
+        return atom
+
+    def log(self, v: Value) -> Value:
+        if v.sign() <= 0:
+            raise _Undefined("log of a non-positive number")
+        if v.q is not None:
+            return self._log_rational(v.q)
+        found = self._atoms.exp_power(v)        # log(c · exp(u)^k) = k u + log c
+        if found is not None:
+            k, c, u = found
+            return k * u + self._log_rational(c)
+        found = self._atoms.log_multiple(v)     # log(c · w) = log w + log c
+        if found is not None:
+            c, atom = found
+            return atom + self._log_rational(c)
+        atom = self._new_atom(_MP.log(v.num))
+        self._atoms.add_log(v, atom)
         return atom
 
     @staticmethod
@@ -276,24 +428,6 @@ class ExactPoint:
             if c is not None:
                 return k, c
         return None
-
-    def log(self, v: Value) -> Value:
-        if v.sign() <= 0:
-            raise _Undefined("log of a non-positive number")
-        if v.q is not None:
-            return self._log_rational(v.q)
-        for u, atom in self._exp_atoms:
-            for k in (1, -1, 2, -2, 3, -3):
-                c = (v / atom ** k).constant()
-                if c is not None and c > 0:
-                    return k * u + self._log_rational(c)
-        for w, atom in self._log_atoms:
-            c = (v / w).constant()
-            if c is not None and c > 0:
-                return atom + self._log_rational(c)
-        atom = self._new_atom(_MP.log(v.num))
-        self._log_atoms.append((v, atom))
-        return atom
 
     def _log_rational(self, r: Rational) -> Value:
         if r == 1:
