@@ -44,6 +44,7 @@ then every entry exactly, with the same exact field).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
 from fractions import Fraction
@@ -353,6 +354,7 @@ class ExactPoint:
         self._atoms.add_exp(Value.rational(1), self.e)
 
     examples = None   # a callable giving this point's examples (ExactPoints sharing the atoms)
+    resolve = None    # lazy points: resolve(point, symbol) -> Value for a symbol without a value yet
 
     def sibling(self, leaves: dict) -> "ExactPoint":
         """A point of the same field (the same atoms) with other leaf values: another example of
@@ -456,7 +458,10 @@ class ExactPoint:
             try:
                 return self.values[e]
             except KeyError:
-                raise _Undefined(f"no value for {e}") from None
+                if self.resolve is None:
+                    raise _Undefined(f"no value for {e}") from None
+            value = self.values[e] = self.resolve(self, e)
+            return value
         if e.is_Rational:
             return Value.rational(e)
         if e is sympy.E:
@@ -825,6 +830,7 @@ class _Candidate:
 #: Networks with more parameters than this are checked in matrix notation only (the per-scalar
 #: derivation of 100k parameters would take minutes); the same bound as ``cli_core``'s.
 SCALAR_MAX_PARAMETERS = 5000
+LAZY_MIN_PARAMETERS = 64     # from this many parameters on, points are lazy (see AnswerChecker._make_lazy_points)
 
 
 def _parameter_count(spec) -> int:
@@ -1011,10 +1017,162 @@ class AnswerChecker:
 
     # -- points ------------------------------------------------------------------------
     def points(self) -> list:
-        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined."""
+        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined
+        (lazy points for big networks: see :meth:`_make_lazy_points`)."""
         if self._points is None:
-            self._points = self._make_points()
+            self._points = self._make_lazy_points() if self.lazy else self._make_points()
         return self._points
+
+    @cached_property
+    def lazy(self) -> bool:
+        """Big networks (at least LAZY_MIN_PARAMETERS parameters) get lazy points in free coordinates."""
+        g = self.graph
+        return g.mode == "network" and sum(n.kind == "parameter" for n in g.nodes) >= LAZY_MIN_PARAMETERS
+
+    @cached_property
+    def _free_nodes(self) -> tuple:
+        """({node symbol: (bias symbol, rest)}, {bias symbol: node symbol}) for the nodes sampled
+        directly: a node z = rest + b whose additive parameter b is its own (b has no other
+        child and rest does not contain b).  Then (b ↦ z) is a change of coordinates: for any
+        values of the other leaves every z is reached by exactly one b = z − rest, so a function
+        of the leaves is identically equal to another exactly when the two are equal as functions
+        of z and the other leaves, and random points may be drawn in those coordinates."""
+        g = self.graph
+        free, biases = {}, {}
+        for n in g.nodes:
+            d = n.definition
+            if d is None or not d.is_Add:
+                continue
+            for term in sorted((t for t in d.args if t.is_Symbol), key=lambda t: t.name):
+                leaf = g.by_name.get(term.name)
+                if leaf is None or leaf.kind != "parameter" or tuple(g.children[leaf.name]) != (n.name,):
+                    continue
+                rest = d - term
+                if term in rest.free_symbols or term in biases:
+                    continue
+                free[n.symbol], biases[term] = (term, rest), n.symbol
+                break
+        return free, biases
+
+    def _make_lazy_points(self) -> list:
+        """Points whose values are computed only when an expression needs them (memoized per
+        point for the run), in the coordinates of :attr:`_free_nodes`: every free node
+        (z = w·a + b with its own bias b) gets a random rational directly, b is derived as
+        z − w·a only if something asks for it, every other leaf gets a random rational (seeded
+        by the point and the name, so the order of evaluation changes nothing).  A free node's
+        signs over the points include both + and − (each ReLU-type unit active at some point and
+        inactive at another, by construction); the cost of one answer is that of the sub-graph
+        its reference and answer depend on, not of the network."""
+        out = []
+        for i in range(self.n_points):
+            p = ExactPoint({}, seed=i + 1)
+            p.resolve = functools.partial(self._resolve_lazy, i)
+            p.examples = (lambda p=p, k=i: self._examples_of(p, k))
+            out.append(p)
+        self.uncovered = ()
+        return out
+
+    def _free_signs(self, sym) -> tuple:
+        cache = self.__dict__.setdefault("_free_sign_cache", {})
+        signs = cache.get(sym)
+        if signs is None:
+            rng = random.Random(f"symbackprop-signs-{self.seed}-{sym.name}")
+            signs = [rng.choice((1, -1)) for _ in range(self.n_points)]
+            if self.n_points > 1 and len(set(signs)) == 1:
+                signs[rng.randrange(self.n_points)] *= -1
+            signs = cache[sym] = tuple(signs)
+        return signs
+
+    def _lazy_targets(self, key) -> dict:
+        cache = self.__dict__.setdefault("_lazy_target_cache", {})
+        if key not in cache:
+            cache[key] = self._targets(random.Random(f"symbackprop-targets-{self.seed}-{key}"))
+        return cache[key]
+
+    def _resolve_lazy(self, i, point, sym) -> Value:
+        g = self.graph
+        node = g.by_name.get(sym.name)
+        if node is None:
+            raise _Undefined(f"no value for {sym}")
+        free, biases = self._free_nodes
+        if sym in free:
+            rng = random.Random(f"symbackprop-free-{self.seed}-{i}-{sym.name}")
+            return Value.rational(self._free_signs(sym)[i] * random_rational(rng, positive=True))
+        if sym in biases:
+            z = biases[sym]
+            return point.evaluate(z) - point.evaluate(free[z][1])
+        if node.is_leaf:
+            if node.kind == "target" and g.mode == "network":
+                return Value.rational(self._lazy_targets(i)[sym])
+            return Value.rational(random_rational(random.Random(f"symbackprop-leaf-{self.seed}-{i}-{sym.name}")))
+        return point.evaluate(node.definition)
+
+    def _resolve_example(self, main, k, e, point, sym) -> Value:
+        """Example e of the batch at point k: the parameters of point k, its own inputs and targets."""
+        g = self.graph
+        node = g.by_name.get(sym.name)
+        if node is None:
+            raise _Undefined(f"no value for {sym}")
+        if node.is_leaf:
+            if node.kind == "parameter":
+                return main.evaluate(sym)
+            if node.kind == "target" and g.mode == "network":
+                return Value.rational(self._lazy_targets(f"{k}-{e}")[sym])
+            return Value.rational(random_rational(random.Random(f"symbackprop-leaf-{self.seed}-{k}-{e}-{sym.name}")))
+        return point.evaluate(node.definition)
+
+    @cached_property
+    def _kink_owners(self) -> tuple:
+        """(argument, node) for every ReLU-type kink in the graph's definitions."""
+        out = []
+        for n in self.graph.nodes:
+            if n.definition is None:
+                continue
+            for sub in sympy.preorder_traversal(n.definition):
+                if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
+                    arg = sub.args[0] if sub.args else None
+                    if isinstance(sub, sympy.Piecewise) or arg is None:
+                        continue
+                    if type(sub).__name__ == "huber" and len(sub.args) > 1:
+                        arg = sub.args[0] - sub.args[1]
+                    if not arg.is_Number:
+                        out.append((arg, n.name))
+        return tuple(out)
+
+    def _lazy_uncovered(self, reference) -> tuple:
+        """The kinks the reference depends on that are not on free nodes and are on one side at
+        every point (the free nodes' signs cover theirs by construction)."""
+        free = self._free_nodes[0]
+        pending = [(arg, owner) for arg, owner in self._kink_owners if not (arg.is_Symbol and arg in free)]
+        for sub in sympy.preorder_traversal(reference):
+            if isinstance(sub, _PIECEWISE) and sub.args and not isinstance(sub, sympy.Piecewise):
+                if not (sub.args[0].is_Symbol and sub.args[0] in free) and not sub.args[0].is_Number:
+                    pending.append((sub.args[0], None))
+        if not pending:
+            return ()
+        g = self.graph
+        needed, stack = set(), [s.name for s in reference.free_symbols if s.name in g.by_name]
+        while stack:
+            name = stack.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            if sympy.Symbol(name) in free:
+                continue
+            stack.extend(g.by_name[name].parents)
+        out = []
+        for arg, owner in pending:
+            if owner is not None and owner not in needed:
+                continue
+            signs = set()
+            for p in self.points():
+                try:
+                    signs.add(p.evaluate(arg).sign())
+                except (_Undefined, _Kink, ZeroDivisionError):
+                    pass
+            if not {1, -1} <= signs:
+                out.append(str(arg))
+        return tuple(sorted(set(out)))
 
     def _make_points(self) -> list:
         """Random rational points (see :func:`random_rational`) where the whole graph is defined,
@@ -1069,6 +1227,14 @@ class AnswerChecker:
         if n > 32:
             raise NotSupportedError(f"∂J/∂θ sums over the spec's n = {n} examples, too many to check; "
                                     "answer ∂L/∂θ for one example")
+        if self.lazy:
+            out = [point]
+            for e in range(1, n):
+                ex = point.sibling({})
+                ex.resolve = functools.partial(self._resolve_example, point, k, e)
+                out.append(ex)
+            cache[k] = out
+            return out
         rng = random.Random(f"symbackprop-examples-{self.seed}-{k}")
         leaves = [nd for nd in self.graph.nodes if nd.is_leaf]
         out = [point]
@@ -1192,6 +1358,8 @@ class AnswerChecker:
         """Agreement at the points decides when the reference is non-zero at some point and every
         kink of the graph was seen on both sides (else only a proof may say "correct")."""
         self.points()
+        if self.lazy:
+            self.uncovered = self._lazy_uncovered(reference)
         if getattr(self, "uncovered", ()):
             return False
         usable = [r for r in r_values if r is not None]
@@ -1608,7 +1776,17 @@ class AnswerChecker:
         if idx is None:
             idx = next((i for i, (a, r) in enumerate(zip(a_values, r_values)) if r is not None), 0)
         p = pts[idx]
-        leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
+        if self.lazy:
+            shown = sorted((s for s in (expr.free_symbols | reference.free_symbols) if s.name in self.graph.by_name),
+                           key=lambda s: s.name)[:12]
+            leaves = {}
+            for s in shown:
+                try:
+                    leaves[s.name] = p.evaluate(s)
+                except (_Undefined, _Kink, ZeroDivisionError):
+                    pass
+        else:
+            leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
         a, r = a_values[idx], r_values[idx]
         return {
             "point": {k: v.display() for k, v in leaves.items()},
