@@ -47,6 +47,7 @@ import dataclasses
 import functools
 import math
 import random
+import re
 from fractions import Fraction
 import signal
 import threading
@@ -833,6 +834,9 @@ SCALAR_MAX_PARAMETERS = 5000
 LAZY_MIN_PARAMETERS = 64     # from this many parameters on, points are lazy (see AnswerChecker._make_lazy_points)
 
 
+_MATRIX_GRADIENT = re.compile(r"\s*d(W|w|Z|z|b|B|a|A|\\hat|\\delta)")
+
+
 def _parameter_count(spec) -> int:
     if spec is None or getattr(spec, "network", None) is None:
         return 0
@@ -1425,7 +1429,8 @@ class AnswerChecker:
         index reading first and the matrix reading when that one cannot be read."""
         if wrt is not None:
             as_matrix = matrix.is_target(wrt)
-            as_scalar = self._scalar_wrt_ok(wrt)
+            # a gradient's name (dW_2, dz_1, d\hat{y}) is never an index name: no per-scalar derivation for it
+            as_scalar = False if as_matrix and _MATRIX_GRADIENT.match(wrt) else self._scalar_wrt_ok(wrt)
             if as_matrix and not as_scalar:
                 return matrix.verdict(text, wrt)
             if as_scalar and not as_matrix:
