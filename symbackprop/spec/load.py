@@ -319,7 +319,8 @@ def _network_parameters(table, net: NetworkSpec, where):
     _check_keys(table, ("weights", "biases", "seed"), where, "[parameters]")
     seed = _int(table.get("seed", 0), where, "[parameters].seed", 0, 2**32 - 1)
     layers = net.layers
-    rand_w, rand_b = _random_parameters(layers, seed)
+    # only when the spec leaves some parameters random (numpy is not imported otherwise)
+    rand_w, rand_b = _random_parameters(layers, seed) if "weights" not in table or "biases" not in table else (None, None)
     weights = rand_w
     if "weights" in table:
         value = table["weights"]
