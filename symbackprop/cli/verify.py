@@ -20,7 +20,7 @@ import sys
 from ..verify.answers import ANSWER_SECONDS, checker_for_spec
 from ..errors import SpecError
 from . import json_text, bounded
-from ..verify.grading import BATCH_SECONDS, grade_file, report_text, results_csv, summary_text, write_atomically
+from ..verify.grading import BATCH_SECONDS, MAX_JOBS, grade_file, report_text, results_csv, summary_text, write_atomically
 from ..grammar.parser import MAX_LENGTH
 
 MAX_ANSWER_BYTES = 4 * MAX_LENGTH  # the parser refuses more than MAX_LENGTH characters anyway
@@ -71,6 +71,8 @@ def add_grade_parser(subparsers):
     p.add_argument("--budget", type=bounded(float, None, 86400.0, positive=True), default=BATCH_SECONDS,
                    metavar="SECONDS", help=f"time for the whole batch (default {BATCH_SECONDS:g} s); rows left "
                                            "when it runs out get the verdict 'not checked: time budget'")
+    p.add_argument("--jobs", type=bounded(int, 1, MAX_JOBS), default=1, metavar="N",
+                   help=f"grade in N worker processes (1 to {MAX_JOBS}; the same report as with one)")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar on stderr")
@@ -150,7 +152,7 @@ def run_grade(args) -> int:
         refuse_inputs([args.output], [args.spec, args.answers])
         check_writable(args.output, args.force)
     report = grade_file(args.spec, args.answers, progress=progress, stream=sys.stderr,
-                        budget=args.budget)
+                        budget=args.budget, jobs=args.jobs)
     seconds = report.pop("_seconds", None)
     if args.json:
         text = json_text(report, ensure_ascii=False, indent=2) + "\n"
