@@ -63,6 +63,14 @@ def test_train_fits_the_gender_table(capsys):
         assert (yhat > 0.5) == bool(label)
 
 
+def test_train_shows_a_per_epoch_bar_only_when_asked_and_the_numbers_do_not_change(capsys):
+    code, shown_out, shown_err = run(capsys, "train", DERIVATIONS / "gender.toml", "--epochs", "40", "--progress")
+    assert code == 0 and "epoch 40/40" in shown_err and "loss" in shown_err
+    code, quiet_out, quiet_err = run(capsys, "train", DERIVATIONS / "gender.toml", "--epochs", "40", "--no-progress")
+    assert code == 0 and quiet_err == ""
+    assert shown_out == quiet_out and "after 40 epochs" in quiet_out
+
+
 def test_derive_text_shows_path_factors_and_result(capsys):
     code, out, _ = run(capsys, "derive", DERIVATIONS / "lecture_2_2_1.toml", "--wrt", "w^{1}_{1,1}")
     assert code == 0
@@ -70,6 +78,41 @@ def test_derive_text_shows_path_factors_and_result(capsys):
     # the lecture's numbers at its 2 decimals: z = 2, a ≈ 0.88, z ≈ 2.76, ŷ ≈ 0.94
     assert "z^{2}_{1} = 2," in out and "a^{2}_{1} = 0.88," in out and "z^{3}_{1} = 2.76," in out and "ŷ = 0.94" in out
     assert "L = ½(y − ŷ)²" in out and "**" not in out and "*" not in out
+
+
+TANH_NEURON = """title = "tanh neuron"
+[graph]
+equations = ["z = w*x + b", "a = tanh(z)", "L = (a - y)^2"]
+parameters = ["w", "b"]
+reduction = "REDUCTION"
+[parameters]
+w = 0.5
+b = -0.25
+[data]
+x = [1.5, -2, 0.75]
+y = [0.2, 0.7, -0.4]
+"""
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_derive_text_reduces_the_example_gradients_to_the_cost_gradient(capsys, tmp_path, reduction):
+    spec = tmp_path / "tanh.toml"
+    spec.write_text(TANH_NEURON.replace("REDUCTION", reduction), encoding="utf-8")
+    code, out, _ = run(capsys, "derive", spec, "--decimals", "4")
+    assert code == 0
+
+    def cost(w, b):  # J written out here: the mean or sum of (tanh(w x + b) − y)² over the three examples
+        terms = [(math.tanh(w * x + b) - y) ** 2 for x, y in ((1.5, 0.2), (-2, 0.7), (0.75, -0.4))]
+        return sum(terms) / (3 if reduction == "mean" else 1)
+
+    h = 1e-6
+    expected = {"w": (cost(0.5 + h, -0.25) - cost(0.5 - h, -0.25)) / (2 * h),
+                "b": (cost(0.5, -0.25 + h) - cost(0.5, -0.25 - h)) / (2 * h)}
+    for name, value in expected.items():
+        line = next(l for l in out.splitlines() if l.strip().startswith(f"over the 3 examples: ∂J/∂{name} ="))
+        shown = float(line.rsplit("= ", 1)[1].replace("−", "-"))
+        assert shown == pytest.approx(value, abs=0.5e-4), line
+        assert line.count("+") == 2 and (("(1/3)(" in line) == (reduction == "mean"))
 
 
 def test_derive_wrt_reads_every_spelling_verify_reads(capsys):

@@ -420,6 +420,28 @@ def test_check_matrix_passes_on_the_gender_network_and_catches_a_wrong_gradient(
                for c in bad.comparisons)
 
 
+def test_check_matrix_names_a_non_finite_gradient_instead_of_an_error_of_inf():
+    md = matrix_derive(load_spec(GENDER))
+    good = compile_matrix_gradients(md)
+
+    class NaNAtW2:
+        def matrix_gradients(self, mats, X, Y):
+            grads = [(np.array(dW, dtype=float), np.array(db, dtype=float))
+                     for dW, db in good.matrix_gradients(mats, X, Y)]
+            grads[1][0][1, 0] = np.nan          # dW_2 (a_1^T dz_2: rows are inputs), entry (2, 1): w^{2}_{1,2}
+            return grads
+
+    report = check_matrix(md, compiled=NaNAtW2(), trials=1)
+    assert not report.ok
+    failed = [c for c in report.comparisons if not c.ok]
+    assert failed and all("not a finite real number" in c.message for c in failed)
+    assert all("w^{2}_{1,2}" in c.message for c in failed)
+    lines = [line for line in report.lines() if line.startswith("FAIL")]
+    assert lines and all("nan" in line and "inf" not in line.split("nan")[0] for line in lines)
+    counted = {c.oracle: c.compared for c in check_matrix(md, trials=1).comparisons}
+    assert counted["trainer backprop"] == 2 * 2 + 2 + 2 * 1 + 1     # every entry of W_1, b_1, W_2, b_2
+
+
 def test_a_784_128_10_softmax_network_checks_on_a_batch_of_64():
     spec = parse_spec('notation = "matrix"\n[network]\nlayers = [784, 128, 10]\n'
                       'activations = ["relu", "softmax"]\nloss = "cross_entropy"\n')

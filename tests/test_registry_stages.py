@@ -7,6 +7,7 @@ layer, in both notations: ``derive`` (text and ``--latex``), the matrix form, ``
 ``worksheet``, and the lifted matrix rule against ``sympy.diff`` of the registry's scalar rule.
 """
 import importlib.util
+import re
 
 import numpy as np
 import pytest
@@ -167,3 +168,17 @@ def test_check_with_far_targets(tmp_path, capsys, loss, notation):
     p.write_text(SPEC.format(act="tanh", loss=loss, notation=notation, out="identity")
                  .replace("y = [[1, 0], [0, 1], [0.25, 0.75]]", "y = [[3, 0], [0, -2.5], [0.25, 0.75]]"))
     assert "all gradients agree" in _run(capsys, "check", p)
+
+
+def test_the_spec_reference_lists_every_registered_activation_and_loss():
+    """docs/spec.md's table of allowed names is the registry's, entry for entry."""
+    from pathlib import Path
+
+    from symbackprop.ops.activations import ACTIVATIONS
+    from symbackprop.ops.losses import LOSSES
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "spec.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")}
+    for key, registry in (("`activations`", ACTIVATIONS), ("`loss`", LOSSES)):
+        listed = set(re.findall(r"`([a-z_]+)`", rows[key].split("|")[2]))
+        assert listed == set(registry), (key, listed ^ set(registry))

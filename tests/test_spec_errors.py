@@ -39,6 +39,10 @@ def bad(old, new):
     (bad("loss =", "los ="), "[network].los: unknown key; did you mean 'loss'?"),
     (bad('"sigmoid", "sigmoid"', '"softmax", "sigmoid"'), "softmax is allowed only on the output layer"),
     (bad('"half_squared_error"', '"cross_entropy"'), "cross_entropy needs a softmax output layer"),
+    (bad('"sigmoid", "sigmoid"', '"sigmoid", "tanh"').replace('"half_squared_error"', '"bce"'),
+     "[network].loss: bce needs outputs in (0, 1): use a 'sigmoid' output layer"),
+    (bad('"sigmoid", "sigmoid"', '"sigmoid", "softmax"').replace('"half_squared_error"', '"cross_entropy"'),
+     "[network].activations[1]: softmax on a layer of 1 node: a softmax over one node is always 1"),
     (bad("weights = 1.0", "weights = nan"), "expected a finite number"),
     ("[network\nlayers = 1", "not valid TOML"),
     ("title = 3\n" + GOOD, "title: expected a string"),
@@ -49,6 +53,19 @@ def test_bad_spec_messages(text, expected):
     message = str(err.value)
     assert message.startswith("course.toml: ") and expected in message, message
     assert "\n" not in message
+
+
+def test_the_pairing_rules_come_from_the_registry_and_allow_what_they_should():
+    from symbackprop.ops.activations import get_activation
+    from symbackprop.ops.losses import get_loss
+
+    assert get_loss("bce").needs_pair and get_loss("cross_entropy").needs_pair and not get_loss("mse").needs_pair
+    assert get_activation("softmax").min_width == 2 and get_activation("sigmoid").min_width == 1
+    ok = parse_spec(bad('"sigmoid", "sigmoid"', '"relu", "sigmoid"').replace('"half_squared_error"', '"bce"'))
+    assert ok.network.loss == "bce" and ok.network.activations == ("relu", "sigmoid")
+    two = GOOD.replace("[2, 2, 1]", "[2, 2, 2]").replace('"sigmoid", "sigmoid"', '"tanh", "softmax"')
+    two = two.replace('"half_squared_error"', '"cross_entropy"').replace("y = [[1]]", "y = [[0, 1]]")
+    assert parse_spec(two).network.layers == (2, 2, 2)
 
 
 def test_graph_equation_errors_name_the_equation_and_column():

@@ -31,6 +31,22 @@ def _matrix_relative_errors(md, ours, theirs, floor):
     return worst, where
 
 
+def _matrix_non_finite(md, grads, side: str) -> str:
+    """A message naming the first entry of ``grads`` (``[(dW, db), …]``) that is not a finite real
+    number, or ``""``: such a value is a verdict of its own, never a relative error of inf."""
+    for l, pair in enumerate(grads, start=1):
+        for which in (0, 1):
+            a = np.asarray(pair[which])
+            if np.iscomplexobj(a) or not np.all(np.isfinite(a)):
+                bad = ~np.isfinite(a) if not np.iscomplexobj(a) else (a.imag != 0) | ~np.isfinite(a)
+                k = np.unravel_index(int(np.argmax(bad)), a.shape) if a.ndim else ()
+                value = a[k] if a.ndim else a
+                where = _entry_name(md, l, which, k if len(k) == 2 else (0,) + tuple(k))
+                return (f"{side} gradient for {where} is {value}, not a finite real number "
+                        "(the point is outside the functions' domain, or overflows)")
+    return ""
+
+
 def _fd_loss(trainer, net, mats, X, Y, kinked):
     """The trainer's reduced loss and the sign pattern of z_l in layers whose activation has a kink."""
     cache = trainer.forward(net, mats, X)
@@ -85,12 +101,13 @@ def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
         ours = compiled.matrix_gradients(mats, X, Y)
         theirs = trainer.gradients(net, mats, X, Y)
         err, where = _matrix_relative_errors(md, ours, theirs, 1e-8)
-        comparisons.append(Comparison("trainer backprop", label, err, where, rtol))
+        bad = _matrix_non_finite(md, ours, "our") or _matrix_non_finite(md, theirs, "the trainer's")
+        comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=total, message=bad))
         scale = max(float(np.max(np.abs(a))) for pair in ours for a in pair)
         floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
         k = total if fd_sample is None else min(fd_sample, total)
         picks = np.sort(rng.choice(total, size=k, replace=False))
-        worst, worst_at = 0.0, "-"
+        worst, worst_at, fd_bad = 0.0, "-", ""
         for flat in picks.tolist():
             for (l, which), size in zip(blocks, sizes):
                 if flat < size:
@@ -114,13 +131,17 @@ def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
                     break
                 h /= 10.0
             fd = (values[0] - values[1]) / (2 * h)
+            if not np.isfinite(fd) and not fd_bad:
+                fd_bad = (f"the finite difference for {_entry_name(md, l, which, idx)} is {fd}, not a finite "
+                          "real number (the loss is outside its domain or overflows near this point)")
             g = float(np.asarray(ours[l - 1][which])[idx])
             e = abs(fd - g) / max(abs(fd), abs(g), floor)
             if not np.isfinite(e):
                 e = float("inf")
             if e > worst or worst_at == "-":
                 worst, worst_at = e, _entry_name(md, l, which, idx)
-        comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol))
+        comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol, compared=k,
+                                      message=_matrix_non_finite(md, ours, "our") or fd_bad))
     return CheckReport(tuple(comparisons))
 
 

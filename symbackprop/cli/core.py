@@ -57,6 +57,10 @@ def register(sub):
     p.add_argument("--json", action="store_true", help='print {"loss_history": [...], "parameters": {...}}')
     p.add_argument("--plot", metavar="FILE", help="save the loss curve as PNG or SVG")
     p.add_argument("--force", action="store_true", help="overwrite the plot file if it exists")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show the per-epoch progress bar on stderr (default: only on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
     p.set_defaults(func=run_train)
 
     p = _add(sub, "export", "write the gradients as a standalone Python module that needs only NumPy",
@@ -247,7 +251,7 @@ def run_train(args) -> int:
     net = trainer.Network(list(spec.network.layers), list(spec.network.activations), spec.network.loss,
                           spec.network.reduction)
     result = trainer.train(net, md.spec_matrices, X, Y, learning_rate=lr, epochs=epochs,
-                           batch_size=spec.training.batch_size, seed=spec.training.seed)
+                           batch_size=spec.training.batch_size, seed=spec.training.seed, progress=args.progress)
     params = compile_matrix_gradients(md).module.from_matrices(result.params)
     if args.plot:
         from ..lessons.plots import loss_curve

@@ -39,6 +39,8 @@ class Activation:
     layerwise: bool = False
     output_only: bool = False
     text_name: str = ""
+    min_width: int = 1       # the fewest nodes a layer of it may have
+    min_width_reason: str = ""
 
     def apply(self, z, layer_zs=None):
         return self.function(z, tuple(layer_zs)) if self.layerwise else self.function(z)
@@ -146,7 +148,9 @@ register(Activation(
     "softmax", lambda z, zs: softmax(z, *zs), None, r"\operatorname{softmax}",
     "derivative of softmax: d a_i / d z_j = a_i (delta_ij - a_j)",
     r"\frac{\partial a_i}{\partial z_j} = a_i\left(\delta_{ij} - a_j\right)",
-    layerwise=True, output_only=True))
+    layerwise=True, output_only=True, min_width=2,
+    min_width_reason="a softmax over one node is always 1, so every gradient would be 0: "
+                     "use 'sigmoid' (with loss 'bce') for one output"))
 
 register(Activation(
     "elu", elu, lambda a, z: 1 + a * (1 - step(z)), r"\operatorname{elu}",

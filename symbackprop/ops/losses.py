@@ -38,6 +38,7 @@ class Loss:
     gradient: Callable | None = None
     rule: str = ""
     rule_latex: str = ""
+    needs_pair: str = ""     # non-empty: the output layer must be one of ``pairs_with``; the message why
 
     def scalar_gradient(self, K: int):
         """∂L/∂ŷ_k for one output as a SymPy expression in the symbols ``h`` (ŷ_k) and ``y`` (y_k),
@@ -95,6 +96,7 @@ register(Loss(
     "binary cross-entropy",
     from_logits={"sigmoid": lambda ys, zs: Add(*[softplus(z) - y * z for y, z in zip(ys, zs)])},
     pairs_with=("sigmoid",),
+    needs_pair="bce needs outputs in (0, 1): use a 'sigmoid' output layer",
     gradient=lambda h, y, K: (h - y) / (h * (1 - h)),
     rule="derivative of the logarithm: ∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = (ŷ − y)/(ŷ(1 − ŷ))",
     rule_latex=r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
@@ -106,6 +108,7 @@ register(Loss(
     "cross-entropy",
     from_logits={"softmax": lambda ys, zs: Add(*[y * (logsumexp(*zs) - z) for y, z in zip(ys, zs)])},
     pairs_with=("softmax",),
+    needs_pair="cross_entropy needs a softmax output layer (set the last activation to 'softmax')",
     gradient=lambda h, y, K: -y / h,
     rule="derivative of the logarithm: ∂/∂ŷ_k (−y_k log ŷ_k) = −y_k/ŷ_k",
     rule_latex=r"L = -\sum_k y_k \log \hat{y}_k \Rightarrow \frac{\partial L}{\partial \hat{y}_k} "

@@ -67,16 +67,39 @@ MAX_PRINTED_TREE = 2000
 
 
 def _display_values(d):
-    """Forward values and gradients at the first example (bottom-up, one memo), or (None, None)."""
+    """Forward values at the first example and ∂L_e/∂node at every example (bottom-up, one memo),
+    or (None, None): ``(values of example 1, [gradients of example e, …])``."""
     spec = d.spec
     if spec is None or not (spec.x or spec.data) or d.n_examples > 50:
         return None, None
     try:
-        examples = d.examples()
-        (values,), (grads,) = d.numeric_evaluation(examples[:1])
-        return values, grads
+        values, grads = d.numeric_evaluation(d.examples())
+        return values[0], grads
     except (SymbackpropError, ArithmeticError, ValueError, TypeError):
         return None, None
+
+
+#: the per-example gradients written out one by one in the cost line up to this many examples
+MAX_EXAMPLES_WRITTEN = 4
+
+
+def _cost_gradient_line(d, out_name: str, target_name: str, per_example: list, decimals: int) -> str:
+    """∂J/∂θ over the examples, as the cost line says: (1/n)(∂L_1/∂θ + … + ∂L_n/∂θ) = value.
+
+    The value is reduced from the unrounded per-example numbers, then rounded once."""
+    import sympy
+
+    n = len(per_example)
+    total = sympy.Add(*per_example)
+    value = total / n if d.reduction == "mean" else total
+    written = ([number(v, decimals) for v in per_example] if n <= MAX_EXAMPLES_WRITTEN else None)
+    if written is not None:
+        parts = " + ".join(f"({w})" if w.startswith("−") else w for w in written)
+        body = f"(1/{n})({parts})" if d.reduction == "mean" else parts
+    else:
+        body = f"(1/{n}) Σ_e ∂{out_name}_e/∂{target_name}" if d.reduction == "mean" else \
+            f"Σ_e ∂{out_name}_e/∂{target_name}"
+    return f"  over the {n} examples: ∂J/∂{target_name} = {body} = {number(value, decimals)}"
 
 
 def derivation_text(d, wrt=None, decimals: int = 4) -> str:
@@ -147,7 +170,10 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
         if ng.simplified is not None and tree_size(ng.simplified) <= MAX_PRINTED_TREE:
             lines.append(f"  simplified: {text(ng.simplified, shown)}")
         if grads is not None:
-            lines.append(f"  at example 1: {number(grads.get(target, 0), decimals)}")
+            lines.append(f"  at example 1: {number(grads[0].get(target, 0), decimals)}")
+            if len(grads) > 1:
+                lines.append(_cost_gradient_line(d, out_name, name(target),
+                                                 [g.get(target, 0) for g in grads], decimals))
     if values is not None:
         lines.append("")
         lines.append("forward pass at example 1: " + ", ".join(

@@ -284,6 +284,9 @@ def _network(table, where) -> NetworkSpec:
             raise SpecError(f"{where.source}: {exc}") from None
         if act.output_only and i != len(acts) - 1:
             raise where.error(f"[network].activations[{i}]", f"{name} is allowed only on the output layer")
+        if isinstance(layers[i + 1], int) and layers[i + 1] < act.min_width:
+            raise where.error(f"[network].activations[{i}]", f"{name} on a layer of {layers[i + 1]} node"
+                              f"{'s' if layers[i + 1] != 1 else ''}: {act.min_width_reason}")
     loss = table["loss"]
     if not isinstance(loss, str):
         raise where.error("[network].loss", f"expected a loss name, got {loss!r}")
@@ -291,11 +294,8 @@ def _network(table, where) -> NetworkSpec:
         loss_entry = get_loss(loss, where="[network].loss")
     except SpecError as exc:
         raise SpecError(f"{where.source}: {exc}") from None
-    if loss == "cross_entropy" and acts[-1] != "softmax":
-        raise where.error("[network].loss", "cross_entropy needs a softmax output layer (set the last activation to 'softmax')")
-    if loss == "bce" and acts[-1] not in ("sigmoid",):
-        raise where.error("[network].loss", "bce needs outputs in (0, 1): use a 'sigmoid' output layer")
-    del loss_entry
+    if loss_entry.needs_pair and acts[-1] not in loss_entry.pairs_with:
+        raise where.error("[network].loss", loss_entry.needs_pair)
     reduction = table.get("reduction", "mean")
     if reduction not in REDUCTIONS:
         raise where.error("[network].reduction", f"unknown reduction {reduction!r}{did_you_mean(reduction, REDUCTIONS)} (allowed: mean, sum)")
