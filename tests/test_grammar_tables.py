@@ -15,7 +15,7 @@ SAMPLES = [r"(\hat{y} - y)\hat{y}(1-\hat{y}) a^{2}_{1}",
 
 
 def test_the_shipped_tables_belong_to_this_grammar():
-    grammar = P.GRAMMAR.read_text(encoding="utf-8")
+    grammar = P.grammar_text()
     blob = json.loads(P.TABLES.read_text(encoding="ascii"))
     assert blob["key"] == P._tables_key(grammar), \
         "grammar.lark changed: run python -m symbackprop.grammar.parser --write-tables"
@@ -23,7 +23,7 @@ def test_the_shipped_tables_belong_to_this_grammar():
 
 
 def test_the_loaded_parser_parses_as_the_built_one():
-    built = Lark(P.GRAMMAR.read_text(encoding="utf-8"), propagate_positions=True, **P._LARK_OPTIONS)
+    built = Lark(P.grammar_text(), propagate_positions=True, **P._LARK_OPTIONS)
     for text in SAMPLES:
         assert P._lark(True).parse(text) == built.parse(text)
         assert P._lark(False).parse(text) == built.parse(text)

@@ -92,6 +92,16 @@ FUNCTIONS: dict[str, Callable] = {
     "LReLU": functions.leaky_relu,
 }
 
+
+def _registry_functions() -> dict:
+    """Every registry activation's spellings (``elu``, ``silu``, ...), from the one registry."""
+    from ..ops.activations import answer_spellings
+
+    return {k: f for k, f in answer_spellings().items() if "{" not in k and k not in FUNCTIONS}
+
+
+FUNCTIONS.update(_registry_functions())
+
 _TOKEN_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "FUNC": "a function (\\sigma, \\exp, \\log, \\tanh, relu)",
     "GREEK": "a Greek letter", "HAT": "\\hat", "UHAT": "ŷ", "FRAC": "\\frac", "PARTIAL": "\\partial",
@@ -153,18 +163,24 @@ def tables_json(grammar: str | None = None) -> str:
     """The serialized parser of ``grammar`` (default grammar.lark) as JSON text."""
     import lark
 
-    grammar = GRAMMAR.read_text(encoding="utf-8") if grammar is None else grammar
+    grammar = grammar_text() if grammar is None else grammar
     parser = Lark(grammar, propagate_positions=True, **_LARK_OPTIONS)
     data, memo = parser.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
     return json.dumps({"key": _tables_key(grammar), "data": _encode(data), "memo": _encode(memo)},
                       ensure_ascii=True, separators=(",", ":"), sort_keys=True) + "\n"
 
 
+def grammar_text() -> str:
+    """grammar.lark with its FUNC token spelled out from :data:`FUNCTIONS`."""
+    names = sorted((re.escape(k) for k in FUNCTIONS if k != "σ"), key=lambda k: (-len(k), k))
+    return GRAMMAR.read_text(encoding="utf-8").replace("@FUNCS@", "|".join(names))
+
+
 @lru_cache(maxsize=2)
 def _lark(positions: bool = True) -> Lark:
     """The answer grammar's parser, built once per process (per ``positions``): from the shipped
     tables when they belong to this grammar and this lark, else from the grammar."""
-    grammar = GRAMMAR.read_text(encoding="utf-8")
+    grammar = grammar_text()
     try:
         blob = json.loads(TABLES.read_text(encoding="ascii"), object_hook=_decode)
         if blob.get("key") == _tables_key(grammar):

@@ -534,7 +534,34 @@ class ExactPoint:
             for a in e.args:
                 total = total + self.exp(self.evaluate(a))
             return self.log(total)
+        if isinstance(e, sympy.Piecewise):
+            for value, cond in e.args:
+                if self._holds(cond):
+                    return self.evaluate(value)
+            raise _Undefined("no branch of a piecewise function holds")
+        if isinstance(e, sympy.Function) and hasattr(type(e), "elementary"):
+            # any registry function (elu, silu, ...) through its elementary form (ops.functions)
+            return self.evaluate(type(e).elementary(*e.args))
         raise _Undefined(f"cannot evaluate {type(e).__name__} exactly")
+
+    def _holds(self, cond) -> bool:
+        """A branch condition of a Piecewise at this point (a kink exactly on it is a _Kink)."""
+        if cond is sympy.true:
+            return True
+        if cond is sympy.false:
+            return False
+        if isinstance(cond, sympy.And):
+            return all(self._holds(c) for c in cond.args)
+        if isinstance(cond, sympy.Or):
+            return any(self._holds(c) for c in cond.args)
+        if isinstance(cond, sympy.Not):
+            return not self._holds(cond.args[0])
+        if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)):
+            s = self.evaluate(cond.lhs - cond.rhs).sign()
+            if s == 0:
+                raise _Kink()
+            return s > 0 if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else s < 0
+        raise _Undefined(f"cannot decide the condition {cond}")
 
 
 
