@@ -274,7 +274,8 @@ def test_hostile_answer_is_killed_and_others_go_on():
         assert hostile_verdict.status_code == 503 or hostile_verdict.json()["verdict"] != "correct"
         before = set(pool.pids())
         spec_file = str(pathlib.Path(__file__).resolve().parent.parent / "derivations" / "lecture_2_2_1.toml")
-        rows = [{"student": f"s{k}", "wrt": "w^{2}_{1,1}", "answer": HOSTILE} for k in range(200)]
+        # distinct texts (trailing spaces): grade memoizes verdicts of identical answers within a run
+        rows = [{"student": f"s{k}", "wrt": "w^{2}_{1,1}", "answer": HOSTILE + " " * k} for k in range(200)]
 
         def hostile():
             t = time.monotonic()

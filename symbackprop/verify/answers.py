@@ -1411,21 +1411,26 @@ class AnswerChecker:
                 return False, i
         return usable > 0, None
 
-    def check(self, text: str, wrt: str | None = None) -> Verdict:
-        """Check one answer; never raises for bad answers (they get ``unparseable``)."""
+    def check(self, text: str, wrt: str | None = None, *, accept_numbers: bool = False) -> Verdict:
+        """Check one answer; never raises for bad answers (they get ``unparseable``).
+
+        An answer that is only a number is compared with the derivative's value at the spec's data
+        and parameters: the right value is ``incorrect`` with mistake ``numeric_value`` ("right value
+        at the given numbers; write the derivative symbolically") unless ``accept_numbers``; a chain
+        whose last step is a number needs the right value there."""
         try:
             with _time_limit(ANSWER_SECONDS):
                 matrix = self.matrix
                 if matrix is None:
-                    return self._scalar_verdict(text, wrt)
-                return self._routed(text, wrt, matrix)
+                    return self._scalar_verdict(text, wrt, accept_numbers)
+                return self._routed(text, wrt, matrix, accept_numbers)
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"})
         except Exception as exc:  # every input ends in a verdict, never a traceback
             return failure_verdict(exc, wrt)
 
-    def _scalar_verdict(self, text, wrt) -> Verdict:
+    def _scalar_verdict(self, text, wrt, accept_numbers: bool = False) -> Verdict:
         """The index-notation check (raises only _Budget)."""
         try:
             wrt_name = self.resolve_wrt(wrt) if wrt is not None else None
@@ -1434,7 +1439,7 @@ class AnswerChecker:
         except RecursionError:
             return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
         try:
-            return self._check(text, wrt_name)
+            return self._check(text, wrt_name, accept_numbers)
         except ParseError as exc:
             return _unparseable(exc, wrt_name)
         except (NotSupportedError, SpecError) as exc:
@@ -1450,7 +1455,7 @@ class AnswerChecker:
             return False
         return True
 
-    def _routed(self, text, wrt, matrix) -> Verdict:
+    def _routed(self, text, wrt, matrix, accept_numbers: bool = False) -> Verdict:
         """A matrix spec: index notation for index names, matrix notation for matrix names; when
         both readings are possible (``z_2``, ``b_2`` of a width-1 layer, or no ``--wrt``), the
         index reading first and the matrix reading when that one cannot be read."""
@@ -1461,13 +1466,13 @@ class AnswerChecker:
             if as_matrix and not as_scalar:
                 return matrix.verdict(text, wrt)
             if as_scalar and not as_matrix:
-                return self._scalar_verdict(text, wrt)
+                return self._scalar_verdict(text, wrt, accept_numbers)
             if not as_scalar and not as_matrix:
                 # report in the notation the name is written in: w^{1}_{9,9} is index notation
                 if "^{" in wrt or "," in wrt:
-                    return self._scalar_verdict(text, wrt)
+                    return self._scalar_verdict(text, wrt, accept_numbers)
                 return matrix.verdict(text, wrt)  # its message lists the gradient matrices
-        scalar = self._scalar_verdict(text, wrt)
+        scalar = self._scalar_verdict(text, wrt, accept_numbers)
         if scalar.verdict != UNPARSEABLE:
             return scalar
         matrix_verdict = matrix.verdict(text, wrt)
@@ -1476,7 +1481,7 @@ class AnswerChecker:
         # neither reading works: report the one that read further into the answer
         return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
 
-    def _check(self, text, wrt_name) -> Verdict:
+    def _check(self, text, wrt_name, accept_numbers: bool = False) -> Verdict:
         normalized = normalize(text)
         chain = parse_chain(normalized.text, resolve=self.names)
         sides = list(chain.sides)
@@ -1507,10 +1512,17 @@ class AnswerChecker:
 
         # each side against the reference (∂ factors read as the graph's derivatives)
         verdicts = []
+        numbers: dict = {}   # side index -> (right value?, the value at the spec's numbers)
         n_used = sum(v is not None for v in r_values)
-        for side in sides:
+        for k, side in enumerate(sides):
             expr = self._replace_derivatives(side.expr)
             a_values = self._values(expr)
+            if expr.is_Number and reference.free_symbols:
+                found = self._spec_value_match(expr, of, wrt_name)
+                if found is not None:
+                    numbers[k] = found
+                    verdicts.append((found[0], "the value at the spec's data and parameters", expr, (a_values, None)))
+                    continue
             equal, where = self._equal_at_points(a_values, r_values)
             how = f"exact evaluation at {n_used} random rational points"
             if equal and self._symbolically_equal(expr, reference):
@@ -1529,6 +1541,12 @@ class AnswerChecker:
                            steps=steps, expected=expected, note=note)
         undecided = next((k for k, v in enumerate(verdicts) if v[0] is None), None)
         bad = next((k for k, v in enumerate(verdicts) if v[0] is False), None)
+        if bad is None and undecided is None and numbers and len(numbers) == len(sides) and not accept_numbers:
+            shown = numbers[0][1]
+            return Verdict(INCORRECT, f"right value at the given numbers ({target} = {shown} at the spec's data and "
+                           "parameters); write the derivative symbolically, as the chain rule gives it",
+                           wrt=wrt_name, of=of, decided_by="the value at the spec's data and parameters",
+                           mistake="numeric_value", steps=steps, expected=expected, note=note)
         if bad is None and undecided is not None:
             zero = all(r is None or r.is_zero() for r in r_values)
             why = (f"{target} is 0 at every sample point but not identically 0"
@@ -1549,7 +1567,16 @@ class AnswerChecker:
             return Verdict(CORRECT, feedback + ".", wrt=wrt_name, of=of, decided_by=" and ".join(methods),
                            steps=steps, expected=expected, note=note)
         ok, how, expr, (a_values, where) = verdicts[bad]
-        mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name, where)
+        if bad in numbers:
+            mistake, counterexample = "wrong_value", None
+            if len(sides) > 1:
+                message = f"at the spec's data and parameters {target} = {numbers[bad][1]}"
+            else:
+                message = (f"{sides[bad].text.strip()} is not {target} at the spec's data and parameters, "
+                           f"where {target} = {numbers[bad][1]}")
+        else:
+            mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
+                                                              where)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -1560,6 +1587,69 @@ class AnswerChecker:
             how = f"exact evaluation: differs from {target} at a random rational point"
         return Verdict(INCORRECT, message, wrt=wrt_name, of=of, decided_by=how, mistake=mistake,
                        steps=steps, counterexample=counterexample, expected=expected, note=note)
+
+    @cached_property
+    def _spec_point(self):
+        """The spec's own numbers as an exact point (its first example; the others for ∂J/∂θ),
+        or None when the spec does not give every input, target and parameter."""
+        d, g = self.d, self.graph
+        try:
+            examples = d.examples()
+            params = d.parameter_values()
+        except (SymbackpropError, AttributeError, TypeError, ValueError):
+            return None
+        if not examples:
+            return None
+
+        def leaves(example):
+            return {s: Rational(v) for s, v in {**params, **example}.items()}
+
+        def resolve(point, sym):
+            node = g.by_name.get(sym.name)
+            if node is None or node.definition is None:
+                raise _Undefined(f"the spec gives no value for {sym}")
+            return point.evaluate(node.definition)
+
+        try:
+            first = ExactPoint(leaves(examples[0]), seed=self.seed)
+            batch = [first] + [first.sibling(leaves(e)) for e in examples[1:]]
+        except (TypeError, ValueError):
+            return None
+        for p in batch:
+            p.resolve = resolve
+        first.examples = lambda: batch
+        return first
+
+    def spec_value(self, of: str, wrt: str):
+        """∂of/∂wrt at the spec's data and parameters (a Value), or None."""
+        point = self._spec_point
+        if point is None:
+            return None
+        try:
+            return point.evaluate(self.derivative(of, wrt))
+        except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+            return None
+
+    def _spec_value_match(self, number, of, wrt):
+        """(equal?, the value for display) for an answer that is a number; None when the spec's
+        numbers do not give the value.  A decimal with k digits after the point matches a value
+        that rounds to it (|value − number| ≤ ½·10^−k); any other number must be exact."""
+        value = self.spec_value(of, wrt)
+        if value is None:
+            return None
+        r = Rational(number)
+        q = int(r.q)
+        k = 0
+        while q % 10 == 0:
+            q //= 10
+            k += 1
+        if q == 1 and k > 0:
+            ok = abs(value.num - _MP.mpf(r.p) / r.q) <= _MP.mpf(5) / 10 ** (k + 1) * (1 + _MP.mpf(10) ** -30)
+        else:
+            ok = value.equals(Value.rational(r))
+        exact = value.constant()
+        shown = str(exact) if exact is not None and exact.q < 10 ** 4 else _MP.nstr(value.num, 4)
+        return bool(ok), shown
 
     def _steps(self, target_text, sides, verdicts) -> tuple:
         """Each ``=`` of the chain: equal when both sides are ∂of/∂wrt, or neither is but they agree."""

@@ -105,7 +105,7 @@ class _Progress:
 
 
 def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
-               clock=time.monotonic) -> dict:
+               clock=time.monotonic, accept_numbers: bool = False) -> dict:
     """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
 
     ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
@@ -114,7 +114,7 @@ def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, bud
     rows = list(rows)
     stream = stream if stream is not None else sys.stderr
     bar = _Progress(len(rows), stream) if progress else None
-    memo = _VerdictMemo(checker)
+    memo = _VerdictMemo(checker, accept_numbers)
     results = []
     deadline = None if budget is None else clock() + budget
     for k, row in enumerate(rows, start=1):
@@ -139,11 +139,11 @@ MAX_JOBS = 64
 _WORKER: dict = {}
 
 
-def _init_worker(spec_path, deadline, budget) -> None:
+def _init_worker(spec_path, deadline, budget, accept_numbers=False) -> None:
     from ..verify.answers import checker_for_spec
 
     checker = checker_for_spec(spec_path)
-    _WORKER.update(memo=_VerdictMemo(checker), deadline=deadline, budget=budget)
+    _WORKER.update(memo=_VerdictMemo(checker, accept_numbers), deadline=deadline, budget=budget)
 
 
 def _grade_chunk(rows) -> list:
@@ -162,7 +162,7 @@ def _pool_context():
 
 
 def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=None,
-                        budget: float | None = None) -> dict:
+                        budget: float | None = None, accept_numbers: bool = False) -> dict:
     """:func:`grade_rows` across ``jobs`` worker processes, each with its own checker and memo.
     Verdicts depend only on the spec and the row, so the report is the same as with one process
     (byte for byte; tests/test_grading_jobs.py).  A chunk whose worker dies (killed, out of
@@ -179,7 +179,7 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
     results: list = []
     local = None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(), initializer=_init_worker,
-                             initargs=(str(spec_path), deadline, budget)) as pool:
+                             initargs=(str(spec_path), deadline, budget, accept_numbers)) as pool:
         futures = [pool.submit(_grade_chunk, chunk) for chunk in chunks]
         for chunk, future in zip(chunks, futures):
             try:
@@ -188,7 +188,7 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
                 if local is None:
                     from ..verify.answers import checker_for_spec
 
-                    local = _VerdictMemo(checker_for_spec(spec_path))
+                    local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
                 part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
             results.extend(part)
             if bar is not None:
@@ -204,8 +204,8 @@ class _VerdictMemo:
 
     MAX = 200_000
 
-    def __init__(self, checker: AnswerChecker):
-        self.checker = checker
+    def __init__(self, checker: AnswerChecker, accept_numbers: bool = False):
+        self.checker, self.accept_numbers = checker, accept_numbers
         self.verdicts: dict = {}
         self.targets: dict = {}
 
@@ -225,33 +225,33 @@ class _VerdictMemo:
 
     def grade(self, row: dict) -> dict:
         if row.get("error"):
-            return _grade_one(self.checker, row)
+            return _grade_one(self.checker, row, self.accept_numbers)
         wrt = (row.get("wrt") or "").strip() or None
         answer = row.get("answer") or ""
         key = (self.target(wrt), answer)
         hit = self.verdicts.get(key)
         if hit is None:
-            hit = _verdict_fields(self.checker, answer, wrt)
+            hit = _verdict_fields(self.checker, answer, wrt, self.accept_numbers)
             if len(self.verdicts) < self.MAX:
                 self.verdicts[key] = hit
         base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
         return {**base, **hit}
 
 
-def _grade_one(checker: AnswerChecker, row: dict) -> dict:
+def _grade_one(checker: AnswerChecker, row: dict, accept_numbers: bool = False) -> dict:
     base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
     if row.get("error"):
         return {**base, "verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
                 "feedback": row["error"], "error": {"message": row["error"]}}
     wrt = (row.get("wrt") or "").strip() or None
-    return {**base, **_verdict_fields(checker, row.get("answer") or "", wrt)}
+    return {**base, **_verdict_fields(checker, row.get("answer") or "", wrt, accept_numbers)}
 
 
-def _verdict_fields(checker: AnswerChecker, answer: str, wrt) -> dict:
+def _verdict_fields(checker: AnswerChecker, answer: str, wrt, accept_numbers: bool = False) -> dict:
     """The result's fields that depend only on the answer and the target (``wrt`` only when the
     verdict names it)."""
     try:
-        verdict = checker.check(answer, wrt)
+        verdict = checker.check(answer, wrt, accept_numbers=True) if accept_numbers else checker.check(answer, wrt)
     except Exception as exc:  # one bad row never stops the batch
         message = f"could not check this answer ({type(exc).__name__}: {exc})"
         return {"verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
@@ -339,7 +339,7 @@ def write_atomically(path, text: str, *, force: bool = False) -> None:
 
 
 def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS,
-               jobs: int = 1) -> dict:
+               jobs: int = 1, accept_numbers: bool = False) -> dict:
     """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``);
     ``jobs`` > 1 grades in that many worker processes (the same report)."""
     from ..verify.answers import checker_for_spec
@@ -349,9 +349,10 @@ def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: 
     started = time.perf_counter()
     if jobs > 1 and len(rows) > 1:
         report = grade_rows_parallel(spec_path, rows, min(jobs, MAX_JOBS), progress=progress, stream=stream,
-                                     budget=budget)
+                                     budget=budget, accept_numbers=accept_numbers)
     else:
-        report = grade_rows(checker, rows, progress=progress, stream=stream, budget=budget)
+        report = grade_rows(checker, rows, progress=progress, stream=stream, budget=budget,
+                            accept_numbers=accept_numbers)
     report["_seconds"] = time.perf_counter() - started  # not part of the JSON output (determinism)
     return report
 
