@@ -55,13 +55,21 @@ def _env() -> dict:
     return env
 
 
-def _wall(argv, repeats: int) -> float:
+def _wall(argv, repeats: int, cpu: list | None = None) -> float:
+    """Median wall seconds of a fresh ``python argv``; ``cpu`` collects each run's user + system
+    seconds (a figure that a loaded machine inflates less than the wall time)."""
+    import resource
+
     times = []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, *argv], cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
         times.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if cpu is not None:
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return statistics.median(times)
 
 
@@ -98,7 +106,7 @@ def check_answer_median(layers=BIG, count: int = 24, notation: str = "index") ->
     return statistics.median(times)
 
 
-def grade_seconds(count: int = 10000, jobs: int = 1) -> float:
+def grade_seconds(count: int = 10000, jobs: int = 1, cpu: list | None = None) -> float:
     """Wall seconds of ``symbackprop grade`` on ``count`` generated answers, in a fresh process."""
     from symbackprop.verify.grading import write_benchmark_csv
 
@@ -108,20 +116,32 @@ def grade_seconds(count: int = 10000, jobs: int = 1) -> float:
         argv = ["-m", "symbackprop", "grade", str(LECTURE), "--answers", str(path), "--json", "--no-progress"]
         if jobs > 1:
             argv += ["--jobs", str(jobs)]
-        return _wall(argv, 1)
+        return _wall(argv, 1, cpu)
+
+
+VERIFY_ARGV = ["-m", "symbackprop", "verify", str(LECTURE), "--wrt", "w^{2}_{1,1}", "--answer",
+               r"(\hat{y} - y)\hat{y}(1-\hat{y}) a^{2}_{1}"]
 
 
 def measure(quick: bool) -> dict:
-    """The four figures of issue 15 (seconds), plus the matrix-notation check."""
+    """The four figures of issue 15 (seconds), plus the matrix-notation check, the same with
+    ``--jobs 2``, the CPU seconds of each command (user + system, less inflated by a loaded
+    machine than wall time), and ``python -c pass`` as the floor of any command."""
     repeats = 3 if quick else 7
+    grade_cpu, verify_cpu, help_cpu, bare_cpu = [], [], [], []
     out = {
         "check_answer_median_10_16_16_1_s": check_answer_median(count=12 if quick else 40),
         "check_answer_matrix_median_10_16_16_1_s": check_answer_median(count=8 if quick else 24, notation="matrix"),
-        "grade_10000_s": grade_seconds(10000),
-        "verify_cli_s": _wall(["-m", "symbackprop", "verify", str(LECTURE), "--wrt", "w^{2}_{1,1}", "--answer",
-                               r"(\hat{y} - y)\hat{y}(1-\hat{y}) a^{2}_{1}"], repeats),
-        "help_cli_s": _wall(["-m", "symbackprop", "--help"], repeats),
+        "check_answer_median_lecture_s": check_answer_median((2, 2, 1), count=12 if quick else 40),
+        "grade_10000_s": grade_seconds(10000, cpu=grade_cpu),
+        "verify_cli_s": _wall(VERIFY_ARGV, repeats, verify_cpu),
+        "help_cli_s": _wall(["-m", "symbackprop", "--help"], repeats, help_cpu),
+        "python_bare_s": _wall(["-c", "pass"], repeats, bare_cpu),
     }
+    if not quick:
+        out["grade_10000_jobs2_s"] = grade_seconds(10000, jobs=2)
+    out.update({"grade_10000_cpu_s": statistics.median(grade_cpu), "verify_cli_cpu_s": statistics.median(verify_cpu),
+                "help_cli_cpu_s": statistics.median(help_cpu), "python_bare_cpu_s": statistics.median(bare_cpu)})
     return {k: round(v, 4) for k, v in out.items()}
 
 
