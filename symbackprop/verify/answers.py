@@ -1813,7 +1813,7 @@ class AnswerChecker:
                     "the power rule brings down the exponent 2)", None)
         if c == 0:
             return "counterexample", f"your answer is 0 but {target} is not", None
-        return "constant_factor", f"constant factor off: your answer is {sympy.sstr(c)} times {target}", None
+        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {target}", None
 
     def _candidates(self, of, wrt) -> list:
         """Factors the feedback can name: the local derivatives on the paths from wrt to of."""
@@ -2030,3 +2030,10 @@ def check_answer(derivation_or_checker, text: str, wrt: str | None = None) -> Ve
     checker = derivation_or_checker if isinstance(derivation_or_checker, AnswerChecker) \
         else AnswerChecker(derivation_or_checker)
     return checker.check(text, wrt)
+
+
+def _lecture_number(c) -> str:
+    """A constant as the lectures write it (½, −⅓, 3/2): render.printers, never sympy.sstr."""
+    from ..render.printers import text
+
+    return text(c)

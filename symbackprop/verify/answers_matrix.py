@@ -1400,7 +1400,7 @@ class MatrixAnswerChecker:
                     "the power rule brings down the exponent 2)")
         if c == 0:
             return "counterexample", f"your answer is 0 but {label} is not"
-        return "constant_factor", f"constant factor off: your answer is {sympy.sstr(c)} times {label}"
+        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {label}"
 
     # the ⊙ factors the feedback can name
     def _candidates(self, layer: int) -> list:
@@ -1455,7 +1455,7 @@ class MatrixAnswerChecker:
             c = self._constant_ratio([a * f for a, f in zip(values, fv)], refs, allow_one=True)
             if c is not None and c != 0:
                 also = "" if c == 1 else ("; and the sign is wrong" if c == -1 else
-                                          f"; even then your answer is {sympy.sstr(c)} times {label}")
+                                          f"; even then your answer is {_lecture_number(c)} times {label}")
                 if cand.activation:
                     return ("activation_derivative_missing",
                             f"the activation's derivative is missing: multiply elementwise by {cand.label}{also}")
@@ -1663,3 +1663,10 @@ class MatrixAnswerChecker:
                    f"{label}{entry}{index_name} = {rr[idx].display()}")
         return {"point": point, "entry": [i + 1, j + 1], "answer": aa[idx].display(), "expected": rr[idx].display(),
                 "message": message}
+
+
+def _lecture_number(c) -> str:
+    """A constant as the lectures write it (½, −⅓, 3/2): render.printers, never sympy.sstr."""
+    from ..render.printers import text
+
+    return text(c)
