@@ -447,9 +447,11 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
         if not vals or len(vals) > MAX_EXAMPLES:
             raise where.error(f"[data].{key}", f"expected a number or a list of 1 to {MAX_EXAMPLES} numbers")
         col = tuple(_exact(v, where, f"[data].{key}[{i}]") for i, v in enumerate(vals))
-        if n is not None and len(col) != n:
-            raise where.error(f"[data].{key}", f"has {len(col)} values but other symbols have {n}: one value per example")
-        n = len(col)
+        if len(col) > 1:  # a single number (or a one-item list) is the same in every example
+            if n is not None and len(col) != n:
+                raise where.error(f"[data].{key}", f"has {len(col)} values but other symbols have {n}: one value "
+                                  "per example (or a single number, the same in every example)")
+            n = len(col)
         cols.append((key, col))
     _check_calls(graph, {k for k, _ in cols} | {k for k, _ in values}, where)
     return Spec(source, title, notation, graph=graph, seed=seed, data=tuple(cols),
