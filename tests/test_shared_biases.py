@@ -165,6 +165,7 @@ def test_the_worksheet_gives_one_bias_per_layer(capsys, tmp_path):
     key = (tmp_path / "w-answers.tex").read_text(encoding="utf-8")
     assert "b^{1} = 0.35" in sheet and "b^{2} = 0.6" in sheet
     assert "b^{1}_{1} =" not in sheet and "b^{2}_{2} =" not in sheet
+    assert sheet.count("{$b^{1}$}") == 2 and "{$b^{1}_{1}$}" not in sheet   # the drawing: b^{1} on both nodes
     assert "+ b^{1} = (0.15 \\cdot 0.05) + (0.2 \\cdot 0.1) + 0.35" in key
 
 

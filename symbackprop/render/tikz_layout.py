@@ -401,10 +401,11 @@ class NetworkLayout(Placer):
                          + [(self._yhat(o, len(outs)), e) for o, e in self.out_edges]
                          + [("target", ((self.target_at[0], self.target_at[1] + 0.22),
                                         (self.loss_at[0], self.loss_at[1] - 0.4)))])
-        # biases above their nodes
+        # biases above their nodes (a shared bias b^{k-1} above every node of the layer it is added to)
+        shared = bool(getattr(d.graph, "shared_biases", False))
         for (k, j), (x, y) in self.nodes.items():
             if k > 1:
-                t = f"b^{{{k - 1}}}_{{{j}}}"
+                t = f"b^{{{k - 1}}}" if shared else f"b^{{{k - 1}}}_{{{j}}}"
                 cands = ([(x + dx_, y + rad + dy_) for dy_ in (0.2, 0.12, 0.3, 0.4) for dx_ in (0, 0.25, -0.25, 0.45, -0.45)]
                          + [(x + 0.8, y + dy_) for dy_ in (0.15, -0.15, 0.35, -0.35)])
                 self.place(f"${t}$", [t], cands, None, f"bias {k},{j}")
