@@ -68,18 +68,22 @@ def _cold():
     gc.collect()
 
 
-def _time(fn, repeats):
+def _time(fn, repeats, cpu: bool = False):
+    """Median wall seconds of ``fn()`` (with ``cpu``: median CPU seconds of this process instead,
+    which a loaded machine distorts much less)."""
+    clock = time.process_time if cpu else time.perf_counter
     samples = []
     for _ in range(repeats):
         _cold()
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        samples.append(time.perf_counter() - t0)
+        samples.append(clock() - t0)
     return _median(samples)
 
 
 def measure_in_process(layers, repeats: int = 1) -> dict:
-    """Seconds for derive, evaluation, latex (derive excluded) and text (derive excluded)."""
+    """Seconds (wall, and CPU as ``*_cpu_s``) for derive, the evaluation, the whole LaTeX
+    document and the whole text (derive included in ``latex_s`` and ``text_s``)."""
     from symbackprop.derivation.chain_rule import derive
     from symbackprop.render.latex import derivation_document
     from symbackprop.render.latex_parts import Evaluation, Numbers
@@ -88,30 +92,37 @@ def measure_in_process(layers, repeats: int = 1) -> dict:
 
     spec = parse_spec(spec_text(layers), source=f"sigmoid_{tag(layers)}.toml")
     out = {"parameters": n_parameters(layers)}
-    out["derive_s"] = _time(lambda: derive(spec), repeats)
     d = derive(spec)
     numbers = Numbers.from_spec(d)
-    out["evaluation_s"] = _time(lambda: Evaluation(d, numbers), repeats)
-    out["latex_s"] = _time(lambda: derivation_document(derive(spec)), repeats) - out["derive_s"]
-    out["text_s"] = _time(lambda: derivation_text(derive(spec)), repeats) - out["derive_s"]
+    jobs = {"derive": lambda: derive(spec), "evaluation": lambda: Evaluation(d, numbers),
+            "latex": lambda: derivation_document(derive(spec)), "text": lambda: derivation_text(derive(spec))}
+    for key, fn in jobs.items():
+        out[f"{key}_s"] = _time(fn, repeats)
+        out[f"{key}_cpu_s"] = _time(fn, repeats, cpu=True)
     return out
 
 
-def measure_cli(layers, repeats: int = 1, extra=("--latex",)) -> float:
-    """Median seconds of ``python -m symbackprop derive SPEC --latex -o FILE`` in a fresh process."""
+def measure_cli(layers, repeats: int = 1, extra=("--latex",)) -> tuple:
+    """Median (wall, CPU) seconds of ``python -m symbackprop derive SPEC --latex -o FILE`` in a
+    fresh process, start-up included."""
+    import resource
+
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    samples = []
+    samples, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, f"sigmoid_{tag(layers)}.toml")
         with open(spec, "w") as f:
             f.write(spec_text(layers))
         for _ in range(repeats):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "symbackprop", "derive", spec, *extra, "-o",
                             os.path.join(tmp, "out.txt"), "--force"], check=True, env=env,
                            stdout=subprocess.DEVNULL)
             samples.append(time.perf_counter() - t0)
-    return _median(samples)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return _median(samples), _median(cpu)
 
 
 def measure_worksheet_key(layers, repeats: int = 1) -> float:
@@ -144,16 +155,16 @@ def measure(quick: bool) -> dict:
     nets = {}
     for layers in NETS:
         row = measure_in_process(layers, repeats)
-        row["cli_latex_s"] = measure_cli(layers, repeats)
-        row["cli_text_s"] = measure_cli(layers, repeats, extra=())
+        row["cli_latex_s"], row["cli_latex_cpu_s"] = measure_cli(layers, repeats)
+        row["cli_text_s"], row["cli_text_cpu_s"] = measure_cli(layers, repeats, extra=())
         rows.append(row)
         nets[tag(layers)] = row
     result = {
         "latex_30_48_48_1_s": nets["30_48_48_1"]["cli_latex_s"],
-        "latex_in_process_30_48_48_1_s": nets["30_48_48_1"]["latex_s"] + nets["30_48_48_1"]["derive_s"],
+        "latex_cpu_30_48_48_1_s": nets["30_48_48_1"]["cli_latex_cpu_s"],
+        "latex_in_process_30_48_48_1_s": nets["30_48_48_1"]["latex_s"],
         "nets": nets,
-        "exponents": {k: exponent(rows, k) for k in ("derive_s", "evaluation_s", "latex_s", "text_s",
-                                                     "cli_latex_s", "cli_text_s")},
+        "exponents": {k: exponent(rows, k) for k in rows[0] if k.endswith("_s")},
         "worksheet_s": {tag(l): measure_worksheet_key(l, repeats) for l in WORKSHEET_NETS},
     }
     for k, row in nets.items():
@@ -170,13 +181,16 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    cols = ("parameters", "cli_latex_s", "cli_text_s", "derive_s", "evaluation_s", "latex_s", "text_s")
-    print("net            " + " ".join(f"{c:>13}" for c in cols))
-    for k, row in res["nets"].items():
-        print(f"{k:<15}" + " ".join(f"{row[c]:>13.3f}" if c != "parameters" else f"{row[c]:>13d}" for c in cols))
-    print("exponent       " + " ".join(f"{'':>13}" if c == "parameters" else
-                                      (f"{res['exponents'][c]:>13.2f}" if res["exponents"][c] is not None else f"{'-':>13}")
-                                      for c in cols))
+    cols = ["parameters"] + [k for k in next(iter(res["nets"].values())) if k.endswith("_s")]
+    print("seconds; *_cpu_s is CPU time (less distorted by load); latex_s and text_s include derive")
+    for chunk in (cols[:1] + [c for c in cols if "cpu" not in c and c != "parameters"],
+                  cols[:1] + [c for c in cols if "cpu" in c]):
+        print("net           " + " ".join(f"{c.replace('_s', ''):>15}" for c in chunk))
+        for k, row in res["nets"].items():
+            print(f"{k:<14}" + " ".join(f"{row[c]:>15d}" if c == "parameters" else f"{row[c]:>15.3f}" for c in chunk))
+        print("exponent      " + " ".join(f"{'':>15}" if c == "parameters" else
+                                         (f"{res['exponents'][c]:>15.2f}" if res["exponents"][c] is not None else f"{'-':>15}")
+                                         for c in chunk))
     for k, v in res["worksheet_s"].items():
         print(f"worksheet {k}: {v:.3f} s")
     return 0

@@ -416,7 +416,7 @@ class Derivation:
                         out[names.symbol(names.weight(k, i, j))] = v
             for k, vec in enumerate(spec.biases, start=1):
                 for i, v in enumerate(vec, start=1):
-                    out[names.symbol(names.bias(k, i))] = v
+                    out[names.symbol(names.layer_bias(k, i, g.shared_biases))] = v
             return out
         return {names.symbol(k): v for k, v in spec.parameter_values}
 

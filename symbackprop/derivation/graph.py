@@ -85,6 +85,7 @@ class Graph:
     loss: str | None = None
     aliases: tuple = field(default=())  # (alias, canonical) pairs, e.g. ("a^{1}_{1}", "x_{1}")
     notes: tuple = field(default=())  # remarks for the reader, e.g. that the spec's own e is not Euler's number
+    shared_biases: bool = False  # network mode: one bias b^{k} per layer, a parent of every z^{k+1}_{i}
 
     @cached_property
     def by_name(self) -> dict:
@@ -172,6 +173,7 @@ def network_graph(net) -> Graph:
     nodes = []
     aliases = []
     loss = get_loss(net.loss)
+    shared = bool(getattr(net, "shared_biases", False))
     for j in range(1, layers[0] + 1):
         nodes.append(Node(names.feature(j), INPUT, layer=1, index=(j,)))
         aliases.append((names.activation(1, j), names.feature(j)))
@@ -180,7 +182,10 @@ def network_graph(net) -> Graph:
             nodes.append(Node(names.weight(k, i, 1), PARAMETER, layer=k, index=(i, 1)))
             for j in range(2, layers[k - 1] + 1):
                 nodes.append(Node(names.weight(k, i, j), PARAMETER, layer=k, index=(i, j)))
-            nodes.append(Node(names.bias(k, i), PARAMETER, layer=k, index=(i,)))
+            if not shared:
+                nodes.append(Node(names.bias(k, i), PARAMETER, layer=k, index=(i,)))
+        if shared:
+            nodes.append(Node(names.shared_bias(k), PARAMETER, layer=k, index=()))
     for i in range(1, layers[-1] + 1):
         nodes.append(Node(names.target(i), TARGET, index=(i,)))
     previous = [names.feature(j) for j in range(1, layers[0] + 1)]
@@ -189,7 +194,7 @@ def network_graph(net) -> Graph:
         zs = []
         for i in range(1, layers[k] + 1):
             w = [names.weight(k, i, j) for j in range(1, len(previous) + 1)]
-            b = names.bias(k, i)
+            b = names.layer_bias(k, i, shared)
             terms = [symbol_product(names.symbol(wj), names.symbol(aj)) for wj, aj in zip(w, previous)]
             definition = sympy.Add(*terms, names.symbol(b))
             z = names.pre_activation(k + 1, i)
@@ -213,7 +218,8 @@ def network_graph(net) -> Graph:
     if layers[-1] == 1:
         aliases.append(("yhat", previous[0]))
         aliases.append(("y", names.target(1)))
-    return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases))
+    return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases),
+                 shared_biases=shared)
 
 
 def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None, given=()) -> Graph:
