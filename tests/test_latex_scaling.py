@@ -149,3 +149,24 @@ def test_expressions_are_the_ones_sympys_operators_build():
                            for c, ld in ng.terms])
         assert ng.expression == want and ng.expression.args == want.args, name
         assert sympy.srepr(ng.expression) == sympy.srepr(want)
+
+
+def test_the_scaling_benchmark_measures_what_it_names():
+    """benchmarks/latex_scaling.py: its specs load with data, and one small run has every key (no timing asserted)."""
+    import importlib.util
+
+    path = ROOT / "benchmarks" / "latex_scaling.py"
+    mod_spec = importlib.util.spec_from_file_location("latex_scaling", path)
+    ls = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(ls)
+    for layers in ls.NETS:
+        spec = parse_spec(ls.spec_text(layers), source="bench.toml")
+        assert list(spec.network.layers) == list(layers) and len(spec.x) == 1 and len(spec.x[0]) == layers[0]
+    assert ls.n_parameters([30, 48, 48, 1]) == 3889
+    rows = [{"parameters": p, "t_s": 2.0 * p} for p in (10, 100, 1000)]
+    assert ls.exponent(rows, "t_s") == pytest.approx(1.0)
+    res = ls.measure(True, nets_measured=([2, 2, 1],), worksheet_nets=([2, 2, 1],))
+    row = res["nets"]["2_2_1"]
+    for key in ("derive_s", "evaluation_s", "latex_s", "text_s", "cli_latex_s", "cli_text_s", "latex_cpu_s"):
+        assert row[key] > 0, key
+    assert res["worksheet_s"]["2_2_1"] > 0
