@@ -29,7 +29,8 @@ import sympy
 
 from ..spec import names
 from ..ops.activations import get_activation
-from ..derivation.graph import ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph, symbol_product
+from ..derivation.graph import (ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph,
+                                canonical_spec, symbol_product)
 from ..ops.losses import get_loss, reduction_factor
 
 
@@ -536,6 +537,7 @@ def derive(spec) -> Derivation:
                 f"{spec.source}: {count} parameters is too many for a per-scalar derivation (at most "
                 f"{MAX_PER_SCALAR_PARAMETERS}); use the matrix form: notation = \"matrix\" in the spec, "
                 f"or symbackprop.matrix_derive(spec) from Python")
+    spec = canonical_spec(spec)
     return Derivation(spec, build_graph(spec))
 
 

@@ -361,6 +361,50 @@ def _key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", key) else _shown(key)
 
 
+def canonical_spec(spec):
+    """A graph spec whose [graph].parameters, [parameters] and [data] keys are spelled as the
+    equations' grammar spells them (``x_1`` → ``x_{1}``, ``theta_0`` → ``theta_{0}``,
+    ``\\lambda`` → ``lambda``), so a key names the same symbol however it is written. Network
+    specs, and keys the grammar does not read as one name, are left as they are (the checks that
+    follow name them). Two keys for one symbol are a SpecError."""
+    import dataclasses
+
+    if spec.graph is None:
+        return spec
+    from ..grammar.parser import parse_equation
+
+    cache: dict = {}
+
+    def canonical(key: str) -> str:
+        if key not in cache:
+            try:
+                _, rhs = parse_equation(f"q = {key}") if len(key) <= 100 else (None, None)
+            except Exception:  # not one name: kept, and reported by the checks that follow
+                rhs = None
+            cache[key] = rhs.name if isinstance(rhs, sympy.Symbol) else key
+        return cache[key]
+
+    def renamed(pairs, where):
+        out, seen = [], {}
+        for key, value in pairs:
+            name = canonical(key)
+            if name in seen:
+                raise SpecError(f"{spec.source}: {where}: {_shown(seen[name])} and {_shown(key)} are the same "
+                                f"symbol {name}: give it once")
+            seen[name] = key
+            out.append((name, value))
+        return tuple(out)
+
+    params = renamed(((p, None) for p in spec.graph.parameters), "[graph].parameters")
+    data = renamed(spec.data, "[data]")
+    values = renamed(spec.parameter_values, "[parameters]")
+    if (tuple(k for k, _ in params) == tuple(spec.graph.parameters) and data == tuple(spec.data)
+            and values == tuple(spec.parameter_values)):
+        return spec
+    graph = dataclasses.replace(spec.graph, parameters=tuple(k for k, _ in params))
+    return dataclasses.replace(spec, graph=graph, data=data, parameter_values=values)
+
+
 def build_graph(spec) -> Graph:
     """The graph of a Spec (network or equations); graph-mode [data] and [parameters] keys are checked."""
     if spec.network is not None:
