@@ -78,13 +78,37 @@ def test_lecture_worksheet_asks_the_self_assessment_and_the_key_answers_it(lectu
 
 
 def test_math_to_code_shows_the_trainers_functions(lecture):
-    ex = worksheet(lecture).exercises
+    ws = worksheet(lecture)
+    assert "From math to code" not in ws.exercises     # off on the student sheet by default
+    assert "From math to code" in ws.answers
+    ex = worksheet(lecture, code=True).exercises
     assert "From math to code" in ex
-    for name in ("sigmoid", "sigmoid\\_derivative", "half\\_squared\\_error", "reduce\\_mean",
-                 "gradient\\_descent\\_update"):
-        assert f"\\texttt{{{name}}}" in ex
-    assert r"\mathrm{gradient\_descent\_update}(w, \mathrm{grad}, \mathrm{learning\_rate}) = w - " in ex
+    for name in ("sigmoid", "sigmoid derivative", "half squared error", "reduce mean", "gradient descent update"):
+        assert f"\\item {name}: " in ex
+    # the sheet's symbols, not Python names: alpha and dJ/dw, J where the sheet uses J
+    assert (r"\mathrm{gradient\ descent\ update}(w, \frac{\partial J}{\partial w}, \alpha) = w - \alpha"
+            in ex)
+    assert r"$w \leftarrow w - \alpha\, \partial J/\partial w$" in ex
     assert "np." not in ex  # latexify's prefixes={"np"} drops the module
+    body = ex[ex.index("From math to code"):]
+    for internal in ("symbackprop", "latexify", "trainer", "y\\_hat", "learning\\_rate", "textasciicircum",
+                     "\\texttt"):
+        assert internal not in body, internal
+    assert body.count("softplus") == 1 + body.count(r"\mathrm{softplus}(u) = \log(1 + e^{u})")  # defined where used
+    assert "From math to code" not in worksheet(lecture, code=False).answers
+
+
+def test_answer_space_and_rounding_are_stated(lecture):
+    ruled = worksheet(lecture).exercises
+    assert ruled.count(r"\noindent\rule{\linewidth}{0.3pt}") >= 10
+    assert r"\rule{\linewidth}" not in worksheet(lecture).answers  # the key answers instead
+    box = worksheet(lecture, space="box").exercises
+    assert box.count(r"\fbox{\parbox[t]") == box.count(r"\item \textbf") == 3 and r"\rule{\linewidth}" not in box
+    none = worksheet(lecture, space="none").exercises
+    assert r"\rule{\linewidth}" not in none and r"\fbox" not in none
+    assert "Round every number to 2 decimals; one that would round to 0 keeps 2 significant digits" in ruled
+    with pytest.raises(SpecError, match=r"--space 'wide': allowed ruled, box, none"):
+        worksheet(lecture, space="wide")
 
 
 def test_graph_worksheet_asks_for_local_and_upstream_gradients(graph):
