@@ -127,7 +127,9 @@ def check_size(spec) -> None:
     layers = spec.network.layers
     if len(layers) - 1 > MAX_DEPTH or max(layers) > MAX_WIDTH:
         raise SpecError(f"{src}: [network].layers = {list(layers)}: a worksheet in matrix notation shows every "
-                        f"matrix, so it allows at most {MAX_DEPTH} weight layers of at most {MAX_WIDTH} neurons")
+                        f"matrix, so it allows at most {MAX_DEPTH} weight layers of at most {MAX_WIDTH} neurons; for this "
+                        "network use `symbackprop derive --matrix` (the formulas without numbers) or "
+                        "`derive --wrt NAME` for one gradient")
     if not spec.x:
         raise SpecError(f"{src}: [data]: a worksheet needs numbers (x and y rows)")
     if len(spec.x) > MAX_ROWS:
