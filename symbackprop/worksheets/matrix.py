@@ -507,9 +507,10 @@ class _Sheet:
         j, i = (1, 2) if md.layers[1] >= 2 else (1, 1)
         wname = md.index_name("W_1", j, i)
         out = [
-            f"The network has layers of widths ${widths}$ (input first), activation{'s' if len(set(md.activations)) > 1 else ''} "
-            f"{acts}, the loss ${self.loss_formula()}$ per example and the cost ${self.cost_formula()}$ "
-            f"({'the mean' if md.reduction == 'mean' else 'the sum'} over the $n = {self.n}$ examples of the batch). "
+            f"The network has layers of widths ${widths}$ (input first) and the activation{'s' if len(set(md.activations)) > 1 else ''} "
+            f"{acts}. The loss per example and the cost, "
+            f"{'the mean' if md.reduction == 'mean' else 'the sum'} over the $n = {self.n}$ examples of the batch, are",
+            rf"\[ {self.loss_formula()}, \qquad {self.cost_formula()}. \]",
             "In the slides' matrix notation the whole batch goes through at once, one row per example:",
             rf"\[ {forward} \]",
             "The lecture notes' index notation is the transpose: $W_l[j, i] = w^{l}_{i,j}$ (row $j$ = input node "
@@ -887,7 +888,11 @@ def _header(spec, what: str) -> str:
 
 
 def _wrap(spec, body: str, fragment: bool, what: str) -> str:
+    from .layout import plain_parens
+
     head = _header(spec, what)
+    # sigma(z_1) with parentheses of the text's size; tables' rows apart (the matrix displays fit as they are)
+    body = plain_parens(body).replace("\\begin{tabular}", "\\renewcommand{\\arraystretch}{1.3}\\begin{tabular}")
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
                 "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
