@@ -147,3 +147,88 @@ def test_a_wrong_gradient_is_caught_by_the_input_comparison(spec_path):
 
     report = check(d, compiled=Wrong())
     assert not report.ok
+
+
+L2_LOGISTIC = {
+    "title": "logistic regression with an L2 penalty",
+    "graph": {"equations": ["z = w_1 x_1 + w_2 x_2 + b", "p = sigma(z)",
+                            "L = -(y log(p) + (1 - y) log(1 - p)) + lambda/2 (w_1^2 + w_2^2)"],
+              "parameters": ["w_1", "w_2", "b"]},
+    "parameters": {"w_1": 0.5, "w_2": -1, "b": 0.1},
+    "data": {"x_1": [1, 2], "x_2": [0.5, -1], "y": [1, 0], "lambda": 0.01},
+}
+
+
+def _l2_cost(w1, w2, b):
+    """J = mean over the two examples of the penalized cross-entropy, written out here."""
+    total = 0.0
+    for x1, x2, y in ((1, 0.5, 1), (2, -1, 0)):
+        p = 1 / (1 + math.exp(-(w1 * x1 + w2 * x2 + b)))
+        total += -(y * math.log(p) + (1 - y) * math.log(1 - p)) + 0.01 / 2 * (w1 ** 2 + w2 ** 2)
+    return total / 2
+
+
+def test_spec_keys_name_the_symbols_however_they_are_spelled(capsys):
+    """w_1 in [graph].parameters and [parameters], x_1 in [data], are the equations' w_{1}, x_{1};
+    a single number in [data] (lambda) is the same in every example."""
+    from symbackprop.cli.__init__ import main
+    import tempfile, pathlib
+
+    spec = spec_from_dict(L2_LOGISTIC)
+    d = derive(spec)
+    assert {n.name for n in d.graph.parameters} == {"w_{1}", "w_{2}", "b"}
+    assert d.n_examples == 2 and all(ex[sympy_symbol("lambda")] == sympy_rational("0.01") for ex in d.examples())
+    h = 1e-6
+    base = (0.5, -1.0, 0.1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "l2.toml"
+        path.write_text(_toml(L2_LOGISTIC), encoding="utf-8")
+        assert main(["grad", str(path), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        for k, name in enumerate(("w_{1}", "w_{2}", "b")):
+            up = list(base); up[k] += h
+            down = list(base); down[k] -= h
+            fd = (_l2_cost(*up) - _l2_cost(*down)) / (2 * h)
+            assert report["gradients"][name] == pytest.approx(fd, rel=1e-7), name
+        assert main(["derive", str(path), "--wrt", "w_1"]) == 0
+        text = capsys.readouterr().out
+        assert "λ · w_{1}" in text and "lambda" not in text         # the Greek name printed as its letter
+
+
+def test_two_spellings_of_one_symbol_are_one_clear_error():
+    from symbackprop import SpecError
+
+    twice = dict(L2_LOGISTIC, data=dict(L2_LOGISTIC["data"], **{"x_{1}": [3, 4]}))
+    with pytest.raises(SpecError, match=r"\[data\]: 'x_1' and 'x_\{1\}' are the same symbol x_\{1\}"):
+        derive(spec_from_dict(twice))
+    uneven = dict(L2_LOGISTIC, data=dict(L2_LOGISTIC["data"], y=[1, 0, 1]))
+    with pytest.raises(SpecError, match="has 3 values but other symbols have 2"):
+        derive(spec_from_dict(uneven))
+
+
+def sympy_symbol(name):
+    import sympy
+
+    return sympy.Symbol(name, real=True)
+
+
+def sympy_rational(text):
+    import sympy
+
+    return sympy.Rational(text)
+
+
+def _toml(table) -> str:
+    """The little TOML the test needs (strings, numbers, lists, one level of tables)."""
+    def value(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines = [f"title = {value(table['title'])}"]
+    for section in ("graph", "parameters", "data"):
+        lines.append(f"[{section}]")
+        lines += [f"{json.dumps(k)} = {value(v)}" for k, v in table[section].items()]
+    return "\n".join(lines) + "\n"

@@ -134,16 +134,38 @@ def test_output_that_is_an_input_is_refused(capsys, tmp_path):
     assert_refused(capsys, tmp_path, ["derive", spec, "-o", spec, "--force"], names=[str(spec), "also an input"])
 
 
+def _immutable(folder, on: bool) -> bool:
+    """``chattr +i``/``-i``: a folder even root cannot write to (False where the file system or the
+    container does not allow it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("chattr") is None:
+        return False
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
+    return done.returncode == 0
+
+
 def test_read_only_folder(capsys, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
+    """A folder the user may not write to: mode 0500 for a normal user; as root (CI), which
+    ignores modes, an immutable folder (chattr +i) refuses every write the same way."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if os.geteuid() == 0:
+        if not _immutable(folder, True):
+            pytest.skip("root ignores folder permissions and chattr +i is not available here")
+        expected = "not permitted"
+    else:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        expected = "permission"
     try:
-        line = assert_refused(capsys, folder, ["derive", LECTURE, "-o", folder / "d.txt"], names=["d.txt", "permission"])
+        line = assert_refused(capsys, folder, ["derive", LECTURE, "-o", folder / "d.txt"], names=["d.txt", expected])
         assert ".sbp-" not in line
+        line = assert_refused(capsys, folder, ["export", LECTURE, "-o", folder / "g.py"], names=["g.py", expected])
+        assert list(folder.iterdir()) == []
     finally:
+        if os.geteuid() == 0:
+            _immutable(folder, False)
         folder.chmod(0o755)
 
 
@@ -207,6 +229,45 @@ def test_concurrent_writer_does_not_get_overwritten(tmp_path, monkeypatch):
         fileio.write_atomic(out, "ours")
     assert out.read_text() == "theirs"
     assert os.listdir(tmp_path) == ["r.txt"]
+
+
+def test_real_parallel_writers_one_wins_the_others_are_refused(tmp_path):
+    """Eight processes write the same new file at once (no --force): exactly one writes it, whole;
+    every other one exits 2 with one line, and no temporary file is left behind."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "same.txt"
+    script = textwrap.dedent("""
+        import sys, time
+        from symbackprop import fileio
+        start = float(sys.argv[2])
+        while time.time() < start:
+            pass
+        try:
+            fileio.write_atomic(sys.argv[1], ("writer %s\\n" % sys.argv[3]) * 20000)
+        except Exception as exc:
+            print(" ".join(str(exc).split()), file=sys.stderr)
+            sys.exit(2)
+    """)
+    import time
+
+    start = str(time.time() + 1.5)  # every process waits for the same instant, then writes
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(out), start, str(k)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(8)]
+    results = []
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        results.append((p.returncode, err))
+    assert sorted(code for code, _ in results) == [0] + [2] * 7, results
+    for code, err in results:
+        if code == 2:
+            assert err.count("\n") == 1 and str(out) in err and ("exists" in err or "meanwhile" in err), err
+    text = out.read_text()
+    (line,) = set(text.splitlines())
+    assert text == (line + "\n") * 20000            # one writer's whole content, not a mix
+    assert os.listdir(tmp_path) == ["same.txt"]
 
 
 def test_umask_is_honoured(tmp_path):

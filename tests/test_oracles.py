@@ -138,7 +138,11 @@ def test_every_lecture_spec_matches_sympy_diff_of_its_expanded_output(path):
     spec = load_spec(path)
     d = derive(spec)
     if spec.mode == "network":
-        full = expanded_loss(list(spec.network.layers), list(spec.network.activations), spec.network.loss)
+        layers = list(spec.network.layers)
+        full = expanded_loss(layers, list(spec.network.activations), spec.network.loss)
+        if spec.network.shared_biases:  # one bias per layer: every b^{k}_{i} of the formulas is b^{k}
+            full = full.xreplace({symbol(bias(k, i)): sympy.Symbol(f"b^{{{k}}}", real=True)
+                                  for k in range(1, len(layers)) for i in range(1, layers[k] + 1)})
     else:
         from symbackprop.ops.functions import rewrite_elementary
 

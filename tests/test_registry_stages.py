@@ -137,6 +137,34 @@ def test_lifted_loss_gradient_is_sympy_diff(loss):
         assert sympy.simplify(rewrite_elementary(sympy.S(ours[0, k])) - oracle) == 0
 
 
+@pytest.mark.parametrize("loss,act", [(l.name, f.activation) for l in LOSSES.values() for f in l.fused])
+def test_the_fused_output_delta_is_the_chain_rule_through_the_pair(loss, act):
+    """Each loss entry's fused ∂L/∂z (lifted to matrices, in general, without the one-hot
+    assumption) equals sympy.diff of the per-example loss after the output activation, at targets
+    whose row does not sum to 1 (so the general form is what is compared)."""
+    from symbackprop.derivation.matrix_form import Dim, FUSED_RULES, Mat, Shape, evaluate
+
+    assert set(FUSED_RULES) == {(l.name, f.activation) for l in LOSSES.values() for f in l.fused}
+    K = 3 if act == "softmax" else 1
+    Zk = sympy.symbols("z0:3", real=True)[:K]
+    zs = [sympy.Rational(1, 3), sympy.Rational(-5, 4), sympy.Rational(7, 5)][:K]
+    ys = [sympy.Rational(2, 7), sympy.Rational(1, 2), sympy.Rational(3, 5)][:K] if K > 1 else [sympy.Rational(2, 7)]
+    g = ACTIVATIONS[act]
+    yhat = [g.apply(z, Zk) for z in Zk]
+    L_e = rewrite_elementary(LOSSES[loss].per_example(ys, yhat))
+    shape = Shape(Dim("n", 1), Dim("N_2", K))
+    ones = Mat("ones", Shape(Dim("N_2", K), Dim("N_2", K)))
+    lifted = FUSED_RULES[(loss, act)].general(Mat("yhat", shape), Mat("y", shape), ones)
+    point = dict(zip(Zk, zs))
+    hs = [sympy.N(rewrite_elementary(v).subs(point), 50) for v in yhat]
+    env = {"yhat": np.array([hs], dtype=object), "y": np.array([ys], dtype=object),
+           "ones": np.ones((K, K), dtype=object)}
+    ours = evaluate(lifted, env, exact=True)
+    for k in range(K):
+        oracle = sympy.N(sympy.diff(L_e, Zk[k]).subs(point), 50)
+        assert abs(sympy.N(sympy.S(ours[0, k]), 50) - oracle) < 1e-40
+
+
 def test_derivative_names_for_the_answer_checker():
     names = derivative_names()
     assert names["sigmoid"] == ("\\sigma'", "σ′")

@@ -123,7 +123,7 @@ def network_from_graph(d: Derivation) -> trainer.Network:
 
 def matrices_from_names(layers, params: dict) -> list:
     """{w^{k}_{i,j}: v, b^{k}_{i}: v} -> [(W_k, b_k)] in the slides' shapes: W_k (M, N) with
-    W_k[j-1, i-1] = w^{k}_{i,j}, and b_k (1, N)."""
+    W_k[j-1, i-1] = w^{k}_{i,j}, and b_k (1, N); a layer's shared bias b^{k} fills its row b_k."""
     out = []
     for k in range(1, len(layers)):
         m, n = layers[k - 1], layers[k]
@@ -132,7 +132,7 @@ def matrices_from_names(layers, params: dict) -> list:
         for i in range(1, n + 1):
             for j in range(1, m + 1):
                 W[j - 1, i - 1] = params[names.weight(k, i, j)]
-            b[0, i - 1] = params[names.bias(k, i)]
+            b[0, i - 1] = params[names.bias(k, i)] if names.bias(k, i) in params else params[names.shared_bias(k)]
         out.append((W, b))
     return out
 
@@ -159,8 +159,12 @@ def from_matrices(d: Derivation, mats: list) -> dict:
 
 def trainer_gradients(d: Derivation, params: dict, X, Y) -> dict:
     net = network_from_graph(d)
-    grads = trainer.gradients(net, to_matrices(d, params), X, Y)
-    return from_matrices(d, grads)
+    grads = from_matrices(d, trainer.gradients(net, to_matrices(d, params), X, Y))
+    if d.graph.shared_biases:  # the trainer has a bias per node; a shared b^{k} gets the sum over its uses
+        layers = d.graph.layers
+        for k in range(1, len(layers)):
+            grads[names.shared_bias(k)] = sum(grads.pop(names.bias(k, i)) for i in range(1, layers[k] + 1))
+    return grads
 
 
 def _independent_loss(d: Derivation):

@@ -398,12 +398,15 @@ def _check_name(kind: str, name, allowed, where: str) -> str:
 class Network:
     """A fully connected network: ``layers`` are the widths, input first (e.g. ``(2, 2, 1)``);
     ``activations`` one name per layer after the input (a single string means all);
-    ``loss`` a per-example loss name; ``reduction`` ``"mean"`` (1/n) or ``"sum"``."""
+    ``loss`` a per-example loss name; ``reduction`` ``"mean"`` (1/n) or ``"sum"``;
+    ``shared_biases``: one bias per layer, kept as a row b_l of equal entries whose gradient is
+    the sum over the layer's nodes, Σ_i Σ_rows dZ_l[:, i], put in every entry."""
 
     layers: tuple
     activations: tuple
     loss: str
     reduction: str = "mean"
+    shared_biases: bool = False
 
     def __post_init__(self):
         layers = self.layers
@@ -591,6 +594,8 @@ def _gradients(net: Network, params: list, X, Y) -> list:
         W = params[l][0]
         dW = A_prev.T @ dZ                         # dW_l = A_{l-1}ᵀ dZ_l
         db = np.sum(dZ, axis=0, keepdims=True)     # db_l = Σ_rows dZ_l
+        if net.shared_biases:                      # one b per layer: the sum over its uses, in every entry
+            db = np.full_like(db, np.sum(db))
         grads[l] = (dW, db)
         if l > 0:
             dA_prev = dZ @ W.T                     # dA_{l-1} = dZ_l W_lᵀ

@@ -29,7 +29,8 @@ import sympy
 
 from ..spec import names
 from ..ops.activations import get_activation
-from ..derivation.graph import ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph
+from ..derivation.graph import (ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph,
+                                canonical_spec)
 from ..ops.losses import get_loss, reduction_factor
 
 
@@ -402,7 +403,7 @@ class Derivation:
                         out[names.symbol(names.weight(k, i, j))] = v
             for k, vec in enumerate(spec.biases, start=1):
                 for i, v in enumerate(vec, start=1):
-                    out[names.symbol(names.bias(k, i))] = v
+                    out[names.symbol(names.layer_bias(k, i, g.shared_biases))] = v
             return out
         return {names.symbol(k): v for k, v in spec.parameter_values}
 
@@ -522,6 +523,7 @@ def derive(spec) -> Derivation:
                 f"{spec.source}: {count} parameters is too many for a per-scalar derivation (at most "
                 f"{MAX_PER_SCALAR_PARAMETERS}); use the matrix form: notation = \"matrix\" in the spec, "
                 f"or symbackprop.matrix_derive(spec) from Python")
+    spec = canonical_spec(spec)
     return Derivation(spec, build_graph(spec))
 
 

@@ -70,6 +70,7 @@ class Graph:
     loss: str | None = None
     aliases: tuple = field(default=())  # (alias, canonical) pairs, e.g. ("a^{1}_{1}", "x_{1}")
     notes: tuple = field(default=())  # remarks for the reader, e.g. that the spec's own e is not Euler's number
+    shared_biases: bool = False  # network mode: one bias b^{k} per layer, a parent of every z^{k+1}_{i}
 
     @cached_property
     def by_name(self) -> dict:
@@ -157,6 +158,7 @@ def network_graph(net) -> Graph:
     nodes = []
     aliases = []
     loss = get_loss(net.loss)
+    shared = bool(getattr(net, "shared_biases", False))
     for j in range(1, layers[0] + 1):
         nodes.append(Node(names.feature(j), INPUT, layer=1, index=(j,)))
         aliases.append((names.activation(1, j), names.feature(j)))
@@ -165,7 +167,10 @@ def network_graph(net) -> Graph:
             nodes.append(Node(names.weight(k, i, 1), PARAMETER, layer=k, index=(i, 1)))
             for j in range(2, layers[k - 1] + 1):
                 nodes.append(Node(names.weight(k, i, j), PARAMETER, layer=k, index=(i, j)))
-            nodes.append(Node(names.bias(k, i), PARAMETER, layer=k, index=(i,)))
+            if not shared:
+                nodes.append(Node(names.bias(k, i), PARAMETER, layer=k, index=(i,)))
+        if shared:
+            nodes.append(Node(names.shared_bias(k), PARAMETER, layer=k, index=()))
     for i in range(1, layers[-1] + 1):
         nodes.append(Node(names.target(i), TARGET, index=(i,)))
     previous = [names.feature(j) for j in range(1, layers[0] + 1)]
@@ -174,7 +179,7 @@ def network_graph(net) -> Graph:
         zs = []
         for i in range(1, layers[k] + 1):
             w = [names.weight(k, i, j) for j in range(1, len(previous) + 1)]
-            b = names.bias(k, i)
+            b = names.layer_bias(k, i, shared)
             terms = [names.symbol(wj) * names.symbol(aj) for wj, aj in zip(w, previous)]
             definition = sympy.Add(*terms, names.symbol(b))
             z = names.pre_activation(k + 1, i)
@@ -198,7 +203,8 @@ def network_graph(net) -> Graph:
     if layers[-1] == 1:
         aliases.append(("yhat", previous[0]))
         aliases.append(("y", names.target(1)))
-    return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases))
+    return Graph(tuple(nodes), names.LOSS, "network", tuple(layers), tuple(net.activations), net.loss, tuple(aliases),
+                 shared_biases=shared)
 
 
 def equations_graph(graph_spec, *, source: str = "<spec>", parse_equation=None, given=()) -> Graph:
@@ -338,6 +344,50 @@ def _key(key: str) -> str:
     import re
 
     return key if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", key) else _shown(key)
+
+
+def canonical_spec(spec):
+    """A graph spec whose [graph].parameters, [parameters] and [data] keys are spelled as the
+    equations' grammar spells them (``x_1`` → ``x_{1}``, ``theta_0`` → ``theta_{0}``,
+    ``\\lambda`` → ``lambda``), so a key names the same symbol however it is written. Network
+    specs, and keys the grammar does not read as one name, are left as they are (the checks that
+    follow name them). Two keys for one symbol are a SpecError."""
+    import dataclasses
+
+    if spec.graph is None:
+        return spec
+    from ..grammar.parser import parse_equation
+
+    cache: dict = {}
+
+    def canonical(key: str) -> str:
+        if key not in cache:
+            try:
+                _, rhs = parse_equation(f"q = {key}") if len(key) <= 100 else (None, None)
+            except Exception:  # not one name: kept, and reported by the checks that follow
+                rhs = None
+            cache[key] = rhs.name if isinstance(rhs, sympy.Symbol) else key
+        return cache[key]
+
+    def renamed(pairs, where):
+        out, seen = [], {}
+        for key, value in pairs:
+            name = canonical(key)
+            if name in seen:
+                raise SpecError(f"{spec.source}: {where}: {_shown(seen[name])} and {_shown(key)} are the same "
+                                f"symbol {name}: give it once")
+            seen[name] = key
+            out.append((name, value))
+        return tuple(out)
+
+    params = renamed(((p, None) for p in spec.graph.parameters), "[graph].parameters")
+    data = renamed(spec.data, "[data]")
+    values = renamed(spec.parameter_values, "[parameters]")
+    if (tuple(k for k, _ in params) == tuple(spec.graph.parameters) and data == tuple(spec.data)
+            and values == tuple(spec.parameter_values)):
+        return spec
+    graph = dataclasses.replace(spec.graph, parameters=tuple(k for k, _ in params))
+    return dataclasses.replace(spec, graph=graph, data=data, parameter_values=values)
 
 
 def build_graph(spec) -> Graph:

@@ -652,6 +652,14 @@ def uses_matrix_form(spec) -> bool:
     parameters: the CLI derives, renders, checks and exports these in matrix form."""
     if spec.network is None:
         return False
+    if getattr(spec.network, "shared_biases", False):  # one bias per layer: index notation only
+        if parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS:
+            from ..errors import SpecError
+
+            raise SpecError(f"{spec.source}: [network].biases: shared biases are derived in index notation, "
+                            f"which allows at most {MATRIX_MIN_PARAMETERS} parameters: use narrower layers, or "
+                            "per-node biases for the matrix form")
+        return False
     return spec.notation == "matrix" or parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS
 
 
@@ -666,6 +674,8 @@ def matrix_derive(source) -> MatrixDerivation:
 
     spec = None
     if isinstance(source, NetworkSpec):
+        if getattr(source, "shared_biases", False):
+            raise NotSupportedError("the matrix form has one bias per node; shared biases are derived per scalar")
         return MatrixDerivation(source)
     if isinstance(source, Spec):
         spec = source
@@ -677,6 +687,9 @@ def matrix_derive(source) -> MatrixDerivation:
         where = spec.source if spec is not None else "<spec>"
         raise NotSupportedError(f"{where}: the matrix form needs a [network] spec (layers, activations, loss); "
                                 f"a [graph] spec is derived per scalar only")
+    if getattr(spec.network, "shared_biases", False):
+        raise NotSupportedError(f"{spec.source}: the matrix form has one bias per node (b_l of shape (1, N_l)); "
+                                "a spec with shared biases is derived, compiled and checked per scalar")
     return MatrixDerivation(spec.network, spec)
 
 

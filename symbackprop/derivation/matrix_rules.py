@@ -2,7 +2,8 @@
 
 ``lift`` turns a scalar rule of ``ops`` (σ' = a(1 − a), ∂L/∂ŷ = ŷ − y) into a matrix expression
 entry by entry (a ⊙ (1 − a)); ``ACTIVATION_RULES`` and ``LOSS_RULES`` are views of the registries;
-``FUSED_RULES`` hold the loss + output activation pairs that cancel to ŷ − y, with the slides' lines.
+``FUSED_RULES`` the loss + output activation pairs that cancel to ŷ − y (the loss entries' ``fused``
+deltas, lifted), with the slides' lines.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sympy
 
 from ..ops.activations import A as A_SYMBOL, ACTIVATIONS, ELEMENTWISE, Z as Z_SYMBOL
 from ..errors import NotSupportedError
-from ..ops.losses import H as H_SYMBOL, LOSSES, Y as Y_SYMBOL
+from ..ops.losses import H as H_SYMBOL, LOSSES, ROW_SUM_Y as ROW_SUM_SYMBOL, Y as Y_SYMBOL
 
 from .matrix_expr import (
     Add,
@@ -199,28 +200,59 @@ class FusedRule:
     rule: str
 
 
-FUSED_RULES = {
-    ("bce", "sigmoid"): FusedRule(
-        "bce", "sigmoid", lambda h, y, ones: Sub(h, y), None, None,
-        (r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
-         r"= \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}",
-         r"\hat{y} = \sigma(z_{L}) \Rightarrow \frac{\partial \hat{y}}{\partial z_{L}} = \hat{y}(1 - \hat{y})",
-         r"\frac{\partial L}{\partial z_{L}} = \frac{\partial L}{\partial \hat{y}} \cdot "
-         r"\frac{\partial \hat{y}}{\partial z_{L}} = \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})} \cdot "
-         r"\hat{y}(1 - \hat{y}) = \hat{y} - y"),
-        "chain rule through the binary cross-entropy and the sigmoid: ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) times "
-        "∂ŷ/∂z = ŷ(1 − ŷ) cancels to ŷ − y, entry by entry"),
-    ("cross_entropy", "softmax"): FusedRule(
-        "cross_entropy", "softmax", lambda h, y, ones: Sub(Hadamard(h, MatMul(y, ones)), y),
-        "each row of y sums to 1 (one-hot targets)",
-        r"\text{each row of } y \text{ sums to } 1 \text{ (one-hot targets)}",
-        (r"\frac{\partial L}{\partial \hat{y}_k} = -\frac{y_k}{\hat{y}_k}, \qquad "
-         r"\frac{\partial \hat{y}_k}{\partial z_j} = \hat{y}_k\left(\delta_{kj} - \hat{y}_j\right)",
-         r"\frac{\partial L}{\partial z_j} = \sum_k -\frac{y_k}{\hat{y}_k}\, \hat{y}_k\left(\delta_{kj} - "
-         r"\hat{y}_j\right) = \hat{y}_j \sum_k y_k - y_j",
-         r"\sum_k y_k = 1 \Rightarrow \frac{\partial L}{\partial z_{L}} = \hat{y} - y"),
-        "chain rule through the cross-entropy and the softmax: Σ_k (−y_k/ŷ_k) ŷ_k(δ_kj − ŷ_j) = "
-        "ŷ_j Σ_k y_k − y_j, which is ŷ_j − y_j when the targets of a row sum to 1"),
-}
+def _fused_rules() -> dict:
+    """``{(loss, activation): FusedRule}`` from the loss entries' ``fused`` deltas, lifted to
+    matrices: H → ŷ, Y → y, ROW_SUM_Y → y·1 (each row's sum, broadcast back across the row)."""
+    out = {}
+    for loss in LOSSES.values():
+        for f in loss.fused:
+            def general(h, y, ones, _delta=f.delta):
+                return _lift(_delta, {H_SYMBOL: h, Y_SYMBOL: y, ROW_SUM_SYMBOL: MatMul(y, ones)})
+            out[(loss.name, f.activation)] = FusedRule(loss.name, f.activation, general, f.assumption,
+                                                        f.assumption_latex, f.lines, f.rule)
+    return out
 
 
+class _FusedView(dict):
+    """The fused rules, rebuilt from the registry when a loss is added (e.g. in a test)."""
+
+    def _sync(self):
+        if dict.__len__(self) != sum(len(l.fused) for l in LOSSES.values()):
+            dict.clear(self)
+            dict.update(self, _fused_rules())
+
+    def __getitem__(self, k):
+        self._sync()
+        return dict.__getitem__(self, k)
+
+    def get(self, k, default=None):
+        self._sync()
+        return dict.get(self, k, default)
+
+    def __contains__(self, k):
+        self._sync()
+        return dict.__contains__(self, k)
+
+    def __iter__(self):
+        self._sync()
+        return dict.__iter__(self)
+
+    def items(self):
+        self._sync()
+        return dict.items(self)
+
+    def keys(self):
+        self._sync()
+        return dict.keys(self)
+
+    def values(self):
+        self._sync()
+        return dict.values(self)
+
+    def __len__(self):
+        self._sync()
+        return dict.__len__(self)
+
+
+#: ``{(loss, output activation): FusedRule}``: a view of the loss entries' ``fused`` deltas.
+FUSED_RULES = _FusedView()

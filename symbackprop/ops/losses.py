@@ -26,6 +26,21 @@ from ..ops.functions import huber, huber_slope, logsumexp, softplus
 
 
 @dataclass(frozen=True)
+class FusedDelta:
+    """∂L/∂z at the output when this loss follows ``activation``: the product of the two local
+    derivatives cancels. ``delta`` is the identity without assumptions, a SymPy expression in
+    ``H`` (ŷ_k), ``Y`` (y_k) and ``ROW_SUM_Y`` (Σ_k y_k of the example); under ``assumption``
+    (None: always) it is ŷ − y. ``lines`` are the slides' steps in LaTeX, ``rule`` in words."""
+
+    activation: str
+    delta: object
+    assumption: str | None
+    assumption_latex: str | None
+    lines: tuple
+    rule: str
+
+
+@dataclass(frozen=True)
 class Loss:
     """A per-example loss L(y, ŷ) over K outputs; ``per_example(ys, yhats)`` builds it."""
 
@@ -39,6 +54,7 @@ class Loss:
     rule: str = ""
     rule_latex: str = ""
     needs_pair: str = ""     # non-empty: the output layer must be one of ``pairs_with``; the message why
+    fused: tuple = ()        # FusedDelta entries: ∂L/∂z through the output activations it pairs with
 
     def scalar_gradient(self, K: int):
         """∂L/∂ŷ_k for one output as a SymPy expression in the symbols ``h`` (ŷ_k) and ``y`` (y_k),
@@ -46,8 +62,9 @@ class Loss:
         return self.gradient(H, Y, K)
 
 
-#: The symbols the gradients are written in: h = ŷ_k, y = y_k.
+#: The symbols the gradients are written in: h = ŷ_k, y = y_k; ROW_SUM_Y = Σ_k y_k of one example.
 H, Y = sympy.Symbol("h"), sympy.Symbol("y")
+ROW_SUM_Y = sympy.Symbol("y_rowsum")
 
 
 def _times(c, e):
@@ -97,6 +114,16 @@ register(Loss(
     from_logits={"sigmoid": lambda ys, zs: Add(*[softplus(z) - y * z for y, z in zip(ys, zs)])},
     pairs_with=("sigmoid",),
     needs_pair="bce needs outputs in (0, 1): use a 'sigmoid' output layer",
+    fused=(FusedDelta(
+        "sigmoid", H - Y, None, None,
+        (r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
+         r"= \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}",
+         r"\hat{y} = \sigma(z_{L}) \Rightarrow \frac{\partial \hat{y}}{\partial z_{L}} = \hat{y}(1 - \hat{y})",
+         r"\frac{\partial L}{\partial z_{L}} = \frac{\partial L}{\partial \hat{y}} \cdot "
+         r"\frac{\partial \hat{y}}{\partial z_{L}} = \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})} \cdot "
+         r"\hat{y}(1 - \hat{y}) = \hat{y} - y"),
+        "chain rule through the binary cross-entropy and the sigmoid: ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) times "
+        "∂ŷ/∂z = ŷ(1 − ŷ) cancels to ŷ − y, entry by entry"),),
     gradient=lambda h, y, K: (h - y) / (h * (1 - h)),
     rule="derivative of the logarithm: ∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = (ŷ − y)/(ŷ(1 − ŷ))",
     rule_latex=r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}} "
@@ -109,6 +136,17 @@ register(Loss(
     from_logits={"softmax": lambda ys, zs: Add(*[y * (logsumexp(*zs) - z) for y, z in zip(ys, zs)])},
     pairs_with=("softmax",),
     needs_pair="cross_entropy needs a softmax output layer (set the last activation to 'softmax')",
+    fused=(FusedDelta(
+        "softmax", H * ROW_SUM_Y - Y,
+        "each row of y sums to 1 (one-hot targets)",
+        r"\text{each row of } y \text{ sums to } 1 \text{ (one-hot targets)}",
+        (r"\frac{\partial L}{\partial \hat{y}_k} = -\frac{y_k}{\hat{y}_k}, \qquad "
+         r"\frac{\partial \hat{y}_k}{\partial z_j} = \hat{y}_k\left(\delta_{kj} - \hat{y}_j\right)",
+         r"\frac{\partial L}{\partial z_j} = \sum_k -\frac{y_k}{\hat{y}_k}\, \hat{y}_k\left(\delta_{kj} - "
+         r"\hat{y}_j\right) = \hat{y}_j \sum_k y_k - y_j",
+         r"\sum_k y_k = 1 \Rightarrow \frac{\partial L}{\partial z_{L}} = \hat{y} - y"),
+        "chain rule through the cross-entropy and the softmax: Σ_k (−y_k/ŷ_k) ŷ_k(δ_kj − ŷ_j) = "
+        "ŷ_j Σ_k y_k − y_j, which is ŷ_j − y_j when the targets of a row sum to 1"),),
     gradient=lambda h, y, K: -y / h,
     rule="derivative of the logarithm: ∂/∂ŷ_k (−y_k log ŷ_k) = −y_k/ŷ_k",
     rule_latex=r"L = -\sum_k y_k \log \hat{y}_k \Rightarrow \frac{\partial L}{\partial \hat{y}_k} "

@@ -157,7 +157,7 @@ def _resolve_targets(d: Derivation, wrt) -> tuple[list, str | None]:
             return params, None
         picked = []
         for k in range(1, len(g.layers)):
-            for name in (names.weight(k, 1, 1), names.bias(k, 1)):
+            for name in (names.weight(k, 1, 1), names.layer_bias(k, 1, g.shared_biases)):
                 if name in g.by_name:
                     picked.append(name)
         note = (f"The network has {len(params)} parameters; shown here is one weight and one bias per layer. "

@@ -30,6 +30,16 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "leaky_relu": "LReLU", "exp"
                    "tanh": "tanh", "softplus": "softplus", "step": "step", "leaky_step": "step_leaky"}
 
 
+#: Greek letters by name, as the LaTeX printer writes \lambda (upper case where the name is capitalized)
+GREEK = {name: chr(code) for name, code in (
+    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5), ("zeta", 0x3B6),
+    ("eta", 0x3B7), ("theta", 0x3B8), ("iota", 0x3B9), ("kappa", 0x3BA), ("lambda", 0x3BB), ("mu", 0x3BC),
+    ("nu", 0x3BD), ("xi", 0x3BE), ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("upsilon", 0x3C5),
+    ("phi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8), ("omega", 0x3C9),
+    ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B), ("Xi", 0x39E), ("Pi", 0x3A0),
+    ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8), ("Omega", 0x3A9))}
+
+
 class TextPrinter(StrPrinter):
     """SymPy's string printer taught the lectures' notation (see the module docstring)."""
 
@@ -41,7 +51,11 @@ class TextPrinter(StrPrinter):
 
     # names -------------------------------------------------------------------------------------
     def _print_Symbol(self, expr):
-        return self._names.get(expr.name, expr.name)
+        name = self._names.get(expr.name)
+        if name is not None:
+            return name
+        head, sep, tail = expr.name.partition("_")   # a Greek name is its letter: lambda → λ, theta_{0} → θ_{0}
+        return GREEK.get(head, head) + sep + tail
 
     _print_Dummy = _print_Symbol
 

@@ -193,9 +193,9 @@ class Renderer:
                 j = "j"
                 a = "x_{j}" if k == 1 else f"a^{{{k}}}_{{j}}"
                 return (rf"\sum_{{j=1}}^{{{len(prev)}}} w^{{{k}}}_{{{i},j}} {a} + "
-                        f"{nt.tex(names.bias(k, i))}").replace("{j}", "{" + j + "}")
+                        f"{nt.tex(names.layer_bias(k, i, self.g.shared_biases))}").replace("{j}", "{" + j + "}")
             terms = [f"{nt.tex(names.weight(k, i, j))} {nt.tex(p)}" for j, p in enumerate(prev, start=1)]
-            return " + ".join(terms + [nt.tex(names.bias(k, i))])
+            return " + ".join(terms + [nt.tex(names.layer_bias(k, i, self.g.shared_biases))])
         if node.kind == LOSS and self.g.mode == "network":
             return nt.latex(node.definition, order="none")
         return nt.latex(node.definition)
@@ -228,7 +228,7 @@ class Renderer:
                 at, ae = num(names.symbol(p), values[names.symbol(p)], self.decimals)
                 exact = exact and we and ae
                 parts.append(rf"({wt} \cdot {_paren(at)})")
-            b = names.symbol(names.bias(k, i))
+            b = names.symbol(names.layer_bias(k, i, self.g.shared_biases))
             bt, be = num(b, values[b], self.decimals)
             exact = exact and be
             parts.append(_paren(bt))
@@ -767,7 +767,7 @@ class Renderer:
                     if ev.n > 1:
                         rows[-1] = rows[-1].replace(nt.local(paths[0].factors[0].child, name), lhs, 1)
                 else:
-                    rows.append(f"{lhs} &{_rel(exact)} {' + '.join(terms)} {_rel(exact and vex)} {v}")
+                    rows.extend(_sum_rows(lhs, _rel(exact), terms, f"{_rel(exact and vex)} {v}"))
             else:
                 v, vex = self.fmt(ev.gradients[e].get(name, sympy.S.Zero))
                 rows.append(f"{nt.grad(name)} &{_rel(vex)} {v}")
@@ -857,3 +857,17 @@ class Renderer:
                 "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n")
 
 
+#: a sum of path products longer than this (characters of LaTeX) is set one path per row
+MAX_SUM_ROW = 80
+
+
+def _sum_rows(lhs: str, rel: str, terms: list, tail: str) -> list:
+    r"""``lhs ≈ t_1 + t_2 + … ≈ v`` as align rows: on one row when it fits the line, else one path
+    product per row (``&\quad + t_k``), the value on the last, so a sum of many paths stays on the page."""
+    joined = " + ".join(terms)
+    if len(joined) <= MAX_SUM_ROW or len(terms) == 1:
+        return [f"{lhs} &{rel} {joined} {tail}"]
+    rows = [f"{lhs} &{rel} {terms[0]}"]
+    rows += [rf"&\quad + {t}" for t in terms[1:-1]]
+    rows.append(rf"&\quad + {terms[-1]} {tail}")
+    return rows

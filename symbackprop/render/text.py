@@ -16,6 +16,8 @@ through :mod:`symbackprop.render.printers`: ŷ and y, ½(y − ŷ)², σ′ = ŷ
 """
 from __future__ import annotations
 
+import sympy
+
 from ..errors import SymbackpropError
 from .printers import output_names, text
 
@@ -108,7 +110,8 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
 
     g = d.graph
     shown = output_names(g)
-    name = lambda v: shown.get(v, v)  # noqa: E731
+    def name(v: str) -> str:  # a node's name as the printer writes it: ŷ, y, λ for lambda
+        return shown.get(v) or text(sympy.Symbol(v), shown)
     out_name = name(g.output)
     if wrt:
         targets = list(dict.fromkeys(d.resolve(w) for w in wrt))

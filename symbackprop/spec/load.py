@@ -55,7 +55,8 @@ MAX_MAGNITUDE = 10**15
 MAX_EPOCHS = 10**6
 
 TOP_KEYS = ("title", "notation", "network", "graph", "parameters", "data", "training", "worksheet")
-NETWORK_KEYS = ("layers", "activations", "loss", "reduction")
+NETWORK_KEYS = ("layers", "activations", "loss", "reduction", "biases")
+BIAS_LAYOUTS = ("per_node", "shared")
 GRAPH_KEYS = ("equations", "parameters", "reduction", "output")
 TRAINING_KEYS = ("learning_rate", "epochs", "batch_size", "seed")
 NOTATIONS = ("index", "matrix")
@@ -69,6 +70,7 @@ class NetworkSpec:
     activations: tuple
     loss: str
     reduction: str = "mean"
+    shared_biases: bool = False  # [network].biases = "shared": one bias b^{k} per layer, added to every node
 
     @property
     def depth(self) -> int:
@@ -299,7 +301,12 @@ def _network(table, where) -> NetworkSpec:
     reduction = table.get("reduction", "mean")
     if reduction not in REDUCTIONS:
         raise where.error("[network].reduction", f"unknown reduction {reduction!r}{did_you_mean(reduction, REDUCTIONS)} (allowed: mean, sum)")
-    return NetworkSpec(layers, tuple(acts), loss, reduction)
+    layout = table.get("biases", "per_node")
+    if layout not in BIAS_LAYOUTS:
+        raise where.error("[network].biases", f"unknown bias layout {layout!r}{did_you_mean(str(layout), BIAS_LAYOUTS)} "
+                          "(allowed: per_node, one bias b^{k}_{i} per node (the default); shared, one bias b^{k} "
+                          "per layer)")
+    return NetworkSpec(layers, tuple(acts), loss, reduction, shared_biases=layout == "shared")
 
 
 def _random_parameters(layers, seed):
@@ -345,10 +352,19 @@ def _network_parameters(table, net: NetworkSpec, where):
             biases = tuple(tuple(v for _ in range(layers[k + 1])) for k in range(len(layers) - 1))
         else:
             if not isinstance(value, list) or len(value) != len(layers) - 1:
-                raise where.error("[parameters].biases", f"expected one number, or {len(layers) - 1} lists (one per layer)")
+                raise where.error("[parameters].biases", f"expected one number, or {len(layers) - 1} "
+                                  + ("numbers (one shared bias per layer)" if net.shared_biases else
+                                     "lists (one per layer)"))
             lists = []
             for k, vec in enumerate(value):
                 place = f"[parameters].biases[{k}]"
+                if net.shared_biases:
+                    if isinstance(vec, list):
+                        raise where.error(place, f"[network].biases is \"shared\": expected one number b^{{{k + 1}}} "
+                                          "for the whole layer, not a list")
+                    v = _exact(vec, where, place)
+                    lists.append(tuple(v for _ in range(layers[k + 1])))
+                    continue
                 if not isinstance(vec, list) or len(vec) != layers[k + 1]:
                     raise where.error(place, f"expected {layers[k + 1]} numbers (one per node of layer {k + 2})")
                 lists.append(tuple(_exact(v, where, f"{place}[{i}]") for i, v in enumerate(vec)))
@@ -392,6 +408,9 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
     worksheet = tuple(sorted(worksheet.items()))
     if has_net:
         net = _network(table["network"], where)
+        if net.shared_biases and notation == "matrix":
+            raise where.error("[network].biases", "shared biases are derived in index notation: remove "
+                              "notation = \"matrix\" (the matrix form has one bias per node, b_l of shape (1, N_l))")
         weights, biases, seed = _network_parameters(table.get("parameters", {}), net, where)
         data = table.get("data", {})
         _check_keys(data, ("x", "y"), where, "[data]")
@@ -427,9 +446,11 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
         if not vals or len(vals) > MAX_EXAMPLES:
             raise where.error(f"[data].{key}", f"expected a number or a list of 1 to {MAX_EXAMPLES} numbers")
         col = tuple(_exact(v, where, f"[data].{key}[{i}]") for i, v in enumerate(vals))
-        if n is not None and len(col) != n:
-            raise where.error(f"[data].{key}", f"has {len(col)} values but other symbols have {n}: one value per example")
-        n = len(col)
+        if len(col) > 1:  # a single number (or a one-item list) is the same in every example
+            if n is not None and len(col) != n:
+                raise where.error(f"[data].{key}", f"has {len(col)} values but other symbols have {n}: one value "
+                                  "per example (or a single number, the same in every example)")
+            n = len(col)
         cols.append((key, col))
     _check_calls(graph, {k for k, _ in cols} | {k for k, _ in values}, where)
     return Spec(source, title, notation, graph=graph, seed=seed, data=tuple(cols),

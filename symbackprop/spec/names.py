@@ -28,6 +28,16 @@ def bias(k: int, i: int) -> str:
     return f"b^{{{k}}}_{{{i}}}"
 
 
+def shared_bias(k: int) -> str:
+    """The one bias of layer k + 1 when a spec shares biases ([network].biases = "shared"): b^{k}."""
+    return f"b^{{{k}}}"
+
+
+def layer_bias(k: int, i: int, shared: bool) -> str:
+    """The bias added to node i of layer k + 1: b^{k}_{i}, or b^{k} when the layer shares one."""
+    return shared_bias(k) if shared else bias(k, i)
+
+
 def pre_activation(k: int, i: int) -> str:
     return f"z^{{{k}}}_{{{i}}}"
 

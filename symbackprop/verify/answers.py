@@ -1529,6 +1529,10 @@ def answer_names(derivation) -> dict:
         for j in range(1, g.layers[0] + 1):
             add(f"x^{{{j}}}_{{i}}", names.feature(j))
             add(f"a^{{1}}_{{{j}}}", names.feature(j))
+        # one bias per layer (the widely read step-by-step example's b1, b2): b_m = b^{m}
+        if g.shared_biases:
+            for m in range(1, depth):
+                add(f"b_{{{m}}}", names.shared_bias(m))
         # matrix notation for width-1 layers: z_m, a_m (layer m + 1), b_m
         for m in range(1, depth):
             if g.layers[m] == 1:

@@ -99,8 +99,9 @@ def _given_numbers(spec, d) -> list:
             for k, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
                 rows = r" \\ ".join(" & ".join(sympy.latex(v) for v in row) for row in W)
                 bias = r" \\ ".join(sympy.latex(v) for v in b)
-                out.append(rf"W^{{{k}}} = \begin{{pmatrix}} {rows} \end{{pmatrix}},\;"
-                           rf" b^{{{k}}} = \begin{{pmatrix}} {bias} \end{{pmatrix}}")
+                shown = (rf"b^{{{k}}} = {sympy.latex(b[0])}\;\text{{(one bias for the layer)}}"
+                         if spec.network.shared_biases else rf"b^{{{k}}} = \begin{{pmatrix}} {bias} \end{{pmatrix}}")
+                out.append(rf"W^{{{k}}} = \begin{{pmatrix}} {rows} \end{{pmatrix}},\; {shown}")
             out.append(r"\text{row } i \text{, column } j \text{ of } W^{k} \text{ is } w^{k}_{i,j}")
         elif spec.weights is not None:
             out.append(r"\text{weights and biases: from the spec (too many to list)}")

@@ -440,12 +440,16 @@ def parameter_block(d: Derivation, r: Renderer) -> str:
         if rows_n * cols_n + rows_n <= INLINE_PARAMETERS:
             items = [f"{nt.tex(names.weight(k, i, j))} = {r.given(vals[names.symbol(names.weight(k, i, j))])}"
                      for i in range(1, rows_n + 1) for j in range(1, cols_n + 1)]
-            items += [f"{nt.tex(names.bias(k, i))} = {r.given(vals[names.symbol(names.bias(k, i))])}"
-                      for i in range(1, rows_n + 1)]
+            biases = dict.fromkeys(names.layer_bias(k, i, g.shared_biases) for i in range(1, rows_n + 1))
+            items += [f"{nt.tex(b)} = {r.given(vals[names.symbol(b)])}" for b in biases]
             inline.append(",\\quad ".join(items))
             continue
         W = [[r.given(vals[names.symbol(names.weight(k, i, j))]) for j in range(1, cols_n + 1)]
              for i in range(1, rows_n + 1)]
+        if g.shared_biases:  # one number: the layer's bias b^{k}
+            mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = "
+                        f"{r.given(vals[names.symbol(names.shared_bias(k))])}")
+            continue
         b = [[r.given(vals[names.symbol(names.bias(k, i))])] for i in range(1, rows_n + 1)]
         mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = {_matrix_tex(b)}")
     out = []
