@@ -341,3 +341,53 @@ def test_page_one_shows_the_drawing(pdfs, tmp_path):
     width, height = drawing.shape[1], drawing.shape[0]
     assert cols.max() - cols.min() > 0.4 * width   # it spans a network's width ...
     assert rows.max() - rows.min() > 0.08 * height  # ... and several rows of nodes
+
+
+# -- issue 14: instructor choices and typesetting slips ---------------------------------------------------
+
+DATA = pathlib.Path(__file__).resolve().parent / "data"
+
+
+def test_softmax_variants_have_one_hot_targets_and_the_simplified_exercise():
+    d = derive(load_spec(DATA / "tanh_softmax_3_4_2.toml"))
+    ys = [n.symbol for n in d.graph.targets]
+    for k, v in enumerate(variant_numbers(d, 5, seed=3), start=1):
+        assert sorted(v.examples[0][y] for y in ys) == [0, 1]
+        ws = worksheet(d, v, k)
+        assert f"Worksheet: 3-4-2 network (tanh, softmax, cross-entropy), variant {k}}}" in ws.exercises
+        for i in (1, 2):
+            assert (rf"Show step by step that $\partial L/\partial z^{{3}}_{{{i}}} = \hat{{y}}_{{{i}}} - y_{{{i}}}$"
+                    in ws.exercises)
+        assert r"y_{1} + y_{2} = 1" in ws.exercises
+    # the oracle: with y_1 + y_2 = 1, dL/dz^3_1 of -sum y log softmax(z) is softmax(z)_1 - y_1
+    z1, z2, y1 = sympy.symbols("z1 z2 y1")
+    s1 = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2))
+    L = -(y1 * sympy.log(s1) + (1 - y1) * sympy.log(1 - s1))
+    assert sympy.simplify(sympy.diff(L, z1) - (s1 - y1)) == 0
+
+
+def test_no_typesetting_slips_of_the_issue(lecture):
+    key = worksheet(lecture).answers
+    assert r"\frac{1}{1}" not in key and "(1/1)" not in key
+    assert r"\setlength{\lineskiplimit}{2pt}\setlength{\lineskip}{3pt}" in key   # inline fractions keep apart
+    assert r"\left(z" not in key and r"\sigma(z^{2}_{1})" in key
+    from symbackprop.worksheets.matrix import matrix_worksheet
+
+    gkey = matrix_worksheet(load_spec(DERIVATIONS / "gender.toml")).answers
+    assert "$1$ neuron:" in gkey and "1$ neurons" not in gkey and "$2$ inputs to $2$ neurons" in gkey
+    assert "= g(z_" not in gkey and r"a_{1} = \sigma(z_{1}) \Rightarrow" in gkey
+    assert r"\sigma\left(z" not in gkey
+
+
+def test_the_cli_takes_the_instructors_choices(tmp_path, capsys):
+    spec = str(DERIVATIONS / "lecture_2_2_1.toml")
+    assert main(["worksheet", spec, "-o", str(tmp_path / "a.tex"), "--code", "--space", "box"]) == 0
+    ex = (tmp_path / "a.tex").read_text()
+    assert "From math to code" in ex and r"\fbox{\parbox[t]" in ex
+    assert main(["worksheet", spec, "-o", str(tmp_path / "b.tex"), "--no-code", "--space", "none"]) == 0
+    assert "From math to code" not in (tmp_path / "b-answers.tex").read_text()
+    assert r"\rule{\linewidth}" not in (tmp_path / "b.tex").read_text()
+    capsys.readouterr()
+    assert main(["worksheet", spec, "-o", str(tmp_path / "c.tex"), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--jobs 0: allowed a whole number from 1 up" in err and "\n" not in err
