@@ -55,7 +55,7 @@ def rounding_sentence(decimals: int, matrix: bool = False) -> str:
 
 def network_name(layers, activations, loss: str) -> str:
     """'2-2-1 network (sigmoid, BCE)'."""
-    from .index import tex_escape
+    from ..render.latex import tex_escape
 
     acts = []
     for a in activations:
