@@ -33,8 +33,6 @@ KNOWN_CIRCLES = {
 KNOWN_BACKWARD = {
     # the thin Jupyter hook (Derivation._repr_markdown_), imported when a notebook displays it
     ("symbackprop.derivation.chain_rule", "symbackprop.render.markdown"),
-    # the page width of the TikZ pictures lives with the worksheet layout (render owner: move it to render/)
-    ("symbackprop.render.tikz", "symbackprop.worksheets.layout"),
 }
 
 MAX_MODULE_LINES = 800

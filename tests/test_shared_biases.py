@@ -158,10 +158,15 @@ def test_one_number_for_all_shared_biases_and_the_default_layout():
     assert not load_spec(SPEC.parent / "lecture_2_2_1.toml").network.shared_biases
 
 
-def test_worksheets_refuse_shared_biases_in_one_line(capsys, tmp_path):
+def test_the_worksheet_gives_one_bias_per_layer(capsys, tmp_path):
     code, out, err = run(capsys, "worksheet", SPEC, "-o", tmp_path / "w.tex")
-    assert code == 2 and err.count("\n") == 1 and "shared" in err
-    assert not list(tmp_path.iterdir())
+    assert code == 0, err
+    sheet = (tmp_path / "w.tex").read_text(encoding="utf-8")
+    key = (tmp_path / "w-answers.tex").read_text(encoding="utf-8")
+    assert "b^{1} = 0.35" in sheet and "b^{2} = 0.6" in sheet
+    assert "b^{1}_{1} =" not in sheet and "b^{2}_{2} =" not in sheet
+    assert sheet.count("{$b^{1}$}") == 2 and "{$b^{1}_{1}$}" not in sheet   # the drawing: b^{1} on both nodes
+    assert "+ b^{1} = (0.15 \\cdot 0.05) + (0.2 \\cdot 0.1) + 0.35" in key
 
 
 def test_pytorch_agrees_where_installed(capsys):

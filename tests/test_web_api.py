@@ -274,7 +274,9 @@ def test_hostile_answer_is_killed_and_others_go_on():
         assert hostile_verdict.status_code == 503 or hostile_verdict.json()["verdict"] != "correct"
         before = set(pool.pids())
         spec_file = str(pathlib.Path(__file__).resolve().parent.parent / "derivations" / "lecture_2_2_1.toml")
-        rows = [{"student": f"s{k}", "wrt": "w^{2}_{1,1}", "answer": HOSTILE} for k in range(200)]
+        # distinct answers (grade memoizes the verdicts of identical ones within a run), enough of them
+        # to outlast the limit however fast one check is (about 15 ms each)
+        rows = [{"student": f"s{k}", "wrt": "w^{2}_{1,1}", "answer": HOSTILE + f" + {k}"} for k in range(2000)]
 
         def hostile():
             t = time.monotonic()

@@ -20,6 +20,25 @@ COMMAND_MODULES = (
     "symbackprop.web.cli",        # serve (the web pages; needs the web extra to run)
 )
 
+#: every command, its module and its one-line help, so that ``symbackprop --help`` and one command's run
+#: import only what they need (tests/test_cli_lazy.py checks this table against the modules' own parsers)
+COMMANDS = {
+    "derive": ("symbackprop.cli.core", "derive dL/dw by the chain rule: paths, local derivatives, products, result"),
+    "grad": ("symbackprop.cli.core", "gradients of the reduced loss at the spec's parameters and data"),
+    "check": ("symbackprop.cli.core", "check our gradients against the independent trainer and finite differences"),
+    "train": ("symbackprop.cli.core", "train the network with the independent NumPy trainer (gradient descent)"),
+    "export": ("symbackprop.cli.core", "write the gradients as a standalone Python module that needs only NumPy"),
+    "verify": ("symbackprop.cli.verify", "check a hand derivation of a derivative (LaTeX or plain text)"),
+    "grade": ("symbackprop.cli.verify", "grade a class: one answer per CSV row (student,wrt,answer)"),
+    "worksheet": ("symbackprop.cli.worksheet",
+                  "write a worksheet (exercises) and its answer key as LaTeX, optionally compiled to PDF"),
+    "vanishing": ("symbackprop.cli.extras", "the vanishing gradient: ‖∂L/∂W‖ layer by layer through sigmoid, tanh "
+                  "and ReLU layers, and why σ'(z) ≤ 1/4"),
+    "picture": ("symbackprop.cli.extras", "draw the computational graph of a spec with forward values and gradients"),
+    "descent": ("symbackprop.cli.extras", "gradient descent on L(w) = (w − w*)² for several learning rates"),
+    "serve": ("symbackprop.web.cli", "serve the student and instructor web pages (offline, 127.0.0.1 by default)"),
+}
+
 EPILOG = """examples:
   symbackprop derive derivations/lecture_2_2_1.toml --wrt "w^{1}_{1,1}"
   symbackprop grad derivations/lecture_2_2_1.toml --json
@@ -117,7 +136,28 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv) -> str | None:
+    """The command named in ``argv`` (its first word that is not an option), or None."""
+    for tok in argv:
+        if tok == "--":
+            return None
+        if not tok.startswith("-"):
+            return tok
+    return None
+
+
+def _module_exists(modname: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(modname) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole parser; with ``lazy=True`` only ``command``'s module is imported and the other
+    commands are placeholders with their one-line help (enough for ``--help`` and for errors)."""
     parser = _Parser(
         prog="symbackprop",
         description="Exact, step-by-step backpropagation mathematics for small networks and graphs, proven in numbers.",
@@ -128,7 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    wanted = COMMANDS.get(command, (None,))[0] if lazy else None
     for modname in COMMAND_MODULES:
+        if lazy and modname != wanted:
+            if _module_exists(modname):
+                for name, (owner, help_) in COMMANDS.items():
+                    if owner == modname:
+                        sub.add_parser(name, help=help_, description=help_)
+            continue
         try:
             module = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
@@ -143,8 +190,9 @@ def main(argv=None) -> int:
     import signal
     import threading
 
-    parser = build_parser()
-    argv = _join_dash_values(sys.argv[1:] if argv is None else argv, parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(argv), lazy=True)
+    argv = _join_dash_values(argv, parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

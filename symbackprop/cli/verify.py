@@ -20,7 +20,7 @@ import sys
 from ..verify.answers import ANSWER_SECONDS, checker_for_spec
 from ..errors import SpecError
 from . import json_text, bounded
-from ..verify.grading import BATCH_SECONDS, grade_file, report_text, results_csv, summary_text, write_atomically
+from ..verify.grading import BATCH_SECONDS, MAX_JOBS, grade_file, report_text, results_csv, summary_text, write_atomically
 from ..grammar.parser import MAX_LENGTH
 
 MAX_ANSWER_BYTES = 4 * MAX_LENGTH  # the parser refuses more than MAX_LENGTH characters anyway
@@ -41,6 +41,13 @@ def _add(sub, name, help_, example):
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def _add_accept(p):
+    p.add_argument("--accept", choices=["numbers"], action="append", default=[], metavar="numbers",
+                   help="--accept numbers: an answer that is only the right number (the derivative's value at "
+                        "the spec's data and parameters) is correct; by default it is 'right value at the given "
+                        "numbers; write the derivative symbolically'")
+
+
 def add_verify_parser(subparsers):
     p = _add(subparsers, "verify", "check a hand derivation of a derivative (LaTeX or plain text)",
              'symbackprop verify derivations/lecture_2_2_1.toml --wrt "w^{2}_{1,1}" '
@@ -54,6 +61,7 @@ def add_verify_parser(subparsers):
     src.add_argument("--answer", metavar="TEXT", action=_Once, help="the answer (default: read from standard input)")
     src.add_argument("--answer-file", metavar="FILE", help="read the answer from FILE")
     p.add_argument("--json", action="store_true", help='print {"verdict": ..., "feedback": ..., ...}')
+    _add_accept(p)
     p.set_defaults(func=run_verify)
     return p
 
@@ -71,6 +79,9 @@ def add_grade_parser(subparsers):
     p.add_argument("--budget", type=bounded(float, None, 86400.0, positive=True), default=BATCH_SECONDS,
                    metavar="SECONDS", help=f"time for the whole batch (default {BATCH_SECONDS:g} s); rows left "
                                            "when it runs out get the verdict 'not checked: time budget'")
+    _add_accept(p)
+    p.add_argument("--jobs", type=bounded(int, 1, MAX_JOBS), default=1, metavar="N",
+                   help=f"grade in N worker processes (1 to {MAX_JOBS}; the same report as with one)")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar on stderr")
@@ -119,20 +130,20 @@ def run_verify(args) -> int:
                              ensure_ascii=False))
             return 2
         raise
-    verdict = checker.check(text, args.wrt)
+    verdict = checker.check(text, args.wrt, accept_numbers="numbers" in args.accept)
     if args.json:
         print(json_text(verdict.to_json(), ensure_ascii=False, indent=2))
     else:
-        head = verdict.verdict
-        if verdict.decided_by:
-            head += f" (decided by {verdict.decided_by})"
-        print(head)
+        # the verdict, what it means, the steps and the note; how it was decided comes last
+        print(verdict.verdict)
         print(verdict.feedback)
         for step in verdict.steps:
             mark = "=" if step.equal else "≠"
             print(f"  step {step.index}: {step.left} {mark} {step.right}")
         if verdict.note:
             print(f"note: {verdict.note}")
+        if verdict.decided_by:
+            print(f"decided by {verdict.decided_by}")
         if verdict.verdict == "unparseable":
             print(f"symbackprop: answer not checked: {verdict.error.get('message') if verdict.error else ''}",
                   file=sys.stderr)
@@ -150,7 +161,7 @@ def run_grade(args) -> int:
         refuse_inputs([args.output], [args.spec, args.answers])
         check_writable(args.output, args.force)
     report = grade_file(args.spec, args.answers, progress=progress, stream=sys.stderr,
-                        budget=args.budget)
+                        budget=args.budget, jobs=args.jobs, accept_numbers="numbers" in args.accept)
     seconds = report.pop("_seconds", None)
     if args.json:
         text = json_text(report, ensure_ascii=False, indent=2) + "\n"

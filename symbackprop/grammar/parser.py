@@ -27,6 +27,7 @@ Public API: :func:`parse_expression`, :func:`parse_equation`, :func:`parse_chain
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,16 @@ FUNCTIONS: dict[str, Callable] = {
     "LReLU": functions.leaky_relu,
 }
 
+
+def _registry_functions() -> dict:
+    """Every registry activation's spellings (``elu``, ``silu``, ...), from the one registry."""
+    from ..ops.activations import answer_spellings
+
+    return {k: f for k, f in answer_spellings().items() if "{" not in k and k not in FUNCTIONS}
+
+
+FUNCTIONS.update(_registry_functions())
+
 _TOKEN_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "FUNC": "a function (\\sigma, \\exp, \\log, \\tanh, relu)",
     "GREEK": "a Greek letter", "HAT": "\\hat", "UHAT": "ŷ", "FRAC": "\\frac", "PARTIAL": "\\partial",
@@ -107,10 +118,76 @@ _ALLOWED_LATEX = (r"\frac \cdot \times \odot \left( \right) \sigma \exp \log \ln
 _USUP_DIGITS = {c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 
 
-@lru_cache(maxsize=1)
-def _lark() -> Lark:
-    grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=False)
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+#: the LALR tables of grammar.lark, serialized as plain JSON data (never pickle, never code): loading
+#: them takes a few ms where building the parser takes ~0.1 s.  Regenerate with
+#: ``python -m symbackprop.grammar.parser --write-tables`` (a test checks that they are up to date;
+#: stale or missing tables are ignored and the parser is built from the grammar).
+TABLES = Path(__file__).with_name("grammar_tables.json")
+_LARK_OPTIONS = {"parser": "lalr", "lexer": "basic", "maybe_placeholders": False}
+
+
+def _tables_key(grammar: str) -> str:
+    import hashlib
+    import lark
+
+    text = f"{lark.__version__}\n{sorted(_LARK_OPTIONS.items())}\n{grammar}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _encode(o):
+    """JSON for lark's serialized parser: dicts with non-string keys and tuples are tagged."""
+    if isinstance(o, dict):
+        if all(isinstance(k, str) and not k.startswith("\u0000") for k in o):
+            return {k: _encode(v) for k, v in o.items()}
+        return {"\u0000d": [[_encode(k), _encode(v)] for k, v in o.items()]}
+    if isinstance(o, tuple):
+        return {"\u0000t": [_encode(v) for v in o]}
+    if isinstance(o, list):
+        return [_encode(v) for v in o]
+    if o is None or isinstance(o, (str, int, float, bool)):
+        return o
+    raise TypeError(f"cannot serialize {type(o).__name__}")
+
+
+def _decode(d: dict):
+    if len(d) == 1:
+        if "\u0000d" in d:
+            return {k: v for k, v in d["\u0000d"]}
+        if "\u0000t" in d:
+            return tuple(d["\u0000t"])
+    return d
+
+
+def tables_json(grammar: str | None = None) -> str:
+    """The serialized parser of ``grammar`` (default grammar.lark) as JSON text."""
+    import lark
+
+    grammar = grammar_text() if grammar is None else grammar
+    parser = Lark(grammar, propagate_positions=True, **_LARK_OPTIONS)
+    data, memo = parser.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
+    return json.dumps({"key": _tables_key(grammar), "data": _encode(data), "memo": _encode(memo)},
+                      ensure_ascii=True, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def grammar_text() -> str:
+    """grammar.lark with its FUNC token spelled out from :data:`FUNCTIONS`."""
+    names = sorted((re.escape(k) for k in FUNCTIONS if k != "σ"), key=lambda k: (-len(k), k))
+    return GRAMMAR.read_text(encoding="utf-8").replace("@FUNCS@", "|".join(names))
+
+
+@lru_cache(maxsize=2)
+def _lark(positions: bool = True) -> Lark:
+    """The answer grammar's parser, built once per process (per ``positions``): from the shipped
+    tables when they belong to this grammar and this lark, else from the grammar."""
+    grammar = grammar_text()
+    try:
+        blob = json.loads(TABLES.read_text(encoding="ascii"), object_hook=_decode)
+        if blob.get("key") == _tables_key(grammar):
+            return Lark._load_from_dict(blob["data"], blob["memo"], propagate_positions=positions)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, LarkError):
+        pass
+    return Lark(grammar, propagate_positions=positions, **_LARK_OPTIONS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,10 +414,13 @@ def _unbox(text: str) -> str:
     return "".join(out)
 
 
-def _parse_tree(text: str) -> Tree:
+def _parse_tree(text: str, positions: bool = True) -> Tree:
+    """The parse tree; ``positions=False`` skips lark's position bookkeeping on every node (about
+    half of the parsing time): tokens keep their positions, so :func:`_pos` and :func:`_span`
+    still work, and callers re-parse with positions only to report an error."""
     _check_text(text)
     try:
-        tree = _lark().parse(_unbox(text) if "\\boxed" in text else text)
+        tree = _lark(positions).parse(_unbox(text) if "\\boxed" in text else text)
     except UnexpectedInput as exc:
         raise _lark_error(exc, text) from None
     except LarkError as exc:  # pragma: no cover - defensive
@@ -916,6 +996,22 @@ def _build(node, text: str, resolver: _Resolver) -> sympy.Expr:
     return _finish(expr, text, node)
 
 
+def _span(node) -> tuple:
+    """(start, end) of a subtree in the text, from its first and last tokens."""
+    first = last = None
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Token):
+            if first is None or n.start_pos < first:
+                first = n.start_pos
+            if last is None or n.end_pos > last:
+                last = n.end_pos
+        else:
+            stack.extend(n.children)
+    return first, last
+
+
 def _sides(tree: Tree) -> list:
     chain = tree.children[0]
     return [c for c in chain.children if isinstance(c, Tree)]
@@ -932,12 +1028,20 @@ def parse_chain(text: str, resolve=None) -> Chain:
     ``\frac{\partial L}{\partial w^{1}_{1,1}}`` becomes an unevaluated
     ``Derivative(L, w^{1}_{1,1})`` that the answer checker reads as "the graph's derivative".
     """
-    tree = _parse_tree(text)
+    try:
+        return _parse_chain(text, resolve, positions=False)
+    except ParseError:
+        return _parse_chain(text, resolve, positions=True)  # the error again, with lark's positions
+
+
+def _parse_chain(text: str, resolve, positions: bool) -> Chain:
+    tree = _parse_tree(text, positions)
     resolver = _Resolver(resolve)
     sides = []
     for side in _sides(tree):
         expr = _build(side, text, resolver)
-        sides.append(Side(expr, side.meta.start_pos, side.meta.end_pos, text))
+        start, end = _span(side) if not positions or side.meta.empty else (side.meta.start_pos, side.meta.end_pos)
+        sides.append(Side(expr, start, end, text))
     return Chain(tuple(sides), text)
 
 
@@ -1006,3 +1110,14 @@ def _lhs_name(node, text: str) -> str:
                 if name is not None:
                     return name
     raise _error("the left-hand side must be a name, as in 'q = x + y' or 'z^{2}_{1} = ...'", text, _pos(node))
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
+    import sys
+
+    if sys.argv[1:] == ["--write-tables"]:
+        TABLES.write_text(tables_json(), encoding="ascii")
+        print(f"wrote {TABLES}")
+    else:
+        print("usage: python -m symbackprop.grammar.parser --write-tables", file=sys.stderr)
+        sys.exit(2)

@@ -29,6 +29,8 @@ PDFLATEX = "pdflatex"
 REPRODUCIBLE = (r"\ifdefined\pdftrailerid\pdftrailerid{}\fi"
                 r"\ifdefined\pdfinfoomitdate\pdfinfoomitdate=1\fi"
                 r"\ifdefined\pdfsuppressptexinfo\pdfsuppressptexinfo=-1\fi" + "\n")
+MISSING = ("pdflatex is not installed (Debian: apt-get install texlive-latex-base texlive-latex-recommended "
+           "texlive-pictures lmodern)")
 _BOX = re.compile(r"^(Overfull|Underfull) \\[hv]box \((?:([0-9.]+)pt too (?:wide|high)|badness (\d+))\)"
                   r"(.*)$", re.M)
 
@@ -74,8 +76,7 @@ def compile_tex_log(text: str, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 
     """:func:`compile_tex`, returning ``(pdf bytes, log text)``."""
     exe = pdflatex_path()
     if exe is None:
-        raise NotSupportedError("pdflatex is not installed (Debian: apt-get install texlive-latex-base "
-                                "texlive-latex-recommended texlive-pictures lmodern)")
+        raise NotSupportedError(MISSING)
     if not 1 <= runs <= 3:
         raise ValueError("runs must be 1 to 3")
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as tmp:
@@ -146,5 +147,84 @@ def write_pdf(text: str, pdf_path: str, *, force: bool = False, timeout: float =
     return pdf_path
 
 
-__all__ = ["compile_tex", "compile_tex_log", "box_warnings", "write_pdf", "write_output", "pdflatex_path",
+MAX_JOBS = 64
+
+
+def _one_line(tex_path: str, exc: Exception) -> str:
+    """``path: pdflatex failed: <the log's first error and its line>`` on one line."""
+    text = str(exc)
+    if "\n" in text:
+        head, _, excerpt = text.partition("\n")
+        bits = [b.strip() for b in excerpt.splitlines() if b.strip()]
+        first = bits[0] if bits else head
+        where = next((b for b in bits if re.match(r"l\.\d+", b)), "")
+        text = "pdflatex failed: " + first + (f" (at {where})" if where else "")
+    else:
+        text = re.sub(r" (?:on|for) \S+\.tex", "", text)
+    return f"{tex_path}: {text}"
+
+
+def compile_many(tex_paths, jobs: int | None = None, *, timeout: float = DEFAULT_TIMEOUT, runs: int = 1,
+                 force: bool = False, pdf_paths=None) -> list:
+    """Compile every ``.tex`` file of ``tex_paths`` to the PDF next to it (``x.tex`` -> ``x.pdf``, or
+    ``pdf_paths`` in the same order), ``jobs`` pdflatex processes at a time (default: the number of
+    CPUs). Returns the PDF paths written.
+
+    Each document compiles in its own temporary directory with the same settings as
+    :func:`compile_tex` (so the bytes are those of a serial compile, and the same on every run),
+    and is stopped after ``timeout`` seconds. All or nothing: every document is compiled before
+    anything is written, and the PDFs are then written with :func:`symbackprop.fileio.write_all`;
+    if one fails, no PDF is written and the error is one line naming that file and the log's first
+    error (``sheet-2.tex: pdflatex failed: ! Undefined control sequence. (at l.12 \\foo)``). An
+    existing PDF is overwritten only with ``force``.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    tex_paths = [os.fspath(p) for p in tex_paths]
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, MAX_JOBS)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise SymbackpropError(f"jobs={jobs!r}: allowed 1 to {MAX_JOBS} parallel pdflatex runs")
+    if pdf_paths is None:
+        for p in tex_paths:
+            if not p.endswith(".tex"):
+                raise SymbackpropError(f"{p}: a LaTeX file name must end in .tex")
+        pdf_paths = [p[:-4] + ".pdf" for p in tex_paths]
+    pdf_paths = [os.fspath(p) for p in pdf_paths]
+    if len(pdf_paths) != len(tex_paths):
+        raise ValueError("pdf_paths must name one PDF per .tex file")
+    if pdflatex_path() is None:
+        raise NotSupportedError(MISSING)
+    for p in pdf_paths:
+        fileio.check_writable(p, force)
+    sources = [fileio.read_text(p, what="LaTeX file") for p in tex_paths]
+
+    def job(n):
+        stem = os.path.splitext(os.path.basename(pdf_paths[n]))[0] or "document"
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+        try:
+            return compile_tex(sources[n], timeout=timeout, runs=runs, name=safe)
+        except SymbackpropError as exc:
+            raise SymbackpropError(_one_line(tex_paths[n], exc)) from None
+
+    results = [None] * len(tex_paths)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(job, n): n for n in range(len(tex_paths))}
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = sorted((futures[f] for f in done if f.exception() is not None))
+        if failed:
+            for f in futures:
+                f.cancel()
+            wait(futures)   # the running ones end (each within its timeout); none of them is written
+            raise next(f for f, k in futures.items() if k == failed[0]).exception()
+        for f, n in futures.items():
+            results[n] = f.result()
+    fileio.write_all(list(zip(pdf_paths, results)), force=force)
+    mode = 0o666 & ~_umask()
+    for p in pdf_paths:
+        os.chmod(p, mode)
+    return pdf_paths
+
+
+__all__ = ["compile_many", "compile_tex", "compile_tex_log", "box_warnings", "write_pdf", "write_output", "pdflatex_path",
            "DEFAULT_TIMEOUT", "REPRODUCIBLE"]

@@ -35,7 +35,7 @@ from typing import Any
 
 import sympy
 
-from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.activations import ACTIVATIONS, answer_spellings, get_activation
 from ..errors import SpecError, did_you_mean
 from ..ops.losses import REDUCTIONS, get_loss
 
@@ -326,7 +326,8 @@ def _network_parameters(table, net: NetworkSpec, where):
     _check_keys(table, ("weights", "biases", "seed"), where, "[parameters]")
     seed = _int(table.get("seed", 0), where, "[parameters].seed", 0, 2**32 - 1)
     layers = net.layers
-    rand_w, rand_b = _random_parameters(layers, seed)
+    # only when the spec leaves some parameters random (numpy is not imported otherwise)
+    rand_w, rand_b = _random_parameters(layers, seed) if "weights" not in table or "biases" not in table else (None, None)
     weights = rand_w
     if "weights" in table:
         value = table["weights"]
@@ -459,7 +460,8 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
 
 #: the spellings of grammar.parser.FUNCTIONS (the spec stage may not import the grammar; a test keeps them equal)
 FUNCTION_WORDS = frozenset({"exp", "log", "ln", "tanh", "sigma", "sigmoid", "σ", "relu", "ReLU", "ReLu", "softplus",
-                            "leaky_relu", "lrelu", "LReLU"})
+                            "leaky_relu", "lrelu", "LReLU"}) | frozenset(
+    k for k in answer_spellings() if "{" not in k)  # and every registry activation (elu, silu, ...)
 _CALL = re.compile(r"(?<![\\\w{}^_])([A-Za-z][A-Za-z0-9]*)\s*\(")
 
 

@@ -44,8 +44,10 @@ then every entry exactly, with the same exact field).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
+import re
 from fractions import Fraction
 import signal
 import threading
@@ -93,7 +95,10 @@ _MP.dps = NUMERIC_DIGITS
 
 
 def _residue(r: Rational) -> int:
-    return (int(r.p) % PRIME) * pow(int(r.q) % PRIME, PRIME - 2, PRIME) % PRIME
+    return (int(r.p) % PRIME) * pow(int(r.q) % PRIME, -1, PRIME) % PRIME
+
+
+_RATIONAL_VALUES: dict = {}   # Rational -> Value (immutable; rationals recur at every point)
 
 
 class Value:
@@ -115,8 +120,21 @@ class Value:
 
     @staticmethod
     def rational(r) -> "Value":
+        cacheable = isinstance(r, Rational)
+        if cacheable:
+            v = _RATIONAL_VALUES.get(r)
+            if v is not None:
+                return v
         r = Rational(r)
-        return Value((_residue(r),) * N_ASSIGNMENTS, _MP.mpf(r.p) / r.q, r)
+        v = Value((_residue(r),) * N_ASSIGNMENTS, _MP.mpf(r.p) / r.q, r)
+        if cacheable and len(_RATIONAL_VALUES) < 100000:
+            _RATIONAL_VALUES[r] = v
+        return v
+
+    def difference(self) -> int:
+        """res[0] − res[1]: unchanged by adding a rational (a rational has equal images), so
+        v = k u + c (c rational) needs difference(v) = k · difference(u)."""
+        return (self.res[0] - self.res[-1]) % PRIME
 
     def _lift(self, other) -> "Value":
         return other if isinstance(other, Value) else Value.rational(other)
@@ -148,7 +166,7 @@ class Value:
         if self.is_zero() or any(a == 0 for a in self.res):
             raise _Undefined("division by zero")
         q = None if self.q is None else 1 / self.q
-        return Value(tuple(pow(a, PRIME - 2, PRIME) for a in self.res), 1 / self.num, q)
+        return Value(tuple(pow(a, -1, PRIME) for a in self.res), 1 / self.num, q)
 
     def __truediv__(self, other):
         return self * self._lift(other).inverse()
@@ -200,6 +218,124 @@ class Value:
         return _MP.nstr(self.num, 10)
 
 
+_SMALL_K = tuple(k for m in range(1, 65) for k in (m, -m))    # exp(k u) = exp(u)^k for these k
+_AFFINE_K = (1, -1, 2, -2)                                  # exp(k u + c), c a rational ≠ 0
+_LOG_K = (1, -1, 2, -2, 3, -3)                              # log(c · exp(u)^k)
+_INVERSE_K = {k: pow(k % PRIME, -1, PRIME) for k in _SMALL_K}
+
+
+def _ratio(v: Value):
+    """res[0] / res[1]: unchanged by multiplying by a rational ≠ 0 (None when an image is 0)."""
+    if v.res[-1] == 0 or v.res[0] == 0:
+        return None
+    return v.res[0] * pow(v.res[-1], -1, PRIME) % PRIME
+
+
+class _AtomTables:
+    """The transcendental atoms of one point (shared by the examples of its batch), indexed so
+    that the relations exp(k u + c) = exp(u)^k exp(c), log(c exp(u)^k) = k u + log c and
+    log(c w) = log w + log c are found by hashing, not by scanning every atom (a network with
+    hundreds of sigmoid units has hundreds of atoms).
+
+    An atom u is indexed by its difference res[0] − res[1] (see :meth:`Value.difference`):
+    v = k u + c needs difference(v) = k · difference(u), so the candidates for v are looked up
+    for each allowed k and then confirmed exactly ((v − k u) must be a rational constant).
+    Multiplicatively, by the ratio res[0] / res[1]: v = c · exp(u)^k needs ratio(v) =
+    ratio(exp(u))^k.  Atoms whose key degenerates (probability about 1/2^61) go to a list
+    scanned as before."""
+
+    def __init__(self):
+        self.exp_by_difference: dict = {}    # difference(u) -> (u, exp(u)) for exp atoms
+        self.log_by_difference: dict = {}    # difference(log w) -> (log w, w)
+        self.exp_by_ratio: dict = {}         # ratio(exp(u))^k -> (k, u, exp(u))
+        self.log_by_ratio: dict = {}         # ratio(w) -> (w, log w)
+        self.exp_unindexed: list = []
+        self.log_unindexed: list = []        # (w, log w)
+        self.log_affine_unindexed: list = []  # (log w, w)
+
+    def add_exp(self, u: Value, atom: Value) -> None:
+        d = u.difference()
+        if d and u.q is None:
+            self.exp_by_difference.setdefault(d, (u, atom))
+        elif u.q is None:
+            self.exp_unindexed.append((u, atom))
+        r = _ratio(atom)
+        if r is None or r == 1:
+            self.exp_unindexed.append((u, atom))
+            return
+        for k in _LOG_K:
+            self.exp_by_ratio.setdefault(pow(r, k, PRIME), (k, u, atom))
+
+    def add_log(self, w: Value, atom: Value) -> None:
+        d = atom.difference()
+        if d:
+            self.log_by_difference.setdefault(d, (atom, w))
+        else:
+            self.log_affine_unindexed.append((atom, w))
+        r = _ratio(w)
+        if r is not None:
+            self.log_by_ratio.setdefault(r, (w, atom))
+        else:
+            self.log_unindexed.append((w, atom))
+
+    @staticmethod
+    def _affine(v: Value, table: dict, unindexed):
+        """(k, c, u) with v = k u + c for an atom argument u of ``table``; else None."""
+        d = v.difference()
+        if d:
+            for k in _SMALL_K:
+                hit = table.get(d * _INVERSE_K[k] % PRIME)
+                if hit is None:
+                    continue
+                u, atom = hit
+                c = (v - k * u).constant()
+                if c is not None and (c == 0 or k in _AFFINE_K):
+                    return k, c, hit
+        for hit in unindexed:
+            found = ExactPoint._as_multiple(v, hit[0])
+            if found is not None:
+                return found[0], found[1], hit
+        return None
+
+    def exp_relation(self, v: Value):
+        """(k, c, exp(u)) with v = k u + c, u an exp atom's argument."""
+        found = self._affine(v, self.exp_by_difference, self.exp_unindexed)
+        return None if found is None else (found[0], found[1], found[2][1])
+
+    def log_relation(self, v: Value):
+        """(k, c, w) with v = k log w + c, log w a log atom."""
+        found = self._affine(v, self.log_by_difference, self.log_affine_unindexed)
+        return None if found is None else (found[0], found[1], found[2][1])
+
+    def exp_power(self, v: Value):
+        """(k, c, u) with v = c · exp(u)^k, c a positive rational; else None."""
+        r = _ratio(v)
+        if r is not None:
+            hit = self.exp_by_ratio.get(r)
+            if hit is not None:
+                k, u, atom = hit
+                c = (v / atom ** k).constant()
+                if c is not None and c > 0:
+                    return k, c, u
+        for u, atom in self.exp_unindexed:
+            for k in _LOG_K:
+                c = (v / atom ** k).constant()
+                if c is not None and c > 0:
+                    return k, c, u
+        return None
+
+    def log_multiple(self, v: Value):
+        """(c, log w) with v = c · w, c a positive rational; else None."""
+        r = _ratio(v)
+        hits = [self.log_by_ratio[r]] if r is not None and r in self.log_by_ratio else []
+        for w, atom in hits + self.log_unindexed:
+            c = (v / w).constant()
+            if c is not None and c > 0:
+                return c, atom
+        return None
+
+
+
 class ExactPoint:
     r"""Exact values at one point of the inputs, targets and parameters (all rational).
 
@@ -212,20 +348,20 @@ class ExactPoint:
     def __init__(self, leaves: dict, seed: int = 0):
         self._rng = random.Random(f"symbackprop-atoms-{seed}")
         self.values: dict = {k: Value.rational(v) for k, v in leaves.items()}
-        self._exp_atoms: list = []     # (argument Value, atom Value)
-        self._log_atoms: list = []     # (argument Value, atom Value)
+        self._atoms = _AtomTables()
         self._keyed: dict = {}
         self._memo: dict = {}
         self.e = self._new_atom(_MP.e)
-        self._exp_atoms.append((Value.rational(1), self.e))
+        self._atoms.add_exp(Value.rational(1), self.e)
 
     examples = None   # a callable giving this point's examples (ExactPoints sharing the atoms)
+    resolve = None    # lazy points: resolve(point, symbol) -> Value for a symbol without a value yet
 
     def sibling(self, leaves: dict) -> "ExactPoint":
         """A point of the same field (the same atoms) with other leaf values: another example of
         the batch at the same parameters."""
         other = ExactPoint.__new__(ExactPoint)
-        other._rng, other._exp_atoms, other._log_atoms = self._rng, self._exp_atoms, self._log_atoms
+        other._rng, other._atoms = self._rng, self._atoms
         other._keyed, other.e = self._keyed, self.e
         other.values = {k: Value.rational(v) for k, v in leaves.items()}
         other._memo = {}
@@ -242,6 +378,10 @@ class ExactPoint:
 
     # -- exp and log ---------------------------------------------------------------------
     def exp(self, v: Value) -> Value:
+        if v.q is None:
+            c = v.constant() if v.res[0] == v.res[-1] else None
+            if c is not None:
+                v = Value.rational(c)
         if v.q is not None:
             r = v.q
             whole = math.floor(r)
@@ -250,18 +390,33 @@ class ExactPoint:
             if frac:
                 value = value * self._keyed_atom(("exp", frac), _MP.exp(_MP.mpf(frac.p) / frac.q))
             return value
-        for u, atom in self._exp_atoms[1:]:
-            found = self._as_multiple(v, u)       # exp(k u + c) = exp(u)^k exp(c)
-            if found is not None:
-                k, c = found
-                return atom ** k * self.exp(Value.rational(c))
-        for w, atom in self._log_atoms:
-            found = self._as_multiple(v, atom)    # exp(k log w + c) = w^k exp(c)
-            if found is not None:
-                k, c = found
-                return w ** k * self.exp(Value.rational(c))
+        found = self._atoms.exp_relation(v)     # exp(k u + c) = exp(u)^k exp(c)
+        if found is not None:
+            k, c, atom = found
+            return atom ** k * self.exp(Value.rational(c))
+        found = self._atoms.log_relation(v)     # exp(k log w + c) = w^k exp(c)
+        if found is not None:
+            k, c, w = found
+            return w ** k * self.exp(Value.rational(c))
         atom = self._new_atom(_MP.exp(v.num))
-        self._exp_atoms.append((v, atom))
+        self._atoms.add_exp(v, atom)
+        return atom
+
+    def log(self, v: Value) -> Value:
+        if v.sign() <= 0:
+            raise _Undefined("log of a non-positive number")
+        if v.q is not None:
+            return self._log_rational(v.q)
+        found = self._atoms.exp_power(v)        # log(c · exp(u)^k) = k u + log c
+        if found is not None:
+            k, c, u = found
+            return k * u + self._log_rational(c)
+        found = self._atoms.log_multiple(v)     # log(c · w) = log w + log c
+        if found is not None:
+            c, atom = found
+            return atom + self._log_rational(c)
+        atom = self._new_atom(_MP.log(v.num))
+        self._atoms.add_log(v, atom)
         return atom
 
     @staticmethod
@@ -276,24 +431,6 @@ class ExactPoint:
             if c is not None:
                 return k, c
         return None
-
-    def log(self, v: Value) -> Value:
-        if v.sign() <= 0:
-            raise _Undefined("log of a non-positive number")
-        if v.q is not None:
-            return self._log_rational(v.q)
-        for u, atom in self._exp_atoms:
-            for k in (1, -1, 2, -2, 3, -3):
-                c = (v / atom ** k).constant()
-                if c is not None and c > 0:
-                    return k * u + self._log_rational(c)
-        for w, atom in self._log_atoms:
-            c = (v / w).constant()
-            if c is not None and c > 0:
-                return atom + self._log_rational(c)
-        atom = self._new_atom(_MP.log(v.num))
-        self._log_atoms.append((v, atom))
-        return atom
 
     def _log_rational(self, r: Rational) -> Value:
         if r == 1:
@@ -322,7 +459,10 @@ class ExactPoint:
             try:
                 return self.values[e]
             except KeyError:
-                raise _Undefined(f"no value for {e}") from None
+                if self.resolve is None:
+                    raise _Undefined(f"no value for {e}") from None
+            value = self.values[e] = self.resolve(self, e)
+            return value
         if e.is_Rational:
             return Value.rational(e)
         if e is sympy.E:
@@ -394,7 +534,34 @@ class ExactPoint:
             for a in e.args:
                 total = total + self.exp(self.evaluate(a))
             return self.log(total)
+        if isinstance(e, sympy.Piecewise):
+            for value, cond in e.args:
+                if self._holds(cond):
+                    return self.evaluate(value)
+            raise _Undefined("no branch of a piecewise function holds")
+        if isinstance(e, sympy.Function) and hasattr(type(e), "elementary"):
+            # any registry function (elu, silu, ...) through its elementary form (ops.functions)
+            return self.evaluate(type(e).elementary(*e.args))
         raise _Undefined(f"cannot evaluate {type(e).__name__} exactly")
+
+    def _holds(self, cond) -> bool:
+        """A branch condition of a Piecewise at this point (a kink exactly on it is a _Kink)."""
+        if cond is sympy.true:
+            return True
+        if cond is sympy.false:
+            return False
+        if isinstance(cond, sympy.And):
+            return all(self._holds(c) for c in cond.args)
+        if isinstance(cond, sympy.Or):
+            return any(self._holds(c) for c in cond.args)
+        if isinstance(cond, sympy.Not):
+            return not self._holds(cond.args[0])
+        if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)):
+            s = self.evaluate(cond.lhs - cond.rhs).sign()
+            if s == 0:
+                raise _Kink()
+            return s > 0 if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else s < 0
+        raise _Undefined(f"cannot decide the condition {cond}")
 
 
 
@@ -691,6 +858,10 @@ class _Candidate:
 #: Networks with more parameters than this are checked in matrix notation only (the per-scalar
 #: derivation of 100k parameters would take minutes); the same bound as ``cli_core``'s.
 SCALAR_MAX_PARAMETERS = 5000
+LAZY_MIN_PARAMETERS = 64     # from this many parameters on, points are lazy (see AnswerChecker._make_lazy_points)
+
+
+_MATRIX_GRADIENT = re.compile(r"\s*d(W|w|Z|z|b|B|a|A|\\hat|\\delta)")
 
 
 def _parameter_count(spec) -> int:
@@ -877,10 +1048,162 @@ class AnswerChecker:
 
     # -- points ------------------------------------------------------------------------
     def points(self) -> list:
-        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined."""
+        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined
+        (lazy points for big networks: see :meth:`_make_lazy_points`)."""
         if self._points is None:
-            self._points = self._make_points()
+            self._points = self._make_lazy_points() if self.lazy else self._make_points()
         return self._points
+
+    @cached_property
+    def lazy(self) -> bool:
+        """Big networks (at least LAZY_MIN_PARAMETERS parameters) get lazy points in free coordinates."""
+        g = self.graph
+        return g.mode == "network" and sum(n.kind == "parameter" for n in g.nodes) >= LAZY_MIN_PARAMETERS
+
+    @cached_property
+    def _free_nodes(self) -> tuple:
+        """({node symbol: (bias symbol, rest)}, {bias symbol: node symbol}) for the nodes sampled
+        directly: a node z = rest + b whose additive parameter b is its own (b has no other
+        child and rest does not contain b).  Then (b ↦ z) is a change of coordinates: for any
+        values of the other leaves every z is reached by exactly one b = z − rest, so a function
+        of the leaves is identically equal to another exactly when the two are equal as functions
+        of z and the other leaves, and random points may be drawn in those coordinates."""
+        g = self.graph
+        free, biases = {}, {}
+        for n in g.nodes:
+            d = n.definition
+            if d is None or not d.is_Add:
+                continue
+            for term in sorted((t for t in d.args if t.is_Symbol), key=lambda t: t.name):
+                leaf = g.by_name.get(term.name)
+                if leaf is None or leaf.kind != "parameter" or tuple(g.children[leaf.name]) != (n.name,):
+                    continue
+                rest = d - term
+                if term in rest.free_symbols or term in biases:
+                    continue
+                free[n.symbol], biases[term] = (term, rest), n.symbol
+                break
+        return free, biases
+
+    def _make_lazy_points(self) -> list:
+        """Points whose values are computed only when an expression needs them (memoized per
+        point for the run), in the coordinates of :attr:`_free_nodes`: every free node
+        (z = w·a + b with its own bias b) gets a random rational directly, b is derived as
+        z − w·a only if something asks for it, every other leaf gets a random rational (seeded
+        by the point and the name, so the order of evaluation changes nothing).  A free node's
+        signs over the points include both + and − (each ReLU-type unit active at some point and
+        inactive at another, by construction); the cost of one answer is that of the sub-graph
+        its reference and answer depend on, not of the network."""
+        out = []
+        for i in range(self.n_points):
+            p = ExactPoint({}, seed=i + 1)
+            p.resolve = functools.partial(self._resolve_lazy, i)
+            p.examples = (lambda p=p, k=i: self._examples_of(p, k))
+            out.append(p)
+        self.uncovered = ()
+        return out
+
+    def _free_signs(self, sym) -> tuple:
+        cache = self.__dict__.setdefault("_free_sign_cache", {})
+        signs = cache.get(sym)
+        if signs is None:
+            rng = random.Random(f"symbackprop-signs-{self.seed}-{sym.name}")
+            signs = [rng.choice((1, -1)) for _ in range(self.n_points)]
+            if self.n_points > 1 and len(set(signs)) == 1:
+                signs[rng.randrange(self.n_points)] *= -1
+            signs = cache[sym] = tuple(signs)
+        return signs
+
+    def _lazy_targets(self, key) -> dict:
+        cache = self.__dict__.setdefault("_lazy_target_cache", {})
+        if key not in cache:
+            cache[key] = self._targets(random.Random(f"symbackprop-targets-{self.seed}-{key}"))
+        return cache[key]
+
+    def _resolve_lazy(self, i, point, sym) -> Value:
+        g = self.graph
+        node = g.by_name.get(sym.name)
+        if node is None:
+            raise _Undefined(f"no value for {sym}")
+        free, biases = self._free_nodes
+        if sym in free:
+            rng = random.Random(f"symbackprop-free-{self.seed}-{i}-{sym.name}")
+            return Value.rational(self._free_signs(sym)[i] * random_rational(rng, positive=True))
+        if sym in biases:
+            z = biases[sym]
+            return point.evaluate(z) - point.evaluate(free[z][1])
+        if node.is_leaf:
+            if node.kind == "target" and g.mode == "network":
+                return Value.rational(self._lazy_targets(i)[sym])
+            return Value.rational(random_rational(random.Random(f"symbackprop-leaf-{self.seed}-{i}-{sym.name}")))
+        return point.evaluate(node.definition)
+
+    def _resolve_example(self, main, k, e, point, sym) -> Value:
+        """Example e of the batch at point k: the parameters of point k, its own inputs and targets."""
+        g = self.graph
+        node = g.by_name.get(sym.name)
+        if node is None:
+            raise _Undefined(f"no value for {sym}")
+        if node.is_leaf:
+            if node.kind == "parameter":
+                return main.evaluate(sym)
+            if node.kind == "target" and g.mode == "network":
+                return Value.rational(self._lazy_targets(f"{k}-{e}")[sym])
+            return Value.rational(random_rational(random.Random(f"symbackprop-leaf-{self.seed}-{k}-{e}-{sym.name}")))
+        return point.evaluate(node.definition)
+
+    @cached_property
+    def _kink_owners(self) -> tuple:
+        """(argument, node) for every ReLU-type kink in the graph's definitions."""
+        out = []
+        for n in self.graph.nodes:
+            if n.definition is None:
+                continue
+            for sub in sympy.preorder_traversal(n.definition):
+                if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
+                    arg = sub.args[0] if sub.args else None
+                    if isinstance(sub, sympy.Piecewise) or arg is None:
+                        continue
+                    if type(sub).__name__ == "huber" and len(sub.args) > 1:
+                        arg = sub.args[0] - sub.args[1]
+                    if not arg.is_Number:
+                        out.append((arg, n.name))
+        return tuple(out)
+
+    def _lazy_uncovered(self, reference) -> tuple:
+        """The kinks the reference depends on that are not on free nodes and are on one side at
+        every point (the free nodes' signs cover theirs by construction)."""
+        free = self._free_nodes[0]
+        pending = [(arg, owner) for arg, owner in self._kink_owners if not (arg.is_Symbol and arg in free)]
+        for sub in sympy.preorder_traversal(reference):
+            if isinstance(sub, _PIECEWISE) and sub.args and not isinstance(sub, sympy.Piecewise):
+                if not (sub.args[0].is_Symbol and sub.args[0] in free) and not sub.args[0].is_Number:
+                    pending.append((sub.args[0], None))
+        if not pending:
+            return ()
+        g = self.graph
+        needed, stack = set(), [s.name for s in reference.free_symbols if s.name in g.by_name]
+        while stack:
+            name = stack.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            if sympy.Symbol(name) in free:
+                continue
+            stack.extend(g.by_name[name].parents)
+        out = []
+        for arg, owner in pending:
+            if owner is not None and owner not in needed:
+                continue
+            signs = set()
+            for p in self.points():
+                try:
+                    signs.add(p.evaluate(arg).sign())
+                except (_Undefined, _Kink, ZeroDivisionError):
+                    pass
+            if not {1, -1} <= signs:
+                out.append(str(arg))
+        return tuple(sorted(set(out)))
 
     def _make_points(self) -> list:
         """Random rational points (see :func:`random_rational`) where the whole graph is defined,
@@ -935,6 +1258,14 @@ class AnswerChecker:
         if n > 32:
             raise NotSupportedError(f"∂J/∂θ sums over the spec's n = {n} examples, too many to check; "
                                     "answer ∂L/∂θ for one example")
+        if self.lazy:
+            out = [point]
+            for e in range(1, n):
+                ex = point.sibling({})
+                ex.resolve = functools.partial(self._resolve_example, point, k, e)
+                out.append(ex)
+            cache[k] = out
+            return out
         rng = random.Random(f"symbackprop-examples-{self.seed}-{k}")
         leaves = [nd for nd in self.graph.nodes if nd.is_leaf]
         out = [point]
@@ -1058,6 +1389,8 @@ class AnswerChecker:
         """Agreement at the points decides when the reference is non-zero at some point and every
         kink of the graph was seen on both sides (else only a proof may say "correct")."""
         self.points()
+        if self.lazy:
+            self.uncovered = self._lazy_uncovered(reference)
         if getattr(self, "uncovered", ()):
             return False
         usable = [r for r in r_values if r is not None]
@@ -1078,21 +1411,26 @@ class AnswerChecker:
                 return False, i
         return usable > 0, None
 
-    def check(self, text: str, wrt: str | None = None) -> Verdict:
-        """Check one answer; never raises for bad answers (they get ``unparseable``)."""
+    def check(self, text: str, wrt: str | None = None, *, accept_numbers: bool = False) -> Verdict:
+        """Check one answer; never raises for bad answers (they get ``unparseable``).
+
+        An answer that is only a number is compared with the derivative's value at the spec's data
+        and parameters: the right value is ``incorrect`` with mistake ``numeric_value`` ("right value
+        at the given numbers; write the derivative symbolically") unless ``accept_numbers``; a chain
+        whose last step is a number needs the right value there."""
         try:
             with _time_limit(ANSWER_SECONDS):
                 matrix = self.matrix
                 if matrix is None:
-                    return self._scalar_verdict(text, wrt)
-                return self._routed(text, wrt, matrix)
+                    return self._scalar_verdict(text, wrt, accept_numbers)
+                return self._routed(text, wrt, matrix, accept_numbers)
         except _Budget:
             return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
                            "write it more simply", wrt=wrt, error={"message": "time limit"})
         except Exception as exc:  # every input ends in a verdict, never a traceback
             return failure_verdict(exc, wrt)
 
-    def _scalar_verdict(self, text, wrt) -> Verdict:
+    def _scalar_verdict(self, text, wrt, accept_numbers: bool = False) -> Verdict:
         """The index-notation check (raises only _Budget)."""
         try:
             wrt_name = self.resolve_wrt(wrt) if wrt is not None else None
@@ -1101,7 +1439,7 @@ class AnswerChecker:
         except RecursionError:
             return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
         try:
-            return self._check(text, wrt_name)
+            return self._check(text, wrt_name, accept_numbers)
         except ParseError as exc:
             return _unparseable(exc, wrt_name)
         except (NotSupportedError, SpecError) as exc:
@@ -1117,23 +1455,24 @@ class AnswerChecker:
             return False
         return True
 
-    def _routed(self, text, wrt, matrix) -> Verdict:
+    def _routed(self, text, wrt, matrix, accept_numbers: bool = False) -> Verdict:
         """A matrix spec: index notation for index names, matrix notation for matrix names; when
         both readings are possible (``z_2``, ``b_2`` of a width-1 layer, or no ``--wrt``), the
         index reading first and the matrix reading when that one cannot be read."""
         if wrt is not None:
             as_matrix = matrix.is_target(wrt)
-            as_scalar = self._scalar_wrt_ok(wrt)
+            # a gradient's name (dW_2, dz_1, d\hat{y}) is never an index name: no per-scalar derivation for it
+            as_scalar = False if as_matrix and _MATRIX_GRADIENT.match(wrt) else self._scalar_wrt_ok(wrt)
             if as_matrix and not as_scalar:
                 return matrix.verdict(text, wrt)
             if as_scalar and not as_matrix:
-                return self._scalar_verdict(text, wrt)
+                return self._scalar_verdict(text, wrt, accept_numbers)
             if not as_scalar and not as_matrix:
                 # report in the notation the name is written in: w^{1}_{9,9} is index notation
                 if "^{" in wrt or "," in wrt:
-                    return self._scalar_verdict(text, wrt)
+                    return self._scalar_verdict(text, wrt, accept_numbers)
                 return matrix.verdict(text, wrt)  # its message lists the gradient matrices
-        scalar = self._scalar_verdict(text, wrt)
+        scalar = self._scalar_verdict(text, wrt, accept_numbers)
         if scalar.verdict != UNPARSEABLE:
             return scalar
         matrix_verdict = matrix.verdict(text, wrt)
@@ -1142,7 +1481,7 @@ class AnswerChecker:
         # neither reading works: report the one that read further into the answer
         return scalar if _progress(scalar) > _progress(matrix_verdict) else matrix_verdict
 
-    def _check(self, text, wrt_name) -> Verdict:
+    def _check(self, text, wrt_name, accept_numbers: bool = False) -> Verdict:
         normalized = normalize(text)
         chain = parse_chain(normalized.text, resolve=self.names)
         sides = list(chain.sides)
@@ -1173,10 +1512,17 @@ class AnswerChecker:
 
         # each side against the reference (∂ factors read as the graph's derivatives)
         verdicts = []
+        numbers: dict = {}   # side index -> (right value?, the value at the spec's numbers)
         n_used = sum(v is not None for v in r_values)
-        for side in sides:
+        for k, side in enumerate(sides):
             expr = self._replace_derivatives(side.expr)
             a_values = self._values(expr)
+            if expr.is_Number and reference.free_symbols:
+                found = self._spec_value_match(expr, of, wrt_name)
+                if found is not None:
+                    numbers[k] = found
+                    verdicts.append((found[0], "the value at the spec's data and parameters", expr, (a_values, None)))
+                    continue
             equal, where = self._equal_at_points(a_values, r_values)
             how = f"exact evaluation at {n_used} random rational points"
             if equal and self._symbolically_equal(expr, reference):
@@ -1195,6 +1541,12 @@ class AnswerChecker:
                            steps=steps, expected=expected, note=note)
         undecided = next((k for k, v in enumerate(verdicts) if v[0] is None), None)
         bad = next((k for k, v in enumerate(verdicts) if v[0] is False), None)
+        if bad is None and undecided is None and numbers and len(numbers) == len(sides) and not accept_numbers:
+            shown = numbers[0][1]
+            return Verdict(INCORRECT, f"right value at the given numbers ({target} = {shown} at the spec's data and "
+                           "parameters); write the derivative symbolically, as the chain rule gives it",
+                           wrt=wrt_name, of=of, decided_by="the value at the spec's data and parameters",
+                           mistake="numeric_value", steps=steps, expected=expected, note=note)
         if bad is None and undecided is not None:
             zero = all(r is None or r.is_zero() for r in r_values)
             why = (f"{target} is 0 at every sample point but not identically 0"
@@ -1215,7 +1567,16 @@ class AnswerChecker:
             return Verdict(CORRECT, feedback + ".", wrt=wrt_name, of=of, decided_by=" and ".join(methods),
                            steps=steps, expected=expected, note=note)
         ok, how, expr, (a_values, where) = verdicts[bad]
-        mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name, where)
+        if bad in numbers:
+            mistake, counterexample = "wrong_value", None
+            if len(sides) > 1:
+                message = f"at the spec's data and parameters {target} = {numbers[bad][1]}"
+            else:
+                message = (f"{sides[bad].text.strip()} is not {target} at the spec's data and parameters, "
+                           f"where {target} = {numbers[bad][1]}")
+        else:
+            mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
+                                                              where)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -1226,6 +1587,69 @@ class AnswerChecker:
             how = f"exact evaluation: differs from {target} at a random rational point"
         return Verdict(INCORRECT, message, wrt=wrt_name, of=of, decided_by=how, mistake=mistake,
                        steps=steps, counterexample=counterexample, expected=expected, note=note)
+
+    @cached_property
+    def _spec_point(self):
+        """The spec's own numbers as an exact point (its first example; the others for ∂J/∂θ),
+        or None when the spec does not give every input, target and parameter."""
+        d, g = self.d, self.graph
+        try:
+            examples = d.examples()
+            params = d.parameter_values()
+        except (SymbackpropError, AttributeError, TypeError, ValueError):
+            return None
+        if not examples:
+            return None
+
+        def leaves(example):
+            return {s: Rational(v) for s, v in {**params, **example}.items()}
+
+        def resolve(point, sym):
+            node = g.by_name.get(sym.name)
+            if node is None or node.definition is None:
+                raise _Undefined(f"the spec gives no value for {sym}")
+            return point.evaluate(node.definition)
+
+        try:
+            first = ExactPoint(leaves(examples[0]), seed=self.seed)
+            batch = [first] + [first.sibling(leaves(e)) for e in examples[1:]]
+        except (TypeError, ValueError):
+            return None
+        for p in batch:
+            p.resolve = resolve
+        first.examples = lambda: batch
+        return first
+
+    def spec_value(self, of: str, wrt: str):
+        """∂of/∂wrt at the spec's data and parameters (a Value), or None."""
+        point = self._spec_point
+        if point is None:
+            return None
+        try:
+            return point.evaluate(self.derivative(of, wrt))
+        except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+            return None
+
+    def _spec_value_match(self, number, of, wrt):
+        """(equal?, the value for display) for an answer that is a number; None when the spec's
+        numbers do not give the value.  A decimal with k digits after the point matches a value
+        that rounds to it (|value − number| ≤ ½·10^−k); any other number must be exact."""
+        value = self.spec_value(of, wrt)
+        if value is None:
+            return None
+        r = Rational(number)
+        q = int(r.q)
+        k = 0
+        while q % 10 == 0:
+            q //= 10
+            k += 1
+        if q == 1 and k > 0:
+            ok = abs(value.num - _MP.mpf(r.p) / r.q) <= _MP.mpf(5) / 10 ** (k + 1) * (1 + _MP.mpf(10) ** -30)
+        else:
+            ok = value.equals(Value.rational(r))
+        exact = value.constant()
+        shown = str(exact) if exact is not None and exact.q < 10 ** 4 else _MP.nstr(value.num, 4)
+        return bool(ok), shown
 
     def _steps(self, target_text, sides, verdicts) -> tuple:
         """Each ``=`` of the chain: equal when both sides are ∂of/∂wrt, or neither is but they agree."""
@@ -1389,7 +1813,7 @@ class AnswerChecker:
                     "the power rule brings down the exponent 2)", None)
         if c == 0:
             return "counterexample", f"your answer is 0 but {target} is not", None
-        return "constant_factor", f"constant factor off: your answer is {sympy.sstr(c)} times {target}", None
+        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {target}", None
 
     def _candidates(self, of, wrt) -> list:
         """Factors the feedback can name: the local derivatives on the paths from wrt to of."""
@@ -1474,7 +1898,17 @@ class AnswerChecker:
         if idx is None:
             idx = next((i for i, (a, r) in enumerate(zip(a_values, r_values)) if r is not None), 0)
         p = pts[idx]
-        leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
+        if self.lazy:
+            shown = sorted((s for s in (expr.free_symbols | reference.free_symbols) if s.name in self.graph.by_name),
+                           key=lambda s: s.name)[:12]
+            leaves = {}
+            for s in shown:
+                try:
+                    leaves[s.name] = p.evaluate(s)
+                except (_Undefined, _Kink, ZeroDivisionError):
+                    pass
+        else:
+            leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
         a, r = a_values[idx], r_values[idx]
         return {
             "point": {k: v.display() for k, v in leaves.items()},
@@ -1596,3 +2030,10 @@ def check_answer(derivation_or_checker, text: str, wrt: str | None = None) -> Ve
     checker = derivation_or_checker if isinstance(derivation_or_checker, AnswerChecker) \
         else AnswerChecker(derivation_or_checker)
     return checker.check(text, wrt)
+
+
+def _lecture_number(c) -> str:
+    """A constant as the lectures write it (½, −⅓, 3/2): render.printers, never sympy.sstr."""
+    from ..render.printers import text
+
+    return text(c)

@@ -114,7 +114,7 @@ from ..grammar.parser import (
 )
 
 #: matrix-derivation entries evaluated per point before the evaluation uses smaller widths
-EVAL_MAX_PRODUCTS = 4000
+EVAL_MAX_PRODUCTS = 600   # products per point beyond which the widths are reduced (see eval_sizes)
 #: at most this many substitutions are tried when looking for a wrong matrix or a fix
 MAX_TRIES = 80
 
@@ -841,6 +841,23 @@ class _Candidate:
     activation: bool
 
 
+class _LazyEnv(dict):
+    """The named matrices of one point, each computed from its defining step only when an
+    expression needs it (memoized): an answer about dW_3 never evaluates dW_1."""
+
+    def __init__(self, raw_values: dict, definitions: dict, exact, n, sizes, cache):
+        super().__init__(raw_values)
+        self._definitions, self._exact, self._n, self._sizes, self._cache = definitions, exact, n, sizes, cache
+
+    def __missing__(self, name):
+        expr = self._definitions.get(name)
+        if expr is None:
+            raise KeyError(name)
+        value = _Evaluator(self._exact, self, self._n, self._sizes, self._cache)(expr)
+        self[name] = value
+        return value
+
+
 class _Point:
     """One random point: the ExactPoint (atoms), the raw rational matrices and every named matrix."""
 
@@ -1040,22 +1057,18 @@ class MatrixAnswerChecker:
                 raw[f"W_{l}"] = [[random_rational(rng) for _ in range(widths[l])] for _ in range(widths[l - 1])]
                 raw[f"b_{l}"] = [[random_rational(rng) for _ in range(widths[l])]]
             exact = ExactPoint({}, seed=attempt)
-            env = {}
+            values = {}
             for name, rows in raw.items():
                 arr = np.empty((len(rows), len(rows[0])), dtype=object)
                 for i, row in enumerate(rows):
                     for j, v in enumerate(row):
                         arr[i, j] = Value.rational(v)
-                env[name] = arr
+                values[name] = arr
             cache = {}
-            ev = _Evaluator(exact, env, n, sizes, cache)
+            env = _LazyEnv(values, self._definitions, exact, n, sizes, cache)
             try:
-                for s in pe.forward:
-                    env[s.target.name] = ev(s.expression)
-                if "dyhat" in self.targets:
-                    env["dyhat"] = ev(self.targets["dyhat"].reference)
-                for s in pe.backward:
-                    env[s.name] = ev(s.reference)
+                for l in kinked:   # the kinks' sides are needed now; everything else when asked for
+                    env[f"z_{l}"]
             except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
                 continue
             if len(out) >= self.n_points:
@@ -1070,6 +1083,17 @@ class MatrixAnswerChecker:
         self.uncovered = tuple(f"z_{l} column {j + 1}" for (l, j), v in seen.items() if len(v) < 2)
         if not out:
             raise NotSupportedError("could not find points where the network is defined; the answer cannot be checked")
+        return out
+
+    @cached_property
+    def _definitions(self) -> dict:
+        """name -> the matrix expression of its forward or backward step (per example)."""
+        pe = self.per_example
+        out = {s.target.name: s.expression for s in pe.forward}
+        if "dyhat" in self.targets:
+            out["dyhat"] = self.targets["dyhat"].reference
+        for s in pe.backward:
+            out[s.name] = s.reference
         return out
 
     @staticmethod
@@ -1095,7 +1119,13 @@ class MatrixAnswerChecker:
         return out
 
     def reference_values(self, target: str) -> list:
-        return [p.env[target] for p in self.points()]
+        out = []
+        for p in self.points():
+            try:
+                out.append(p.env[target])
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                out.append(None)
+        return out
 
     # ---- checking ----------------------------------------------------------------------------
     def check(self, text: str, wrt: str | None = None) -> Verdict:
@@ -1246,6 +1276,8 @@ class MatrixAnswerChecker:
     def _equal(values, refs) -> bool:
         used = 0
         for a, r in zip(values, refs):
+            if r is None:   # the reference is undefined at this point (a lazy point): not usable
+                continue
             if a is None:
                 return False
             used += 1
@@ -1368,7 +1400,7 @@ class MatrixAnswerChecker:
                     "the power rule brings down the exponent 2)")
         if c == 0:
             return "counterexample", f"your answer is 0 but {label} is not"
-        return "constant_factor", f"constant factor off: your answer is {sympy.sstr(c)} times {label}"
+        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {label}"
 
     # the ⊙ factors the feedback can name
     def _candidates(self, layer: int) -> list:
@@ -1423,7 +1455,7 @@ class MatrixAnswerChecker:
             c = self._constant_ratio([a * f for a, f in zip(values, fv)], refs, allow_one=True)
             if c is not None and c != 0:
                 also = "" if c == 1 else ("; and the sign is wrong" if c == -1 else
-                                          f"; even then your answer is {sympy.sstr(c)} times {label}")
+                                          f"; even then your answer is {_lecture_number(c)} times {label}")
                 if cand.activation:
                     return ("activation_derivative_missing",
                             f"the activation's derivative is missing: multiply elementwise by {cand.label}{also}")
@@ -1631,3 +1663,10 @@ class MatrixAnswerChecker:
                    f"{label}{entry}{index_name} = {rr[idx].display()}")
         return {"point": point, "entry": [i + 1, j + 1], "answer": aa[idx].display(), "expected": rr[idx].display(),
                 "message": message}
+
+
+def _lecture_number(c) -> str:
+    """A constant as the lectures write it (½, −⅓, 3/2): render.printers, never sympy.sstr."""
+    from ..render.printers import text
+
+    return text(c)

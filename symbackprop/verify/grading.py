@@ -105,7 +105,7 @@ class _Progress:
 
 
 def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
-               clock=time.monotonic) -> dict:
+               clock=time.monotonic, accept_numbers: bool = False) -> dict:
     """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
 
     ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
@@ -114,40 +114,156 @@ def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, bud
     rows = list(rows)
     stream = stream if stream is not None else sys.stderr
     bar = _Progress(len(rows), stream) if progress else None
+    memo = _VerdictMemo(checker, accept_numbers)
     results = []
     deadline = None if budget is None else clock() + budget
     for k, row in enumerate(rows, start=1):
-        if deadline is not None and clock() >= deadline:
-            message = f"the batch's time budget of {budget:g} s ran out before this row (grade --budget SECONDS)"
-            results.append({"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or "",
-                            "verdict": NOT_CHECKED, "mistake": None, "decided_by": None, "feedback": message})
-        else:
-            results.append(_grade_one(checker, row))
+        results.append(_grade_row(memo, row, deadline, budget, clock))
         if bar is not None:
             bar.update(k)
     return {"results": results, "summary": summarize(results)}
 
 
-def _grade_one(checker: AnswerChecker, row: dict) -> dict:
+def _grade_row(memo, row, deadline, budget, clock) -> dict:
+    if deadline is not None and clock() >= deadline:
+        message = f"the batch's time budget of {budget:g} s ran out before this row (grade --budget SECONDS)"
+        return {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or "",
+                "verdict": NOT_CHECKED, "mistake": None, "decided_by": None, "feedback": message}
+    return memo.grade(row)
+
+
+# ---------------------------------------------------------------------------------------
+# grade --jobs N: the rows in chunks across worker processes, the results in row order
+
+MAX_JOBS = 64
+_WORKER: dict = {}
+
+
+def _init_worker(spec_path, deadline, budget, accept_numbers=False) -> None:
+    from ..verify.answers import checker_for_spec
+
+    checker = checker_for_spec(spec_path)
+    _WORKER.update(memo=_VerdictMemo(checker, accept_numbers), deadline=deadline, budget=budget)
+
+
+def _grade_chunk(rows) -> list:
+    w = _WORKER
+    return [_grade_row(w["memo"], row, w["deadline"], w["budget"], time.monotonic) for row in rows]
+
+
+def _pool_context():
+    import multiprocessing
+    import threading
+
+    # fork shares the imported modules (no start-up per worker); only safe without other threads
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=None,
+                        budget: float | None = None, accept_numbers: bool = False) -> dict:
+    """:func:`grade_rows` across ``jobs`` worker processes, each with its own checker and memo.
+    Verdicts depend only on the spec and the row, so the report is the same as with one process
+    (byte for byte; tests/test_grading_jobs.py).  A chunk whose worker dies (killed, out of
+    memory) is graded again in this process, so every row still gets its verdict."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    rows = list(rows)
+    stream = stream if stream is not None else sys.stderr
+    bar = _Progress(len(rows), stream) if progress else None
+    deadline = None if budget is None else time.monotonic() + budget
+    size = max(20, -(-len(rows) // (jobs * 8)))
+    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+    results: list = []
+    local = None
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(), initializer=_init_worker,
+                             initargs=(str(spec_path), deadline, budget, accept_numbers)) as pool:
+        futures = [pool.submit(_grade_chunk, chunk) for chunk in chunks]
+        for chunk, future in zip(chunks, futures):
+            try:
+                part = future.result()
+            except BrokenProcessPool:
+                if local is None:
+                    from ..verify.answers import checker_for_spec
+
+                    local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
+                part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
+            results.extend(part)
+            if bar is not None:
+                bar.update(len(results))
+    return {"results": results, "summary": summarize(results)}
+
+
+class _VerdictMemo:
+    """Verdicts memoized within one run by (resolved target, answer): a class writes the same
+    answer many times, and a verdict depends only on the spec, the target and the text (the
+    sample points are fixed per checker).  The answer is the exact text: columns in an error
+    message refer to it.  The row's own fields (row, student) are never taken from the memo."""
+
+    MAX = 200_000
+
+    def __init__(self, checker: AnswerChecker, accept_numbers: bool = False):
+        self.checker, self.accept_numbers = checker, accept_numbers
+        self.verdicts: dict = {}
+        self.targets: dict = {}
+
+    def target(self, wrt):
+        """The canonical name of an index-notation ``wrt`` (``w_{1,1}^1`` -> ``w^{1}_{1,1}``), else the text."""
+        if wrt is None:
+            return None
+        if wrt not in self.targets:
+            resolved = wrt
+            if getattr(self.checker, "_matrix", None) is False:  # index notation only: names resolve
+                try:
+                    resolved = ("index", self.checker.resolve_wrt(wrt))
+                except Exception:  # noqa: BLE001 - the check itself reports a bad name
+                    resolved = wrt
+            self.targets[wrt] = resolved
+        return self.targets[wrt]
+
+    def grade(self, row: dict) -> dict:
+        if row.get("error"):
+            return _grade_one(self.checker, row, self.accept_numbers)
+        wrt = (row.get("wrt") or "").strip() or None
+        answer = row.get("answer") or ""
+        key = (self.target(wrt), answer)
+        hit = self.verdicts.get(key)
+        if hit is None:
+            hit = _verdict_fields(self.checker, answer, wrt, self.accept_numbers)
+            if len(self.verdicts) < self.MAX:
+                self.verdicts[key] = hit
+        base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
+        return {**base, **hit}
+
+
+def _grade_one(checker: AnswerChecker, row: dict, accept_numbers: bool = False) -> dict:
     base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
     if row.get("error"):
         return {**base, "verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
                 "feedback": row["error"], "error": {"message": row["error"]}}
     wrt = (row.get("wrt") or "").strip() or None
+    return {**base, **_verdict_fields(checker, row.get("answer") or "", wrt, accept_numbers)}
+
+
+def _verdict_fields(checker: AnswerChecker, answer: str, wrt, accept_numbers: bool = False) -> dict:
+    """The result's fields that depend only on the answer and the target (``wrt`` only when the
+    verdict names it)."""
     try:
-        verdict = checker.check(row.get("answer") or "", wrt)
+        verdict = checker.check(answer, wrt, accept_numbers=True) if accept_numbers else checker.check(answer, wrt)
     except Exception as exc:  # one bad row never stops the batch
         message = f"could not check this answer ({type(exc).__name__}: {exc})"
-        return {**base, "verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
+        return {"verdict": UNPARSEABLE, "mistake": None, "decided_by": None,
                 "feedback": message, "error": {"message": message}}
     feedback = verdict.feedback
     if verdict.verdict == UNPARSEABLE and verdict.error is not None:
         # one line: the message with its column (the pointer drawing is for terminals)
         feedback = verdict.feedback.splitlines()[0]
-    out = {**base, "verdict": verdict.verdict, "mistake": verdict.mistake, "decided_by": verdict.decided_by,
+    out = {"verdict": verdict.verdict, "mistake": verdict.mistake, "decided_by": verdict.decided_by,
            "feedback": feedback}
     if verdict.wrt:
-        out["wrt"] = verdict.wrt
+        out = {"wrt": verdict.wrt, **out}
     if verdict.error is not None:
         out["error"] = verdict.error
     if verdict.counterexample is not None:
@@ -222,14 +338,21 @@ def write_atomically(path, text: str, *, force: bool = False) -> None:
         raise SpecError(str(exc)) from None
 
 
-def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS) -> dict:
-    """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``)."""
+def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS,
+               jobs: int = 1, accept_numbers: bool = False) -> dict:
+    """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``);
+    ``jobs`` > 1 grades in that many worker processes (the same report)."""
     from ..verify.answers import checker_for_spec
 
-    checker = checker_for_spec(spec_path)
+    checker = checker_for_spec(spec_path)  # a broken spec fails here, once, before any worker starts
     rows = read_answers(answers_path)
     started = time.perf_counter()
-    report = grade_rows(checker, rows, progress=progress, stream=stream, budget=budget)
+    if jobs > 1 and len(rows) > 1:
+        report = grade_rows_parallel(spec_path, rows, min(jobs, MAX_JOBS), progress=progress, stream=stream,
+                                     budget=budget, accept_numbers=accept_numbers)
+    else:
+        report = grade_rows(checker, rows, progress=progress, stream=stream, budget=budget,
+                            accept_numbers=accept_numbers)
     report["_seconds"] = time.perf_counter() - started  # not part of the JSON output (determinism)
     return report
 
@@ -281,6 +404,21 @@ def benchmark_rows(derivation, n: int = 1000, seed: int = 0) -> list[dict]:
             kind = "same"  # the mutation did not apply (e.g. no weight to swap)
         rows.append({"row": k + 1, "student": f"s{k + 1:04d}", "wrt": wrt, "answer": sympy.latex(expr), "kind": kind})
     return rows
+
+
+def write_benchmark_csv(spec_path, csv_path, n: int = 10000, seed: int = 0) -> None:
+    """A CSV of ``n`` answers from :func:`benchmark_rows` (seeded), for ``grade`` benchmarks."""
+    from ..derivation.chain_rule import derive
+    from ..spec.load import load_spec
+
+    rows = benchmark_rows(derive(load_spec(spec_path)), n, seed)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "wrt", "answer"])
+    for r in rows:
+        writer.writerow([r["student"], r["wrt"], r["answer"]])
+    with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(out.getvalue())
 
 
 def benchmark(spec_path="derivations/lecture_2_2_1.toml", n: int = 1000, seed: int = 0, stream=None) -> dict:

@@ -926,8 +926,8 @@ def matrix_worksheet(spec, numbers=None, variant: int | None = None, decimals: i
     pic_key = "\\begin{center}\n" + matrix_network_tikz(md, sheet.env, decimals) + "\\end{center}\n"
     caption = ("The drawing: above each column the matrices of that layer, between the columns the weight matrix "
                "and the bias; the arrow from input $j$ to neuron $i$ carries $W_l[j, i]$.\n")
-    caption_key = ("In the key the drawing shows every shape and, in red on each arrow, the gradient "
-                   "$dW_l[j, i] = \\partial J/\\partial W_l[j, i]$.\n")
+    caption_key = ("In the key the drawing shows every shape and, in red below it, the gradients "
+                   "$dW_l = \\partial J/\\partial W_l$ (entry $[j, i]$ for the arrow from input $j$ to neuron $i$).\n")
     table = sigmoid_table(md.activations, decimals)
     ex_body = "\n".join([head_ex, setup, pic, caption, table, sheet.exercises(space),
                          sheet.code(key=False) if code else ""])
