@@ -790,7 +790,6 @@ class Renderer:
         out = []
         if ev.n == 1:
             red = (f"With one example, $\\frac{{\\partial J}}{{\\partial {nt.tex(name)}}} = "
-                   f"{'' if self.d.reduction == 'sum' else chr(92) + 'frac{1}{1}'}"
                    f"{nt.grad(name)} {_rel(tex_)} {tv}$.\n")
             out.append(red)
         else:
