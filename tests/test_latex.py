@@ -313,3 +313,46 @@ def test_derivation_math_is_one_aligned_block(lecture):
 
 def test_errors_are_symbackprop_errors():
     assert issubclass(NotSupportedError, SymbackpropError)
+
+
+def test_softmax_paths_through_one_boxed_delta_are_counted_once():
+    """In a softmax network the paths via ŷ_1 and ŷ_2 meet in ∂L/∂z^{3}_{k}: the line that uses the
+    boxed δ has one term per z^{3}_{k}, and its displayed products add up to the displayed gradient
+    (a path counted twice would double it). Oracle: central differences of the trainer's loss."""
+    import re
+
+    import numpy as np
+
+    from symbackprop.check import trainer
+    from symbackprop.check.compare import matrices_from_names, network_from_graph
+    from symbackprop.compile.numpy_backend import spec_data, spec_parameters
+    from symbackprop.render.latex import derivation_document
+
+    d = derive(load_spec(pathlib.Path(__file__).parent / "data" / "tanh_softmax_3_4_2.toml"))
+    doc = derivation_document(d, wrt=["w^{1}_{1,1}"], decimals=8)
+    boxed = [l for l in doc.splitlines() if l.startswith("&= (\\hat{y}_{1} y_{1}")]
+    assert boxed and boxed[0].count(" + (") == 1            # two terms: through z^{3}_{1} and z^{3}_{2}
+    net, params = network_from_graph(d), spec_parameters(d)
+    X, Y = spec_data(d)
+    lines = doc.splitlines()
+    starts = [i for i, l in enumerate(lines) if "\\Big|_{e=" in l and "&\\approx" in l]
+    assert len(starts) == d.n_examples
+    for e, i in enumerate(starts):
+        rows = [lines[i].split("&\\approx", 1)[1]]
+        while lines[i + 1].startswith("&\\quad + "):   # a long sum is set one path per row
+            i += 1
+            rows.append(lines[i][len("&\\quad "):])
+        line = " ".join(r.rstrip(" \\") for r in rows)
+        sums, shown = line.rsplit("\\approx", 1)
+        total = 0.0
+        for term in sums.split(" + "):
+            total += float(np.prod([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", term)]))
+        h = 1e-6
+
+        def J(v):
+            moved = dict(params, **{"w^{1}_{1,1}": v})
+            return trainer.loss_value(net, matrices_from_names(d.graph.layers, moved), X[e:e + 1], Y[e:e + 1])
+
+        fd = (J(params["w^{1}_{1,1}"] + h) - J(params["w^{1}_{1,1}"] - h)) / (2 * h)
+        assert total == pytest.approx(float(shown), abs=1e-6)
+        assert float(shown) == pytest.approx(fd, abs=1e-6)
