@@ -5,6 +5,7 @@ import math
 import pytest
 
 from symbackprop.cli.__init__ import main
+from symbackprop import derive, load_spec
 
 from conftest import DERIVATIONS
 
@@ -186,3 +187,30 @@ def test_grad_outside_the_domain_says_undefined_in_one_line(capsys, tmp_path, eq
     assert out.splitlines()[0].startswith("f = undefined (not a finite real number")
     code, out, _ = run(capsys, "grad", spec, "--json")
     assert json.loads(out)["loss"] is None
+
+
+def test_check_at_a_relu_kink_says_so_and_still_catches_a_wrong_gradient(capsys, tmp_path):
+    """f = relu(w x) at w x = 0: central differences give the average slope ½, ReLU′(0) = 0 gives 0;
+    that is a kink, not a mismatch. A gradient outside the one-sided slopes [0, 1] still fails."""
+    from symbackprop.check.compare import check
+
+    spec = tmp_path / "kink.toml"
+    spec.write_text('[graph]\nequations = ["f = relu(w x)"]\nparameters = ["w"]\n[parameters]\nw = 0\n'
+                    '[data]\nx = 1\n', encoding="utf-8")
+    code, out, _ = run(capsys, "check", spec, "--trials", "1")
+    assert code == 0 and "not differentiable at this point" in out and "w:" in out
+    d = derive(load_spec(spec))
+
+    from symbackprop.compile.numpy_backend import compile_gradients
+
+    good = compile_gradients(d)
+
+    class Off:  # ∂f/∂w = 3 at the kink: outside [0, 1]
+        def gradients(self, params, X, Y=None):
+            return {"w": 3.0}
+
+        def node_gradients(self, params, X, Y=None):
+            return good.node_gradients(params, X, Y)
+
+    bad = check(d, compiled=Off(), trials=0)
+    assert not bad.ok and not any(c.note for c in bad.comparisons)

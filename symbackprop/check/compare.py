@@ -36,6 +36,7 @@ class Comparison:
     tolerance: float
     compared: int = 1  # how many gradients were compared; 0 compares nothing and is never "ok"
     message: str = ""  # why it failed, when a value was not a finite real number
+    note: str = ""     # what the reader should know although it agrees (e.g. a kink at the point)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,8 @@ class CheckReport:
             out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} max relative error {c.max_relative_error:.2e} "
                        f"(at {c.worst_parameter}; {c.compared} gradient{'s' if c.compared != 1 else ''}; "
                        f"tolerance {c.tolerance:.0e})")
+            if c.note:
+                out.append(f"     note: {c.note}")
         if not self.comparisons:
             out.append("FAIL nothing was compared: the spec has no parameters and no inputs to differentiate")
         return out
@@ -225,7 +228,7 @@ def input_gradient_comparison(d: Derivation, compiled, params: dict, data: dict,
 
 
 def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = FD_STEP, names_=None,
-                                 errors: dict | None = None) -> dict:
+                                 errors: dict | None = None, kinks: dict | None = None) -> dict:
     """Central differences (J(θ+h) − J(θ−h)) / 2h with h = step · max(1, |θ|).
 
     With ``errors`` (a dict), also estimates each difference's own error: the truncation error from
@@ -245,11 +248,41 @@ def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = FD_ST
             return (loss(up, X, Y) - loss(down, X, Y)) / (2 * hh)
 
         out[name] = diff(h)
-        if errors is not None:
+        if errors is not None or kinks is not None:
             if base is None:
-                base = abs(float(loss(params, X, Y)))
+                J0 = float(loss(params, X, Y))
+                base = abs(J0)
+        if errors is not None:
             errors[name] = abs(out[name] - diff(2 * h)) + 4 * eps * base / h
+        if kinks is not None:  # one-sided slopes that disagree by more than rounding: a kink (ReLU at z = 0)
+            up, down = dict(params), dict(params)
+            up[name] += h
+            down[name] -= h
+            right = (float(loss(up, X, Y)) - J0) / h
+            left = (J0 - float(loss(down, X, Y))) / h
+            if abs(right - left) > 1e-3 * max(1.0, abs(right), abs(left)) + 8 * eps * base / h:
+                kinks[name] = (min(left, right), max(left, right))
     return out
+
+
+def _kink_note(ours: dict, fd: dict, kinks: dict, rtol: float) -> str:
+    """At a kink (a ReLU unit at z = 0) the central difference averages two slopes, so it is no
+    oracle there: a gradient between the one-sided slopes (ReLU′(0) = 0 picks one of them) is taken
+    as agreeing (``fd`` is updated) and named in the note; one outside them still fails."""
+    named = []
+    for name, (lo, hi) in kinks.items():
+        v = _real(ours.get(name))
+        if v is None:
+            continue
+        tol = rtol * max(1.0, abs(lo), abs(hi))
+        if lo - tol <= v <= hi + tol:
+            fd[name] = v
+            named.append(name)
+    if not named:
+        return ""
+    shown = ", ".join(named[:4]) + (", ..." if len(named) > 4 else "")
+    return (f"{shown}: not differentiable at this point (a unit at its kink, z = 0; ReLU′(0) = 0 by convention); "
+            "the gradient lies between the one-sided slopes, so finite differences cannot decide more")
 
 
 def random_parameters(d: Derivation, rng) -> dict:
@@ -321,12 +354,13 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
             if fd_sample is not None and len(pick) > fd_sample:
                 pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
             if pick:
-                slack = {}
+                slack, kinks = {}, {}
                 with np.errstate(all="ignore"):
-                    fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack)
+                    fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack, kinks=kinks)
+                note = _kink_note(ours, fd, kinks, fd_rtol)
                 err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
                 comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick),
-                                              message=bad or non_finite({}, fd)))
+                                              message=bad or non_finite({}, fd), note=note))
             if d.graph.mode == "graph" and d.graph.inputs:
                 comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
     return CheckReport(tuple(comparisons))
