@@ -72,7 +72,7 @@ def _display_values(d):
     """Forward values at the first example and ∂L_e/∂node at every example (bottom-up, one memo),
     or (None, None): ``(values of example 1, [gradients of example e, …])``."""
     spec = d.spec
-    if spec is None or not (spec.x or spec.data) or d.n_examples > 50:
+    if spec is None or not (spec.x or spec.data) or d.n_examples > MAX_EXAMPLES_EVALUATED:
         return None, None
     try:
         values, grads = d.numeric_evaluation(d.examples())
@@ -80,6 +80,9 @@ def _display_values(d):
     except (SymbackpropError, ArithmeticError, ValueError, TypeError):
         return None, None
 
+
+#: with more examples than this the text shows no numbers (it says so); `grad` gives them
+MAX_EXAMPLES_EVALUATED = 50
 
 #: the per-example gradients written out one by one in the cost line up to this many examples
 MAX_EXAMPLES_WRITTEN = 4
@@ -177,6 +180,10 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
             if len(grads) > 1:
                 lines.append(_cost_gradient_line(d, out_name, name(target),
                                                  [g.get(target, 0) for g in grads], decimals))
+    if values is None and d.spec is not None and (d.spec.x or d.spec.data) and d.n_examples > MAX_EXAMPLES_EVALUATED:
+        lines.append("")
+        lines.append(f"numbers: not shown for {d.n_examples} examples (at most {MAX_EXAMPLES_EVALUATED}); "
+                     "`symbackprop grad SPEC` gives ∂J/∂θ, and `derive --latex` shows the first examples")
     if values is not None:
         lines.append("")
         lines.append("forward pass at example 1: " + ", ".join(

@@ -193,10 +193,14 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
     for k in range(1, lay.depth):
         Wv = [[grads.get(names.weight(k, i, j), sympy.S.Zero) for j in range(1, g.layers[k - 1] + 1)]
               for i in range(1, g.layers[k] + 1)]
-        bv = [[grads.get(names.layer_bias(k, i, g.shared_biases), sympy.S.Zero)] for i in range(1, g.layers[k] + 1)]
+        if g.shared_biases:  # one bias for the layer: one number, the sum over the nodes it is added to
+            bv = [[grads.get(names.shared_bias(k), sympy.S.Zero)]]
+        else:
+            bv = [[grads.get(names.bias(k, i), sympy.S.Zero)] for i in range(1, g.layers[k] + 1)]
         W, b = uniform_numbers(Wv, decimals), uniform_numbers(bv, decimals)
         mw = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in W) + r" \end{bmatrix}"
-        mb = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in b) + r" \end{bmatrix}"
+        mb = (b[0][0] if g.shared_biases else
+              r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in b) + r" \end{bmatrix}")
         lw = rf"\frac{{\partial {nt.out_tex}}}{{\partial W^{{{k}}}}} \approx {mw}"
         lb = rf"\frac{{\partial {nt.out_tex}}}{{\partial b^{{{k}}}}} \approx {mb}"
         if _display_pt(W, k) + _display_pt(b, k) + 30 <= DISPLAY_ROOM_PT:
