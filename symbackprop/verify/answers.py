@@ -1766,7 +1766,7 @@ class AnswerChecker:
         else:
             ok = value.equals(Value.rational(r))
         exact = value.constant()
-        shown = str(exact) if exact is not None and exact.q < 10 ** 4 else _MP.nstr(value.num, 4)
+        shown = readable_number(exact) if exact is not None and exact.q <= 20 else value.readable()
         return bool(ok), shown
 
     def _steps(self, target_text, sides, verdicts) -> tuple:
