@@ -105,7 +105,9 @@ def _quick_plan(bench):
 def fake_results(bench, plan):
     """Results shaped like run_all's for ``plan``, with made-up timings:
     trainer 10 ms, its forward 4 ms, ours 12 ms, torch 8 ms (per case); derive 0.5 s;
-    naive over the limit; 20 answers graded in 6 s; 2 worksheets in 0.4 s."""
+    naive over the limit; plan.grade_count answers graded in 6 s; the worksheets in 0.4 s; the API forms
+    at 1.05x (arrays) and 3x (dict) of the matrix path; our JAX code 11 ms against jit(grad)'s 10 ms;
+    the other owners' scripts as dicts."""
     T = bench.Timing
     derive = {}
     for key, _ in bench.SCALAR_NETS:
@@ -117,9 +119,16 @@ def fake_results(bench, plan):
     for key, batch in plan.grad_cases:
         grad[(key, batch)] = {"trainer": T([0.010]), "trainer_forward": T([0.004]), "ours": T([0.012]),
                               "torch": T([0.008]), "jax": T(error="not installed")}
+    grad[("784_128_10", 1_000)]["jax"] = T([0.010])
+    grad[("784_128_10", 1_000)]["jax_ours"] = T([0.011])
+    api = {(key, batch): {"matrix": T([0.002]), "pairs": T([0.0021]), "vector": T([0.00205]), "dict": T([0.006])}
+           for key, batch in plan.api_cases}
     return {
         "derive": derive,
         "grad": grad,
+        "api": api,
+        "external": {"latex_scaling": {"latex_30_48_48_1_s": 4.5}, "answers_scaling": {
+            "check_answer_median_10_16_16_1_s": 0.02, "grade_10000_s": 4.0}},
         "answers": {"check_cold": T([0.03, 0.04, 0.02]), "check_warm": T([0.01]), "checker_setup": T([0.001]),
                     "grade": T([6.0]), "grade_count": plan.grade_count},
         "worksheets": {"variants": plan.worksheet_variants, "no_pdf": T([0.4])},
@@ -132,21 +141,32 @@ def test_summary_holds_the_required_keys_with_the_right_ratios(bench):
     plan = _quick_plan(bench)
     summary = bench.summarize(fake_results(bench, plan))
     assert set(bench.REQUIRED_KEYS) <= set(summary)
-    assert all(summary[k] is not None for k in bench.REQUIRED_KEYS)
+    # every key measured, except the naive ratio: its baseline was stopped, so there is no ratio
+    assert [k for k in bench.REQUIRED_KEYS if summary[k] is None] == ["naive_over_ours_10_16_16_1"]
     assert summary["derive_10_16_16_1_s"] == pytest.approx(0.5)
     assert summary["derive_20_32_32_1_s"] == pytest.approx(0.5)
-    # naive stopped at the limit: the ratio is limit / ours, flagged as a lower bound
-    assert summary["naive_over_ours_10_16_16_1"] == pytest.approx(plan.naive_limit / 0.5)
+    # naive stopped at the limit: "> limit", never turned into a ratio
+    assert summary["naive_over_ours_10_16_16_1"] is None
     assert summary["naive_over_ours_10_16_16_1_lower_bound"] is True
+    assert summary["naive_10_16_16_1_limit_s"] == plan.naive_limit
     assert summary["grad_over_trainer_4_8_8_1_1e5"] == pytest.approx(1.2)
     assert summary["grad_over_forward_4_8_8_1_1e5"] == pytest.approx(3.0)
     assert summary["grad_over_trainer_784_128_10"] == pytest.approx(1.2)
     assert summary["grad_over_torch_4_8_8_1_1e5"] == pytest.approx(1.5)
     assert summary["check_answer_median_s"] == pytest.approx(0.03)
-    # 6 s for plan.grade_count answers, scaled to 1,000
-    assert summary["grade_1000_s"] == pytest.approx(6.0 * 1000 / plan.grade_count)
-    assert summary["grade_1000_extrapolated"] is (plan.grade_count != 1000)
-    assert summary["worksheet_100_s"] == pytest.approx(0.4 * 100 / plan.worksheet_variants)
+    # quick mode times what it prints: 1,000 answers and 100 worksheet variants, nothing scaled
+    assert plan.grade_count == 1000 and plan.worksheet_variants == 100
+    assert summary["grade_1000_s"] == pytest.approx(6.0)
+    assert summary["worksheet_100_s"] == pytest.approx(0.4)
+    assert not any(k.endswith("_extrapolated") for k in summary)
+    assert summary["api_arrays_over_matrix_max"] == pytest.approx(1.05)
+    assert summary["dict_over_matrix_784_128_10"] == pytest.approx(3.0)
+    assert summary["jax_over_jitgrad_max"] == pytest.approx(1.1)
+    assert summary["grad_over_torch_max_1e5"] == pytest.approx(1.5)
+    assert summary["latex_30_48_48_1_s"] == 4.5 and summary["grade_10000_s"] == 4.0
+    assert summary["check_answer_median_10_16_16_1_s"] == 0.02
+    assert summary["targets"]["api_arrays_over_matrix_max"] == "met"
+    assert summary["targets"]["jax_over_jitgrad_max"] == "met"
     assert summary["jax_4_8_8_1_1e5_error"] == "not installed"
     assert summary["targets"]["derive_10_16_16_1_s"] == "met"
     assert summary["targets"]["grad_over_forward_max"] == "met"
@@ -177,6 +197,9 @@ def test_quick_json_last_line_has_the_required_keys(bench, monkeypatch, capsys, 
     text = doc.read_text()
     assert "hand-written intro" in text and "analysis" in text and "old table" not in text
     assert "fake CPU" in text and "| [4, 8, 8, 1] | 100,000 |" in text
+    # the stopped baseline prints "> limit" and no ratio
+    assert f"> {plan.naive_limit:g}" in text and "stopped: no ratio" in text and "≥" not in text
+    assert "scaled" not in text and "1,000 answers graded" in text
     assert [p.grad_cases for p in seen] == [plan.grad_cases] and seen[0].quick
 
 
@@ -203,3 +226,23 @@ def test_flatten_agrees_across_the_gradient_layouts(bench):
     assert np.array_equal(bench.flatten(layers, by_name), expected)
     assert np.array_equal(bench.flatten(layers, {"dW_1": pairs[0][0], "db_1": pairs[0][1],
                                                  "dW_2": pairs[1][0], "db_2": pairs[1][1]}), expected)
+
+
+def test_specs_of_the_derive_rows_have_data(bench):
+    text = bench.network_spec_text((3, 4, 2), "sigmoid", "bce")
+    assert "[data]" in text and "x = [[-0.5, -0.25, 0.0]]" in text and "y = [[1.0, 0.0]]" in text
+
+
+def test_full_plan_runs_the_naive_baseline_to_completion_at_10_16_16_1(bench):
+    plan = bench.make_plan(bench.argparse.Namespace(quick=False, naive_limit=None, no_naive=False, no_pdf=True,
+                                                    no_crossover=True))
+    assert plan.naive_limits["10_16_16_1"] >= 600 and "10_16_16_1" in plan.naive_nets
+    assert all(b <= 1000 for _, b in plan.api_cases) and ("784_128_10", 1) in plan.api_cases
+
+
+def test_external_scripts_by_path(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "EXTERNAL_SCRIPTS", ("fake_scaling", "missing_scaling"))
+    (tmp_path / "fake_scaling.py").write_text("def measure(quick):\n    return {'grade_10000_s': 1.5 if quick else 2.5}\n")
+    got = bench.measure_external(True, folder=tmp_path)
+    assert got["fake_scaling"] == {"grade_10000_s": 1.5}
+    assert "absent" in got["missing_scaling"]["note"]

@@ -136,6 +136,11 @@ def test_the_exported_module_takes_the_shared_biases_by_name(tmp_path, capsys):
     X, Y = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
     assert float(module.loss(params, X, Y)) == pytest.approx(0.298371109, abs=5e-10)
     assert float(module.gradients(params, X, Y)["w^{2}_{1,1}"]) == pytest.approx(0.082167041, abs=5e-10)
+    vector = np.array([params[name] for name in module.PARAMETERS])      # the flat form, PARAMETERS order
+    flat = module.gradients(vector, X, Y)
+    assert flat.shape == (10,) and flat[module.PARAMETERS.index("w^{1}_{1,1}")] == pytest.approx(0.000438568, abs=5e-10)
+    with pytest.raises(TypeError, match="no \\(W, b\\) matrices"):
+        module.gradients([(np.zeros((2, 2)), np.zeros((1, 2)))] * 2, X, Y)
 
 
 @pytest.mark.parametrize("change,message", [

@@ -56,6 +56,7 @@ from ..derivation.matrix_form import (
     matrix_derive,
 )
 from ..compile.source import _lit, _load_source, spec_title
+from .matrix_buffered import _fast_gradient_lines, _fast_supported, _workspace_source
 from ..fileio import write_atomic
 
 _ATOM, _POSTFIX = 9, 8
@@ -231,6 +232,15 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
     }[md.loss]
 
 
+def _views(layers) -> tuple:
+    """(start, stop, N, M) of each layer's (N, M + 1) block [W_l; b_l]ᵀ in a flat parameter vector."""
+    out, off = [], 0
+    for M, N in zip(layers[:-1], layers[1:]):
+        out.append((off, off + N * (M + 1), N, M))
+        off += N * (M + 1)
+    return tuple(out)
+
+
 def _parameter_order(layers) -> list:
     """Every parameter's name in the per-scalar module's order: per neuron i its weights, then its bias."""
     out = []
@@ -249,6 +259,7 @@ def generate_matrix_source(md) -> str:
     cache: dict = {}
     pr = _NumPyPrinter(md, cache)
     fwd = _forward_lines(md, pr, cache)
+    fast = _fast_supported(md)
     back = []
     for s in md.backward:
         expr = s.reference
@@ -285,6 +296,8 @@ def generate_matrix_source(md) -> str:
         f"FORWARD = {_lit(tuple(fwd_names))}",
         f"STEPS = {_lit(tuple(step_names))}",
         f"PARAMETERS = {_lit(tuple(_parameter_order(md.layers)))}",
+        f"_VIEWS = {_views(md.layers)!r}  # (start, stop, N_l, N_(l-1)) of each layer's block in a flat vector",
+        f"_SIZE = {sum(n * (m + 1) for m, n in zip(md.layers[:-1], md.layers[1:]))}",
         'BACKEND = "matrix"',
         'BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"',
         "",
@@ -304,11 +317,16 @@ def generate_matrix_source(md) -> str:
         "",
         f"def gradient_matrices(x, y, {params}, r):",
         f'    """[{grads}]: the gradient of J = r * sum_e L_e, each of its parameter\'s shape."""',
-        *fwd,
-        *back,
+        *(_fast_gradient_lines(md) if fast else fwd + back),
         f"    return [{grads}]",
         "",
         "",
+        *([f"def gradient_vector(x, y, v, r):",
+           '    """The gradient of J as a flat vector in PARAMETERS order, from the flat parameter vector v."""',
+           *(line.split("  # ")[0] for line in _fast_gradient_lines(md, vector=True)),  # the steps as above
+           "    return g",
+           "",
+           ""] if fast else []),
         f"def all_matrices(x, y, {params}, r):",
         '    """Every matrix of the derivation, forward and backward, by name; da_0 = dJ/dx and',
         '    dy = dL_e/dy (per example, no factor r) are added for the node gradients."""',
@@ -321,6 +339,12 @@ def generate_matrix_source(md) -> str:
         "  # dL_e/dyhat",
         *_loss_lines(md),
         "    return {" + ", ".join(f"{_lit(nm)}: {nm}" for nm in fwd_names + step_names + ["da_0", "dy", "dyhat_e", "L"]) + "}",
+        "",
+        "",
+        _workspace_source(md) if fast else "def clear_workspace():\n    pass",
+        "",
+        "",
+        f"_FAST = {fast!r}",
         "",
         "",
         _RUNTIME,
@@ -408,62 +432,102 @@ def matrix_all(mats, X, Y, r=None):
 
 
 # ---- index-notation names (the lecture notes): W_l[j, i] = w^{l}_{i,j}, b_l[1, i] = b^{l}_{i} ----
-_NAMES = {}
-
-
-def _layer_names(l):
-    """(names of W_l in row-major order W_l[j, i], names of b_l, names in per-scalar order)."""
-    if l not in _NAMES:
-        M, N = LAYERS[l - 1], LAYERS[l]
-        w = ["w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, M + 1) for i in range(1, N + 1)]
-        b = ["b^{%d}_{%d}" % (l, i) for i in range(1, N + 1)]
-        order = []
-        for i in range(1, N + 1):
-            order.extend("w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, M + 1))
-            order.append("b^{%d}_{%d}" % (l, i))
-        _NAMES[l] = (w, b, order)
-    return _NAMES[l]
-
-
+# A flat vector lists the parameters in PARAMETERS order: per layer, per neuron i its weights
+# w^{l}_{i,1..M}, then b^{l}_{i}; so layer l's block is the (N, M + 1) matrix [W_l; b_l]ᵀ.
 def parameter_names():
     """Every parameter's index-notation name, in the per-scalar module's order."""
-    out = []
-    for l in range(1, len(LAYERS)):
-        out.extend(_layer_names(l)[2])
-    return tuple(out)
+    return PARAMETERS
 
 
 # the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
 # parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
 def parameter_template(value=0.0):
     """A parameter dict {name: value} with every name, to fill in."""
-    return {name: float(value) for name in PARAMETERS}
+    return dict.fromkeys(PARAMETERS, float(value))
+
+
+def _kind(params):
+    """'dict' (names), 'pairs' ([(W_1, b_1), ...]) or 'vector' (flat, PARAMETERS order)."""
+    if isinstance(params, numpy.ndarray):
+        return "vector"
+    if hasattr(params, "keys"):
+        return "dict"
+    if isinstance(params, (list, tuple)) and len(params) == len(LAYERS) - 1 and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
+        return "pairs"
+    return "vector"
+
+
+def dict_to_vector(params):
+    """{name: value} -> the flat vector in PARAMETERS order (names not in PARAMETERS are ignored)."""
+    n = len(PARAMETERS)
+    if len(params) == n and tuple(params) == PARAMETERS:
+        return numpy.fromiter(params.values(), float, n)  # a dict made from PARAMETERS, in its order
+    try:
+        return numpy.fromiter(map(params.__getitem__, PARAMETERS), float, n)
+    except KeyError as exc:
+        raise KeyError(f"parameter {exc.args[0]!r} missing: give a value for every name in PARAMETERS") from None
+
+
+def vector_to_dict(v):
+    """The flat vector in PARAMETERS order -> {name: float}."""
+    return dict(zip(PARAMETERS, numpy.asarray(v, dtype=float).tolist()))
+
+
+def vector_to_matrices(v):
+    """The flat vector in PARAMETERS order -> [(W_l (N_{l-1}, N_l), b_l (1, N_l))]: W_l = B_l[:, :M]ᵀ
+    (copied C-contiguous) and b_l = B_l[:, M:]ᵀ (a view) of the layer's (N, M + 1) block B_l = [W_l; b_l]ᵀ."""
+    if not (isinstance(v, numpy.ndarray) and v.dtype == numpy.float64):
+        v = numpy.asarray(v, dtype=float)
+    if v.shape != (_SIZE,):
+        raise ValueError(f"a flat parameter vector has {_SIZE} entries (PARAMETERS order), not shape {v.shape}")
+    mats = []
+    for start, stop, N, M in _VIEWS:
+        block = v[start:stop].reshape(N, M + 1)
+        mats.append((numpy.ascontiguousarray(block[:, :M].T), block[:, M:].T))
+    return mats
+
+
+def matrices_to_vector(mats):
+    """[(W_l, b_l)] -> the flat vector in PARAMETERS order."""
+    out = numpy.empty(_SIZE)
+    for (start, stop, N, M), (W, b) in zip(_VIEWS, mats):
+        block = out[start:stop].reshape(N, M + 1)
+        block[:, :M] = numpy.asarray(W, dtype=float).reshape(M, N).T
+        block[:, M] = numpy.asarray(b, dtype=float).reshape(N)
+    return out
 
 
 def to_matrices(params):
-    """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} -> [(W_l, b_l)] with W_l[j-1, i-1] = w^{l}_{i,j}."""
-    mats = []
-    for l in range(1, len(LAYERS)):
-        w, b, _ = _layer_names(l)
-        W = numpy.array([params[k] for k in w], dtype=float).reshape(LAYERS[l - 1], LAYERS[l])
-        B = numpy.array([params[k] for k in b], dtype=float).reshape(1, LAYERS[l])
-        mats.append((W, B))
-    return mats
+    """{'w^{l}_{i,j}': v, 'b^{l}_{i}': v} (or a flat vector, or [(W_l, b_l)]) -> [(W_l, b_l)]
+    with W_l[j-1, i-1] = w^{l}_{i,j}."""
+    kind = _kind(params)
+    if kind == "pairs":
+        return [(numpy.asarray(W, dtype=float), numpy.asarray(b, dtype=float).reshape(1, -1)) for W, b in params]
+    return vector_to_matrices(dict_to_vector(params) if kind == "dict" else params)
 
 
 def from_matrices(mats):
     """The inverse of to_matrices, in the per-scalar module's order: {name: float}."""
-    out = {}
-    for l, (W, b) in enumerate(mats, start=1):
-        _, _, order = _layer_names(l)
-        block = numpy.vstack([numpy.asarray(W, dtype=float), numpy.asarray(b, dtype=float).reshape(1, -1)])
-        out.update(zip(order, block.T.ravel().tolist()))
-    return out
+    return vector_to_dict(matrices_to_vector(mats))
 
 
 def gradients(params, X, Y=None):
-    """dJ/dtheta for every parameter by index-notation name: {name: float}."""
-    return from_matrices(matrix_gradients(to_matrices(params), X, Y))
+    """dJ/dtheta for every parameter, in the form of ``params``: a {name: float} dict for a name
+    dict, [(dW_1, db_1), ...] for [(W_1, b_1), ...], a flat vector (PARAMETERS order) for a vector."""
+    kind = _kind(params)
+    if kind == "pairs":
+        return matrix_gradients(params, X, Y)
+    if kind == "vector":
+        X, Y = _data(X, Y)
+        if _FAST:
+            if not (isinstance(params, numpy.ndarray) and params.dtype == numpy.float64):
+                params = numpy.asarray(params, dtype=float)
+            if params.shape != (_SIZE,):
+                raise ValueError(f"a flat parameter vector has {_SIZE} entries (PARAMETERS order), not shape {params.shape}")
+            return gradient_vector(X, Y, params, _reduction(X.shape[0]))
+        return matrices_to_vector(gradient_matrices(X, Y, *_flat(vector_to_matrices(params)), _reduction(X.shape[0])))
+    return vector_to_dict(matrices_to_vector(matrix_gradients(vector_to_matrices(dict_to_vector(params)), X, Y)))
 
 
 def loss(params, X, Y=None):
@@ -548,7 +612,9 @@ class CompiledMatrixGradients:
     def matrix_all(self, mats, X, Y, r=None) -> dict:
         return self.module.matrix_all(mats, X, Y, r)
 
-    def gradients(self, params, X, Y=None) -> dict:
+    def gradients(self, params, X, Y=None):
+        """A {name: float} dict for a name dict, [(dW_l, db_l)] for [(W_l, b_l)], a flat vector
+        (``parameters`` order) for a flat vector."""
         return self.module.gradients(params, X, Y)
 
     def loss(self, params, X, Y=None) -> float:

@@ -435,7 +435,22 @@ def generate_source(d: Derivation) -> str:
         f"    return {_tuple(node_grad_ids)}",
         "",
         "",
+        "def _as_dict(params):",
+        "    if hasattr(params, 'keys'):",
+        "        return params",
+        "    try:",
+        "        vector = numpy.asarray(params, dtype=float)",
+        "    except (TypeError, ValueError):",
+        "        vector = None",
+        "    if vector is None or vector.ndim != 1 or vector.shape[0] != len(PARAMETERS):",
+        "        raise TypeError('params: a dict {name: value} over PARAMETERS, or a flat vector of '",
+        "                        + str(len(PARAMETERS)) + ' numbers in PARAMETERS order (this per-scalar module has '",
+        "                        'no (W, b) matrices)')",
+        "    return dict(zip(PARAMETERS, vector))",
+        "",
+        "",
         "def _arguments(params, X, Y):",
+        "    params = _as_dict(params)",
         "    args = [params[name] for name in PARAMETERS]",
         "    if MODE == 'network':",
         "        X = numpy.atleast_2d(numpy.asarray(X, dtype=float))",
@@ -469,10 +484,13 @@ def generate_source(d: Derivation) -> str:
         "",
         "",
         "def gradients(params, X, Y=None):",
-        '    """dJ/dtheta of the reduced loss for every parameter: {name: float}."""',
+        '    """dJ/dtheta of the reduced loss for every parameter: {name: float}, or a flat vector in',
+        '    PARAMETERS order when params is one."""',
         "    args, n = _arguments(params, X, Y)",
         "    r = 1.0 / n if REDUCTION == 'mean' else 1.0",
         "    grads = reduced_gradients(n, r, *args)",
+        "    if not hasattr(params, 'keys'):",
+        "        return numpy.array([float(g) for g in grads])",
         "    return {name: float(g) for name, g in zip(PARAMETERS, grads)}",
         "",
         "",
@@ -546,7 +564,8 @@ def compile_gradients(d: Derivation, backend: str = "auto"):
     """Generate and load NumPy code for a derivation.
 
     ``backend``: ``"per-scalar"`` (the derivation's own straight-line code), ``"matrix"``
-    (the slides' matrix form, network specs only), or ``"auto"`` (``choose_backend``).
+    (the slides' matrix form, network specs only), ``"jax"`` (the matrix form in ``jax.numpy``,
+    jitted; needs the ``[jax]`` extra) or ``"auto"`` (``choose_backend``; never JAX).
     Both return objects with the same ``gradients/loss/forward/node_gradients`` API and
     index-notation names; ``.kind`` says which one was used.
     """
@@ -556,8 +575,12 @@ def compile_gradients(d: Derivation, backend: str = "auto"):
         from ..compile.matrix_numpy import compile_matrix_gradients
 
         return compile_matrix_gradients(d)
+    if backend == "jax":
+        from ..compile.matrix_jax import compile_jax_gradients
+
+        return compile_jax_gradients(d)
     if backend != "per-scalar":
-        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix)")
+        raise ValueError(f"unknown backend {backend!r} (allowed: auto, per-scalar, matrix, jax)")
     source = generate_source(d)
     return CompiledGradients(source, _load_source(source, "grad"))
 

@@ -23,14 +23,14 @@ Example (the lecture network)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import sympy
 
 from ..spec import names
 from ..ops.activations import get_activation
 from ..derivation.graph import (ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph,
-                                canonical_spec)
+                                canonical_spec, symbol_product)
 from ..ops.losses import get_loss, reduction_factor
 
 
@@ -172,12 +172,25 @@ def _diff_definition(definition: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:
     return _diff_term(definition, sym)
 
 
-@lru_cache(maxsize=8192)
+_TERMS_BY_SYMBOL: dict = {}
+
+
 def _terms_by_symbol(definition: sympy.Add) -> dict:
+    """{symbol: the terms of ``definition`` that contain it}, built once per definition object.
+
+    Keyed by identity, not equality: an equal definition of another graph (a benchmark or a
+    server deriving the same net again) would otherwise be compared term by term on every hit.
+    """
+    hit = _TERMS_BY_SYMBOL.get(id(definition))
+    if hit is not None and hit[0] is definition:
+        return hit[1]
     out: dict = {}
     for t in definition.args:
         for s in t.free_symbols:
             out.setdefault(s, []).append(t)
+    if len(_TERMS_BY_SYMBOL) >= 8192:
+        _TERMS_BY_SYMBOL.clear()
+    _TERMS_BY_SYMBOL[id(definition)] = (definition, out)  # the object is kept, so its id stays unique
     return out
 
 
@@ -241,7 +254,8 @@ class Derivation:
                 self.local_derivatives[(c, node.name)] = ld
                 terms.append((c, ld))
             expression = sympy.Add(*[
-                (sympy.S.One if c == out else upstream_symbol(c, out)) * ld.expression for c, ld in terms
+                ld.expression if c == out else symbol_product(upstream_symbol(c, out), ld.expression)
+                for c, ld in terms
             ])
             simplified = product = None
             if fused_layer and node.kind == PRE_ACTIVATION and node.layer == len(g.layers):

@@ -20,11 +20,26 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import sympy
+from sympy.core.mul import _mulsort
+from sympy.core.parameters import global_parameters
 
 from ..spec import names
 from ..ops.activations import get_activation
 from ..errors import SpecError, did_you_mean
 from ..ops.losses import get_loss
+
+def symbol_product(a, b):
+    """``a * b``, built as SymPy's ``Mul(a, b)`` builds it, but without ``Mul.flatten`` when both are
+    distinct commutative symbols (a weighted sum's w·a, an upstream gradient times a weight):
+    the two factors in SymPy's canonical order. Anything else goes through ``a * b``.
+    """
+    if (a.is_Symbol and b.is_Symbol and a is not b and a != b and a.is_commutative and b.is_commutative
+            and global_parameters.evaluate):
+        args = [a, b]
+        _mulsort(args)
+        return sympy.Mul._from_args(args, True)
+    return a * b
+
 
 # kinds of node
 INPUT, TARGET, PARAMETER = "input", "target", "parameter"
@@ -180,7 +195,7 @@ def network_graph(net) -> Graph:
         for i in range(1, layers[k] + 1):
             w = [names.weight(k, i, j) for j in range(1, len(previous) + 1)]
             b = names.layer_bias(k, i, shared)
-            terms = [names.symbol(wj) * names.symbol(aj) for wj, aj in zip(w, previous)]
+            terms = [symbol_product(names.symbol(wj), names.symbol(aj)) for wj, aj in zip(w, previous)]
             definition = sympy.Add(*terms, names.symbol(b))
             z = names.pre_activation(k + 1, i)
             parents = tuple(w) + tuple(previous) + (b,)

@@ -87,6 +87,7 @@ class Evaluator:
         self.insufficient = False
         self.wild = False
         self.cancelled = False
+        self._mp: dict = {}  # Fraction -> its mpf (a weight multiplies many activations)
         self._guard = self.ctx.mpf(10) ** (-(dps - 20))
         self._lo, self._hi = self.ctx.mpf(_FORM_RANGE[0]), self.ctx.mpf(_FORM_RANGE[1])
 
@@ -94,7 +95,10 @@ class Evaluator:
     def mp(self, v):
         """``v`` as an mpmath number (exact rationals rounded to the working precision)."""
         if type(v) is Fraction:
-            return self.ctx.mpf(v.numerator) / v.denominator
+            hit = self._mp.get(v)
+            if hit is None:
+                hit = self._mp[v] = self.ctx.mpf(v.numerator) / v.denominator
+            return hit
         return v
 
     def from_sympy(self, e):
@@ -142,6 +146,11 @@ class Evaluator:
         if isinstance(r, _Undefined):
             self.wild = True
         elif type(r) is not Fraction and r != 0:
+            mpf = getattr(r, "_mpf_", None)
+            if mpf is not None and mpf[1]:
+                top = mpf[2] + mpf[3]  # 2^(top-1) <= |r| < 2^top; 2^-99 > 1e-30 and 2^99 < 1e30
+                if -98 <= top <= 99:
+                    return
             m = abs(r)
             if not (self._lo <= m <= self._hi):
                 self.wild = True

@@ -383,15 +383,18 @@ class Notation:
                 for n in outs:
                     display[n.name] = rf"\hat{{y}}_{{{n.index[0]}}}"
         self.display = display
+        self._tex: dict = {}  # name -> its LaTeX, each written once (a node is named many times)
         self.symbol_names = {names.symbol(k): v for k, v in display.items()}
         for n in g.nodes:
             self.symbol_names[upstream_symbol(n.name)] = self.grad(n.name)
 
     # names
     def tex(self, name: str) -> str:
-        if name in self.display:
-            return self.display[name]
-        return sympy.latex(names.symbol(name))
+        hit = self._tex.get(name)
+        if hit is None:
+            hit = self.display[name] if name in self.display else sympy.latex(names.symbol(name))
+            self._tex[name] = hit
+        return hit
 
     def partial(self, num: str, den: str) -> str:
         return rf"\frac{{\partial {num}}}{{\partial {den}}}"

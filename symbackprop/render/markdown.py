@@ -58,8 +58,9 @@ def derivation_markdown(d, wrt=None, limit: int = 6) -> str:
     examples = d.examples() if spec is not None and (spec.x or spec.data) else []
     if examples and d.n_examples <= 50 and len(g.nodes) <= 200:
         try:
-            values = d.exact_values(examples[0])
-            grads = d.exact_node_gradients(values)
+            # bottom-up at 60+ digits (linear in the graph), not the exact nested trees
+            value_rows, grad_rows = d.numeric_evaluation(examples[:1])
+            values, grads = value_rows[0], grad_rows[0]
         except (SymbackpropError, ArithmeticError, ValueError, TypeError):
             values = grads = None
     if values is not None:
