@@ -1875,17 +1875,19 @@ class AnswerChecker:
                 found = self._factor_relation(node.symbol, a_values, r_values, usable)
                 if found in ("missing", "missing_neg"):
                     sign = ", and the sign is wrong" if found == "missing_neg" else ""
-                    return "missing_factor", f"missing the factor {node.name}{sign}", None
+                    return "missing_factor", f"missing the factor {self._name(node.name)}{sign}", None
                 if found in ("extra", "extra_neg"):
                     sign = ", and the sign is wrong" if found == "extra_neg" else ""
-                    return "extra_factor", f"extra factor {node.name}: it does not belong in {target}{sign}", None
+                    return ("extra_factor", f"extra factor {self._name(node.name)}: it does not belong in {target}{sign}",
+                            None)
             partial = self._partial_paths(expr, a_values, r_values, usable, of, wrt)
             if partial is not None:
                 return "missing_path", partial, None
             swap = self._wrong_index(expr, r_values, usable)
             if swap is not None:
                 wrote, meant = swap
-                return "wrong_index", f"wrong index: you wrote {wrote} where {meant} belongs", None
+                return ("wrong_index", f"wrong index: you wrote {self._name(wrote)} where {self._name(meant)} belongs",
+                        None)
         cx = self._counterexample(expr, reference, a_values, r_values, where, of)
         return "counterexample", self._counterexample_message(cx, of, wrt), cx
 
@@ -1939,6 +1941,10 @@ class AnswerChecker:
         if (of, wrt) not in cache:
             cache[(of, wrt)] = self._make_candidates(of, wrt)
         return cache[(of, wrt)]
+
+    def _name(self, name: str) -> str:
+        """A node's name as the lectures write it: ŷ and y for the output and target, else as it is."""
+        return _plain(names.symbol(name), self.shown) if name in self.shown else name
 
     def _feedback_math(self, message: str, of, wrt) -> tuple:
         """(text, LaTeX) of the expressions the message prints, for the web's typesetting."""
@@ -2027,7 +2033,7 @@ class AnswerChecker:
 
                 if self._everywhere(usable, test):
                     missing = [paths[k] for k in range(len(paths)) if k not in subset]
-                    shown = "; ".join(" → ".join(p.nodes) for p in missing)
+                    shown = "; ".join(" → ".join(self._name(n) for n in p.nodes) for p in missing)
                     return (f"only {size} of the {len(paths)} paths of influence are summed "
                             f"(the chain rule adds every path); missing: {shown}")
         return None
