@@ -1419,7 +1419,7 @@ class MatrixAnswerChecker:
             if deriv is not None:
                 sym = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LReLU",
                        "softplus": "softplus"}.get(act, act)
-                out.append(_Candidate(deriv, f"{sym}'(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
+                out.append(_Candidate(deriv, f"{sym}′(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
                 if isinstance(deriv, Hadamard):
                     for piece in (deriv.left, deriv.right):
                         out.append(_Candidate(piece, piece.text(), layer, False))
@@ -1491,7 +1491,7 @@ class MatrixAnswerChecker:
                         if layer < self.md.depth:
                             return ("activation_derivative_missing",
                                     f"the activation's derivative is missing: your answer uses da_{layer} where "
-                                    f"{dz.text()} = da_{layer} ⊙ g'(z_{layer}) belongs; multiply da_{layer} "
+                                    f"{dz.text()} = da_{layer} ⊙ g′(z_{layer}) belongs; multiply da_{layer} "
                                     f"elementwise by {cand.label}")
                         return ("activation_derivative_missing",
                                 f"the activation's derivative is missing in {dz.text()}: multiply elementwise by "
