@@ -2071,8 +2071,8 @@ class AnswerChecker:
         return out
 
     def _friendly_counterexample(self, expr, reference):
-        """(point, answer value, reference value) at the first friendly point where the two
-        differ (the answer may be undefined there), or None."""
+        """(point, answer value, reference value) at the first friendly point where both are
+        defined and differ, or None."""
         for p in self._friendly_points():
             try:
                 r = p.evaluate(reference)
@@ -2080,11 +2080,9 @@ class AnswerChecker:
                 continue
             try:
                 a = p.evaluate(expr)
-            except (_Undefined, ZeroDivisionError):
-                a = None
-            except (_Kink, OverflowError, TypeError, AttributeError):
-                continue
-            if a is None or not a.equals(r):
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError, TypeError, AttributeError):
+                continue   # undefined there: the random point that decided explains it better
+            if not a.equals(r):
                 return p, a, r
         return None
 
