@@ -175,3 +175,14 @@ def test_verify_refuses_a_repeated_wrt(capsys):
             "--answer", "x_1")
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "--wrt given twice" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("equation,value", [("f = log(x)", "-1"), ("f = 1 / x", "0")])
+def test_grad_outside_the_domain_says_undefined_in_one_line(capsys, tmp_path, equation, value):
+    spec = tmp_path / "outside.toml"
+    spec.write_text(f'[graph]\nequations = ["{equation}"]\n[data]\nx = {value}\n', encoding="utf-8")
+    code, out, err = run(capsys, "grad", spec)
+    assert code == 0 and err == ""                      # no traceback, no NumPy warning
+    assert out.splitlines()[0].startswith("f = undefined (not a finite real number")
+    code, out, _ = run(capsys, "grad", spec, "--json")
+    assert json.loads(out)["loss"] is None

@@ -87,9 +87,9 @@ def test_tex_escape_neutralizes_latex_and_unicode():
 def test_forward_pass_reads_like_the_notes(lecture_doc):
     assert r"z^{2}_{1} &= w^{1}_{1,1} x_{1} + w^{1}_{1,2} x_{2} + b^{1}_{1} = (1 \cdot 1) + (1 \cdot 0) + 1 = 2" \
         in lecture_doc
-    assert r"a^{2}_{1} &= \sigma\left(z^{2}_{1}\right) = \sigma\left(2\right) \approx 0.88" in lecture_doc
+    assert r"a^{2}_{1} &= \sigma(z^{2}_{1}) = \sigma(2) \approx 0.88" in lecture_doc
     assert r"\approx (1 \cdot 0.88) + (1 \cdot 0.88) + 1 \approx 2.76" in lecture_doc
-    assert r"\hat{y} = a^{3}_{1} &= \sigma\left(z^{3}_{1}\right) \approx \sigma\left(2.76\right) \approx 0.94" \
+    assert r"\hat{y} = a^{3}_{1} &= \sigma(z^{3}_{1}) \approx \sigma(2.76) \approx 0.94" \
         in lecture_doc
     assert round(1 + 2 * sig(2), 2) == 2.76 and round(sig(1 + 2 * sig(2)), 2) == 0.94
 
@@ -110,13 +110,13 @@ def test_chain_rule_for_w111_is_the_notes_product_in_their_order(lecture):
     # each local derivative on its own line, with the notes' intermediate step and a rule
     assert (r"\frac{\partial z^{3}_{1}}{\partial a^{2}_{1}} = \frac{\partial}{\partial a^{2}_{1}}"
             r"\left[w^{2}_{1,1} a^{2}_{1} + w^{2}_{1,2} a^{2}_{2} + b^{2}_{1}\right] = w^{2}_{1,1}") in doc
-    assert r"\frac{\partial a^{2}_{1}}{\partial z^{2}_{1}} = \sigma'\left(z^{2}_{1}\right) = a^{2}_{1} \left(1 - a^{2}_{1}\right)" \
+    assert r"\frac{\partial a^{2}_{1}}{\partial z^{2}_{1}} = \sigma'(z^{2}_{1}) = a^{2}_{1} (1 - a^{2}_{1})" \
         in doc
     assert doc.count("Rule: ") == 5
     assert "derivative of the sigmoid" in doc and "linear in each weight" in doc
     # the assembled gradient, in the same order
-    assert (r"&= \left(\hat{y} - y\right) \cdot \hat{y} \left(1 - \hat{y}\right) \cdot w^{2}_{1,1} \cdot "
-            r"a^{2}_{1} \left(1 - a^{2}_{1}\right) \cdot x_{1}") in doc
+    assert (r"&= (\hat{y} - y) \cdot \hat{y} (1 - \hat{y}) \cdot w^{2}_{1,1} \cdot "
+            r"a^{2}_{1} (1 - a^{2}_{1}) \cdot x_{1}") in doc
 
 
 def test_gradient_numbers_and_the_update_match_plain_float_math(lecture):
@@ -197,7 +197,7 @@ def test_linear_regression_mean_and_update_match_the_slides_formula():
     dw = sum(-2 * x * (y - (w * x + b)) for x, y in zip(xs, ys)) / len(xs)
     db = sum(-2 * (y - (w * x + b)) for x, y in zip(xs, ys)) / len(xs)
     assert (dw, db) == (-35, -12)
-    assert r"\frac{1}{4}\left((-6) + (-20) + (-42) + (-72)\right) = -35" in doc
+    assert r"\frac{1}{4}((-6) + (-20) + (-42) + (-72)) = -35" in doc
     assert r"w \leftarrow w - \alpha \frac{\partial J}{\partial w} = 0 - 0.1 \cdot (-35) = 3.5" in doc
     assert r"b \leftarrow b - \alpha \frac{\partial J}{\partial b} = 0 - 0.1 \cdot (-12) = 1.2" in doc
 
@@ -208,9 +208,9 @@ def test_bce_sigmoid_box_is_derived_in_visible_steps():
     steps = [
         r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\partial L}{\partial \hat{y}} \cdot \frac{\partial \hat{y}}{\partial z^{3}_{1}}",
         r"\frac{\partial L}{\partial \hat{y}} &= \frac{1 - y}{1 - \hat{y}} - \frac{y}{\hat{y}} = "
-        r"\frac{\hat{y} - y}{\hat{y} \left(1 - \hat{y}\right)}",
-        r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} &= \hat{y} \left(1 - \hat{y}\right)",
-        r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\hat{y} - y}{\hat{y} \left(1 - \hat{y}\right)} \cdot \hat{y} \left(1 - \hat{y}\right)",
+        r"\frac{\hat{y} - y}{\hat{y} (1 - \hat{y})}",
+        r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} &= \hat{y} (1 - \hat{y})",
+        r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\hat{y} - y}{\hat{y} (1 - \hat{y})} \cdot \hat{y} (1 - \hat{y})",
         r"&= \boxed{\hat{y} - y}",
     ]
     positions = [body.index(s) for s in steps]
@@ -313,3 +313,46 @@ def test_derivation_math_is_one_aligned_block(lecture):
 
 def test_errors_are_symbackprop_errors():
     assert issubclass(NotSupportedError, SymbackpropError)
+
+
+def test_softmax_paths_through_one_boxed_delta_are_counted_once():
+    """In a softmax network the paths via ŷ_1 and ŷ_2 meet in ∂L/∂z^{3}_{k}: the line that uses the
+    boxed δ has one term per z^{3}_{k}, and its displayed products add up to the displayed gradient
+    (a path counted twice would double it). Oracle: central differences of the trainer's loss."""
+    import re
+
+    import numpy as np
+
+    from symbackprop.check import trainer
+    from symbackprop.check.compare import matrices_from_names, network_from_graph
+    from symbackprop.compile.numpy_backend import spec_data, spec_parameters
+    from symbackprop.render.latex import derivation_document
+
+    d = derive(load_spec(pathlib.Path(__file__).parent / "data" / "tanh_softmax_3_4_2.toml"))
+    doc = derivation_document(d, wrt=["w^{1}_{1,1}"], decimals=8)
+    boxed = [l for l in doc.splitlines() if l.startswith("&= (\\hat{y}_{1} y_{1}")]
+    assert boxed and boxed[0].count(" + (") == 1            # two terms: through z^{3}_{1} and z^{3}_{2}
+    net, params = network_from_graph(d), spec_parameters(d)
+    X, Y = spec_data(d)
+    lines = doc.splitlines()
+    starts = [i for i, l in enumerate(lines) if "\\Big|_{e=" in l and "&\\approx" in l]
+    assert len(starts) == d.n_examples
+    for e, i in enumerate(starts):
+        rows = [lines[i].split("&\\approx", 1)[1]]
+        while lines[i + 1].startswith("&\\quad + "):   # a long sum is set one path per row
+            i += 1
+            rows.append(lines[i][len("&\\quad "):])
+        line = " ".join(r.rstrip(" \\") for r in rows)
+        sums, shown = line.rsplit("\\approx", 1)
+        total = 0.0
+        for term in sums.split(" + "):
+            total += float(np.prod([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", term)]))
+        h = 1e-6
+
+        def J(v):
+            moved = dict(params, **{"w^{1}_{1,1}": v})
+            return trainer.loss_value(net, matrices_from_names(d.graph.layers, moved), X[e:e + 1], Y[e:e + 1])
+
+        fd = (J(params["w^{1}_{1,1}"] + h) - J(params["w^{1}_{1,1}"] - h)) / (2 * h)
+        assert total == pytest.approx(float(shown), abs=1e-6)
+        assert float(shown) == pytest.approx(fd, abs=1e-6)

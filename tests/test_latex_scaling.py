@@ -89,9 +89,9 @@ def test_lecture_numbers_printed_match_mpmath_at_50_digits(capsys):
         yhat = 1 / (1 + mpmath.exp(-z3))
         shown = [_rounded(v, 2) for v in (s2, z3, yhat)]
     assert shown == ["0.88", "2.76", "0.94"]  # the notes' figures, as a check of the oracle itself
-    assert rf"\sigma\left(2\right) \approx {shown[0]}" in default
+    assert rf"\sigma(2) \approx {shown[0]}" in default
     assert rf"(1 \cdot {shown[0]}) + (1 \cdot {shown[0]}) + 1 \approx {shown[1]}" in default
-    assert rf"\sigma\left({shown[1]}\right) \approx {shown[2]}" in default
+    assert rf"\sigma({shown[1]}) \approx {shown[2]}" in default
 
 WRT = ("w^{1}_{3,7}", "b^{1}_{12}", "w^{2}_{10,4}", "b^{2}_{5}", "w^{3}_{1,32}", "b^{3}_{1}")
 

@@ -139,6 +139,8 @@ def test_the_exported_module_takes_the_shared_biases_by_name(tmp_path, capsys):
     vector = np.array([params[name] for name in module.PARAMETERS])      # the flat form, PARAMETERS order
     flat = module.gradients(vector, X, Y)
     assert flat.shape == (10,) and flat[module.PARAMETERS.index("w^{1}_{1,1}")] == pytest.approx(0.000438568, abs=5e-10)
+    with pytest.raises(ValueError, match=r"X: expected one row per example with 2 columns"):
+        module.gradients(params, np.zeros((1, 3)), Y)
     with pytest.raises(TypeError, match="no \\(W, b\\) matrices"):
         module.gradients([(np.zeros((2, 2)), np.zeros((1, 2)))] * 2, X, Y)
 

@@ -78,13 +78,37 @@ def test_lecture_worksheet_asks_the_self_assessment_and_the_key_answers_it(lectu
 
 
 def test_math_to_code_shows_the_trainers_functions(lecture):
-    ex = worksheet(lecture).exercises
+    ws = worksheet(lecture)
+    assert "From math to code" not in ws.exercises     # off on the student sheet by default
+    assert "From math to code" in ws.answers
+    ex = worksheet(lecture, code=True).exercises
     assert "From math to code" in ex
-    for name in ("sigmoid", "sigmoid\\_derivative", "half\\_squared\\_error", "reduce\\_mean",
-                 "gradient\\_descent\\_update"):
-        assert f"\\texttt{{{name}}}" in ex
-    assert r"\mathrm{gradient\_descent\_update}(w, \mathrm{grad}, \mathrm{learning\_rate}) = w - " in ex
+    for name in ("sigmoid", "sigmoid derivative", "half squared error", "reduce mean", "gradient descent update"):
+        assert f"\\item {name}: " in ex
+    # the sheet's symbols, not Python names: alpha and dJ/dw, J where the sheet uses J
+    assert (r"\mathrm{gradient\ descent\ update}(w, \frac{\partial J}{\partial w}, \alpha) = w - \alpha"
+            in ex)
+    assert r"$w \leftarrow w - \alpha\, \partial J/\partial w$" in ex
     assert "np." not in ex  # latexify's prefixes={"np"} drops the module
+    body = ex[ex.index("From math to code"):]
+    for internal in ("symbackprop", "latexify", "trainer", "y\\_hat", "learning\\_rate", "textasciicircum",
+                     "\\texttt"):
+        assert internal not in body, internal
+    assert body.count("softplus") == 1 + body.count(r"\mathrm{softplus}(u) = \log(1 + e^{u})")  # defined where used
+    assert "From math to code" not in worksheet(lecture, code=False).answers
+
+
+def test_answer_space_and_rounding_are_stated(lecture):
+    ruled = worksheet(lecture).exercises
+    assert ruled.count(r"\noindent\rule{\linewidth}{0.3pt}") >= 10
+    assert r"\rule{\linewidth}" not in worksheet(lecture).answers  # the key answers instead
+    box = worksheet(lecture, space="box").exercises
+    assert box.count(r"\fbox{\parbox[t]") == box.count(r"\item \textbf") == 3 and r"\rule{\linewidth}" not in box
+    none = worksheet(lecture, space="none").exercises
+    assert r"\rule{\linewidth}" not in none and r"\fbox" not in none
+    assert "Round every number to 2 decimals; one that would round to 0 keeps 2 significant digits" in ruled
+    with pytest.raises(SpecError, match=r"--space 'wide': allowed ruled, box, none"):
+        worksheet(lecture, space="wide")
 
 
 def test_graph_worksheet_asks_for_local_and_upstream_gradients(graph):
@@ -317,3 +341,53 @@ def test_page_one_shows_the_drawing(pdfs, tmp_path):
     width, height = drawing.shape[1], drawing.shape[0]
     assert cols.max() - cols.min() > 0.4 * width   # it spans a network's width ...
     assert rows.max() - rows.min() > 0.08 * height  # ... and several rows of nodes
+
+
+# -- issue 14: instructor choices and typesetting slips ---------------------------------------------------
+
+DATA = pathlib.Path(__file__).resolve().parent / "data"
+
+
+def test_softmax_variants_have_one_hot_targets_and_the_simplified_exercise():
+    d = derive(load_spec(DATA / "tanh_softmax_3_4_2.toml"))
+    ys = [n.symbol for n in d.graph.targets]
+    for k, v in enumerate(variant_numbers(d, 5, seed=3), start=1):
+        assert sorted(v.examples[0][y] for y in ys) == [0, 1]
+        ws = worksheet(d, v, k)
+        assert f"Worksheet: 3-4-2 network (tanh, softmax, cross-entropy), variant {k}}}" in ws.exercises
+        for i in (1, 2):
+            assert (rf"Show step by step that $\partial L/\partial z^{{3}}_{{{i}}} = \hat{{y}}_{{{i}}} - y_{{{i}}}$"
+                    in ws.exercises)
+        assert r"y_{1} + y_{2} = 1" in ws.exercises
+    # the oracle: with y_1 + y_2 = 1, dL/dz^3_1 of -sum y log softmax(z) is softmax(z)_1 - y_1
+    z1, z2, y1 = sympy.symbols("z1 z2 y1")
+    s1 = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2))
+    L = -(y1 * sympy.log(s1) + (1 - y1) * sympy.log(1 - s1))
+    assert sympy.simplify(sympy.diff(L, z1) - (s1 - y1)) == 0
+
+
+def test_no_typesetting_slips_of_the_issue(lecture):
+    key = worksheet(lecture).answers
+    assert r"\frac{1}{1}" not in key and "(1/1)" not in key
+    assert r"\setlength{\lineskiplimit}{2pt}\setlength{\lineskip}{3pt}" in key   # inline fractions keep apart
+    assert r"\left(z" not in key and r"\sigma(z^{2}_{1})" in key
+    from symbackprop.worksheets.matrix import matrix_worksheet
+
+    gkey = matrix_worksheet(load_spec(DERIVATIONS / "gender.toml")).answers
+    assert "$1$ neuron:" in gkey and "1$ neurons" not in gkey and "$2$ inputs to $2$ neurons" in gkey
+    assert "= g(z_" not in gkey and r"a_{1} = \sigma(z_{1}) \Rightarrow" in gkey
+    assert r"\sigma\left(z" not in gkey
+
+
+def test_the_cli_takes_the_instructors_choices(tmp_path, capsys):
+    spec = str(DERIVATIONS / "lecture_2_2_1.toml")
+    assert main(["worksheet", spec, "-o", str(tmp_path / "a.tex"), "--code", "--space", "box"]) == 0
+    ex = (tmp_path / "a.tex").read_text()
+    assert "From math to code" in ex and r"\fbox{\parbox[t]" in ex
+    assert main(["worksheet", spec, "-o", str(tmp_path / "b.tex"), "--no-code", "--space", "none"]) == 0
+    assert "From math to code" not in (tmp_path / "b-answers.tex").read_text()
+    assert r"\rule{\linewidth}" not in (tmp_path / "b.tex").read_text()
+    capsys.readouterr()
+    assert main(["worksheet", spec, "-o", str(tmp_path / "c.tex"), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--jobs 0: allowed a whole number from 1 up" in err and "\n" not in err

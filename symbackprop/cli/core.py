@@ -173,16 +173,18 @@ def run_grad(args) -> int:
     else:
         if args.matrices:
             raise SymbackpropError(f"{spec.source}: --matrices needs a [network] spec")
-        report = grad_report(derive(spec))
+        with np.errstate(all="ignore"):  # an undefined value is reported as such, not as a NumPy warning
+            report = grad_report(derive(spec))
     if args.json:
         print(json_text(report, indent=2))
     else:
         out = report.get("output")
+        loss = _shown_value(report["loss"])
         if out is None:
-            print(f"loss ({report['reduction']} over {report['n_examples']}): {report['loss']:.6g}")
+            print(f"loss ({report['reduction']} over {report['n_examples']}): {loss}")
         else:
-            print(f"{out} = {report['loss']:.6g}" if report["n_examples"] == 1 else
-                  f"{out} ({report['reduction']} over {report['n_examples']} examples) = {report['loss']:.6g}")
+            print(f"{out} = {loss}" if report["n_examples"] == 1 else
+                  f"{out} ({report['reduction']} over {report['n_examples']} examples) = {loss}")
         top = "J" if out is None or report["n_examples"] > 1 else out
         for k, v in report["gradients"].items():
             print(f"  ∂{top}/∂{k} = " + ("undefined" if v is None else f"{v:.6g}"))
@@ -190,6 +192,13 @@ def run_grad(args) -> int:
             if report["n_examples"] > 1:
                 print(f"  ∂{out}/∂{k} per example = " + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
     return 0
+
+
+def _shown_value(v) -> str:
+    """A reported number for people: 6 significant digits, or why there is none (JSON gives null)."""
+    if v is None:
+        return "undefined (not a finite real number: the point is outside the functions' domain, or overflows)"
+    return f"{v:.6g}"
 
 
 def run_check(args) -> int:

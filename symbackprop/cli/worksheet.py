@@ -23,6 +23,13 @@ def register(sub):
     p.add_argument("--pdf", action="store_true", help="also compile each file with pdflatex")
     p.add_argument("--fragment", action="store_true", help="no preamble: for your own document")
     p.add_argument("--decimals", type=DECIMALS, default=2, help="decimals shown for numbers (0 to 12; default 2)")
+    p.add_argument("--code", action=argparse.BooleanOptionalAction, default=None,
+                   help="the 'From math to code' section: --code on the sheet and the key, --no-code on neither "
+                        "(default: only in the key)")
+    p.add_argument("--space", choices=("ruled", "box", "none"), default="ruled",
+                   help="answer space under each exercise of the sheet: ruled lines, a box, or none (default ruled)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="with --pdf, run N pdflatex processes at once (default 1)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=run)
 
@@ -34,6 +41,8 @@ def run(args) -> int:
 
     if args.variants is not None and args.variants < 1:
         raise SymbackpropError("--variants must be at least 1")
+    if args.jobs < 1:
+        raise SymbackpropError(f"--jobs {args.jobs}: allowed a whole number from 1 up")
     if not 0 <= args.decimals <= 12:
         raise SymbackpropError("--decimals must be between 0 and 12")
     from ..worksheets.matrix import is_matrix_spec
@@ -48,7 +57,8 @@ def run(args) -> int:
     # notation = "matrix": the slides' matrix notation, from the matrix derivation (no per-scalar graph)
     d = spec if is_matrix_spec(spec) else derive(spec)
     written = write_worksheets(d, args.output, variants=args.variants, seed=args.seed, pdf=args.pdf,
-                               fragment=args.fragment, force=args.force, decimals=args.decimals)
+                               fragment=args.fragment, force=args.force, decimals=args.decimals,
+                               code=args.code, space=args.space, jobs=args.jobs)
     for path in written:
         print(f"wrote {path}")
     return 0

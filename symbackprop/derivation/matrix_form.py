@@ -56,6 +56,7 @@ import sympy
 from ..spec import names
 from ..errors import NotSupportedError, SpecError
 from ..ops.losses import get_loss
+from ..ops.activations import ACTIVATIONS
 
 from .matrix_expr import (  # noqa: F401  (re-exported: the public names of the matrix form)
     Add,
@@ -491,7 +492,7 @@ class MatrixDerivation:
             gp = "1" if deriv is None else deriv.text()
             just = (f"chain rule through the activation, entry by entry: {a.text()} = {act}(z_{l}), "
                     f"∂{a.text()}/∂z_{l} = {gp} ({rule.rule})")
-            jl = (rf"{a.latex()} = g(z_{{{l}}}) \Rightarrow \frac{{\partial {a.latex()}}}{{\partial z_{{{l}}}}} = "
+            jl = (rf"{a.latex()} = {ACTIVATIONS[act].latex_name}(z_{{{l}}}) \Rightarrow \frac{{\partial {a.latex()}}}{{\partial z_{{{l}}}}} = "
                   rf"{'1' if deriv is None else deriv.latex()} \text{{ (elementwise)}}")
             lines = (rule.rule_latex,)
         add(target=dzm, of=f"z_{l}", expression=expr, rule="through the activation", justification=just,

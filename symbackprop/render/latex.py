@@ -69,6 +69,7 @@ from .latex_parts import (  # noqa: F401  (re-exported)
     Notation,
     Numbers,
     PACKAGES,
+    plain_parentheses,
     _ACCENTS,
     _DOUBLE_PAREN,
     _EXACT_INTEGERS,
@@ -215,7 +216,7 @@ def derivation_body(d: Derivation, wrt=None, decimals: int = 2, numbers: Numbers
     for t in targets:
         out.append(r.target(t))
     out.append(r.summary(targets))
-    return "\n".join(s for s in out if s)
+    return plain_parentheses("\n".join(s for s in out if s))  # σ(z^{2}_{1}), not \left( \right)-stretched
 
 
 # ---------------------------------------------------------------------------------------------

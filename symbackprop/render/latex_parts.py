@@ -508,3 +508,38 @@ def rule_tex(rule: str) -> str:
     return "; ".join(pieces)
 
 
+
+
+_DELIMITER = re.compile(r"\\(left|right)(\(|\)|\[|\]|\\\{|\\\}|\.|\||\\\|)")
+#: what makes parentheses worth growing: a fraction, a big operator, an environment
+_TALL = ("\\frac", "\\dfrac", "\\sum", "\\prod", "\\int", "\\begin", "\\binom", "\\left[", "\\left\\{")
+
+
+def plain_parentheses(tex: str) -> str:
+    r"""``\left( … \right)`` as plain ``( … )`` unless what they enclose is tall (a fraction, a sum,
+    an environment): ``\sigma\left(z^{2}_{1}\right)`` → ``\sigma(z^{2}_{1})``, whose parentheses
+    ``\left`` would stretch over the superscript and subscript, as the lecture notes never do;
+    ``\left(\frac{1}{2}\right)`` keeps them. Pairs are matched as TeX matches them (nested,
+    any delimiter), so an unbalanced or mixed pair is left as it is."""
+    if "\\left(" not in tex:
+        return tex
+    stack, plain = [], []
+    for m in _DELIMITER.finditer(tex):
+        if m.group(1) == "left":
+            stack.append(m)
+        elif stack:
+            opening = stack.pop()
+            if opening.group(2) == "(" and m.group(2) == ")":
+                inner = tex[opening.end():m.start()]
+                if not any(t in inner for t in _TALL):
+                    plain.append((opening.start(), opening.end(), "("))
+                    plain.append((m.start(), m.end(), ")"))
+    if not plain:
+        return tex
+    out, last = [], 0
+    for start, end, text in sorted(plain):
+        out.append(tex[last:start])
+        out.append(text)
+        last = end
+    out.append(tex[last:])
+    return "".join(out)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..ops.losses import get_loss
 from ..derivation.matrix_form import MatrixDerivation, _fmt, matrix_derive
+from .latex_parts import plain_parentheses
 
 #: Matrices are printed with numbers only up to this many rows and columns.
 MAX_SHOWN_ROWS = 12
@@ -101,6 +102,7 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
             r"\usepackage[margin=2cm]{geometry}",
             r"\setcounter{MaxMatrixCols}{20}",
             r"\allowdisplaybreaks",
+            r"\emergencystretch=3em",
             r"\begin{document}",
             "",
         ]
@@ -234,7 +236,7 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
         out.append("")
     if not fragment:
         out.append(r"\end{document}")
-    return "\n".join(out) + "\n"
+    return plain_parentheses("\n".join(out) + "\n")  # σ(z), not \\left( \\right)-stretched
 
 
 #: The prose that introduces each kind of backward step (keyed by ``MatrixStep.rule``); the

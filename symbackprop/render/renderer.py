@@ -626,8 +626,13 @@ class Renderer:
             rows.extend(self._long_product(lhs, factors, " \\cdot ", first_rel="=" if i == 0 else "+"))
         fused = [self.fused_node(p) for p in paths]
         if any(f is not None for f in fused):
-            terms = []
+            terms, combined = [], set()
             for p, fi in zip(paths, fused):
+                if fi is not None:  # paths through the same boxed node below it are one term: ∂L/∂z times the rest
+                    key = (p.nodes[fi], tuple((f.child, f.parent) for f in p.factors[:fi]))
+                    if key in combined:
+                        continue
+                    combined.add(key)
                 if fi is None:
                     terms.append(" \\cdot ".join(self.nt.factor(f.expression) for f in reversed(p.factors)))
                     continue
@@ -744,11 +749,15 @@ class Renderer:
                         if v != nt.latex(f.expression):
                             row += f" {_rel(ex and vex)} {v}"
                         rows.append(row)
-                terms, exact = [], True
+                terms, exact, combined = [], True, set()
                 for p in paths:
                     fi = self.fused_node(p)
                     factors = []
                     if fi is not None:
+                        key = (p.nodes[fi], tuple((f.child, f.parent) for f in p.factors[:fi]))
+                        if key in combined:  # the boxed ∂L/∂z already sums the paths above it
+                            continue
+                        combined.add(key)
                         node = p.nodes[fi]
                         t, tex_ = self.fmt(ev.gradients[e][node])
                         factors.append(_paren(t))
@@ -790,7 +799,6 @@ class Renderer:
         out = []
         if ev.n == 1:
             red = (f"With one example, $\\frac{{\\partial J}}{{\\partial {nt.tex(name)}}} = "
-                   f"{'' if self.d.reduction == 'sum' else chr(92) + 'frac{1}{1}'}"
                    f"{nt.grad(name)} {_rel(tex_)} {tv}$.\n")
             out.append(red)
         else:

@@ -49,6 +49,8 @@ from ..render.latex import (
     tex_escape,
 )
 from ..render.tikz import drawing, tikz_packages
+from .choices import CAPTIONS, answer_space, check_space, network_name, rounding_sentence, sheet_symbols, \
+    variant_title
 from .layout import fit_page
 
 WORKSHEET_KEYS = ("wrt", "example")
@@ -206,8 +208,13 @@ def _draw(d: Derivation, rng: random.Random, base: Numbers) -> Numbers:
                 xs[rng.randrange(len(xs))] = I(1)
             for n, v in zip(g.inputs, xs):
                 ex[n.symbol] = v
-            for n in g.targets:
-                ex[n.symbol] = I(rng.choice(TARGET_CHOICES))
+            if g.loss == "cross_entropy":   # a class label: one-hot, as the softmax output's targets are
+                hot = rng.randrange(len(g.targets))
+                for k, n in enumerate(g.targets):
+                    ex[n.symbol] = I(1 if k == hot else 0)
+            else:
+                for n in g.targets:
+                    ex[n.symbol] = I(rng.choice(TARGET_CHOICES))
             examples.append(ex)
         return Numbers(params, tuple(examples), base.learning_rate)
     pools = _graph_pools(base)
@@ -341,18 +348,23 @@ def code_items(function_names) -> list:
         except Exception as exc:  # latexify cannot render this one: say so, keep the sheet
             items.append(f"\\item \\texttt{{{tex_escape(name)}}}: not rendered ({tex_escape(type(exc).__name__)}).")
             continue
-        doc = (f.__doc__ or "").strip().splitlines()
-        summary = tex_escape(doc[0]) if doc else ""
-        items.append(f"\\item \\texttt{{{tex_escape(name)}}}: {summary}\n\\[\n{tex}\n\\]")
+        caption = CAPTIONS.get(name, "")
+        word = tex_escape(name.replace("_", " "))
+        tex = sheet_symbols(tex)
+        if "\\mathrm{softplus}" in tex and name != "softplus":   # the stable form the function uses
+            caption += r", computed with $\mathrm{softplus}(u) = \log(1 + e^{u})$"
+        items.append(f"\\item {word}: {caption}\n\\[\n{tex}\n\\]")
     return items
+
+
+CODE_INTRO = ("The numbers of this sheet can be computed by a few NumPy functions; here each is captioned by "
+              "the formula it computes and written out as the function computes it (from its Python source). "
+              "The arrays run over the examples of a batch, one row per example.\n")
 
 
 def math_to_code(d: Derivation) -> str:
     """The trainer's NumPy functions for this spec, rendered by latexify-py (``prefixes={"np"}``)."""
-    out = ["\\subsection*{From math to code}\n",
-           "The numbers above come from the formulas below. These are the independent NumPy trainer's own "
-           "functions (\\texttt{symbackprop.check.trainer}), rendered from their Python source by latexify-py; "
-           "the arrays run over the examples of a batch.\n"]
+    out = ["\\subsection*{From math to code}\n", CODE_INTRO]
     items = code_items(_code_functions(d))
     if not items:
         return ""
@@ -493,7 +505,7 @@ def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
     return "\n".join(o for o in out if o)
 
 
-def _exercises(d: Derivation, r: Renderer, wrt: list) -> str:
+def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> str:
     g, nt = d.graph, r.nt
     dec = r.decimals
     grads = ", ".join(f"${nt.inline_grad(w)}$" for w in wrt)
@@ -503,40 +515,58 @@ def _exercises(d: Derivation, r: Renderer, wrt: list) -> str:
         listed = [r.lhs_tex(n).split(" = ")[-1] if n.name not in nt.display else nt.display[n.name]
                   for n in defined if n.kind != "loss"]
         which = "$" + "$, $".join(listed) + "$" if len(listed) <= 12 else "every $z$ and $a$"
-        items.append(f"\\textbf{{Forward pass.}} For this input compute {which} and the loss ${nt.out_tex}$. "
-                     f"Round to {dec} decimals, as the lecture notes do, but keep full precision in your "
-                     "calculator.")
+        items.append((f"\\textbf{{Forward pass.}} For this input compute {which} and the loss ${nt.out_tex}$. "
+                     + rounding_sentence(dec), min(2 + len(listed) // 2, 12)))
         boxes = [n for n in defined if d.node_gradients.get(n.name) is not None
                  and d.node_gradients[n.name].simplified is not None]
         for n in boxes:
-            items.append(f"\\textbf{{A simplification.}} Show step by step that "
-                         f"${nt.inline_grad(n.name)} = {nt.latex(d.node_gradients[n.name].simplified)}$ "
-                         "(the chain rule through $\\hat{y}$; name the rules you use).")
-        items.append(f"\\textbf{{Chain rule.}} For {grads}: write the path of influence to ${nt.out_tex}$, "
-                     "the chain rule as a product of local derivatives, each local derivative with the rule it "
-                     "uses, and evaluate the gradient at your forward pass.")
+            shown, note = _simplification(d, d.node_gradients[n.name].simplified, r.numbers)
+            items.append((f"\\textbf{{A simplification.}} Show step by step that "
+                          f"${nt.inline_grad(n.name)} = {nt.latex(shown)}$ "
+                          f"(the chain rule through $\\hat{{y}}${note}; name the rules you use).", 6))
+        items.append((f"\\textbf{{Chain rule.}} For {grads}: write the path of influence to ${nt.out_tex}$, "
+                      "the chain rule as a product of local derivatives, each local derivative with the rule it "
+                      "uses, and evaluate the gradient at your forward pass.", min(5 * len(wrt), 14)))
         params = [w for w in wrt if g.node(w).kind == PARAMETER]
         if params:
-            items.append("\\textbf{One update.} With the learning rate $\\alpha$, do one step of gradient "
-                         "descent, $w \\leftarrow w - \\alpha \\frac{\\partial J}{\\partial w}$, on "
-                         + ", ".join(f"${nt.tex(p)}$" for p in params) + ".")
+            items.append(("\\textbf{One update.} With the learning rate $\\alpha$, do one step of gradient "
+                          "descent, $w \\leftarrow w - \\alpha \\tfrac{\\partial J}{\\partial w}$, on "
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
     else:
-        items.append("\\textbf{Forward pass.} Compute the value of every node"
-                     + (" for each example" if len(r.numbers.examples) > 1 else "") + ".")
-        items.append("\\textbf{Local gradients.} At every node write the local gradient with respect to each "
-                     "of its inputs, and name the rule you use.")
-        items.append(f"\\textbf{{Backward pass.}} Starting from $\\partial {nt.out_tex}/\\partial {nt.out_tex} = 1$, "
-                     "compute the gradient at every node as upstream gradient times local gradient"
-                     + (" (for the first example)" if len(r.numbers.examples) > 1 else "") + ".")
-        items.append(f"\\textbf{{Chain rule.}} For {grads}: write the path(s) of influence and the chain rule "
-                     "as a product of local derivatives; evaluate it.")
+        items.append(("\\textbf{Forward pass.} Compute the value of every node"
+                      + (" for each example" if len(r.numbers.examples) > 1 else "") + ". "
+                      + rounding_sentence(dec), 4))
+        items.append(("\\textbf{Local gradients.} At every node write the local gradient with respect to each "
+                      "of its inputs, and name the rule you use.", 6))
+        items.append((f"\\textbf{{Backward pass.}} Starting from $\\partial {nt.out_tex}/\\partial {nt.out_tex} = 1$, "
+                      "compute the gradient at every node as upstream gradient times local gradient"
+                      + (" (for the first example)" if len(r.numbers.examples) > 1 else "") + ".", 6))
+        items.append((f"\\textbf{{Chain rule.}} For {grads}: write the path(s) of influence and the chain rule "
+                      "as a product of local derivatives; evaluate it.", 6))
         params = [w for w in wrt if g.node(w).kind == PARAMETER]
         if params:
-            items.append("\\textbf{One update.} Do one step of gradient descent, "
-                         "$\\theta \\leftarrow \\theta - \\alpha \\frac{\\partial J}{\\partial \\theta}$, on "
-                         + ", ".join(f"${nt.tex(p)}$" for p in params) + ".")
-    return "\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(f"\\item {i}" for i in items) \
-        + "\n\\end{enumerate}\n"
+            items.append(("\\textbf{One update.} Do one step of gradient descent, "
+                          "$\\theta \\leftarrow \\theta - \\alpha \\tfrac{\\partial J}{\\partial \\theta}$, on "
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
+    return "\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(
+        f"\\item {text}{answer_space(space, lines)}" for text, lines in items) + "\n\\end{enumerate}\n"
+
+
+def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
+    """The boxed simplification as a student is asked to show it: with cross-entropy and targets
+    that sum to 1 (one-hot), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
+    g = d.graph
+    targets = [n.symbol for n in g.targets]
+    if g.mode != "network" or g.loss != "cross_entropy" or len(targets) < 2:
+        return expr, ""
+    if any(sum(ex.get(t, 0) for t in targets) != 1 for ex in numbers.examples):
+        return expr, ""
+    total = sum(targets, sympy.S.Zero)
+    shown = min((sympy.expand(expr.subs(t, 1 - (total - t))) for t in targets), key=sympy.count_ops)
+    if sympy.count_ops(shown) >= sympy.count_ops(expr):
+        return expr, ""
+    ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(targets) + 1))
+    return shown, f", and that the targets are one-hot, ${ys} = 1$"
 
 
 def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
@@ -557,8 +587,13 @@ def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
 
 
 def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None = None,
-              decimals: int = 2, fragment: bool = False, wrt=None) -> Worksheet:
+              decimals: int = 2, fragment: bool = False, wrt=None, *, code: bool | None = None,
+              space: str = "ruled") -> Worksheet:
     """The exercises and the answer key for ``d`` at ``numbers`` (default: :func:`base_numbers`).
+
+    ``code``: the "From math to code" section on both (True), on neither (False), or only in the
+    key (None, the default: students work by hand). ``space``: answer space under each exercise
+    of the student sheet, ``"ruled"``, ``"box"`` or ``"none"``.
 
     Specs with ``notation = "matrix"`` get the slides' matrix notation
     (:func:`symbackprop.worksheets.matrix.matrix_worksheet`; ``d`` may then also be the Spec)."""
@@ -566,7 +601,8 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
     if mspec is not None:
         from ..worksheets.matrix import matrix_worksheet
 
-        return matrix_worksheet(mspec, numbers, variant, decimals, fragment, wrt)
+        return matrix_worksheet(mspec, numbers, variant, decimals, fragment, wrt, code=code, space=space)
+    check_space(space)
     check_sheet_size(d)
     if numbers is None:
         numbers = base_numbers(d)
@@ -578,16 +614,18 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
     ev = r.ev
     if ev is None:
         raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: the worksheet's numbers cannot be evaluated")
-    title = _title(d)
-    label = f" (variant {variant})" if variant is not None else ""
-    head_ex = f"\\section*{{Worksheet: {title}{label}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
-    head_key = f"\\section*{{Answer key: {title}{label}}}\n"
+    g = d.graph
+    title = variant_title(_title(d), variant,
+                          network_name(g.layers, g.activations, g.loss) if g.mode == "network" else None)
+    head_ex = f"\\section*{{Worksheet: {title}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
+    head_key = f"\\section*{{Answer key: {title}}}\n"
     pic = drawing(d)
     pic_key = drawing(d, ev, 0, decimals)
     setup = _setup(d, r, wrt)
     table = _sigmoid_table(d, decimals)
-    exercises = _exercises(d, r, wrt)
-    code = math_to_code(d)
+    exercises = _exercises(d, r, wrt, space)
+    exercises_key = _exercises(d, r, wrt)
+    code_text = math_to_code(d) if code is not False else ""
     if d.graph.mode == "network":
         from ..render.tikz import network_caption, network_values_table
 
@@ -598,9 +636,9 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
         caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
                        + (" of the first example" if ev.n > 1 else "") + ".\n")
     ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", caption_ex, table,
-                         exercises, code])
+                         exercises, code_text if code else ""])
     key_body = "\n".join([head_key, setup, "\\begin{center}\n" + pic_key + "\\end{center}\n", caption_key,
-                          table, exercises, _answers(d, r, wrt), code])
+                          table, exercises_key, _answers(d, r, wrt), code_text])
     return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),
                      numbers, variant)
 
@@ -622,7 +660,7 @@ def _wrap(d: Derivation, body: str, fragment: bool, what: str) -> str:
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
                 "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
-    return head + preamble(tikz_packages()) + "\\begin{document}\n\n" + body + "\n\\end{document}\n"
+    return head + preamble(tikz_packages()) + "\\begin{document}\n" + SPACING + "\n" + body + "\n\\end{document}\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,7 +678,8 @@ def output_paths(out: str, variants: int | None = None) -> list:
 
 
 def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, seed: int = 0, pdf: bool = False,
-                     fragment: bool = False, force: bool = False, decimals: int = 2, timeout: float = 120.0) -> list:
+                     fragment: bool = False, force: bool = False, decimals: int = 2, timeout: float = 120.0,
+                     code: bool | None = None, space: str = "ruled", jobs: int = 1) -> list:
     """Write the worksheet(s) and key(s) (and their PDFs with ``pdf``); returns the paths written.
 
     Every target is checked before anything is written, so an existing file without ``force``
@@ -652,10 +691,10 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
         raise SpecError("--pdf needs whole documents; leave out --fragment")
     pairs = output_paths(out, variants)
     if variants:
-        sheets = [worksheet(d, nums, k, decimals, fragment)
+        sheets = [worksheet(d, nums, k, decimals, fragment, code=code, space=space)
                   for k, nums in enumerate(variant_numbers(d, variants, seed), start=1)]
     else:
-        sheets = [worksheet(d, None, None, decimals, fragment)]
+        sheets = [worksheet(d, None, None, decimals, fragment, code=code, space=space)]
     targets = [p for pair in pairs for p in pair]
     if pdf:
         targets += [p[:-4] + ".pdf" for p in targets]
@@ -674,13 +713,36 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
     if pdf:  # compile first: a failing compile writes nothing
         from ..render.pdf import compile_tex
 
-        compiled = [(p, compile_tex(t, timeout=timeout, name=_safe(os.path.basename(p)[:-4]))) for p, t in pdf_jobs]
+        compiled = compile_all(pdf_jobs, timeout=timeout, jobs=jobs)
     files = [(path, text) for (ex_path, key_path), sheet in zip(pairs, sheets)
              for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers))]
     if pdf:
         files += compiled
     written = write_all(files, force=force)  # all or nothing: a failure leaves no half-written set
     return written
+
+
+def compile_all(jobs_: list, *, timeout: float = 120.0, jobs: int = 1) -> list:
+    """[(pdf path, pdf bytes)] for [(pdf path, LaTeX)], compiled by ``jobs`` pdflatex processes at
+    once (each in its own temporary folder); the order of the input is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..render.pdf import compile_tex
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise SpecError(f"--jobs {jobs!r}: allowed a whole number from 1 up")
+
+    def one(job):
+        p, t = job
+        return p, compile_tex(t, timeout=timeout, name=_safe(os.path.basename(p)[:-4]))
+
+    if jobs == 1 or len(jobs_) == 1:
+        return [one(j) for j in jobs_]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:   # the work is in the pdflatex subprocesses
+        return list(pool.map(one, jobs_))
+
+
+SPACING = r"\setlength{\lineskiplimit}{2pt}\setlength{\lineskip}{3pt}% inline fractions never touch the next line" + "\n"
 
 
 def _safe(stem: str) -> str:

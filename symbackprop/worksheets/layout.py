@@ -340,8 +340,10 @@ def fit_page(tex: str) -> str:
     tex = _DISPLAY.sub(lambda m: _fit_display(type("M", (), {"group": lambda self, i=0: plain_parens(m.group(i))})()),
                        tex)
     tex = fit_inline(tex)
-    tex = tex.replace("\\begin{center}\n\\begin{tabular}", "\\begin{center}\n\\renewcommand{\\arraystretch}{1.3}"
-                      "\n\\begin{tabular}")
+    # every table's rows apart (sub- and superscripts of neighbouring rows never touch)
+    tex = re.sub(r"(?<!\{1\.3\}\n)\\begin\{tabular\}", lambda m: "\\renewcommand{\\arraystretch}{1.3}\n\\begin{tabular}",
+                 tex.replace("\\begin{center}\n\\begin{tabular}", "\\begin{center}\n\\renewcommand{\\arraystretch}{1.3}"
+                             "\n\\begin{tabular}"))
     return tex
 
 

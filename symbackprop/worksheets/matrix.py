@@ -127,7 +127,9 @@ def check_size(spec) -> None:
     layers = spec.network.layers
     if len(layers) - 1 > MAX_DEPTH or max(layers) > MAX_WIDTH:
         raise SpecError(f"{src}: [network].layers = {list(layers)}: a worksheet in matrix notation shows every "
-                        f"matrix, so it allows at most {MAX_DEPTH} weight layers of at most {MAX_WIDTH} neurons")
+                        f"matrix, so it allows at most {MAX_DEPTH} weight layers of at most {MAX_WIDTH} neurons; for this "
+                        "network use `symbackprop derive --matrix` (the formulas without numbers) or "
+                        "`derive --wrt NAME` for one gradient")
     if not spec.x:
         raise SpecError(f"{src}: [data]: a worksheet needs numbers (x and y rows)")
     if len(spec.x) > MAX_ROWS:
@@ -505,9 +507,10 @@ class _Sheet:
         j, i = (1, 2) if md.layers[1] >= 2 else (1, 1)
         wname = md.index_name("W_1", j, i)
         out = [
-            f"The network has layers of widths ${widths}$ (input first), activation{'s' if len(set(md.activations)) > 1 else ''} "
-            f"{acts}, the loss ${self.loss_formula()}$ per example and the cost ${self.cost_formula()}$ "
-            f"({'the mean' if md.reduction == 'mean' else 'the sum'} over the $n = {self.n}$ examples of the batch). "
+            f"The network has layers of widths ${widths}$ (input first) and the activation{'s' if len(set(md.activations)) > 1 else ''} "
+            f"{acts}. The loss per example and the cost, "
+            f"{'the mean' if md.reduction == 'mean' else 'the sum'} over the $n = {self.n}$ examples of the batch, are",
+            rf"\[ {self.loss_formula()}, \qquad {self.cost_formula()}. \]",
             "In the slides' matrix notation the whole batch goes through at once, one row per example:",
             rf"\[ {forward} \]",
             "The lecture notes' index notation is the transpose: $W_l[j, i] = w^{l}_{i,j}$ (row $j$ = input node "
@@ -531,7 +534,7 @@ class _Sheet:
         for l in range(1, self.L + 1):
             M, N = md.width(l - 1), md.width(l)
             prev = self.tex(md.activation_name(l - 1))
-            rows.append((f"W_{l}", rf"${M.size}$ inputs to ${N.size}$ neurons: $(M, N)$", f"dW_{l}"))
+            rows.append((f"W_{l}", rf"${M.size}$ input{'s' if M.size != 1 else ''} to ${N.size}$ neuron{'s' if N.size != 1 else ''}: $(M, N)$", f"dW_{l}"))
             rows.append((f"b_{l}", "one bias per neuron, added to every row", f"db_{l}"))
             rows.append((f"z_{l}", rf"${prev} W_{{{l}}}$: $(n, {M.size})({M.size}, {N.size}) \rightarrow (n, {N.size})$",
                          f"dz_{l}"))
@@ -593,11 +596,13 @@ class _Sheet:
             return f"{t}: the chain rule through the activation, entry by entry{hint}."
         return f"{t}."
 
-    def exercises(self) -> str:
+    def exercises(self, space: str = "none") -> str:
+        from .choices import answer_space, rounding_sentence
+
         md = self.md
         j, i, wname = self.index_question()
         fwd = ", ".join(f"${s.target.latex()}$" for s in md.forward)
-        steps = "\n".join(rf"\item {self.step_question(s)}" for s in self.steps)
+        steps = "\n".join(rf"\item {self.step_question(s)}{answer_space(space, 4)}" for s in self.steps)
         n_steps = len(self.steps)
         seven = " the slides' seven steps" if n_steps == 7 and self.L == 2 else f" {n_steps} steps"
         last = f"W_{self.L}"
@@ -607,15 +612,15 @@ class _Sheet:
             r"$(n, \text{inner})(\text{inner}, m) \rightarrow (n, m)$, and a bias is added to every row. "
             "Fill in the shape of every matrix and of its gradient:\n" + self.shapes_table(key=False),
             rf"\textbf{{Index notation.}} Which entry of $W_{{1}}$ is the lecture notes' ${wname}$, and what is its "
-            rf"value? Which entry of $dW_{{1}}$ is $\partial J/\partial {wname}$?",
+            rf"value? Which entry of $dW_{{1}}$ is $\partial J/\partial {wname}$?" + answer_space(space, 2),
             rf"\textbf{{Forward pass.}} Compute {fwd} as matrices (one row per example), the loss $L_e$ of each "
-            rf"example and the cost ${self.cost_formula()}$. Round to {self.decimals} decimals, as the lectures do, "
-            "but keep full precision in your calculator.",
+            rf"example and the cost ${self.cost_formula()}$. " + rounding_sentence(self.decimals, matrix=True)
+            + answer_space(space, 8),
             rf"\textbf{{Backward pass:}}{seven}. For each gradient write its formula with matrices you already have, "
             "check its shape (a gradient has the shape of the matrix it differentiates) and compute it.\n"
             rf"\begin{{enumerate}}" + "\n" + steps + "\n" + r"\end{enumerate}",
             rf"\textbf{{One update.}} With the learning rate $\alpha$, do one step of gradient descent on "
-            rf"${self.tex(last)}$: ${self.tex(last)} \leftarrow {self.tex(last)} - \alpha\, d{self.tex(last)}$.",
+            rf"${self.tex(last)}$: ${self.tex(last)} \leftarrow {self.tex(last)} - \alpha\, d{self.tex(last)}$." + answer_space(space, 3),
         ]
         return ("\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(f"\\item {it}" for it in items)
                 + "\n\\end{enumerate}\n")
@@ -804,15 +809,14 @@ class _Sheet:
                         rf"\texttt{{{tex_escape(numpy_line(s))}}} \\")
         table = ("\\begin{center}\n\\small\n\\begin{tabular}{rll}\n\\toprule\nstep & formula & NumPy \\\\\n\\midrule\n"
                  + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n")
-        return ("\\subsection*{From math to code}\n\n"
-                "The numbers above come from the formulas below. These are the independent NumPy trainer's own "
-                "functions (\\texttt{symbackprop.check.trainer}), rendered from their Python source by latexify-py; "
-                "the arrays run over the examples of a batch.\n"
+        from ..worksheets.index import CODE_INTRO
+
+        return ("\\subsection*{From math to code}\n\n" + CODE_INTRO
                 + ("\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n" if items else "")
                 + "In NumPy each matrix formula is one line (\\texttt{@} is the matrix product, \\texttt{*} the "
                 "elementwise product, \\texttt{.T} the transpose"
                 + (", \\texttt{r = 1 / n} with \\texttt{n = x.shape[0]}" if md.reduction == "mean" and key else "")
-                + ("); \\texttt{symbackprop export} writes them as a module:\n" if key else
+                + ("):\n" if key else
                    "); the backward steps are in the answer key:\n") + table)
 
 
@@ -884,21 +888,29 @@ def _header(spec, what: str) -> str:
 
 
 def _wrap(spec, body: str, fragment: bool, what: str) -> str:
+    from .layout import plain_parens
+
     head = _header(spec, what)
+    # sigma(z_1) with parentheses of the text's size; tables' rows apart (the matrix displays fit as they are)
+    body = plain_parens(body).replace("\\begin{tabular}", "\\renewcommand{\\arraystretch}{1.3}\\begin{tabular}")
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
                 "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
-    return head + preamble(tikz_packages()) + "\\begin{document}\n\n" + body + "\n\\end{document}\n"
+    from .index import SPACING
+
+    return head + preamble(tikz_packages()) + "\\begin{document}\n" + SPACING + "\n" + body + "\n\\end{document}\n"
 
 
 def matrix_worksheet(spec, numbers=None, variant: int | None = None, decimals: int = 2, fragment: bool = False,
-                     wrt=None):
+                     wrt=None, *, code: bool | None = None, space: str = "ruled"):
     """The exercises and the answer key in matrix notation for ``spec`` (a Spec, or a Derivation
     or MatrixDerivation of one) at ``numbers`` (a variant from :func:`variant_specs`; default the
     spec's own numbers). Returns a :class:`symbackprop.worksheets.index.Worksheet` whose ``numbers`` is
     the Spec the sheet was computed from."""
     from ..worksheets.index import Worksheet, sigmoid_table
+    from .choices import check_space, network_name, variant_title
 
+    check_space(space)
     base = _as_spec(spec)
     matrix_options(base)
     numbers = base if numbers is None else _as_spec(numbers)
@@ -906,9 +918,9 @@ def matrix_worksheet(spec, numbers=None, variant: int | None = None, decimals: i
     md = matrix_derive(numbers)
     sheet = _Sheet(md, decimals, wrt)
     title = tex_escape(base.title) if base.title else tex_escape(os.path.basename(base.source or "worksheet"))
-    label = f" (variant {variant})" if variant is not None else ""
-    head_ex = f"\\section*{{Worksheet: {title}{label}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
-    head_key = f"\\section*{{Answer key: {title}{label}}}\n"
+    title = variant_title(title, variant, network_name(md.layers, md.activations, md.loss))
+    head_ex = f"\\section*{{Worksheet: {title}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
+    head_key = f"\\section*{{Answer key: {title}}}\n"
     setup = sheet.setup()
     pic = "\\begin{center}\n" + matrix_network_tikz(md) + "\\end{center}\n"
     pic_key = "\\begin{center}\n" + matrix_network_tikz(md, sheet.env, decimals) + "\\end{center}\n"
@@ -917,10 +929,10 @@ def matrix_worksheet(spec, numbers=None, variant: int | None = None, decimals: i
     caption_key = ("In the key the drawing shows every shape and, in red below it, the gradients "
                    "$dW_l = \\partial J/\\partial W_l$ (entry $[j, i]$ for the arrow from input $j$ to neuron $i$).\n")
     table = sigmoid_table(md.activations, decimals)
-    exercises = sheet.exercises()
-    ex_body = "\n".join([head_ex, setup, pic, caption, table, exercises, sheet.code(key=False)])
-    key_body = "\n".join([head_key, setup, pic_key, caption_key, table, exercises, sheet.answers(),
-                          sheet.code(key=True)])
+    ex_body = "\n".join([head_ex, setup, pic, caption, table, sheet.exercises(space),
+                         sheet.code(key=False) if code else ""])
+    key_body = "\n".join([head_key, setup, pic_key, caption_key, table, sheet.exercises(), sheet.answers(),
+                          sheet.code(key=True) if code is not False else ""])
     return Worksheet(_wrap(base, ex_body, fragment, "Worksheet"), _wrap(base, key_body, fragment, "Answer key"),
                      numbers, variant)
 
