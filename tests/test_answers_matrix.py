@@ -219,7 +219,7 @@ def test_counterexample_gives_an_entry_and_both_values(gender):
     assert cx["entry"] == [1, 1] or len(cx["entry"]) == 2
     assert set(cx["point"]) == {"x", "y", "W_1", "b_1", "W_2", "b_2"}
     assert np.array(cx["point"]["W_1"]).shape == (2, 2) and np.array(cx["point"]["x"]).shape == (4, 2)
-    assert cx["answer"] in r.feedback and cx["expected"] in r.feedback
+    assert cx["shown"]["answer"] in r.feedback and cx["shown"]["expected"] in r.feedback
     # independent: recompute the entry in floats from the point
     P = {k: np.array([[float(sympy.Rational(v)) for v in row] for row in rows]) for k, rows in cx["point"].items()}
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731

@@ -131,8 +131,9 @@ def test_verify_right_and_wrong(client):
     v = r.json()
     assert v["verdict"] == "incorrect" and v["mistake"] == "activation_derivative_missing"
     tex = " ".join(p["tex"] for p in v["feedback_parts"] if "tex" in p)
-    assert r"\hat{y}\,(1 - \hat{y})" in tex  # sigma' = yhat(1 - yhat), the lectures' notation, no '*'
-    assert "**" not in json.dumps(v["feedback_parts"])
+    assert r"\sigma'(z^{3}_{1}) = \hat{y}(1 - \hat{y})" in tex  # σ′ = ŷ(1 − ŷ), typeset by the checker
+    assert "*" not in json.dumps(v["feedback_parts"]) and "*" not in v["feedback"]
+    assert "ŷ(1 − ŷ)" in v["feedback"]
 
 
 def test_verify_multi_line_first_wrong_step(client):
@@ -404,11 +405,18 @@ def test_normalize_mathlive_forms():
 
 
 def test_feedback_parts_in_lecture_notation():
-    parts = feedback_parts("multiply by σ'(z^{3}_{1}) = a^{3}_{1}*(1 - a^{3}_{1}) (∂a^{3}_{1}/∂z^{3}_{1})",
-                           {"a^{3}_{1}": r"\hat{y}"})
+    # the checker's expressions come with their LaTeX (Verdict.math): typeset from it, not re-read
+    text = "multiply by σ′(z^{3}_{1}) = ŷ(1 − ŷ) (∂ŷ/∂z^{3}_{1})"
+    math = [("σ′(z^{3}_{1}) = ŷ(1 − ŷ)", r"\sigma'(z^{3}_{1}) = \hat{y}(1 - \hat{y})")]
+    parts = feedback_parts(text, {"a^{3}_{1}": r"\hat{y}"}, math)
     assert parts[0] == {"text": "multiply by "}
-    assert parts[1]["tex"] == r"\sigma '(z^{3}_{1}) = \hat{y}\,(1 - \hat{y})"
+    assert parts[1] == {"tex": r"\sigma'(z^{3}_{1}) = \hat{y}(1 - \hat{y})"}
     assert {"tex": r"\frac{\partial \hat{y}}{\partial z^{3}_{1}}"} in parts
+    assert "".join(p.get("text", "") for p in parts) == "multiply by  ()"
+    # names and ∂A/∂B in prose without math pairs are still recognized
+    parts = feedback_parts("missing the factor x_1 · w^{2}_{1,1} (∂L/∂a^{3}_{1})", {"a^{3}_{1}": r"\hat{y}"})
+    assert {"tex": r"\frac{\partial L}{\partial \hat{y}}"} in parts
+    assert any(p.get("tex") == r"x_1 \cdot w^{2}_{1,1}" for p in parts)
 
 
 # ---------------------------------------------------------------------------------------------

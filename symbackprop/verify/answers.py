@@ -212,10 +212,56 @@ class Value:
         return 1 if self.num > 0 else -1
 
     def display(self) -> str:
-        """A number for people: exact when rational, else 10 significant digits."""
+        """A number for programs (the JSON counterexample): exact when rational, else 10 significant digits."""
         if self.q is not None:
             return str(self.q)
         return _MP.nstr(self.num, 10)
+
+    def readable(self) -> str:
+        """A number for people (see :func:`readable_number`): a small fraction exactly (−3/4), else
+        4 significant digits in plain decimal, × 10^k only below 10⁻⁴ or from 10⁶ on."""
+        return readable_number(self.q if self.q is not None else self.num)
+
+
+_TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def readable_number(v) -> str:
+    """``v`` (a Rational, an int or an mpf) for reading: an integer below 10⁶ as it is, a fraction
+    with a denominator up to 20 and a small numerator as ``p/q``, otherwise rounded to 4
+    significant digits in plain decimal (0.002937, −12.5), and as ``7.86 × 10⁻⁶`` only when
+    |v| < 10⁻⁴ or |v| ≥ 10⁶.  Minus signs are −, as the lectures write them."""
+    if isinstance(v, int):
+        v = Rational(v)
+    if isinstance(v, Rational):
+        if v == 0:
+            return "0"
+        if v.q == 1 and abs(v.p) < 10 ** 6:
+            return str(v.p).replace("-", "−")
+        if v.q <= 20 and abs(v.p) < 1000:
+            return f"{'−' if v.p < 0 else ''}{abs(v.p)}/{v.q}"
+        num = _MP.mpf(v.p) / v.q
+    else:
+        num = _MP.mpf(v)
+    if num == 0:
+        return "0"
+    sign = "−" if num < 0 else ""
+    num = abs(num)
+    e = int(_MP.floor(_MP.log10(num)))
+    mantissa = num / _MP.mpf(10) ** e
+    digits = int(_MP.nint(mantissa * 1000))        # 4 significant digits: d.ddd
+    if digits >= 10000:                             # 9.9996 rounds up to 10.00
+        digits //= 10
+        e += 1
+    if -4 <= e < 6:
+        scaled = Fraction(digits, 1000) * (Fraction(10) ** e)
+        places = max(0, 3 - e)
+        out = f"{float(scaled):.{places}f}"
+        if "." in out:
+            out = out.rstrip("0").rstrip(".")
+        return sign + out
+    m = f"{digits / 1000:.3f}".rstrip("0").rstrip(".")
+    return f"{sign}{m} × 10{str(e).translate(_TO_SUPERSCRIPT)}"
 
 
 _SMALL_K = tuple(k for m in range(1, 65) for k in (m, -m))    # exp(k u) = exp(u)^k for these k
@@ -569,6 +615,9 @@ class ExactPoint:
 # Sample points
 
 _DENOMINATORS = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31)
+#: the values of a counterexample a person can follow: small fractions, never 0 or ±1
+FRIENDLY = tuple(Rational(p, q) for p, q in ((1, 2), (-3, 4), (2, 5), (-1, 3), (3, 2), (-2, 5), (3, 4), (-1, 2),
+                                             (1, 4), (-3, 2), (2, 3), (-1, 4), (5, 4), (-2, 3), (1, 3), (-5, 4)))
 _SCALES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(4))
 _PIECEWISE = (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
               sympy.Abs, sympy.Heaviside, sympy.Piecewise, sympy.Max, sympy.Min, sympy.sign)
@@ -657,6 +706,33 @@ class Step:
         return {"step": self.index, "left": self.left, "right": self.right, "equal": self.equal}
 
 
+class LazyExpected:
+    """The reference of a verdict, printed only when someone reads it (``Verdict.expected``):
+    grading 10,000 answers prints no expected LaTeX, so it computes none."""
+
+    __slots__ = ("expr", "names", "_latex", "_text")
+
+    def __init__(self, expr, names: dict | None = None):
+        self.expr, self.names = expr, names or {}
+        self._latex = self._text = None
+
+    def latex(self) -> str:
+        if self._latex is None:
+            from ..render.printers import latex
+
+            own = not isinstance(self.expr, sympy.Basic) and hasattr(self.expr, "latex")
+            self._latex = self.expr.latex() if own else latex(self.expr, self.names)   # a matrix expression
+        return self._latex
+
+    def text(self) -> str:
+        if self._text is None:
+            from ..render.printers import text
+
+            own = not isinstance(self.expr, sympy.Basic) and hasattr(self.expr, "text")
+            self._text = self.expr.text() if own else text(self.expr, self.names)
+        return self._text
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one answer.
@@ -664,6 +740,10 @@ class Verdict:
     ``verdict`` is ``correct``, ``incorrect`` or ``unparseable``; ``decided_by`` says how
     (``symbolic`` or ``exact evaluation at 3 random rational points``); ``feedback`` is
     one or more sentences in the lectures' terms; ``mistake`` a machine-readable kind.
+    ``expected`` (LaTeX) and ``expected_text`` (plain text) are the reference in the lectures'
+    notation, printed on first use (``expected_source`` is a :class:`LazyExpected`, or a string).
+    ``math`` pairs each expression printed in ``feedback`` (as text) with its LaTeX, so that
+    the web can typeset it without reading the text back.
     """
 
     verdict: str
@@ -674,11 +754,22 @@ class Verdict:
     mistake: str | None = None
     steps: tuple = ()
     counterexample: dict | None = None
-    expected: str | None = None
+    expected_source: object = dataclasses.field(default=None, repr=False, compare=False)
     note: str | None = None
     error: dict | None = None
     notation: str | None = None
     shapes: dict | None = None
+    math: tuple = ()
+
+    @property
+    def expected(self) -> str | None:
+        src = self.expected_source
+        return src.latex() if isinstance(src, LazyExpected) else src
+
+    @property
+    def expected_text(self) -> str | None:
+        src = self.expected_source
+        return src.text() if isinstance(src, LazyExpected) else None
 
     @property
     def exit_code(self) -> int:
@@ -697,6 +788,10 @@ class Verdict:
             "expected": self.expected,
             "note": self.note,
         }
+        if self.expected_text is not None:
+            out["expected_text"] = self.expected_text
+        if self.math:
+            out["feedback_math"] = [{"text": t, "tex": x} for t, x in self.math]
         if self.error is not None:
             out["error"] = self.error
         if self.notation is not None:
@@ -837,13 +932,18 @@ def _thread_limit(seconds: float):
 # The checker
 
 
-def _latex(expr) -> str:
-    return sympy.latex(expr)
+def _plain(expr, shown: dict | None = None) -> str:
+    """An expression as plain text in the lectures' notation (ŷ(1 − ŷ), ·, fractions; never ``*``)."""
+    from ..render.printers import text
+
+    return text(expr, shown)
 
 
-def _plain(expr) -> str:
-    """An expression as plain text in the lectures' names: ``a^{2}_{1}*(1 - a^{2}_{1})``."""
-    return sympy.sstr(expr)
+def _tex(expr, shown: dict | None = None) -> str:
+    """An expression as LaTeX in the lectures' notation (``\\hat{y}(1 - \\hat{y})``)."""
+    from ..render.printers import latex
+
+    return latex(expr, shown)
 
 
 @dataclass
@@ -853,6 +953,7 @@ class _Candidate:
     expr: sympy.Expr
     label: str
     activation: bool = False
+    math: tuple = ()   # (text, LaTeX) of each expression in the label
 
 
 #: Networks with more parameters than this are checked in matrix notation only (the per-scalar
@@ -869,6 +970,9 @@ def _parameter_count(spec) -> int:
         return 0
     L = spec.network.layers
     return sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
+
+
+_NAMED_FACTOR = ("missing_factor", "extra_factor", "activation_derivative_missing", "activation_derivative_twice")
 
 
 class AnswerChecker:
@@ -920,6 +1024,16 @@ class AnswerChecker:
     @cached_property
     def names(self) -> dict:
         return answer_names(self.d)
+
+    @cached_property
+    def shown(self) -> dict:
+        """The lectures' display names of the output and target (ŷ, y) for printing feedback."""
+        from ..render.printers import output_names
+
+        try:
+            return output_names(self.graph)
+        except (AttributeError, TypeError):  # pragma: no cover - a graph without outputs
+            return {}
 
     @cached_property
     def _activation_form(self) -> dict:
@@ -1022,11 +1136,11 @@ class AnswerChecker:
                 child = next((g.by_name[c] for c in g.children[node.name]
                               if g.by_name[c].kind == "activation"), None)
             if child is None or child.activation is None:
-                raise NotSupportedError(f"g'({_plain(z)}): g' (or f') is the derivative of a layer's activation "
+                raise NotSupportedError(f"g′({_plain(z)}): g′ (or f′) is the derivative of a layer's activation "
                                         "at its pre-activation; write it as g'(z^{2}_{1})")
             entry = get_activation(child.activation)
             if entry.derivative is None:
-                raise NotSupportedError(f"g'({_plain(z)}): the {child.activation} layer has no elementwise derivative; "
+                raise NotSupportedError(f"g′({_plain(z)}): the {child.activation} layer has no elementwise derivative; "
                                         "write the derivative out")
             return entry.derivative(child.symbol, z)
 
@@ -1508,7 +1622,7 @@ class AnswerChecker:
         note = self._note(of, lhs=target_text is not None)
         if normalized.note:
             note = normalized.note + ("; " + note if note else "")
-        expected = _latex(reference)
+        expected = LazyExpected(reference, self.shown)
 
         # each side against the reference (∂ factors read as the graph's derivatives)
         verdicts = []
@@ -1538,7 +1652,7 @@ class AnswerChecker:
         if final == sympy.Derivative(names.symbol(of), names.symbol(wrt_name), evaluate=False):
             return Verdict(INCORRECT, f"the answer only restates {target}; write out what it equals",
                            wrt=wrt_name, of=of, decided_by="symbolic", mistake="no_answer",
-                           steps=steps, expected=expected, note=note)
+                           steps=steps, expected_source=expected, note=note)
         undecided = next((k for k, v in enumerate(verdicts) if v[0] is None), None)
         bad = next((k for k, v in enumerate(verdicts) if v[0] is False), None)
         if bad is None and undecided is None and numbers and len(numbers) == len(sides) and not accept_numbers:
@@ -1546,7 +1660,7 @@ class AnswerChecker:
             return Verdict(INCORRECT, f"right value at the given numbers ({target} = {shown} at the spec's data and "
                            "parameters); write the derivative symbolically, as the chain rule gives it",
                            wrt=wrt_name, of=of, decided_by="the value at the spec's data and parameters",
-                           mistake="numeric_value", steps=steps, expected=expected, note=note)
+                           mistake="numeric_value", steps=steps, expected_source=expected, note=note)
         if bad is None and undecided is not None:
             zero = all(r is None or r.is_zero() for r in r_values)
             why = (f"{target} is 0 at every sample point but not identically 0"
@@ -1555,7 +1669,7 @@ class AnswerChecker:
             return Verdict(INCORRECT, f"not shown to be {target}: your answer agrees with it at the sample points, "
                            f"but {why}, and no symbolic proof was found; write it in the form of the chain rule",
                            wrt=wrt_name, of=of, decided_by="undecided (equal at the sample points only)",
-                           mistake="undecided", steps=steps, expected=expected, note=note)
+                           mistake="undecided", steps=steps, expected_source=expected, note=note)
         if bad is None:
             methods = []
             for v in verdicts:
@@ -1565,7 +1679,7 @@ class AnswerChecker:
             if final.has(sympy.Derivative):
                 feedback += " (the last line still contains ∂ factors; they were read as the graph's derivatives)"
             return Verdict(CORRECT, feedback + ".", wrt=wrt_name, of=of, decided_by=" and ".join(methods),
-                           steps=steps, expected=expected, note=note)
+                           steps=steps, expected_source=expected, note=note)
         ok, how, expr, (a_values, where) = verdicts[bad]
         if bad in numbers:
             mistake, counterexample = "wrong_value", None
@@ -1584,9 +1698,13 @@ class AnswerChecker:
         elif len(sides) > 1:
             message = f"line {bad + 1} ({sides[bad].text.strip()}) is not {target}: " + message
         if where is not None:
+            at = (counterexample or {}).get("at")
             how = f"exact evaluation: differs from {target} at a random rational point"
+            if at == "a point with small values":
+                how = f"exact evaluation: differs from {target} at a random rational point and at the point shown"
+        math = self._feedback_math(message, of, wrt_name) if mistake in _NAMED_FACTOR else ()
         return Verdict(INCORRECT, message, wrt=wrt_name, of=of, decided_by=how, mistake=mistake,
-                       steps=steps, counterexample=counterexample, expected=expected, note=note)
+                       steps=steps, counterexample=counterexample, expected_source=expected, note=note, math=math)
 
     @cached_property
     def _spec_point(self):
@@ -1648,7 +1766,7 @@ class AnswerChecker:
         else:
             ok = value.equals(Value.rational(r))
         exact = value.constant()
-        shown = str(exact) if exact is not None and exact.q < 10 ** 4 else _MP.nstr(value.num, 4)
+        shown = readable_number(exact) if exact is not None and exact.q <= 20 else value.readable()
         return bool(ok), shown
 
     def _steps(self, target_text, sides, verdicts) -> tuple:
@@ -1722,9 +1840,9 @@ class AnswerChecker:
         if defined and usable:
             if all(r_values[i].is_zero() for i in usable) and self._symbolically_equal(reference, sympy.S.Zero):
                 return ("counterexample", f"{target} is 0: {of} does not depend on {wrt} along any path",
-                        self._counterexample(expr, reference, a_values, r_values, where))
+                        self._counterexample(expr, reference, a_values, r_values, where, of))
             if not expr.free_symbols and reference.free_symbols:
-                cx = self._counterexample(expr, reference, a_values, r_values, where)
+                cx = self._counterexample(expr, reference, a_values, r_values, where, of)
                 return ("counterexample", "your answer is a number; write the derivative as an expression in "
                         "the spec's symbols (it depends on "
                         + ", ".join(sorted(s.name for s in reference.free_symbols)) + ")", cx)
@@ -1757,18 +1875,20 @@ class AnswerChecker:
                 found = self._factor_relation(node.symbol, a_values, r_values, usable)
                 if found in ("missing", "missing_neg"):
                     sign = ", and the sign is wrong" if found == "missing_neg" else ""
-                    return "missing_factor", f"missing the factor {node.name}{sign}", None
+                    return "missing_factor", f"missing the factor {self._name(node.name)}{sign}", None
                 if found in ("extra", "extra_neg"):
                     sign = ", and the sign is wrong" if found == "extra_neg" else ""
-                    return "extra_factor", f"extra factor {node.name}: it does not belong in {target}{sign}", None
+                    return ("extra_factor", f"extra factor {self._name(node.name)}: it does not belong in {target}{sign}",
+                            None)
             partial = self._partial_paths(expr, a_values, r_values, usable, of, wrt)
             if partial is not None:
                 return "missing_path", partial, None
             swap = self._wrong_index(expr, r_values, usable)
             if swap is not None:
                 wrote, meant = swap
-                return "wrong_index", f"wrong index: you wrote {wrote} where {meant} belongs", None
-        cx = self._counterexample(expr, reference, a_values, r_values, where)
+                return ("wrong_index", f"wrong index: you wrote {self._name(wrote)} where {self._name(meant)} belongs",
+                        None)
+        cx = self._counterexample(expr, reference, a_values, r_values, where, of)
         return "counterexample", self._counterexample_message(cx, of, wrt), cx
 
     def _factor_relation(self, factor, a_values, r_values, usable):
@@ -1816,7 +1936,26 @@ class AnswerChecker:
         return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {target}", None
 
     def _candidates(self, of, wrt) -> list:
-        """Factors the feedback can name: the local derivatives on the paths from wrt to of."""
+        """Factors the feedback can name: the local derivatives on the paths from wrt to of (memoized)."""
+        cache = self.__dict__.setdefault("_candidate_cache", {})
+        if (of, wrt) not in cache:
+            cache[(of, wrt)] = self._make_candidates(of, wrt)
+        return cache[(of, wrt)]
+
+    def _name(self, name: str) -> str:
+        """A node's name as the lectures write it: ŷ and y for the output and target, else as it is."""
+        return _plain(names.symbol(name), self.shown) if name in self.shown else name
+
+    def _feedback_math(self, message: str, of, wrt) -> tuple:
+        """(text, LaTeX) of the expressions the message prints, for the web's typesetting."""
+        out = []
+        for cand in self._candidates(of, wrt):
+            for t, x in cand.math:
+                if t in message and (t, x) not in out:
+                    out.append((t, x))
+        return tuple(out)
+
+    def _make_candidates(self, of, wrt) -> list:
         out: list[_Candidate] = []
         seen = set()
         g = self.graph
@@ -1838,11 +1977,18 @@ class AnswerChecker:
             seen.add(expr)
             child = g.by_name[f.child]
             is_act = child.kind == "activation"
-            label = f"{_plain(expr)} (∂{f.child}/∂{f.parent})"
+            shown = _plain(expr, self.shown)
+            math = [(shown, _tex(expr, self.shown))]
+            edge = f"(∂{_plain(names.symbol(f.child), self.shown)}/∂{_plain(names.symbol(f.parent), self.shown)})"
+            label = f"{shown} {edge}"
             if is_act:
                 act = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}.get(child.activation, child.activation)
-                label = f"{act}'({f.parent}) = {_plain(expr)} (∂{f.child}/∂{f.parent})"
-            out.append(_Candidate(expr, label, is_act))
+                head = f"{act}′({_plain(names.symbol(f.parent), self.shown)})"
+                tex_head = {"σ": r"\sigma", "ReLU": r"\operatorname{ReLU}"}.get(act, rf"\operatorname{{{act}}}") \
+                    + f"'({_tex(names.symbol(f.parent), self.shown)})"
+                label = f"{head} = {shown} {edge}"
+                math = [(f"{head} = {shown}", f"{tex_head} = {math[0][1]}")]
+            out.append(_Candidate(expr, label, is_act, tuple(math)))
         # the loss factor ∂L/∂ŷ as one piece
         return out[:40]
 
@@ -1887,12 +2033,68 @@ class AnswerChecker:
 
                 if self._everywhere(usable, test):
                     missing = [paths[k] for k in range(len(paths)) if k not in subset]
-                    shown = "; ".join(" → ".join(p.nodes) for p in missing)
+                    shown = "; ".join(" → ".join(self._name(n) for n in p.nodes) for p in missing)
                     return (f"only {size} of the {len(paths)} paths of influence are summed "
                             f"(the chain rule adds every path); missing: {shown}")
         return None
 
-    def _counterexample(self, expr, reference, a_values, r_values, where):
+    def _friendly_points(self) -> list:
+        """Points with small friendly values (½, −¾, ⅖, …; never 0 or ±1) where no sigmoid
+        saturates, for a counterexample a person can follow; built once, only when needed."""
+        cached = self.__dict__.get("_friendly_cache")
+        if cached is not None:
+            return cached
+        out = []
+        g = self.graph
+        leaves = [n for n in g.nodes if n.is_leaf]
+        k = len(FRIENDLY)
+        for shift in range(6):
+            values = {}
+            for i, n in enumerate(leaves):
+                values[n.symbol] = FRIENDLY[(i * (2 * shift + 1) + shift) % k]
+            targets = [n.symbol for n in leaves if n.kind == "target"] if g.mode == "network" else []
+            if targets and g.loss == "cross_entropy":
+                weights = [1 + (i + shift) % 3 for i in range(len(targets))]
+                values.update({t: Rational(w, sum(weights)) for t, w in zip(targets, weights)})
+            elif targets and g.loss == "bce":
+                values.update({t: (Rational(1, 2), Rational(1, 4), Rational(3, 4))[(i + shift) % 3]
+                               for i, t in enumerate(targets)})
+            point = ExactPoint(values, seed=1000 + shift)
+            try:
+                for n in g.nodes:
+                    if not n.is_leaf:
+                        point.values[n.symbol] = point.evaluate(n.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                continue
+            out.append(point)
+        self.__dict__["_friendly_cache"] = out
+        return out
+
+    def _friendly_counterexample(self, expr, reference):
+        """(point, answer value, reference value) at the first friendly point where both are
+        defined and differ, or None."""
+        for p in self._friendly_points():
+            try:
+                r = p.evaluate(reference)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError, TypeError, AttributeError):
+                continue
+            try:
+                a = p.evaluate(expr)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError, TypeError, AttributeError):
+                continue   # undefined there: the random point that decided explains it better
+            if not a.equals(r):
+                return p, a, r
+        return None
+
+    def _counterexample(self, expr, reference, a_values, r_values, where, of=None):
+        """The point where the answer differs, with both values: a friendly point (small fractions)
+        when the answer differs there too, else the random sample point that decided."""
+        if not self.lazy and of != COST and not expr.has(example_sum) and not reference.has(example_sum):
+            found = self._friendly_counterexample(expr, reference)
+            if found is not None:
+                p, a, r = found
+                leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
+                return self._cx_dict(leaves, a, r, "a point with small values")
         pts = self.points()
         idx = where
         if idx is None:
@@ -1909,18 +2111,31 @@ class AnswerChecker:
                     pass
         else:
             leaves = {n.name: p.values[n.symbol] for n in self.graph.nodes if n.is_leaf}
-        a, r = a_values[idx], r_values[idx]
+        return self._cx_dict(leaves, a_values[idx], r_values[idx], "a random sample point")
+
+    def _cx_dict(self, leaves, a, r, which) -> dict:
+        shown_names = self.shown
         return {
             "point": {k: v.display() for k, v in leaves.items()},
             "answer": None if a is None else a.display(),
             "expected": None if r is None else r.display(),
+            "at": which,
+            "shown": {
+                "point": {_plain(names.symbol(k), shown_names) if k in shown_names else k: v.readable()
+                          for k, v in leaves.items()},
+                "answer": None if a is None else a.readable(),
+                "expected": None if r is None else r.readable(),
+            },
         }
 
     def _counterexample_message(self, cx, of, wrt):
-        point = ", ".join(f"{k} = {v}" for k, v in cx["point"].items())
-        if cx["answer"] is None:
-            return f"your answer is undefined at {point}, where ∂{of}/∂{wrt} = {cx['expected']}"
-        return f"not equal to ∂{of}/∂{wrt}: at {point} your answer is {cx['answer']} but ∂{of}/∂{wrt} = {cx['expected']}"
+        shown = cx["shown"]
+        point = ", ".join(f"{k} = {v}" for k, v in shown["point"].items())
+        where = f"at {cx['at']} ({point})" if point else f"at {cx['at']}"
+        if shown["answer"] is None:
+            return f"your answer is undefined {where}, where ∂{of}/∂{wrt} = {shown['expected']}"
+        return (f"not equal to ∂{of}/∂{wrt}: {where} your answer is {shown['answer']} "
+                f"but ∂{of}/∂{wrt} = {shown['expected']}")
 
 
 # ---------------------------------------------------------------------------------------

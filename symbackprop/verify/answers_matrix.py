@@ -66,6 +66,8 @@ from ..verify.answers import (
     UNPARSEABLE,
     ANSWER_SECONDS,
     ExactPoint,
+    LazyExpected,
+    readable_number,
     Step,
     Value,
     Verdict,
@@ -1230,7 +1232,7 @@ class MatrixAnswerChecker:
         note = self._cost_note(scale) if cost else self._note()
         if normalized.note:
             note = normalized.note + ("; " + note if note else "")
-        common = dict(wrt=target, of="J" if cost else "L", expected=t.reference.latex(),
+        common = dict(wrt=target, of="J" if cost else "L", expected_source=LazyExpected(t.reference),
                       note=note, notation="matrix")
         steps = self._steps(target_text, sides)
         if sides[-1].expr == t.mat:
@@ -1417,7 +1419,7 @@ class MatrixAnswerChecker:
             if deriv is not None:
                 sym = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LReLU",
                        "softplus": "softplus"}.get(act, act)
-                out.append(_Candidate(deriv, f"{sym}'(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
+                out.append(_Candidate(deriv, f"{sym}′(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
                 if isinstance(deriv, Hadamard):
                     for piece in (deriv.left, deriv.right):
                         out.append(_Candidate(piece, piece.text(), layer, False))
@@ -1489,7 +1491,7 @@ class MatrixAnswerChecker:
                         if layer < self.md.depth:
                             return ("activation_derivative_missing",
                                     f"the activation's derivative is missing: your answer uses da_{layer} where "
-                                    f"{dz.text()} = da_{layer} ⊙ g'(z_{layer}) belongs; multiply da_{layer} "
+                                    f"{dz.text()} = da_{layer} ⊙ g′(z_{layer}) belongs; multiply da_{layer} "
                                     f"elementwise by {cand.label}")
                         return ("activation_derivative_missing",
                                 f"the activation's derivative is missing in {dz.text()}: multiply elementwise by "
@@ -1642,8 +1644,9 @@ class MatrixAnswerChecker:
         label = t.mat.text()
         point = {k: [[str(v) for v in row] for row in rows] for k, rows in p.raw.items()}
         total = sum(len(rows) * len(rows[0]) for rows in p.raw.values())
-        shown = "; ".join(f"{k} = [" + "; ".join(", ".join(row) for row in rows) + "]" for k, rows in point.items()) \
-            if total <= 40 else "a random point (see counterexample.point)"
+        readable = {k: [[readable_number(sympy.Rational(v)) for v in row] for row in rows] for k, rows in point.items()}
+        shown = "; ".join(f"{k} = [" + "; ".join(", ".join(row) for row in rows) + "]"
+                          for k, rows in readable.items()) if total <= 40 else "a random point (see counterexample.point)"
         if a is None:
             return {"point": point, "entry": None, "answer": None, "expected": None,
                     "message": f"your answer is undefined at {shown}, where {label} is defined"}
@@ -1659,10 +1662,10 @@ class MatrixAnswerChecker:
         if entry_name is not None:
             index_name = (f" (∂L/∂{entry_name})" if t.of.startswith(("W_", "b_"))
                           else f" (∂L/∂{entry_name} of example {i + 1})")
-        message = (f"not equal to {label}: at {shown}, entry {entry} of your answer is {aa[idx].display()} but "
-                   f"{label}{entry}{index_name} = {rr[idx].display()}")
+        message = (f"not equal to {label}: at {shown}, entry {entry} of your answer is {aa[idx].readable()} but "
+                   f"{label}{entry}{index_name} = {rr[idx].readable()}")
         return {"point": point, "entry": [i + 1, j + 1], "answer": aa[idx].display(), "expected": rr[idx].display(),
-                "message": message}
+                "shown": {"answer": aa[idx].readable(), "expected": rr[idx].readable()}, "message": message}
 
 
 def _lecture_number(c) -> str:

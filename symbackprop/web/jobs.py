@@ -195,7 +195,7 @@ def verify(path: str, answer: str, wrt: str | None) -> dict:
     shown = _display_names(path)
     out["normalized"] = changes
     out["checked_text"] = text
-    out["feedback_parts"] = feedback_parts(verdict.feedback, shown)
+    out["feedback_parts"] = feedback_parts(verdict.feedback, shown, getattr(verdict, "math", ()))
     out["decided_by_parts"] = feedback_parts(verdict.decided_by, shown) if verdict.decided_by else []
     out["expected_latex"] = lecture_tex(verdict.expected, shown) if verdict.expected else None
     wrong = [s for s in verdict.steps if not s.equal]

@@ -25,8 +25,9 @@ Nothing here evaluates the text; it is only rewritten, then parsed by the librar
 
 ``feedback_parts(text, shown)`` cuts the checker's feedback (prose with names like ``a^{3}_{1}`` and
 ``∂L/∂w^{2}_{1,1}`` in it) into ``{"text": ...}`` and ``{"tex": ...}`` pieces for KaTeX, in the
-lectures' notation (``shown`` maps the output activation to ``\hat{y}``, the target to ``y``), with
-``*`` shown as a thin space, never ``**``.
+lectures' notation (``shown`` maps the output activation to ``\hat{y}``, the target to ``y``).
+Expressions come typeset from the checker (``Verdict.math``: the LaTeX printed with the text, by
+:mod:`symbackprop.render.printers`); only names, ∂A/∂B and ŷ, σ′, −, · in the prose are recognized.
 """
 from __future__ import annotations
 
@@ -131,10 +132,10 @@ def normalize_mathlive(text: str) -> tuple[str, list]:
 
 _SCRIPT = r"(?:[\^_](?:\{[^{}\s]{1,40}\}|[A-Za-z0-9]))"
 _NAME = (r"(?:∂[A-Za-zŷ]+" + _SCRIPT + r"*/∂[A-Za-zŷ]+" + _SCRIPT + r"*"   # ∂L/∂w^{2}_{1,1}
-         r"|σ'|σ|ŷ(?:" + _SCRIPT + r")*"
+         r"|σ['′]|σ|ŷ(?:" + _SCRIPT + r")*"
          r"|[A-Za-z]{1,6}" + _SCRIPT + r"+ᵀ?)")                              # a^{3}_{1}, dz_2, a_1ᵀ
 _ATOM = r"(?:" + _NAME + r"|\d+(?:\.\d+)?(?:e-?\d+)?|\((?:[^()]{0,80})\))"
-_OP = r"(?:\s*(?:[*+/=]|−|-|⊙)\s*)"
+_OP = r"(?:\s*(?:[*+/=·]|−|-|⊙)\s*)"
 _SPAN = re.compile(r"(?<![A-Za-z\\{])(?:" + _NAME + r"(?:\((?:[^()]{0,80})\))?)(?:" + _OP + _ATOM + r"|\((?:[^()]{0,80})\))*")
 
 
@@ -152,16 +153,27 @@ def _span_tex(span: str, shown: dict) -> str:
     t = re.sub(r"∂([A-Za-zŷ]+" + _SCRIPT + r"*)/∂([A-Za-zŷ]+" + _SCRIPT + r"*)",
                lambda m: rf"\frac{{\partial {m.group(1)}}}{{\partial {m.group(2)}}}", t)
     t = (t.replace("ŷ", r"\hat{y}").replace("σ", r"\sigma ").replace("ᵀ", "^{T}").replace("−", "-")
-         .replace("⊙", r"\odot ").replace("*", r"\,"))
+         .replace("⊙", r"\odot ").replace("′", "'").replace("*", r"\,"))
+    t = re.sub(r"\s*·\s*", r" \\cdot ", t)
     t = re.sub(r"_(\d{2,})", r"_{\1}", t)
     return lecture_tex(t, shown)
 
 
-def feedback_parts(text: str, shown: dict | None = None) -> list:
-    """The feedback as [{"text": prose} | {"tex": math}] (math in the lectures' notation)."""
+def feedback_parts(text: str, shown: dict | None = None, math=()) -> list:
+    """The feedback as [{"text": prose} | {"tex": math}] (math in the lectures' notation).
+
+    ``math`` is the verdict's (text, LaTeX) pairs (``Verdict.math``): each expression the checker
+    printed is typeset from the LaTeX it printed alongside, never read back from the text; names
+    and ∂A/∂B between them are recognized in the prose."""
     shown = shown or {}
     if not text:
         return []
+    pairs = sorted(((t, x) for t, x in (math or ()) if t), key=lambda p: len(p[0]), reverse=True)
+    for t, x in pairs:
+        k = text.find(t)
+        if k >= 0:
+            return (feedback_parts(text[:k], shown, pairs) + [{"tex": x}]
+                    + feedback_parts(text[k + len(t):], shown, pairs))
     parts = []
     pos = 0
     first_line = text  # the pointer drawing of a parse error is for terminals; keep it as text
