@@ -213,45 +213,16 @@ def _fused_rules() -> dict:
     return out
 
 
-class _FusedView(dict):
-    """The fused rules, rebuilt from the registry when a loss is added (e.g. in a test)."""
+class _FusedView(_RegistryView):
+    """The fused rules, rebuilt from the loss registry when a loss is added (e.g. in a test)."""
+
+    def __init__(self):
+        dict.__init__(self)
 
     def _sync(self):
         if dict.__len__(self) != sum(len(l.fused) for l in LOSSES.values()):
             dict.clear(self)
             dict.update(self, _fused_rules())
-
-    def __getitem__(self, k):
-        self._sync()
-        return dict.__getitem__(self, k)
-
-    def get(self, k, default=None):
-        self._sync()
-        return dict.get(self, k, default)
-
-    def __contains__(self, k):
-        self._sync()
-        return dict.__contains__(self, k)
-
-    def __iter__(self):
-        self._sync()
-        return dict.__iter__(self)
-
-    def items(self):
-        self._sync()
-        return dict.items(self)
-
-    def keys(self):
-        self._sync()
-        return dict.keys(self)
-
-    def values(self):
-        self._sync()
-        return dict.values(self)
-
-    def __len__(self):
-        self._sync()
-        return dict.__len__(self)
 
 
 #: ``{(loss, output activation): FusedRule}``: a view of the loss entries' ``fused`` deltas.

@@ -645,9 +645,9 @@ def _near_rational(x: float, rng) -> Rational:
     return Rational(p, q)
 
 
-def _kink_arguments(graph) -> tuple:
-    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions."""
-    found = []
+def _kink_owners_of(graph) -> list:
+    """(argument, node name) for every ReLU-type (piecewise) function in the graph's definitions."""
+    out = []
     for n in graph.nodes:
         if n.definition is None:
             continue
@@ -658,9 +658,14 @@ def _kink_arguments(graph) -> tuple:
                     continue
                 if type(sub).__name__ == "huber" and len(sub.args) > 1:
                     arg = sub.args[0] - sub.args[1]
-                if arg not in found and not arg.is_Number:
-                    found.append(arg)
-    return tuple(found)
+                if not arg.is_Number:
+                    out.append((arg, n.name))
+    return out
+
+
+def _kink_arguments(graph) -> tuple:
+    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions, each once."""
+    return tuple(dict.fromkeys(arg for arg, _ in _kink_owners_of(graph)))
 
 
 def _record_signs(point, kinks, seen) -> None:
@@ -1269,20 +1274,7 @@ class AnswerChecker:
     @cached_property
     def _kink_owners(self) -> tuple:
         """(argument, node) for every ReLU-type kink in the graph's definitions."""
-        out = []
-        for n in self.graph.nodes:
-            if n.definition is None:
-                continue
-            for sub in sympy.preorder_traversal(n.definition):
-                if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
-                    arg = sub.args[0] if sub.args else None
-                    if isinstance(sub, sympy.Piecewise) or arg is None:
-                        continue
-                    if type(sub).__name__ == "huber" and len(sub.args) > 1:
-                        arg = sub.args[0] - sub.args[1]
-                    if not arg.is_Number:
-                        out.append((arg, n.name))
-        return tuple(out)
+        return tuple(_kink_owners_of(self.graph))
 
     def _lazy_uncovered(self, reference) -> tuple:
         """The kinks the reference depends on that are not on free nodes and are on one side at
