@@ -186,11 +186,15 @@ def run_grad(args) -> int:
             print(f"{out} = {loss}" if report["n_examples"] == 1 else
                   f"{out} ({report['reduction']} over {report['n_examples']} examples) = {loss}")
         top = "J" if out is None or report["n_examples"] > 1 else out
+        from ..render.printers import text as _text
+
+        shown = lambda name: _text(sympy.Symbol(name))  # noqa: E731  (λ for lambda; canonical names otherwise)
         for k, v in report["gradients"].items():
-            print(f"  ∂{top}/∂{k} = " + ("undefined" if v is None else f"{v:.6g}"))
+            print(f"  ∂{top}/∂{shown(k)} = " + ("undefined" if v is None else f"{v:.6g}"))
         for k, v in report.get("input_gradients", {}).items():
             if report["n_examples"] > 1:
-                print(f"  ∂{out}/∂{k} per example = " + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
+                print(f"  ∂{out}/∂{shown(k)} per example = "
+                      + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
     return 0
 
 
