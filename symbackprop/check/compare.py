@@ -146,8 +146,9 @@ def to_matrices(d: Derivation, params: dict) -> list:
 
 
 def from_matrices(d: Derivation, mats: list) -> dict:
-    """The inverse of ``to_matrices``."""
-    layers = d.graph.layers
+    """The inverse of ``to_matrices``: parameter values by name. A layer's shared bias b^{k} is the
+    (equal) entries of its row b_k, so it takes the first."""
+    layers, shared = d.graph.layers, d.graph.shared_biases
     out = {}
     for k in range(1, len(layers)):
         W, b = mats[k - 1]
@@ -156,17 +157,17 @@ def from_matrices(d: Derivation, mats: list) -> dict:
         for i in range(1, layers[k] + 1):
             for j in range(1, layers[k - 1] + 1):
                 out[names.weight(k, i, j)] = float(W[j - 1, i - 1])
-            out[names.bias(k, i)] = float(b[i - 1])
+            out[names.layer_bias(k, i, shared)] = float(b[0] if shared else b[i - 1])
     return out
 
 
 def trainer_gradients(d: Derivation, params: dict, X, Y) -> dict:
     net = network_from_graph(d)
-    grads = from_matrices(d, trainer.gradients(net, to_matrices(d, params), X, Y))
+    mats = trainer.gradients(net, to_matrices(d, params), X, Y)
+    grads = from_matrices(d, mats)
     if d.graph.shared_biases:  # the trainer has a bias per node; a shared b^{k} gets the sum over its uses
-        layers = d.graph.layers
-        for k in range(1, len(layers)):
-            grads[names.shared_bias(k)] = sum(grads.pop(names.bias(k, i)) for i in range(1, layers[k] + 1))
+        for k, (_, db) in enumerate(mats, start=1):
+            grads[names.shared_bias(k)] = float(np.sum(db))
     return grads
 
 
@@ -234,33 +235,28 @@ def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = FD_ST
     With ``errors`` (a dict), also estimates each difference's own error: the truncation error from
     the same difference at 2h (|D(h) − D(2h)| ≈ 3 · h² |J‴|/6, the curvature term) plus the rounding
     error 4 · eps · |J| / h; ``check`` allows that much on top of its relative tolerance.
+    With ``kinks`` (a dict), records (lower, upper) one-sided slope for each parameter whose slopes
+    (J(θ+h) − J(θ))/h and (J(θ) − J(θ−h))/h differ by more than curvature and rounding explain:
+    a kink between θ − h and θ + h (a ReLU unit at z = 0).
     """
     out = {}
     eps = float(np.finfo(float).eps)
-    base = None
+    J0 = float(loss(params, X, Y)) if errors is not None or kinks is not None else 0.0
+
+    def moved(name, delta):
+        shifted = dict(params)
+        shifted[name] += delta
+        return float(loss(shifted, X, Y))
+
     for name in names_ or params:
         h = step * max(1.0, abs(params[name]))
-
-        def diff(hh):
-            up, down = dict(params), dict(params)
-            up[name] += hh
-            down[name] -= hh
-            return (loss(up, X, Y) - loss(down, X, Y)) / (2 * hh)
-
-        out[name] = diff(h)
-        if errors is not None or kinks is not None:
-            if base is None:
-                J0 = float(loss(params, X, Y))
-                base = abs(J0)
+        up, down = moved(name, h), moved(name, -h)
+        out[name] = (up - down) / (2 * h)
         if errors is not None:
-            errors[name] = abs(out[name] - diff(2 * h)) + 4 * eps * base / h
-        if kinks is not None:  # one-sided slopes that disagree by more than rounding: a kink (ReLU at z = 0)
-            up, down = dict(params), dict(params)
-            up[name] += h
-            down[name] -= h
-            right = (float(loss(up, X, Y)) - J0) / h
-            left = (J0 - float(loss(down, X, Y))) / h
-            if abs(right - left) > 1e-3 * max(1.0, abs(right), abs(left)) + 8 * eps * base / h:
+            errors[name] = abs(out[name] - (moved(name, 2 * h) - moved(name, -2 * h)) / (4 * h)) + 4 * eps * abs(J0) / h
+        if kinks is not None:
+            right, left = (up - J0) / h, (J0 - down) / h
+            if abs(right - left) > 1e-3 * max(1.0, abs(right), abs(left)) + 8 * eps * abs(J0) / h:
                 kinks[name] = (min(left, right), max(left, right))
     return out
 

@@ -263,22 +263,19 @@ def run_train(args) -> int:
         check_writable(args.plot, args.force)
     net = trainer.Network(list(spec.network.layers), list(spec.network.activations), spec.network.loss,
                           spec.network.reduction, shared_biases=shared)
-    if shared:  # per-scalar names: b^{k} is the (equal) entries of the trainer's row b_k
-        from ..check.compare import matrices_from_names
+    if shared:  # per-scalar names; the trainer keeps b^{k} as a row b_k of equal entries
+        from ..check.compare import from_matrices, to_matrices
         from ..compile.numpy_backend import spec_data, spec_parameters
 
         d = derive(spec)
         X, Y = spec_data(d)
-        start = matrices_from_names(spec.network.layers, spec_parameters(d))
+        start = to_matrices(d, spec_parameters(d))
     else:
         X, Y = md.spec_data()
         start = md.spec_matrices
     result = trainer.train(net, start, X, Y, learning_rate=lr, epochs=epochs,
                            batch_size=spec.training.batch_size, seed=spec.training.seed, progress=args.progress)
-    if shared:
-        params = _shared_parameters(spec.network.layers, result.params)
-    else:
-        params = compile_matrix_gradients(md).module.from_matrices(result.params)
+    params = from_matrices(d, result.params) if shared else compile_matrix_gradients(md).module.from_matrices(result.params)
     if args.plot:
         from ..lessons.plots import loss_curve
 
@@ -291,19 +288,6 @@ def run_train(args) -> int:
         for k, v in params.items():
             print(f"  {k} = {v:.6g}")
     return 0
-
-
-def _shared_parameters(layers, mats) -> dict:
-    """The trainer's [(W_k, b_k)] as per-scalar names with one bias b^{k} per layer."""
-    from ..spec import names
-
-    out = {}
-    for k, (W, b) in enumerate(mats, start=1):
-        for i in range(1, layers[k] + 1):
-            for j in range(1, layers[k - 1] + 1):
-                out[names.weight(k, i, j)] = float(W[j - 1, i - 1])
-        out[names.shared_bias(k)] = float(np.asarray(b).reshape(-1)[0])
-    return out
 
 
 def run_export(args) -> int:

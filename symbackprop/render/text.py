@@ -91,12 +91,10 @@ MAX_EXAMPLES_WRITTEN = 4
 def _cost_gradient_line(d, out_name: str, target_name: str, per_example: list, decimals: int) -> str:
     """∂J/∂θ over the examples, as the cost line says: (1/n)(∂L_1/∂θ + … + ∂L_n/∂θ) = value.
 
-    The value is reduced from the unrounded per-example numbers, then rounded once."""
-    import sympy
-
+    The value is reduced from the unrounded per-example numbers (the derivation's own reduction
+    factor, 1/n or 1), then rounded once."""
     n = len(per_example)
-    total = sympy.Add(*per_example)
-    value = total / n if d.reduction == "mean" else total
+    value = d.reduction_factor * sympy.Add(*per_example)
     written = ([number(v, decimals) for v in per_example] if n <= MAX_EXAMPLES_WRITTEN else None)
     if written is not None:
         parts = " + ".join(f"({w})" if w.startswith("−") else w for w in written)
