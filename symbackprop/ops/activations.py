@@ -41,6 +41,7 @@ class Activation:
     text_name: str = ""
     min_width: int = 1       # the fewest nodes a layer of it may have
     min_width_reason: str = ""
+    shift_invariant: bool = False  # g(z + c) = g(z) for a common c (softmax): a layer-wide bias does nothing
 
     def apply(self, z, layer_zs=None):
         return self.function(z, tuple(layer_zs)) if self.layerwise else self.function(z)
@@ -148,7 +149,7 @@ register(Activation(
     "softmax", lambda z, zs: softmax(z, *zs), None, r"\operatorname{softmax}",
     "derivative of softmax: d a_i / d z_j = a_i (delta_ij - a_j)",
     r"\frac{\partial a_i}{\partial z_j} = a_i\left(\delta_{ij} - a_j\right)",
-    layerwise=True, output_only=True, min_width=2,
+    layerwise=True, output_only=True, min_width=2, shift_invariant=True,
     min_width_reason="a softmax over one node is always 1, so every gradient would be 0: "
                      "use 'sigmoid' (with loss 'bce') for one output"))
 

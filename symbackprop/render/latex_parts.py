@@ -450,7 +450,7 @@ class Notation:
         return _tidy(sympy.latex(expr, symbol_names=sn, mul_symbol="dot", **kw)), exact
 
 
-_DOUBLE_PAREN = re.compile(r"\\left\(\((-[^()]*)\)\\right\)")
+_DOUBLE_PAREN = re.compile(r"\\left\(\((-[^()]*)\)\s*\\right\)")
 _LEADING_NEGATIVE = re.compile(r"^\((-[0-9.]+)\)(?=\s*[-+]|$)")
 
 

@@ -270,7 +270,10 @@ class Renderer:
             value, vexact = self.fmt(self.ev.value(e, n.name))
             lhs = self.lhs_tex(n)
             symbolic = self.definition_tex(n)
-            if subst:
+            if subst and len(symbolic) + len(subst) > MAX_FORWARD_ROW:  # a wide sum: the numbers on a row of their own
+                rows.append(f"{lhs} &= {symbolic}")
+                rows.append(f"&{_rel(exact)} {subst} {_rel(exact and vexact)} {value}")
+            elif subst:
                 rows.append(f"{lhs} &= {symbolic} {_rel(exact)} {subst} {_rel(exact and vexact)} {value}")
             else:
                 rows.append(f"{lhs} &= {symbolic} {_rel(vexact)} {value}")
@@ -865,6 +868,10 @@ class Renderer:
                 "$\\theta$ & value & $\\partial J/\\partial\\theta$ & $\\theta - \\alpha\\, \\partial J/\\partial\\theta$ \\\\\n"
                 "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n")
 
+
+#: a forward row whose definition and numbers together are longer than this (characters of LaTeX)
+#: puts the numbers on a row of their own
+MAX_FORWARD_ROW = 180
 
 #: a sum of path products longer than this (characters of LaTeX) is set one path per row
 MAX_SUM_ROW = 80

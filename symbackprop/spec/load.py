@@ -306,6 +306,10 @@ def _network(table, where) -> NetworkSpec:
         raise where.error("[network].biases", f"unknown bias layout {layout!r}{did_you_mean(str(layout), BIAS_LAYOUTS)} "
                           "(allowed: per_node, one bias b^{k}_{i} per node (the default); shared, one bias b^{k} "
                           "per layer)")
+    if layout == "shared" and get_activation(acts[-1]).shift_invariant:
+        raise where.error("[network].biases", f"a bias shared by the whole {acts[-1]} output layer adds the same "
+                          f"number to every z, which {acts[-1]} ignores, so its gradient is always 0: use "
+                          "per_node biases (or another output activation)")
     return NetworkSpec(layers, tuple(acts), loss, reduction, shared_biases=layout == "shared")
 
 
