@@ -26,6 +26,14 @@ z_l, a_l, W_l, b_l. The backward steps, the slides' seven steps for any depth::
     da_{l-1} = dz_l W_l^T
     dz_{l-1} = da_{l-1} \odot g'(z_{l-1})  (\sigma' = a(1 - a), tanh' = 1 - a^2, ...)
 
+With one bias per layer (``[network] biases = "shared"``, the convention of the well-known
+step-by-step example) b_l is a (1, 1) matrix, put in every column by a row of ones and so added
+to every entry of z_l::
+
+    z_l  = a_{l-1} W_l + b_l 1_{1×N_l}
+    db_l = (\sum_{rows} dz_l) 1_{N_l×1}     the shared bias's gradient is the sum over its uses:
+                                          over the examples (rows) and the nodes (columns)
+
 The slides write the mean loss (1/n) \sum but their backward steps drop the 1/n: they
 differentiate the per-example (summed) loss. Here the factor r is explicit in the first
 step and every later step inherits it, so dW_l is exactly \partial J / \partial W_l.
@@ -46,6 +54,8 @@ Example (the slides' gender network)::
     ['dz_2 = 1/n (ŷ − y)', 'dW_2 = a_1ᵀ dz_2', 'db_2 = Σ_rows dz_2']
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import sympy
@@ -125,7 +135,8 @@ class MatrixDerivation(MatrixNumbers):
     Attributes: ``spec`` (or None), ``layers`` (N_0..N_L), ``activations``, ``loss``,
     ``reduction``, ``n_examples`` (None without data), ``depth`` (L, weight layers),
     ``dims``, ``matrices`` ({name: Mat}), ``forward`` and ``backward`` (tuples of steps),
-    ``reduction_factor`` (1/n with the symbol n, or 1).
+    ``reduction_factor`` (1/n with the symbol n, or 1), ``shared_biases`` (one bias per layer:
+    b_l is (1, 1), added to every entry of z_l, and db_l sums dz_l over the examples and the nodes).
     """
 
     def __init__(self, network, spec=None):
@@ -135,6 +146,7 @@ class MatrixDerivation(MatrixNumbers):
         self.activations = tuple(network.activations)
         self.loss = network.loss
         self.reduction = network.reduction
+        self.shared_biases = bool(getattr(network, "shared_biases", False))
         self.n_examples = (spec.n_examples or None) if spec is not None else None
         self.depth = len(self.layers) - 1
         for i, name in enumerate(self.activations):
@@ -200,8 +212,6 @@ class MatrixDerivation(MatrixNumbers):
             return aliases[raw]
         if s in aliases:
             return aliases[s]
-        import re
-
         m = re.fullmatch(r"(d?)([AZWazwb])_?(\d+)", s)
         if m:
             d, letter, l = m.group(1), m.group(2), int(m.group(3))
@@ -225,7 +235,8 @@ class MatrixDerivation(MatrixNumbers):
 
     def index_name(self, name: str, row: int, col: int) -> str:
         """The index-notation name of entry [row, col] (1-based) of a matrix, or of the
-        quantity a gradient matrix differentiates: W_l[j, i] -> w^{l}_{i,j}, b_l[1, i] -> b^{l}_{i},
+        quantity a gradient matrix differentiates: W_l[j, i] -> w^{l}_{i,j}, b_l[1, i] -> b^{l}_{i}
+        (b_l[1, 1] -> b^{l} when the layer shares one bias),
         z_l[e, i] -> z^{l+1}_{i} (example e), a_l[e, i] -> a^{l+1}_{i}, x[e, j] -> x_{j}, y[e, k] -> y_{k};
         dW_l[j, i] -> w^{l}_{i,j} (dW_l[j, i] = ∂J/∂w^{l}_{i,j}) and so on."""
         name = self.resolve(name)
@@ -235,7 +246,7 @@ class MatrixDerivation(MatrixNumbers):
         if base.startswith("W_"):
             return names.weight(int(base[2:]), col, row)
         if base.startswith("b_"):
-            return names.bias(int(base[2:]), col)
+            return names.layer_bias(int(base[2:]), col, self.shared_biases)
         if base.startswith("z_"):
             return names.pre_activation(int(base[2:]) + 1, col)
         if base.startswith("a_"):
@@ -274,7 +285,11 @@ class MatrixDerivation(MatrixNumbers):
     def _gradient_name(self, name: str) -> str:
         """``dW_1`` as is; ``W_1`` -> ``dW_1``; an index-notation entry ``w^{1}_{2,1}`` / ``b^{1}_{2}`` /
         ``z^{3}_{1}`` / ``a^{2}_{1}`` -> the gradient matrix holding it (``dW_1``, ``db_1``, ``dz_2``, ``da_1``)."""
-        parts = names.split_indexed(name.replace(" ", ""))
+        compact = name.replace(" ", "")
+        m = re.fullmatch(r"b\^\{?(\d+)\}?", compact)
+        if m and self.shared_biases and 1 <= int(m.group(1)) <= self.depth:  # a shared bias b^{l}
+            return f"db_{int(m.group(1))}"
+        parts = names.split_indexed(compact)
         if parts is not None and parts[1] is not None:
             letter, layer, _ = parts
             if letter in ("w", "b") and 1 <= layer <= self.depth:
@@ -315,6 +330,10 @@ class MatrixDerivation(MatrixNumbers):
                 return s
         raise SpecError(f"{name} is not computed by a forward step")
 
+    def bias_shape(self, l: int) -> tuple:
+        """The shape of b_l in numbers: (1, N_l), or (1, 1) when the layer shares one bias."""
+        return (1, 1) if self.shared_biases else (1, self.layers[l])
+
     @property
     def parameter_names(self) -> tuple:
         """``('W_1', 'b_1', ..., 'W_L', 'b_L')``."""
@@ -322,7 +341,7 @@ class MatrixDerivation(MatrixNumbers):
 
     @property
     def parameter_count(self) -> int:
-        return sum(self.layers[l] * self.layers[l + 1] + self.layers[l + 1] for l in range(self.depth))
+        return parameter_count(self.layers, self.shared_biases)
 
     def loss_latex(self) -> str:
         """The per-example loss as the lectures write it (index form over the outputs k)."""
@@ -334,9 +353,10 @@ MATRIX_MIN_PARAMETERS = 5000
 derivation is linear in the parameters but a few milliseconds each, far too slow at 100k."""
 
 
-def parameter_count(layers) -> int:
-    """Σ_l (N_{l-1} N_l + N_l): every weight and bias of a fully connected network."""
-    return sum(layers[k] * layers[k + 1] + layers[k + 1] for k in range(len(layers) - 1))
+def parameter_count(layers, shared_biases: bool = False) -> int:
+    """Σ_l (N_{l-1} N_l + N_l): every weight and bias of a fully connected network
+    (Σ_l (N_{l-1} N_l + 1) with one shared bias per layer)."""
+    return sum(layers[k] * layers[k + 1] + (1 if shared_biases else layers[k + 1]) for k in range(len(layers) - 1))
 
 
 def uses_matrix_form(spec) -> bool:
@@ -344,15 +364,8 @@ def uses_matrix_form(spec) -> bool:
     parameters: the CLI derives, renders, checks and exports these in matrix form."""
     if spec.network is None:
         return False
-    if getattr(spec.network, "shared_biases", False):  # one bias per layer: index notation only
-        if parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS:
-            from ..errors import SpecError
-
-            raise SpecError(f"{spec.source}: [network].biases: shared biases are derived in index notation, "
-                            f"which allows at most {MATRIX_MIN_PARAMETERS} parameters: use narrower layers, or "
-                            "per-node biases for the matrix form")
-        return False
-    return spec.notation == "matrix" or parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS
+    shared = bool(getattr(spec.network, "shared_biases", False))  # one bias per layer: b_l is (1, 1)
+    return spec.notation == "matrix" or parameter_count(spec.network.layers, shared) > MATRIX_MIN_PARAMETERS
 
 
 def matrix_derive(source) -> MatrixDerivation:
@@ -366,8 +379,6 @@ def matrix_derive(source) -> MatrixDerivation:
 
     spec = None
     if isinstance(source, NetworkSpec):
-        if getattr(source, "shared_biases", False):
-            raise NotSupportedError("the matrix form has one bias per node; shared biases are derived per scalar")
         return MatrixDerivation(source)
     if isinstance(source, Spec):
         spec = source
@@ -379,9 +390,6 @@ def matrix_derive(source) -> MatrixDerivation:
         where = spec.source if spec is not None else "<spec>"
         raise NotSupportedError(f"{where}: the matrix form needs a [network] spec (layers, activations, loss); "
                                 f"a [graph] spec is derived per scalar only")
-    if getattr(spec.network, "shared_biases", False):
-        raise NotSupportedError(f"{spec.source}: the matrix form has one bias per node (b_l of shape (1, N_l)); "
-                                "a spec with shared biases is derived, compiled and checked per scalar")
     return MatrixDerivation(spec.network, spec)
 
 
@@ -394,7 +402,9 @@ def matrix_derivation_text(md: MatrixDerivation, wrt=None, decimals: int = 4) ->
     lines.append(f"# {title} (matrix form)")
     lines.append(f"layers {list(md.layers)}, activations {', '.join(md.activations)}, loss {md.loss}, "
                  f"reduction {md.reduction}" + (f" over n = {md.n_examples} examples" if md.n_examples else ""))
-    lines.append("index notation: W_l[j, i] = w^{l}_{i,j} (row = input j, column = neuron i), b_l[1, i] = b^{l}_{i}; "
+    bias_note = ("b_l[1, 1] = b^{l}, one bias shared by every node of the layer" if md.shared_biases
+                 else "b_l[1, i] = b^{l}_{i}")
+    lines.append(f"index notation: W_l[j, i] = w^{{l}}_{{i,j}} (row = input j, column = neuron i), {bias_note}; "
                  "row e of z_l, a_l is z^{l+1}, a^{l+1} of example e")
     lines.append("")
     lines.append("forward:")
@@ -422,8 +432,21 @@ def matrix_derivation_text(md: MatrixDerivation, wrt=None, decimals: int = 4) ->
         for s in md.forward + steps:
             v = np.asarray(env[s.target.name], dtype=float)
             rows = "; ".join(", ".join(_fmt(x, decimals) for x in row) for row in v)
-            lines.append(f"  {s.target.text()} = [{rows}]")
+            lines.append(f"  {s.target.text()} = [{rows}]" + _shared_bias_sum(md, s, env, decimals))
     return "\n".join(lines) + "\n"
+
+
+def _shared_bias_sum(md: MatrixDerivation, step, env, decimals: int) -> str:
+    """For a shared bias's gradient db_l with a few uses: ``, the sum over its uses: 0.1385 + (−0.0381)``."""
+    name = step.target.name
+    if not (md.shared_biases and name.startswith("db_")):
+        return ""
+    uses = np.asarray(env[f"dz_{name[3:]}"], dtype=float).ravel()
+    if uses.size > 12:
+        return f", the sum over its {uses.size} uses (every entry of dz_{name[3:]})"
+    terms = [_fmt(u, decimals) for u in uses]
+    terms = [f"(−{t[1:]})" if t.startswith("-") else t for t in terms]
+    return f", the sum over its uses (the entries of dz_{name[3:]}): " + " + ".join(terms)
 
 
 def _fmt(x: float, decimals: int) -> str:

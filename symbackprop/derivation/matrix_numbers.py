@@ -28,14 +28,15 @@ class MatrixNumbers:
 
     @cached_property
     def spec_matrices(self):
-        """The spec's parameters in the slides' shapes, floats: [(W_1, b_1), ...] with W_l (N_{l-1}, N_l)."""
+        """The spec's parameters in the slides' shapes, floats: [(W_1, b_1), ...] with W_l (N_{l-1}, N_l)
+        and b_l (1, N_l), or (1, 1) with shared biases."""
         if self.spec is None or self.spec.weights is None:
             raise SpecError("no parameters: the matrix derivation was built without a spec")
         out = []
         for l in range(1, self.depth + 1):
             w = self.spec.weights[l - 1]
             Wt = np.array([[_to_float(v) for v in row] for row in w], dtype=float).reshape(self.layers[l], self.layers[l - 1])
-            bb = np.array([_to_float(v) for v in self.spec.biases[l - 1]], dtype=float).reshape(1, -1)
+            bb = np.array([_to_float(v) for v in self._layer_biases(l)], dtype=float).reshape(1, -1)
             out.append((np.ascontiguousarray(Wt.T), bb))
         return out
 
@@ -45,8 +46,21 @@ class MatrixNumbers:
         for l in range(1, self.depth + 1):
             w = self.spec.weights[l - 1]
             Wt = np.array(w, dtype=object).reshape(self.layers[l], self.layers[l - 1])
-            out.append((Wt.T.copy(), np.array([list(self.spec.biases[l - 1])], dtype=object)))
+            out.append((Wt.T.copy(), np.array([list(self._layer_biases(l))], dtype=object)))
         return out
+
+    def _layer_biases(self, l: int) -> tuple:
+        """The spec's biases of layer l: one per node, or the layer's one shared bias (the spec keeps it
+        once per node, all equal)."""
+        biases = tuple(self.spec.biases[l - 1])
+        return biases[:1] if getattr(self, "shared_biases", False) else biases
+
+    def per_node_biases(self, mats) -> list:
+        """[(W_l, b_l)] with each shared (1, 1) bias repeated across its layer's N_l nodes, the (1, N_l) rows
+        a per-node consumer such as the independent trainer (``shared_biases=True``) takes; as is otherwise."""
+        if not getattr(self, "shared_biases", False):
+            return list(mats)
+        return [(W, np.repeat(np.reshape(b, (1, 1)), self.layers[l], axis=1)) for l, (W, b) in enumerate(mats, start=1)]
 
     def has_data(self) -> bool:
         return self.spec is not None and bool(self.spec.x)

@@ -118,7 +118,7 @@ def forward_steps(md) -> tuple:
     for l in range(1, L + 1):
         Ml, Nl = md.width(l - 1), md.width(l)
         W[l] = md._mat(f"W_{l}", Shape(Ml, Nl))
-        b[l] = md._mat(f"b_{l}", Shape(ONE, Nl))
+        b[l] = md._mat(f"b_{l}", Shape(ONE, ONE) if md.shared_biases else Shape(ONE, Nl))
         z[l] = md._mat(f"z_{l}", Shape(n, Nl))
         forward.append(_weighted_sum_step(md, l, a[l - 1], W[l], b[l], z[l]))
         act = md.activations[l - 1]
@@ -141,6 +141,8 @@ def forward_steps(md) -> tuple:
 
 def _weighted_sum_step(md, l: int, prev: Mat, Wl: Mat, bl: Mat, zl: Mat) -> ForwardStep:
     """z_l = a_{l-1} W_l + b_l: the shapes, why the inner dimensions match, and the index form."""
+    if md.shared_biases:
+        return _shared_bias_weighted_sum_step(md, l, prev, Wl, bl, zl)
     n = md.batch
     Ml, Nl = md.width(l - 1), md.width(l)
     expr = Add(MatMul(prev, Wl), bl)
@@ -159,6 +161,30 @@ def _weighted_sum_step(md, l: int, prev: Mat, Wl: Mat, bl: Mat, zl: Mat) -> Forw
         rf"z_{{{l}}}[e, i] = \sum_j {prev.latex() if l > 1 else 'x'}[e, j]\, W_{{{l}}}[j, i] + b_{{{l}}}[1, i]"
         rf" \;\Leftrightarrow\; z^{{{l + 1}}}_{{i}} = \sum_j w^{{{l}}}_{{i,j}}\, "
         rf"{'a^{' + str(l) + '}_{j}' if l > 1 else 'x_{j}'} + b^{{{l}}}_{{i}}")
+
+
+def _shared_bias_weighted_sum_step(md, l: int, prev: Mat, Wl: Mat, bl: Mat, zl: Mat) -> ForwardStep:
+    """z_l = a_{l-1} W_l + b_l 1: one bias b_l (1, 1) for the layer, put in every column by a row of ones."""
+    n = md.batch
+    Ml, Nl = md.width(l - 1), md.width(l)
+    ones = Ones(Shape(ONE, Nl))
+    expr = Add(MatMul(prev, Wl), MatMul(bl, ones))
+    shapes = (f"{_shape_product_text(prev.shape, Wl.shape)} + (1, 1)(1, {Nl.label}) → ({n.label}, {Nl.label})")
+    shapes_latex = (rf"({n.latex}, {Ml.latex})({Ml.latex}, {Nl.latex}) + (1, 1)(1, {Nl.latex}) "
+                    rf"\rightarrow ({n.latex}, {Nl.latex})")
+    remark = (f"the inner dimensions of {prev.text()} W_{l} match ({Ml.label}"
+              f"{'' if Ml.size is None else ' = ' + str(Ml.size)}): W_{l} takes {Ml.label} inputs to {Nl.label} "
+              f"neurons, so it is ({Ml.label}, {Nl.label}); b_{l} is (1, 1), one bias shared by the layer: "
+              f"b_{l} {ones.text()} puts it in every column, and it is added to every row")
+    inp = names.activation(l, 'j') if l > 1 else names.feature('j')
+    return ForwardStep(
+        zl, expr, shapes, shapes_latex, remark,
+        f"z_{l}[e, i] = Σ_j {prev.text()}[e, j] W_{l}[j, i] + b_{l}, i.e. "
+        f"{names.pre_activation(l + 1, 'i')} = Σ_j {names.weight(l, 'i', 'j')} {inp} + {names.shared_bias(l)} "
+        f"(the same b^{{{l}}} for every node i)",
+        rf"z_{{{l}}}[e, i] = \sum_j {prev.latex() if l > 1 else 'x'}[e, j]\, W_{{{l}}}[j, i] + b_{{{l}}}"
+        rf" \;\Leftrightarrow\; z^{{{l + 1}}}_{{i}} = \sum_j w^{{{l}}}_{{i,j}}\, "
+        rf"{'a^{' + str(l) + '}_{j}' if l > 1 else 'x_{j}'} + b^{{{l}}}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -252,6 +278,8 @@ def weight_gradient_step(md, l: int, dz: Mat) -> dict:
 
 def bias_gradient_step(md, l: int, dz: Mat) -> dict:
     """db_l = Σ_rows dz_l: the bias is added to every row, so its gradient is summed across the batch."""
+    if md.shared_biases:
+        return _shared_bias_gradient_step(md, l, dz)
     n, Nl = md.batch, md.width(l)
     db = md._mat(f"db_{l}", Shape(ONE, Nl))
     return dict(
@@ -264,6 +292,29 @@ def bias_gradient_step(md, l: int, dz: Mat) -> dict:
         shapes_latex=rf"({n.latex}, {Nl.latex}) \rightarrow (1, {Nl.latex}) = \text{{shape of }} b_{{{l}}}",
         index_form=f"db_{l}[1, i] = ∂J/∂{names.bias(l, 'i')}",
         index_form_latex=rf"db_{{{l}}}[1, i] = \frac{{\partial J}}{{\partial b^{{{l}}}_{{i}}}}")
+
+
+def _shared_bias_gradient_step(md, l: int, dz: Mat) -> dict:
+    """db_l = (Σ_rows dz_l) 1: one bias added to every entry of z_l, so its gradient is the sum over its
+    uses, over the examples (the rows) and over the layer's nodes (the columns)."""
+    n, Nl = md.batch, md.width(l)
+    db = md._mat(f"db_{l}", Shape(ONE, ONE))
+    ones = Ones(Shape(Nl, ONE))
+    return dict(
+        target=db, of=f"b_{l}", expression=MatMul(RowSum(dz), ones), rule="bias gradient",
+        justification=(f"b_{l} is one number added to every entry of z_{l} (every node i of every example e) "
+                       f"with coefficient 1, so db_{l} = Σ_e Σ_i dz_{l}[e, i]: the shared bias's gradient is the "
+                       f"sum over its uses, Σ_rows over the examples and the product with {ones.text()} over the "
+                       f"nodes"),
+        justification_latex=(rf"\frac{{\partial z_{{{l}}}[e, i]}}{{\partial b_{{{l}}}}} = 1 \text{{ for every }} "
+                             rf"e, i \Rightarrow db_{{{l}}} = \sum_e \sum_i dz_{{{l}}}[e, i]"),
+        shapes=(f"({n.label}, {Nl.label}) → (1, {Nl.label}), then (1, {Nl.label})({Nl.label}, 1) → (1, 1), "
+                f"the shape of b_{l}"),
+        shapes_latex=(rf"({n.latex}, {Nl.latex}) \rightarrow (1, {Nl.latex}),\ (1, {Nl.latex})({Nl.latex}, 1) "
+                      rf"\rightarrow (1, 1) = \text{{shape of }} b_{{{l}}}"),
+        index_form=f"db_{l} = ∂J/∂{names.shared_bias(l)} = Σ_i ∂J/∂{names.pre_activation(l + 1, 'i')} summed over e",
+        index_form_latex=(rf"db_{{{l}}} = \frac{{\partial J}}{{\partial b^{{{l}}}}} = \sum_e \sum_i r\, "
+                          rf"\frac{{\partial L_e}}{{\partial z^{{{l + 1}}}_{{i}}}}"))
 
 
 def previous_layer_step(md, l: int, dz: Mat, da: Mat) -> dict:
