@@ -237,6 +237,23 @@ def test_every_matrix_backend_agrees_with_pytorch(acts, loss, reduction, y):
             np.testing.assert_allclose(np.asarray(db), tb, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("acts, loss, reduction, y", CASES, ids=[c[1] for c in CASES])
+def test_the_independent_trainer_agrees_through_per_node_biases(acts, loss, reduction, y):
+    """The trainer keeps a shared bias as a (1, N_l) row of equal entries and puts the sum over its uses in
+    every entry of its gradient: ``per_node_biases`` is the bridge ``check`` needs (see check/matrix.py)."""
+    from symbackprop.check import trainer
+
+    md = matrix_derive(wide(acts, loss, reduction, y))
+    c = compile_matrix_gradients(md)
+    net = trainer.Network(tuple(md.layers), tuple(md.activations), md.loss, md.reduction, shared_biases=True)
+    mats, X, Y = random_point(md, 11)
+    rows = md.per_node_biases(mats)
+    assert [b.shape for _, b in rows] == [(1, 4), (1, 2)] and all(np.all(b == b[0, 0]) for _, b in rows)
+    for (dW, db), (tW, tb) in zip(c.matrix_gradients(mats, X, Y), trainer.gradients(net, rows, X, Y)):
+        np.testing.assert_allclose(dW, tW, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(np.repeat(db, tb.shape[1], axis=1), tb, rtol=1e-12, atol=1e-15)
+
+
 def numpy_loss(acts, loss, reduction, mats, X, Y):
     """J written out in plain NumPy, one scalar bias per layer (for finite differences)."""
     f = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
