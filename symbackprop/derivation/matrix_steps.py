@@ -357,7 +357,8 @@ def activation_step(md, l: int, da: Mat, dzm: Mat) -> dict:
         deriv = rule.derivative(z, a)
         expr = da if deriv is None else Hadamard(da, deriv)
         gp = "1" if deriv is None else deriv.text()
-        just = (f"chain rule through the activation, entry by entry: {a.text()} = {act}(z_{l}), "
+        g_of_z = z if rule.function is None else Apply(rule.function, z)  # σ(z_2), as the lectures write it
+        just = (f"chain rule through the activation, entry by entry: {a.text()} = {g_of_z.text()}, "
                 f"∂{a.text()}/∂z_{l} = {gp} ({rule.rule})")
         jl = (rf"{a.latex()} = {ACTIVATIONS[act].latex_name}(z_{{{l}}}) \Rightarrow \frac{{\partial {a.latex()}}}{{\partial z_{{{l}}}}} = "
               rf"{'1' if deriv is None else deriv.latex()} \text{{ (elementwise)}}")
