@@ -129,7 +129,7 @@ class _Calculus:
         var = str(next(c for c in limits.children if isinstance(c, Token) and c.type == "NAME"))
         if self.resolver.strict and _is_example_sum(limits, var):
             # \sum_{i=1}^{n} over the examples: the body is one example's (y_i, \hat{y}_i, x_i^1)
-            return example_sum(self.build(body))
+            return example_sum(self.build_example_sum(var, body))
         if var in self.env:
             raise self.fail(f"the index {var} is already used by an outer \\sum", limits)
         exprs = [c for c in limits.children if isinstance(c, Tree)]

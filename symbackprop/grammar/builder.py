@@ -2,7 +2,8 @@ r"""Parse tree -> SymPy: :class:`_Builder`, bottom up, and the checks on what it
 
 Takes a lark tree of one side and a :class:`~symbackprop.grammar.resolve._Resolver`; gives a finite real SymPy
 expression (:func:`_build`) or a ParseError with the column.  The builder is put together from one mixin per
-construct: arithmetic and powers (build_arith), names (resolve), derivatives, functions and sums (build_calculus).
+construct: arithmetic and powers (build_arith), names (resolve), example i inside a sum over the examples
+(build_examples), derivatives, functions and sums (build_calculus).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lark import Token, Tree
 from ..errors import ParseError
 from .build_arith import _Arithmetic
 from .build_calculus import _Calculus
+from .build_examples import _ExampleIndex
 from .resolve import _NAMEBASES, _NameReading, _Resolver, _Unknown
 from .syntax import _error, _pos
 from .vocabulary import MAX_BITS, MAX_DEPTH, MAX_EXPONENT
@@ -25,7 +27,7 @@ def _trees(node: Tree) -> list:
 _BAD = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
 
-class _Builder(_Arithmetic, _NameReading, _Calculus):
+class _Builder(_Arithmetic, _NameReading, _ExampleIndex, _Calculus):
     """Evaluates a parse tree to SymPy, bottom up, with the bounds checked at each step."""
 
     def __init__(self, text: str, resolver: _Resolver):

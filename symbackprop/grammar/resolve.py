@@ -6,12 +6,13 @@ which name was not known (with a suggestion only when it is the name meant) or w
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import sympy
 from lark import Token, Tree
 
-from ..errors import ParseError, did_you_mean
+from ..errors import ParseError, did_you_mean, typo_suggestion
 from ..spec import names
 from .syntax import _pos
 from .vocabulary import SPEC_CONSTANTS
@@ -61,7 +62,34 @@ class _Resolver:
         return sympy.Integer(value) if isinstance(value, int) else value
 
     def suggestion(self, name: str) -> str:
-        return did_you_mean(name, self._known) if self._known else ""
+        """A typo's fix, or a name of the same letter and shape (x_{3} -> x_{1}); never another letter
+        (no 'y_{1}' for an a_{1} whose layer was not read), else the spec's names of that letter."""
+        if not self._known:
+            return ""
+        fix = typo_suggestion(name, self._known)
+        if fix:
+            return fix
+        shape = _shape(name)
+        if shape is None:
+            return did_you_mean(name, [k for k in self._known if _shape(k) is None]) if len(name) >= 3 else ""
+        same_letter = [k for k in self._known if (_shape(k) or ("",))[0] == shape[0]]
+        same_shape = [k for k in same_letter if _shape(k) == shape]
+        if same_shape:
+            return did_you_mean(name, same_shape)
+        if same_letter:
+            return "; the spec's " + shape[0] + " are " + ", ".join(same_letter[:4]) + (", ..." if len(same_letter) > 4 else "")
+        return ""
+
+
+_SHAPE = re.compile(r"([A-Za-z]+)(\^\{[^{}]*\})?(_\{([^{}]*)\})?")
+
+
+def _shape(name: str):
+    """``'w^{1}_{1,2}'`` -> ('w', True, 2): its letter, whether it has a superscript, how many indices; None for a plain word."""
+    m = _SHAPE.fullmatch(name)
+    if m is None or not (m.group(2) or m.group(3)):
+        return None
+    return m.group(1), bool(m.group(2)), len(m.group(4).split(",")) if m.group(3) else 0
 
 
 def _canonical(base: str, sup: str | None, sub: tuple[str, ...] | None) -> str:
@@ -151,6 +179,10 @@ class _NameReading:
         base = self.base_name(nb)
         if nb.data == "name" and base in self.env and not scripts:
             return sympy.Integer(self.env[base])
+        if self.example_var is not None and self.resolver.strict:
+            value = self.example_name(nb, scripts, node)  # x_i, y^{(i)}: of example i (build_examples)
+            if value is not None:
+                return value
         # the leading run of ^ and _ (each at most once) may belong to the name
         lead = []
         for s in scripts:
@@ -250,6 +282,12 @@ class _NameReading:
                 fake = Tree("name", [Token("NAME", last, start_pos=_pos(nb))], meta=nb.meta)
                 return value * self.resolve_name(fake, scripts, node)
         shown = _canonical(base, *self._shown_indices(lead))
+        if any(self.index_items(s.children[-1]) is None for s in lead):  # a script that is no index: as written
+            written = self.text[_pos(node):self._end(node)].strip()
+            if self.env:
+                raise _Unknown(written)
+            raise self.fail(f"unknown name {written!r}; names are the spec's nodes, inputs, targets and parameters, "
+                            "with whole-number indices as in a^{2}_{1}", node)
         if self.env:
             raise _Unknown(shown)
         raise self.fail(f"unknown name {shown!r}" + (self.resolver.suggestion(shown) or

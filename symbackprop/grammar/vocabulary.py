@@ -33,6 +33,11 @@ def _is_example_sum(limits, var: str) -> bool:
     r"""``\sum_{i=1}^{n}``, ``\sum_{i=1}^{m}``, ``\sum_i``, ``\sum_{e}``: a sum over the examples."""
     if limits.data == "sum_bounds":
         upper = [c for c in limits.children if isinstance(c, Tree)][-1]
+        while isinstance(upper, Tree) and upper.data in ("group", "paren"):  # ^{n} as ^n
+            inner = [c for c in upper.children if isinstance(c, Tree)]
+            if len(inner) != 1 or len(upper.children) - len(inner) > 2:
+                break
+            upper = inner[0]
         return isinstance(upper, Tree) and upper.data == "name" and str(upper.children[0]) in ("n", "m", "N")
     return var in ("i", "e", "n")
 
