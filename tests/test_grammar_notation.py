@@ -153,3 +153,174 @@ def test_x_i_with_several_inputs_is_refused_as_ambiguous(text, letter):
     assert v.verdict == "unparseable"
     first = v.feedback.splitlines()[0]
     assert "ambiguous" in first and f"several {letter} " in first and "did you mean" not in first, first
+
+
+# ---- the lecture network and a ReLU network: oracles written out by hand ------------------------
+
+from test_oracles import expanded_loss  # noqa: E402  (plain SymPy from the lecture formulas)
+
+from symbackprop.spec.names import symbol  # noqa: E402
+
+LECTURE = ROOT / "derivations" / "lecture_2_2_1.toml"
+RELU = ROOT / "tests" / "data" / "relu_2_3_3_1.toml"
+
+
+def _forward(layers, act, point=None):
+    """a[l][j] (layer l = 1 is the input) of a network written out by hand, symbols by the lectures' names."""
+    a = {1: [symbol(f"x_{{{j}}}") for j in range(1, layers[0] + 1)]}
+    z = {}
+    for l in range(1, len(layers)):
+        z[l + 1] = [sum(symbol(f"w^{{{l}}}_{{{j},{k}}}") * a[l][k - 1] for k in range(1, layers[l - 1] + 1))
+                    + symbol(f"b^{{{l}}}_{{{j}}}") for j in range(1, layers[l] + 1)]
+        a[l + 1] = [act[l - 1](zj) for zj in z[l + 1]]
+    return a, z
+
+
+SIG = lambda t: 1 / (1 + exp(-t))  # noqa: E731
+RELU_F = lambda t: sympy.Piecewise((t, t > 0), (0, True))  # noqa: E731
+HEAVISIDE = lambda t: sympy.Piecewise((1, t > 0), (0, True))  # noqa: E731
+
+
+def _lecture_truth(wrt):
+    full = expanded_loss([2, 2, 1], ["sigmoid", "sigmoid"], "half_squared_error")
+    return full, sympy.diff(full, symbol(wrt))
+
+
+def _relu_truth(wrt):
+    full = expanded_loss([2, 3, 3, 1], ["relu", "relu", "identity"], "half_squared_error")
+    return full, sympy.diff(full, symbol(wrt))
+
+
+def _exact_agree(a, b, symbols, rng, trials=8):
+    for _ in range(trials):
+        point = {s: Rational(rng.choice([-1, 1]) * rng.randint(1, 40), rng.randint(3, 17)) for s in symbols}
+        if sympy.simplify(a.xreplace(point) - b.xreplace(point)) != 0:
+            return False
+    return True
+
+
+def test_the_oracles_of_the_relu_and_lecture_answers():
+    rng = random.Random(3)
+    full, truth = _relu_truth("w^{2}_{1,1}")
+    a, z = _forward([2, 3, 3, 1], [RELU_F, RELU_F, lambda t: t])
+    y = symbol("y_{1}")
+    right = (a[4][0] - y) * symbol("w^{3}_{1,1}") * HEAVISIDE(z[3][0]) * a[2][0]
+    syms = sorted(full.free_symbols, key=str)
+    assert _exact_agree(right, truth, syms, rng)
+    assert not _exact_agree((a[4][0] - y) * symbol("w^{3}_{1,1}") * HEAVISIDE(-z[3][0]) * a[2][0], truth, syms, rng)
+    assert not _exact_agree((a[4][0] - y) * symbol("w^{3}_{1,1}") * a[2][0], truth, syms, rng)
+
+    full, truth = _lecture_truth("w^{1}_{1,1}")
+    a, z = _forward([2, 2, 1], [SIG, SIG])
+    yhat, y = a[3][0], symbol("y_{1}")
+    right = (yhat - y) * yhat * (1 - yhat) * symbol("w^{2}_{1,1}") * a[2][0] * (1 - a[2][0]) * symbol("x_{1}")
+    syms = sorted(full.free_symbols, key=str)
+    assert _agree(right, truth, rng, syms)
+    wrong = (yhat - y) * yhat * (1 - yhat) * symbol("w^{2}_{1,2}") * a[2][0] * (1 - a[2][0]) * symbol("x_{1}")
+    assert not _agree(wrong, truth, rng, syms)
+
+
+RELU_PRIME = [r"\mathbb{1}[z^{3}_{1} > 0]", r"\mathbb{1}\left[z^{3}_{1} > 0\right]", r"\mathbb{1}_{z^{3}_{1}>0}",
+              r"\mathbf{1}_{z^{3}_{1} > 0}", r"[z^{3}_{1} > 0]", r"[0 < z^{3}_{1}]", r"1[z^{3}_{1} > 0]",
+              r"\mathbb{1}\{z^{3}_{1} > 0\}", r"step(z^{3}_{1})", r"H(z^{3}_{1})", r"\operatorname{step}(z^{3}_{1})",
+              r"\operatorname{relu}'(z^{3}_{1})"]
+
+
+@pytest.mark.parametrize("factor", RELU_PRIME)
+def test_relu_prime_as_the_courses_write_it(factor):
+    v = checker_for_spec(RELU).check(rf"(\hat{{y}} - y) w^{{3}}_{{1,1}} {factor} a^{{2}}_{{1}}", "w^{2}_{1,1}")
+    assert v.verdict == "correct", v.feedback
+
+
+@pytest.mark.parametrize("factor", [r"\mathbb{1}[z^{3}_{1} < 0]", r"[-z^{3}_{1} > 0]", r"H(-z^{3}_{1})", "1"])
+def test_wrong_relu_primes_are_graded_wrong(factor):
+    v = checker_for_spec(RELU).check(rf"(\hat{{y}} - y) w^{{3}}_{{1,1}} {factor} a^{{2}}_{{1}}", "w^{2}_{1,1}")
+    assert v.verdict == "incorrect", v.feedback
+
+
+def test_our_own_printed_relu_prime_reads_back():
+    checker = checker_for_spec(RELU)
+    for wrt in ("w^{2}_{1,1}", "w^{1}_{1,1}"):
+        expected = checker.check("0", wrt).expected
+        assert r"\mathbb{1}" in expected
+        v = checker.check(expected, wrt)
+        assert v.verdict == "correct", (expected, v.feedback)
+
+
+def test_a_comparison_outside_an_indicator_is_one_clear_error():
+    v = checker_for_spec(RELU).check(r"z^{3}_{1} > 0", "w^{2}_{1,1}")
+    assert v.verdict == "unparseable" and "only read inside an indicator" in v.feedback.splitlines()[0]
+
+
+LECTURE_RIGHT = r"(\hat{y} - y)\hat{y}(1-\hat{y}) a^{2}_{1}"
+
+
+@pytest.mark.parametrize("text", [
+    LECTURE_RIGHT + r" \quad \text{by the chain rule}",
+    LECTURE_RIGHT + r" \text{(chain rule)}",
+    LECTURE_RIGHT + r" \; (\text{chain rule})",
+    r"(\hat{y} - y) \text{(chain rule)} \hat{y}(1-\hat{y}) a^{2}_{1}",
+    r"\frac{\partial L}{\partial w^{2}_{1,1}} \text{(chain rule)} = " + LECTURE_RIGHT,
+    r"\frac{\partial L}{\partial w^{2}_{1,1}} = " + LECTURE_RIGHT + r", \quad",
+])
+def test_annotations_are_ignored(text):
+    v = checker_for_spec(LECTURE).check(text, None if text.startswith(r"\frac") else "w^{2}_{1,1}")
+    assert v.verdict == "correct", v.feedback
+
+
+@pytest.mark.parametrize("text", [r"\text{hello} " + LECTURE_RIGHT, r"(\hat{y} - y)\hat{y}(1-\hat{y}) \text{hello} a^{2}_{1}",
+                                  r"\text{hello} a^{2}_{1}"])
+def test_text_inside_a_product_is_a_parse_error_naming_it(text):
+    v = checker_for_spec(LECTURE).check(text, "w^{2}_{1,1}")
+    assert v.verdict == "unparseable"
+    first = v.feedback.splitlines()[0]
+    assert first.startswith(r"\text{hello} inside the expression") and "annotation" in first, first
+
+
+def test_text_that_hides_a_missing_factor_is_not_a_right_answer():
+    """\\text{...} at the end is dropped: what is left must be graded on its own."""
+    v = checker_for_spec(LECTURE).check(r"(\hat{y} - y)\hat{y}(1-\hat{y}) \text{times a}", "w^{2}_{1,1}")
+    assert v.verdict == "incorrect"
+
+
+@pytest.mark.parametrize("text", [
+    LECTURE_RIGHT.replace("a^{2}_{1}", "") + r" W^{(2)}_{11} a^{2}_{1}(1 - a^{2}_{1}) x_1",
+    LECTURE_RIGHT.replace("a^{2}_{1}", "") + r" W^{[2]}_{11} a^{[1]}_{1}(1 - a^{[1]}_{1}) x_1",
+    LECTURE_RIGHT.replace("a^{2}_{1}", "") + r" W_{11}^{(2)} a^{(2)}_{1}(1 - a^{(2)}_{1}) x_1",
+    LECTURE_RIGHT.replace("a^{2}_{1}", "") + r" \Theta^{(2)}_{11} a^{(2)}_{1}(1 - a^{(2)}_{1}) x_1",
+    r"\delta^{(3)} w^{2}_{1,1} a^{2}_{1}(1 - a^{2}_{1}) x_1",          # a one-unit layer's δ
+    r"dz^{[2]}_{1} W^{[2]}_{11} a^{[1]}_{1}(1 - a^{[1]}_{1}) x_1",      # Ng's dz^{[l]} = ∂L/∂z
+    r"dz^{[1]}_{1} x_1",
+    r"\delta^{3}_{1} w^{3-1}_{1,1} a^{3-1}_{1}(1 - a^{2}_{1}) x_1",   # index arithmetic
+])
+def test_upper_case_weights_and_other_courses_deltas(text):
+    v = checker_for_spec(LECTURE).check(text, "w^{1}_{1,1}")
+    assert v.verdict == "correct", (text, v.feedback)
+
+
+@pytest.mark.parametrize("text", [
+    LECTURE_RIGHT.replace("a^{2}_{1}", "") + r" W^{(2)}_{12} a^{2}_{1}(1 - a^{2}_{1}) x_1",   # the other weight
+    r"dz^{[1]}_{2} x_1",                                                                        # the other unit
+    r"dz^{[2]}_{1} W^{[2]}_{11} a^{[1]}_{1}(1 - a^{[1]}_{1}) x_2",
+])
+def test_wrong_upper_case_weights_and_deltas_are_graded_wrong(text):
+    v = checker_for_spec(LECTURE).check(text, "w^{1}_{1,1}")
+    assert v.verdict == "incorrect", (text, v.feedback)
+
+
+def test_nielsens_sum_over_the_training_inputs():
+    text = r"\frac{\partial C}{\partial w^{2}_{1,1}} = \frac{1}{n}\sum_x " + LECTURE_RIGHT
+    assert checker_for_spec(LECTURE).check(text).verdict == "correct"
+
+
+@pytest.mark.parametrize("text,must_not", [
+    (r"q^{2}_{1}", "z^{2}_{1}"), (r"c^{3}_{1}", "a^{3}_{1}"), (r"dq^{2}_{1}", "z^{2}_{1}"), (r"v_{1}", "y_{1}"),
+])
+def test_unknown_names_never_suggest_another_letter(text, must_not):
+    v = checker_for_spec(LECTURE).check(text, "w^{2}_{1,1}")
+    assert v.verdict == "unparseable" and must_not not in v.feedback and "did you mean" not in v.feedback, v.feedback
+
+
+def test_a_sum_with_inferred_bounds_that_never_ends_is_an_error():
+    v = checker_for_spec(LECTURE).check(r"\sum_j a^{2}_{1}", "w^{2}_{1,1}")
+    assert v.verdict == "unparseable" and "give its bounds" in v.feedback, v.feedback

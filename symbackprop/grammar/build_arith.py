@@ -51,6 +51,12 @@ class _Arithmetic:
         a, _, b = node.children
         return self.build(a) * self.build(b)
 
+    def _text(self, node):
+        words = str(node.children[0])
+        raise self.fail(f"{words} inside the expression: text is read only as an annotation, at the end of a line "
+                        "(as in \\quad\\text{by the chain rule}) or in parentheses (\\text{(chain rule)}); move it "
+                        "there or remove it", node)
+
     def _top(self, node):
         raise self.fail("^\\top (a transpose) is matrix notation; this answer is read in index notation, "
                         "where every quantity is a number", node)

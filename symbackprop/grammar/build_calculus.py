@@ -12,6 +12,7 @@ import sympy
 from lark import Token, Tree
 
 from ..errors import ParseError
+from ..ops import functions
 from .resolve import _NAMEBASES, _canonical, _Unknown
 from .vocabulary import FUNCTIONS, MAX_PRIMES, MAX_SUM_TERMS, _is_example_sum, activation_derivative, example_sum
 
@@ -110,6 +111,25 @@ class _Calculus:
             raise self.fail("g'' is not a derivative the chain rule needs; write g'(z)", node)
         return activation_derivative(self.build(node.children[-1]))
 
+    def _indicator(self, node):
+        r"""``\mathbb{1}[z > 0]``, ``\mathbb{1}_{z>0}``, ``[z > 0]``: the unit step of the difference (relu′,
+        0 at the kink like the registry's); ``\ge`` reads the same (they differ only at the kink)."""
+        cond = next(c for c in node.children if isinstance(c, Tree) and c.data in ("greater", "less"))
+        left, _, right = cond.children
+        a, b = self.build(left), self.build(right)
+        return functions.step(a - b if cond.data == "greater" else b - a)
+
+    def _step_call(self, node):
+        """``step(z)``, ``H(z)`` (Heaviside): the unit step, unless the spec has a name H (then H times (z))."""
+        word = re.sub(r"^\\(operatorname|mathrm|text)\{(.*)\}$", r"\2", str(node.children[0]))
+        arg = self.build(node.children[-2])
+        if not self.resolver.strict:
+            return self.resolver.lookup(word) * arg   # spec equations: the name times the parenthesis
+        value = self.resolver.lookup(word)
+        if value is not None:
+            return value * arg
+        return functions.step(arg)
+
     def _call_power(self, node):
         r"""``\tanh^2(z)`` = (tanh z)^2: the lectures' power of a function's value (a positive whole power)."""
         func_tok, _, exponent, arg = node.children
@@ -149,6 +169,9 @@ class _Calculus:
                 if not terms:
                     raise self.fail(f"unknown name {exc.args[0]!r} in the \\sum at {var} = {v}", body) from None
                 break
+        else:
+            raise self.fail(f"the \\sum over {var} does not end (its body does not use {var}, or every {var} names "
+                            f"something): give its bounds, as in \\sum_{{{var}=1}}^{{2}}", limits)
         return sympy.Add(*terms)
 
     def with_index(self, var, value, body):

@@ -18,6 +18,8 @@ from .syntax import _pos
 from .vocabulary import SPEC_CONSTANTS
 
 _NAMEBASES = ("name", "greek", "hat", "uhat")
+#: a weight matrix's letter whose entries (with a layer and two indices) are the lectures' w^{l}_{j,k}
+_MATRIX_LETTERS = {"W": "w", "Theta": "w"}
 
 
 class _Unknown(Exception):
@@ -66,10 +68,12 @@ class _Resolver:
         (no 'y_{1}' for an a_{1} whose layer was not read), else the spec's names of that letter."""
         if not self._known:
             return ""
-        fix = typo_suggestion(name, self._known)
+        shape = _shape(name)
+        letter = shape[0] if shape else None
+        fix = typo_suggestion(name, [k for k in self._known if (_shape(k) or (None,))[0] == letter
+                                     or k.lower() == name.lower()])
         if fix:
             return fix
-        shape = _shape(name)
         if shape is None:
             return did_you_mean(name, [k for k in self._known if _shape(k) is None]) if len(name) >= 3 else ""
         same_letter = [k for k in self._known if (_shape(k) or ("",))[0] == shape[0]]
@@ -164,11 +168,11 @@ class _NameReading:
             if word in self.env:
                 return str(self.env[word])
             return word
-        if item.data in ("add", "subtract") and self.env:
-            # k+1 inside a \sum
+        if item.data in ("add", "subtract") and (self.env or self.resolver.strict):
+            # k+1 inside a \sum, a^{3-1}_{1} in an answer
             try:
                 value = self.build(item)
-            except ParseError:
+            except (ParseError, _Unknown):
                 return None
             if value.is_Integer:
                 return str(int(value))
@@ -235,6 +239,13 @@ class _NameReading:
         if base == "e" and not any(r[1] == 0 for r in readings) and scripts and scripts[0].data in ("superscript", "power"):
             if not readings:
                 return self.apply_scripts(sympy.E, scripts, node)
+        if not readings and base in _MATRIX_LETTERS and {s.data for s in lead} == {"superscript", "subscript"}:
+            # W^{2}_{1,1} (from W^{(2)}_{11}, W^{[2]}_{11}), \Theta^{(1)}_{11}: an entry of the matrix is the weight
+            lower = Tree("name", [Token("NAME", _MATRIX_LETTERS[base], start_pos=_pos(nb))], meta=nb.meta)
+            try:
+                return self.resolve_name(lower, scripts, node)
+            except (ParseError, _Unknown):
+                pass
         if not readings:
             return self.unknown_name(base, lead, nb, scripts, node)
         distinct = {r[2]: r for r in readings}
@@ -271,6 +282,12 @@ class _NameReading:
         return len(self.text)
 
     def unknown_name(self, base, lead, nb, scripts, node):
+        value = self._d_prefixed(base, lead, nb, scripts, node) if nb.data == "name" else None
+        if value is not None:
+            return value
+        value = self._one_unit(base, lead, scripts, node)
+        if value is not None:
+            return value
         # implicit multiplication inside one word: 'qz' = q z when both are names and 'qz' is not
         if nb.data == "name" and len(base) > 1 and base.isalpha() and len(base) <= 12:
             split = self._segment(base)
@@ -292,6 +309,38 @@ class _NameReading:
             raise _Unknown(shown)
         raise self.fail(f"unknown name {shown!r}" + (self.resolver.suggestion(shown) or
                         "; names are the spec's nodes, inputs, targets and parameters"), node)
+
+    def _d_prefixed(self, base, lead, nb, scripts, node):
+        """``dz^{2}_{1}``, ``dw^{1}_{1,1}`` (the courses' d for ∂L/∂): the loss's derivative by that node, when the
+        spec has a loss L (only names with a layer superscript: the slides' ``dz_2`` is matrix notation)."""
+        if not (self.resolver.strict and len(base) > 1 and base[0] == "d" and any(s.data == "superscript" for s in lead)):
+            return None
+        loss = self.resolver.lookup("L")
+        if not isinstance(loss, sympy.Symbol):
+            return None
+        rest = Tree("name", [Token("NAME", base[1:], start_pos=(_pos(nb) or 0) + 1)], meta=nb.meta)
+        try:
+            value = self.resolve_name(rest, lead, node)
+        except (ParseError, _Unknown):
+            return None
+        if not isinstance(value, sympy.Symbol) or value == loss:
+            return None
+        return self.apply_scripts(sympy.Derivative(loss, value, evaluate=False), scripts[len(lead):], node)
+
+    def _one_unit(self, base, lead, scripts, node):
+        """``\\delta^{(3)}``, ``a^{3}`` for a layer of one unit: that unit (``delta^{3}_{1}``), the only name of that
+        layer; never when the layer has several units or the superscript is not a layer number."""
+        if not (self.resolver.strict and base in ("a", "z", "delta", "b") and len(lead) == 1
+                and lead[0].data == "superscript"):
+            return None
+        items = self.index_items(lead[0].children[-1])
+        if not items or len(items) != 1 or not items[0].isdigit():
+            return None
+        prefix = _canonical(base, items[0], None) + "_{"
+        units = [k for k in self.resolver._known if k.startswith(prefix)]
+        if len(units) != 1 or units[0] != prefix + "1}":
+            return None
+        return self.apply_scripts(self.resolver.lookup(units[0]), scripts[1:], node)
 
     def _shown_indices(self, lead):
         sup = sub = None

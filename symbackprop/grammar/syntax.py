@@ -22,9 +22,10 @@ _TOKEN_WORDS = {
     "LPAR": "'('", "RPAR": "')'", "LBRACK": "'['", "RBRACK": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COMMA": "','", "$END": "the end of the input",
     "HADAMARD": "\\odot", "TOP": "\\top", "TSUP": "ᵀ", "ROWS": "\\text{rows}",
+    "INDICATOR": "\\mathbb{1}", "STEPFN": "step(", "GT": "'>'", "LT": "'<'", "TEXT": "\\text{...}",
 }
 
-_ALLOWED_LATEX = (r"\frac \cdot \times \odot \left( \right) \sigma \exp \log \ln \tanh \hat{y} \sum "
+_ALLOWED_LATEX = (r"\frac \cdot \times \odot \left( \right) \sigma \exp \log \ln \tanh \hat{y} \sum \mathbb{1}[z > 0] "
                   r"\partial \, \; \quad and Greek letters")
 
 
@@ -120,6 +121,8 @@ def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
             hint = "; commas only separate indices, as in w^{1}_{1,1}"
         elif tok.type == "EQ":
             hint = "; '=' only joins the sides of an equation"
+        elif tok.type in ("GT", "LT"):
+            hint = "; a comparison is only read inside an indicator, as in \\mathbb{1}[z > 0] or [z > 0]"
         return _error(f"unexpected {tok.value!r}" + (hint or _describe_expected(exc.expected)), text, pos)
     if isinstance(exc, UnexpectedEOF):
         return _error("unexpected end of input", text, len(text))

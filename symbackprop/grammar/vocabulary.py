@@ -30,7 +30,7 @@ class example_sum(sympy.Function):
 
 
 def _is_example_sum(limits, var: str) -> bool:
-    r"""``\sum_{i=1}^{n}``, ``\sum_{i=1}^{m}``, ``\sum_i``, ``\sum_{e}``: a sum over the examples."""
+    r"""``\sum_{i=1}^{n}``, ``\sum_{i=1}^{m}``, ``\sum_i``, ``\sum_{e}``, ``\sum_x``: a sum over the examples."""
     if limits.data == "sum_bounds":
         upper = [c for c in limits.children if isinstance(c, Tree)][-1]
         while isinstance(upper, Tree) and upper.data in ("group", "paren"):  # ^{n} as ^n
@@ -39,7 +39,7 @@ def _is_example_sum(limits, var: str) -> bool:
                 break
             upper = inner[0]
         return isinstance(upper, Tree) and upper.data == "name" and str(upper.children[0]) in ("n", "m", "N")
-    return var in ("i", "e", "n")
+    return var in ("i", "e", "n", "x")  # \sum_x: Nielsen's sum over the training inputs x
 
 
 class activation_derivative(sympy.Function):
