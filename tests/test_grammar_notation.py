@@ -324,3 +324,44 @@ def test_unknown_names_never_suggest_another_letter(text, must_not):
 def test_a_sum_with_inferred_bounds_that_never_ends_is_an_error():
     v = checker_for_spec(LECTURE).check(r"\sum_j a^{2}_{1}", "w^{2}_{1,1}")
     assert v.verdict == "unparseable" and "give its bounds" in v.feedback, v.feedback
+
+
+@pytest.mark.parametrize("text", [
+    LECTURE_RIGHT.replace("a^{2}_{1}", "a_{1}^{[1]}"),          # a bracketed layer after the subscript
+    LECTURE_RIGHT.replace("a^{2}_{1}", r"\delta_1^{[2]}").replace(r"(\hat{y} - y)\hat{y}(1-\hat{y})", "") + " a_1^{[1]}",
+    r"\frac12 \cdot 2 " + LECTURE_RIGHT,
+    r"\frac{\partial L}{\partial w^{2}_{1,1}} = " + LECTURE_RIGHT + r" \approx -2.93e-3",
+    r"\frac{\partial L}{\partial w^{2}_{1,1}} = " + LECTURE_RIGHT + r" \approx -2.927 \times 10^{-3}",
+    "\\begin{aligned}\\frac{\\partial L}{\\partial w^{2}_{1,1}} &= " + LECTURE_RIGHT + " \\\\\n &\\approx -0.0029.\\end{aligned}",
+    r"\boldsymbol{\delta}^{3}_{1} a^{2}_{1}",
+])
+def test_more_course_notation_on_the_lecture_network(text):
+    v = checker_for_spec(LECTURE).check(text, None if "partial L" in text else "w^{2}_{1,1}")
+    assert v.verdict == "correct", (text, v.feedback)
+
+
+def test_the_oracle_of_the_numbers_and_the_wrong_bracketed_reading():
+    """The lecture's ∂L/∂w^{2}_{1,1} at its data (x = (1, 0), y = 1, every weight and bias 1) is −0.0029...,
+    and a_{1}^{[1]} is a^{2}_{1}: read as the lectures' a^{1}_{1} (= x_1 = 1) the answer is wrong."""
+    full, truth = _lecture_truth("w^{2}_{1,1}")
+    data = {symbol("x_{1}"): 1, symbol("x_{2}"): 0, symbol("y_{1}"): 1}
+    ones = {s: 1 for s in full.free_symbols if s not in data}
+    value = sympy.N(truth.xreplace({**data, **ones}), 30)
+    assert abs(value - Rational(-2927, 10 ** 6)) < Rational(1, 10 ** 6) and abs(value - Rational(-29, 10 ** 4)) < Rational(1, 10 ** 4)
+    v = checker_for_spec(LECTURE).check(r"\frac{\partial L}{\partial w^{2}_{1,1}} = " + LECTURE_RIGHT + r" \approx 2.93e-3")
+    assert v.verdict == "incorrect"
+    v = checker_for_spec(LECTURE).check(LECTURE_RIGHT.replace("a^{2}_{1}", "x_1"), "w^{2}_{1,1}")
+    assert v.verdict == "incorrect"   # what a_{1}^{[1]} was misread as
+
+
+def test_two_letter_indices_inside_a_sum():
+    v = checker_for_spec(LECTURE).check(r"\sum_{k=1}^{1} \delta^{3}_{k} w^{2}_{k1} a^{2}_{1}(1-a^{2}_{1}) x_{1}", "w^{1}_{1,1}")
+    assert v.verdict == "correct", v.feedback
+    v = checker_for_spec(LECTURE).check(r"\sum_{k=1}^{1} \delta^{3}_{k} w^{2}_{k2} a^{2}_{1}(1-a^{2}_{1}) x_{1}", "w^{1}_{1,1}")
+    assert v.verdict == "incorrect", v.feedback
+
+
+@pytest.mark.parametrize("text,bad", [("2.9e-3 e", "'E'"), ("x^{0}_{1}", "x^{2}_{i}"), ("e_{1}", "'E'")])
+def test_suggestions_are_never_another_quantity(text, bad):
+    v = checker_for_spec(LECTURE).check(text, "w^{2}_{1,1}")
+    assert bad not in v.feedback, v.feedback

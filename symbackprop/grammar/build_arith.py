@@ -100,6 +100,14 @@ class _Arithmetic:
 
     def number(self, tok: Token) -> sympy.Rational:
         s = str(tok)
+        shift = 0
+        if "e" in s or "E" in s:  # 2.9e-3, 1E5: exact, with a bounded power of ten
+            s, _, power = s.replace("E", "e").partition("e")
+            shift = int(power)
+            if abs(shift) > MAX_EXPONENT:
+                raise self.fail(f"the power of ten in {tok} is too large; |exponent| <= {MAX_EXPONENT} is allowed", tok)
+        if shift:
+            return self.number(Token("NUMBER", s, start_pos=tok.start_pos)) * sympy.Rational(10) ** shift
         digits = s.replace(".", "")
         if len(digits) > MAX_DIGITS:
             raise self.fail(f"number {s[:12]}... has more than {MAX_DIGITS} digits", tok)
@@ -107,6 +115,13 @@ class _Arithmetic:
             whole, frac = s.split(".")
             return sympy.Rational(int((whole or "0") + frac), 10 ** len(frac))
         return sympy.Integer(int(s))
+
+    def _frac_digits(self, node):
+        r"""``\frac12`` (TeX's shorthand for \frac{1}{2}): exactly two digits."""
+        tok = node.children[-1]
+        if not (str(tok).isdigit() and len(str(tok)) == 2):
+            raise self.fail("write the fraction with braces, as in \\frac{1}{2} (\\frac12 takes exactly two digits)", tok)
+        return self._divide(sympy.Integer(int(str(tok)[0])), sympy.Integer(int(str(tok)[1])), node)
 
     def _frac(self, node):
         parts = [c for c in node.children if isinstance(c, Tree) or c.type not in ("FRAC", "LBRACE", "RBRACE")]

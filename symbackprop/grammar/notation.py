@@ -31,7 +31,7 @@ _MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|soft
                               r"Heaviside)\s*$")
 #: what may follow an annotation: layout and punctuation up to the end of the line or of the side
 _ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:!]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
-_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{([A-Za-z0-9]+)\}")
+_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{(\\?[A-Za-z0-9]+)\}")
 _CAL = re.compile(r"\\mathcal\s*\{([A-Za-z])\}")
 _ONES_T = re.compile(r"\\(mathbf|boldsymbol|bm|vec)\{1\}\s*\^\s*(\{\s*(T|\\top)\s*\}|T|\\top)")
 _OPSUM = re.compile(r"\\(operatorname|mathrm|text)\{sum\}")
@@ -77,7 +77,7 @@ def _matching_brace(text: str, open_pos: int) -> int | None:
 
 def _letter_before(text: str, pos: int) -> str:
     """The name whose superscript starts at pos (``a`` in ``a^{[1]}``, ``delta`` in ``\\delta^{(3)}``)."""
-    m = re.search(r"(\\?[A-Za-z]+)\s*$", text[:pos])
+    m = re.search(r"(\\?[A-Za-z]+)\s*(_\s*(\{[^{}]*\}|[A-Za-z0-9]))?\s*$", text[:pos])  # a_{1}^{[1]} too
     return m.group(1).lstrip("\\") if m else ""
 
 
@@ -170,7 +170,8 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
                   + m.group(3) + "}", text)
     # punctuation that ends a line or the answer
     chars = list(text)
-    for m in re.finditer(r"[.,;:!]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z]))*(\\\\|\n|$))", text):
+    for m in re.finditer(r"[.,;:!]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\end\{[a-z]+\*?\}|\$)*(\\\\|\n|$))",
+                         text):
         before = text[:m.start()].rstrip()
         if m.group(0).startswith(".") and before[-1:].isdigit() and "," not in m.group(0) and len(m.group(0)) == 1 \
                 and not text[m.end():].strip():

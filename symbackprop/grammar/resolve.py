@@ -70,22 +70,41 @@ class _Resolver:
             return ""
         shape = _shape(name)
         letter = shape[0] if shape else None
-        fix = typo_suggestion(name, [k for k in self._known if (_shape(k) or (None,))[0] == letter
-                                     or k.lower() == name.lower()])
+        # the same letter, or (for a word of several letters) the same word in another case: never E for e
+        if letter is None:  # a plain word: a typo of a word of at least three letters
+            candidates = [k for k in self._known if _shape(k) is None and len(name) >= 3]
+        else:
+            candidates = [k for k in self._known if (_shape(k) or (None,))[0] == letter]
+        fix = typo_suggestion(name, candidates + [k for k in self._known if len(name) > 1 and k.lower() == name.lower()])
         if fix:
             return fix
         if shape is None:
             return did_you_mean(name, [k for k in self._known if _shape(k) is None]) if len(name) >= 3 else ""
-        same_letter = [k for k in self._known if (_shape(k) or ("",))[0] == shape[0]]
-        same_shape = [k for k in same_letter if _shape(k) == shape]
-        if same_shape:
-            return did_you_mean(name, same_shape)
+        same_letter = [k for k in self._known if (_shape(k) or ("",))[0] == shape[0] and not _letter_index(k, name)]
+        # x_{3} -> x_{1}: one index changed; a name two indices away is another quantity, so it is listed, not offered
+        near = [k for k in same_letter if _shape(k) == shape and _index_distance(k, name) == 1]
+        if near:
+            return did_you_mean(name, near) or f"; did you mean '{near[0]}'?"
         if same_letter:
             return "; the spec's " + shape[0] + " are " + ", ".join(same_letter[:4]) + (", ..." if len(same_letter) > 4 else "")
         return ""
 
 
 _SHAPE = re.compile(r"([A-Za-z]+)(\^\{[^{}]*\})?(_\{([^{}]*)\})?")
+
+
+def _indices(name: str) -> list:
+    return re.findall(r"[^{},^_]+", name.split("^", 1)[1] if "^" in name else name.split("_", 1)[1] if "_" in name else "")
+
+
+def _index_distance(a: str, b: str) -> int:
+    ia, ib = _indices(a), _indices(b)
+    return sum(x != y for x, y in zip(ia, ib)) + abs(len(ia) - len(ib))
+
+
+def _letter_index(known: str, written: str) -> bool:
+    """An alias with a letter index (x^{1}_{i}: feature 1 of example i) that the written name does not have."""
+    return any(not i.isdigit() for i in _indices(known)) and all(i.isdigit() for i in _indices(written))
 
 
 def _shape(name: str):
@@ -149,6 +168,11 @@ class _NameReading:
             items = [c for c in sarg.children if isinstance(c, Tree) or c.type not in ("LBRACE", "RBRACE", "COMMA")]
         else:
             items = [sarg]
+        if (len(items) == 1 and isinstance(items[0], Tree) and items[0].data == "name" and self.env
+                and len(str(items[0].children[0])) > 1):
+            word = str(items[0].children[0])  # _{k1}, _{jk} inside \sum_k: one index per letter or digit
+            if word not in self.env and all(c in self.env or c.isdigit() for c in word) and any(c in self.env for c in word):
+                return tuple(str(self.env[c]) if c in self.env else c for c in word)
         out = []
         for item in items:
             one = self.index_item(item)
