@@ -365,3 +365,12 @@ def test_two_letter_indices_inside_a_sum():
 def test_suggestions_are_never_another_quantity(text, bad):
     v = checker_for_spec(LECTURE).check(text, "w^{2}_{1,1}")
     assert bad not in v.feedback, v.feedback
+
+
+def test_the_output_layer_L_in_a_layer_superscript():
+    checker = checker_for_spec(LECTURE)
+    assert checker.check(r"\delta^{L}_{1} a^{L-1}_{1}", "w^{2}_{1,1}").verdict == "correct"
+    assert checker.check(r"\delta^{L}_{1} a^{L-1}_{2}", "w^{2}_{1,1}").verdict == "incorrect"
+    assert checker.check(r"\delta^{L}_{1}", "b^{2}_{1}").verdict == "correct"
+    # w^{L-1} is w^{2} in the lectures' convention but w^{1} in Nielsen's (w^{l} into layer l): not read
+    assert checker.check(r"\delta^{L}_{1} w^{L-1}_{1,1} \sigma'(z^{2}_{1}) x_1", "w^{1}_{1,1}").verdict == "unparseable"

@@ -270,6 +270,17 @@ class _NameReading:
                 return self.resolve_name(lower, scripts, node)
             except (ParseError, _Unknown):
                 pass
+        if not readings and base in ("a", "z", "delta") and "L" not in self.env and any(
+                s.data == "superscript" and "L" in self.text[_pos(s):self._end(s)] for s in lead):
+            depth = self._output_layer()  # \delta^{L}_{1}, a^{L-1}_{1}: L is the output layer's number
+            if depth is not None:
+                self.env["L"] = depth
+                try:
+                    return self.resolve_name(nb, scripts, node)
+                except (ParseError, _Unknown):
+                    pass
+                finally:
+                    del self.env["L"]
         if not readings:
             return self.unknown_name(base, lead, nb, scripts, node)
         distinct = {r[2]: r for r in readings}
@@ -333,6 +344,12 @@ class _NameReading:
             raise _Unknown(shown)
         raise self.fail(f"unknown name {shown!r}" + (self.resolver.suggestion(shown) or
                         "; names are the spec's nodes, inputs, targets and parameters"), node)
+
+    def _output_layer(self) -> int | None:
+        """The output layer's number (3 in a 2-2-1 network), from the spec's name a^{L}_{1}."""
+        value = self.resolver.lookup("a^{L}_{1}")
+        m = re.fullmatch(r"a\^\{(\d+)\}_\{1\}", getattr(value, "name", "") or "")
+        return int(m.group(1)) if m else None
 
     def _d_prefixed(self, base, lead, nb, scripts, node):
         """``dz^{2}_{1}``, ``dw^{1}_{1,1}`` (the courses' d for ∂L/∂): the loss's derivative by that node, when the
