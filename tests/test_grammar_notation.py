@@ -374,3 +374,10 @@ def test_the_output_layer_L_in_a_layer_superscript():
     assert checker.check(r"\delta^{L}_{1}", "b^{2}_{1}").verdict == "correct"
     # w^{L-1} is w^{2} in the lectures' convention but w^{1} in Nielsen's (w^{l} into layer l): not read
     assert checker.check(r"\delta^{L}_{1} w^{L-1}_{1,1} \sigma'(z^{2}_{1}) x_1", "w^{1}_{1,1}").verdict == "unparseable"
+
+
+def test_frac12_in_matrix_answers_too():
+    v = checker_for_spec(ROOT / "derivations" / "gender.toml").check(r"\frac12 \cdot 2\, a_1^T dz_2", "dW_2")
+    assert v.verdict == "correct", v.feedback
+    v = checker_for_spec(ROOT / "derivations" / "gender.toml").check(r"\frac12 a_1^T dz_2", "dW_2")
+    assert v.verdict == "incorrect", v.feedback

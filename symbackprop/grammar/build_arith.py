@@ -116,13 +116,6 @@ class _Arithmetic:
             return sympy.Rational(int((whole or "0") + frac), 10 ** len(frac))
         return sympy.Integer(int(s))
 
-    def _frac_digits(self, node):
-        r"""``\frac12`` (TeX's shorthand for \frac{1}{2}): exactly two digits."""
-        tok = node.children[-1]
-        if not (str(tok).isdigit() and len(str(tok)) == 2):
-            raise self.fail("write the fraction with braces, as in \\frac{1}{2} (\\frac12 takes exactly two digits)", tok)
-        return self._divide(sympy.Integer(int(str(tok)[0])), sympy.Integer(int(str(tok)[1])), node)
-
     def _frac(self, node):
         parts = [c for c in node.children if isinstance(c, Tree) or c.type not in ("FRAC", "LBRACE", "RBRACE")]
         num, den = parts

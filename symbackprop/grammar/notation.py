@@ -12,7 +12,7 @@ the student wrote) and is recorded, so the verdict can say which convention it r
 - ``\mathbf{a}``, ``\boldsymbol{a}``, ``\bm{a}``, ``\vec{a}`` are a; ``\mathbf{1}^T M`` is the
   column sum ``\sum M``; ``\operatorname{sum}(M)`` is ``\sum M``; ``\mathcal{L}`` is the cost
   (written ``mathcalL``);
-- ``{a \over b}`` is ``\frac{a}{b}``;
+- ``{a \over b}`` is ``\frac{a}{b}``, ``\frac12`` is ``\frac{1}{2}``;
 - ``\text{(chain rule)}``, ``(\text{chain rule})``, ``\quad\text{by the chain rule}`` at the end of a line
   or before ``=``, and punctuation at the end of a line are annotations, ignored; other text (``\text{hello} z``)
   is left in place for the grammar, which refuses it by name; ``w^{2}_{1 1}`` is w^{2}_{1,1};
@@ -105,6 +105,8 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
             break
         text = (text[:start] + "{\\frac{" + text[start + 1:m.start()] + "}{" + text[m.end():end] + "}}"
                 + text[end + 1:])
+    # \frac12 (TeX's shorthand) -> \frac{1}{2} (lengthens the text by 4)
+    text = re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
     # \text{...} annotations (not \text{exp}, \text{T}, ...): at the end of a line or side, or in parentheses;
     # any other text is left for the grammar, which refuses it by name (text inside a product is no factor)
     chars = list(text)
