@@ -381,3 +381,18 @@ def test_frac12_in_matrix_answers_too():
     assert v.verdict == "correct", v.feedback
     v = checker_for_spec(ROOT / "derivations" / "gender.toml").check(r"\frac12 a_1^T dz_2", "dW_2")
     assert v.verdict == "incorrect", v.feedback
+
+
+@pytest.mark.parametrize("unit", [r"\text{a}", r"\text{a}x", r"\text{", r"(\text{a})", r"\text{(a)}", r"\frac12"])
+def test_hostile_annotations_are_read_in_linear_time(unit):
+    import time
+
+    from symbackprop.grammar.notation import normalize
+
+    text = unit * (7900 // len(unit))
+    start = time.process_time()
+    normalize(text)
+    normalize(text, matrix=True)
+    assert time.process_time() - start < 2.0   # was minutes (a quadratic scan per \text) before
+    v = checker_for_spec(LECTURE).check(unit * (100_000 // len(unit)), "w^{2}_{1,1}")
+    assert v.verdict == "unparseable" and "characters long" in v.feedback

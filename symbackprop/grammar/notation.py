@@ -26,9 +26,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .vocabulary import MAX_LENGTH
+
 #: \text{...} contents that mean something to the grammar (kept)
 _MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum|step|H|"
                               r"Heaviside)\s*$")
+#: texts longer than this are left as they are (the grammar reads at most MAX_LENGTH characters)
+_MAX_TEXT = 4 * MAX_LENGTH
+_WINDOW = 400
 #: what may follow an annotation: layout and punctuation up to the end of the line or of the side
 _ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:!]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{(\\?[A-Za-z0-9]+)\}")
@@ -75,6 +80,17 @@ def _matching_brace(text: str, open_pos: int) -> int | None:
     return None
 
 
+def _brace_pairs(text: str) -> dict:
+    """Every unescaped ``{`` position -> its matching ``}`` (one pass)."""
+    pairs, stack = {}, []
+    for j, ch in enumerate(text):
+        if ch == "{" and (j == 0 or text[j - 1] != "\\"):
+            stack.append(j)
+        elif ch == "}" and (j == 0 or text[j - 1] != "\\") and stack:
+            pairs[stack.pop()] = j
+    return pairs
+
+
 def _letter_before(text: str, pos: int) -> str:
     """The name whose superscript starts at pos (``a`` in ``a^{[1]}``, ``delta`` in ``\\delta^{(3)}``)."""
     m = re.search(r"(\\?[A-Za-z]+)\s*(_\s*(\{[^{}]*\}|[A-Za-z0-9]))?\s*$", text[:pos])  # a_{1}^{[1]} too
@@ -83,7 +99,7 @@ def _letter_before(text: str, pos: int) -> str:
 
 def normalize(text: str, *, matrix: bool = False) -> Normalized:
     """The answer in the lectures' notation (see the module docstring)."""
-    if not isinstance(text, str) or len(text) > 100_000:
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:  # the grammar refuses it by its length anyway
         return Normalized(text)
     conventions: list[str] = []
     # {a \over b} -> {\frac{a}{b}} (lengthens the text; only when \over is written)
@@ -110,20 +126,24 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
     # \text{...} annotations (not \text{exp}, \text{T}, ...): at the end of a line or side, or in parentheses;
     # any other text is left for the grammar, which refuses it by name (text inside a product is no factor)
     chars = list(text)
+    pairs = _brace_pairs(text)
     for m in reversed(list(re.finditer(r"\\(text|textrm|textbf|textit|mbox)\s*\{", text))):
-        end = _matching_brace(text, m.end() - 1)
+        end = pairs.get(m.end() - 1)
         if end is None:
             continue
         inner = text[m.end():end]
         if _MEANINGFUL_TEXT.match(inner):
             continue
-        current = "".join(chars)
-        before, after = current[:m.start()].rstrip(), current[end + 1:]
+        # a window on each side (the later annotations already blanked): linear in the text, not quadratic
+        lo = max(0, m.start() - _WINDOW)
+        before, after = "".join(chars[lo:m.start()]).rstrip(), "".join(chars[end + 1:end + 1 + _WINDOW])
+        ending = _ANNOTATION_END.match(after)
+        ending = ending is not None and (ending.group(2) != "" or end + 1 + _WINDOW >= len(chars))
         if before.endswith("(") and after.lstrip().startswith(")"):  # (\text{chain rule})
-            _blank(chars, len(before) - 1, m.start())
+            _blank(chars, lo + len(before) - 1, m.start())
             close = end + 1 + (len(after) - len(after.lstrip()))
             _blank(chars, end + 1, close + 1)
-        elif not (re.fullmatch(r"\s*\(.*\)\s*", inner, re.S) or _ANNOTATION_END.match(after)):
+        elif not (re.fullmatch(r"\s*\(.*\)\s*", inner, re.S) or ending):
             continue
         _blank(chars, m.start(), end + 1)
     text = "".join(chars)
