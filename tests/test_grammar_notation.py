@@ -62,6 +62,7 @@ RIGHT_DW = [
     r"\frac{\partial J}{\partial w} = -\frac{2}{n}\sum_{i=1}^{n} x^{(i)} (y^{(i)} - (w x^{(i)} + b))",
     r"\frac{\partial J}{\partial w} = -\frac{2}{m}\sum_{i=1}^{m} x_i (y_i - \hat{y}_i)",
     r"\frac{\partial J}{\partial w} = \frac{1}{n}\sum_{i=1}^{n} 2 (\hat{y}_i - y_i) x_i",
+    r"\frac{\partial J}{\partial w} = -\frac{2}{n}\sum_n x^{(n)} (y^{(n)} - (w x^{(n)} + b))",  # not x to the power n
 ]
 WRONG_DW = [
     r"\frac{\partial J}{\partial w} = -\frac{2}{n}\sum_i (y_i - (w x_i + b))",      # that is ∂J/∂b

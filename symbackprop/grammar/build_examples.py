@@ -70,10 +70,11 @@ class _ExampleIndex:
             return None
         var, self.example_var = self.example_var, None
         try:
-            try:
-                return self.resolve_name(nb, scripts, node)  # a name the spec has as written
-            except (ParseError, _Unknown):
-                pass
+            if scripts[k].data == "subscript":  # a name the spec has as written (y_{i}); ^{(i)} is never a power
+                try:
+                    return self.resolve_name(nb, scripts, node)
+                except (ParseError, _Unknown):
+                    pass
             rest = scripts[:k] + scripts[k + 1:]
             if scripts[k].data == "subscript":
                 base = self.base_name(nb)
