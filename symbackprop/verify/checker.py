@@ -54,6 +54,7 @@ from .index_points import _SamplePoints
 from .index_reader import _IndexReader
 from .index_reference import _References
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
+from .mutations import _Mutations
 from .points import _parameter_count, N_POINTS, SCALAR_MAX_PARAMETERS
 from .verdict import _progress, _unparseable, failure_verdict, UNPARSEABLE, Verdict
 from .vocabulary import answer_names
@@ -62,7 +63,8 @@ from .vocabulary import answer_names
 _MATRIX_GRADIENT = re.compile(r"\s*d(W|w|Z|z|b|B|a|A|\\hat|\\delta)")
 
 
-class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diagnosis, _Counterexamples):
+class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diagnosis, _Mutations,
+                    _Counterexamples):
     """Checks answers against one derivation; caches reference values per ``wrt``.
 
     ``check(text, wrt=None)``: ``wrt`` is the parameter or node (any accepted spelling:

@@ -8,10 +8,9 @@ from __future__ import annotations
 from sympy import Rational
 
 from ..grammar.parser import example_sum
-from ..spec import names
 from .exact import _Kink, _Undefined, ExactPoint
 from .points import FRIENDLY
-from .verdict import _plain
+
 from .vocabulary import COST
 
 
@@ -94,15 +93,13 @@ class _Counterexamples:
         return self._cx_dict(leaves, a_values[idx], r_values[idx], "a random sample point")
 
     def _cx_dict(self, leaves, a, r, which) -> dict:
-        shown_names = self.shown
         return {
             "point": {k: v.display() for k, v in leaves.items()},
             "answer": None if a is None else a.display(),
             "expected": None if r is None else r.display(),
             "at": which,
             "shown": {
-                "point": {_plain(names.symbol(k), shown_names) if k in shown_names else k: v.readable()
-                          for k, v in leaves.items()},
+                "point": {self._name(k): v.readable() for k, v in leaves.items()},
                 "answer": None if a is None else a.readable(),
                 "expected": None if r is None else r.readable(),
             },
@@ -113,6 +110,6 @@ class _Counterexamples:
         point = ", ".join(f"{k} = {v}" for k, v in shown["point"].items())
         where = f"at {cx['at']} ({point})" if point else f"at {cx['at']}"
         if shown["answer"] is None:
-            return f"your answer is undefined {where}, where ∂{of}/∂{wrt} = {shown['expected']}"
-        return (f"not equal to ∂{of}/∂{wrt}: {where} your answer is {shown['answer']} "
-                f"but ∂{of}/∂{wrt} = {shown['expected']}")
+            return f"your answer is undefined {where}, where {self._target_text(of, wrt)} = {shown['expected']}"
+        return (f"not equal to {self._target_text(of, wrt)}: {where} your answer is {shown['answer']} "
+                f"but {self._target_text(of, wrt)} = {shown['expected']}")

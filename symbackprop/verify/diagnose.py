@@ -13,7 +13,7 @@ from sympy import Rational
 
 from ..spec import names
 from .exact import _Kink, _Undefined
-from .verdict import _lecture_number, _plain, _tex
+from .verdict import _lecture_form, _lecture_number, _plain, _tex
 
 
 @dataclass
@@ -59,10 +59,11 @@ class _Diagnosis:
         pts = self.points()
         usable = [i for i, r in enumerate(r_values) if r is not None]
         defined = all(a_values[i] is not None for i in usable)
-        target = f"∂{of}/∂{wrt}"
+        target = self._target_text(of, wrt)
         if defined and usable:
             if all(r_values[i].is_zero() for i in usable) and self._symbolically_equal(reference, sympy.S.Zero):
-                return ("counterexample", f"{target} is 0: {of} does not depend on {wrt} along any path",
+                return ("counterexample", f"{target} is 0: {self._name(of)} does not depend on {self._name(wrt)} "
+                        "along any path",
                         self._counterexample(expr, reference, a_values, r_values, where, of))
             if not expr.free_symbols and reference.free_symbols:
                 cx = self._counterexample(expr, reference, a_values, r_values, where, of)
@@ -72,7 +73,8 @@ class _Diagnosis:
             nonzero = [i for i in usable if not r_values[i].is_zero()]
             # a constant ratio: sign, 1/n, a stray 2
             ratios = [(a_values[i] / r_values[i]).constant() for i in nonzero]
-            if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1:
+            if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1 \
+                    and self._constant_ratio_holds(ratios[0], nonzero, usable, a_values):
                 return self._constant_message(ratios[0], of, wrt)
             # a named factor missing or extra: the local derivatives on the paths first
             for cand in self._candidates(of, wrt):
@@ -111,8 +113,20 @@ class _Diagnosis:
                 wrote, meant = swap
                 return ("wrong_index", f"wrong index: you wrote {self._name(wrote)} where {self._name(meant)} belongs",
                         None)
+            mutation = self._matching_mutation(a_values, r_values, usable, of, wrt)
+            if mutation is not None:
+                return mutation.mistake, mutation.message, None
         cx = self._counterexample(expr, reference, a_values, r_values, where, of)
         return "counterexample", self._counterexample_message(cx, of, wrt), cx
+
+    @staticmethod
+    def _constant_ratio_holds(c, nonzero, usable, a_values) -> bool:
+        """answer = c · reference at every usable point: c is not 1 (then they differ only where the
+        reference is 0, e.g. a ReLU′ = 1[z > 0] missing), the answer is 0 wherever the reference is,
+        and the ratio was seen at two points at least (one point makes any answer a multiple)."""
+        if c == 1 or len(nonzero) < min(2, len(usable)):
+            return False
+        return all(a_values[i].is_zero() for i in usable if i not in nonzero)
 
     def _factor_relation(self, factor, a_values, r_values, usable):
         """'missing' when answer * factor = reference, 'extra' when answer = reference * factor (± variants)."""
@@ -137,7 +151,7 @@ class _Diagnosis:
         return {f.expression for p in self.d.paths(wrt, limit=50) for f in p.factors}
 
     def _constant_message(self, c, of, wrt):
-        target = f"∂{of}/∂{wrt}"
+        target = self._target_text(of, wrt)
         n = self.d.n_examples
         if c == -1:
             return "sign", f"sign error: your answer is −1 times {target}", None
@@ -166,8 +180,13 @@ class _Diagnosis:
         return cache[(of, wrt)]
 
     def _name(self, name: str) -> str:
-        """A node's name as the lectures write it: ŷ and y for the output and target, else as it is."""
-        return _plain(names.symbol(name), self.shown) if name in self.shown else name
+        """A node's name as the lectures write it: ŷ and y for the output and target, a Greek name as
+        its letter (λ, θ_{0}), else as it is."""
+        return _plain(names.symbol(name), self.shown)
+
+    def _target_text(self, of: str, wrt: str) -> str:
+        """∂of/∂wrt as the feedback prints it (∂L/∂λ, ∂L/∂ŷ)."""
+        return f"∂{self._name(of)}/∂{self._name(wrt)}"
 
     def _feedback_math(self, message: str, of, wrt) -> tuple:
         """(text, LaTeX) of the expressions the message prints, for the web's typesetting."""
@@ -200,20 +219,32 @@ class _Diagnosis:
             seen.add(expr)
             child = g.by_name[f.child]
             is_act = child.kind == "activation"
-            shown = _plain(expr, self.shown)
-            math = [(shown, _tex(expr, self.shown))]
-            edge = f"(∂{_plain(names.symbol(f.child), self.shown)}/∂{_plain(names.symbol(f.parent), self.shown)})"
+            shown = _plain(_lecture_form(expr), self.shown)
+            tex = _tex(_lecture_form(expr), self.shown)
+            math = [(shown, tex)]
+            edge = f"(∂{self._name(f.child)}/∂{self._name(f.parent)})"
             label = f"{shown} {edge}"
             if is_act:
-                act = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}.get(child.activation, child.activation)
-                head = f"{act}′({_plain(names.symbol(f.parent), self.shown)})"
-                tex_head = {"σ": r"\sigma", "ReLU": r"\operatorname{ReLU}"}.get(act, rf"\operatorname{{{act}}}") \
-                    + f"'({_tex(names.symbol(f.parent), self.shown)})"
-                label = f"{head} = {shown} {edge}"
-                math = [(f"{head} = {shown}", f"{tex_head} = {math[0][1]}")]
+                head, tex_head = self._derivative_head(child, f.parent)
+                label = f"{head} = {shown} {edge}" if head != edge[1:-1] else f"{head} = {shown}"
+                math = [(f"{head} = {shown}", f"{tex_head} = {tex}")]
             out.append(_Candidate(expr, label, is_act, tuple(math)))
         # the loss factor ∂L/∂ŷ as one piece
         return out[:40]
+
+    def _derivative_head(self, child, parent: str) -> tuple:
+        """(text, LaTeX) naming the local derivative ∂a/∂z of an activation node: the registry's
+        name with a prime at z (σ′(z^{2}_{1}), ReLU′(z^{3}_{1}), tanh′(...)); the edge ∂ŷ_2/∂z^{3}_{1}
+        for a layerwise activation (softmax), whose derivative is no function of one z."""
+        from ..ops.activations import derivative_names
+
+        primes = derivative_names()
+        z = names.symbol(parent)
+        if child.activation in primes:
+            tex_name, text_name = primes[child.activation]
+            return f"{text_name}({self._name(parent)})", f"{tex_name}({_tex(z, self.shown)})"
+        return (f"∂{self._name(child.name)}/∂{self._name(parent)}",
+                rf"\frac{{\partial {_tex(child.symbol, self.shown)}}}{{\partial {_tex(z, self.shown)}}}")
 
     def _wrong_index(self, expr, r_values, usable):
         """(wrote, meant) when swapping one indexed symbol of the answer for another gives the reference."""

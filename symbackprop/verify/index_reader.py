@@ -37,7 +37,8 @@ class _IndexReader:
                 raise ParseError(f"the left-hand side differentiates with respect to {wrt_sym}, "
                                  "which is not a node of the spec")
             if wrt_name is not None and wrt_sym.name != wrt_name:
-                raise ParseError(f"the left-hand side is ∂{of_sym.name}/∂{wrt_sym.name} but --wrt is {wrt_name}")
+                raise ParseError(f"the left-hand side is {self._target_text(of_sym.name, wrt_sym.name)} but --wrt is "
+                                 f"{self._name(wrt_name)}")
             of, wrt_name = of_sym.name, wrt_sym.name
             target_text = sides[0].text
             sides = sides[1:]
@@ -73,7 +74,7 @@ class _IndexReader:
                 # is on one side of its kink at every point; only a proof may say "correct"
                 equal, how = None, "undecided: equal at the sample points, but no proof"
             verdicts.append((equal, how, expr, (a_values, where)))
-        target = f"∂{of}/∂{wrt_name}"
+        target = self._target_text(of, wrt_name)
         steps = self._steps(target_text, sides, verdicts)
         final = sides[-1].expr
         if final == sympy.Derivative(names.symbol(of), names.symbol(wrt_name), evaluate=False):
