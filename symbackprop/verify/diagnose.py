@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy
-from sympy import Rational
 
 from ..spec import names
 from .exact import _Kink, _Undefined
-from .verdict import _lecture_form, _lecture_number, _plain, _tex
+from .feedback import constant_factor_message
+from .verdict import _lecture_form, _plain, _tex
 
 
 @dataclass
@@ -153,24 +153,11 @@ class _Diagnosis:
     def _constant_message(self, c, of, wrt):
         target = self._target_text(of, wrt)
         n = self.d.n_examples
-        if c == -1:
-            return "sign", f"sign error: your answer is −1 times {target}", None
-        if n > 1 and c == Rational(1, n):
-            return ("constant_factor", f"constant factor off: your answer has the batch mean's 1/n = 1/{n}; "
-                    f"{target} per example (the lectures' convention) has no 1/n", None)
-        if n > 1 and c == Rational(-1, n):
-            return ("constant_factor", f"constant factor off: your answer has −1/n = −1/{n}; the per-example "
-                    f"{target} has neither the 1/n nor the minus sign", None)
-        if c == 2:
-            why = ("; with the ½ in ½(y − ŷ)² the power rule's 2 cancels"
-                   if self.graph.loss == "half_squared_error" and of == self.graph.output else "")
-            return "constant_factor", f"constant factor off: a stray 2 (your answer is 2 times {target}{why})", None
-        if c == Rational(1, 2):
-            return ("constant_factor", f"constant factor off: a factor 2 is missing (your answer is ½ times {target}; "
-                    "the power rule brings down the exponent 2)", None)
-        if c == 0:
-            return "counterexample", f"your answer is 0 but {target} is not", None
-        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {target}", None
+        mistake, message = constant_factor_message(
+            c, target, n=n, n_shown=n, per_example=f"{target} per example (the lectures' convention)",
+            per_example_short=f"the per-example {target}",
+            half_squared=self.graph.loss == "half_squared_error" and of == self.graph.output)
+        return mistake, message, None
 
     def _candidates(self, of, wrt) -> list:
         """Factors the feedback can name: the local derivatives on the paths from wrt to of (memoized)."""

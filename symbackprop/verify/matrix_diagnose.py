@@ -6,11 +6,11 @@ A mixin of :class:`symbackprop.verify.matrix_reader.MatrixAnswerChecker`.
 from __future__ import annotations
 
 import numpy as np
-from sympy import Rational
 
 from ..derivation.matrix_form import ACTIVATION_RULES, Hadamard, HadamardDiv, Mat, ShapeError, walk
 from .matrix_builder import _Candidate, _Side, _Target
 from .matrix_eval import _equal_arrays, _substitute, MAX_TRIES
+from .feedback import constant_factor_message
 from .verdict import _lecture_number
 
 
@@ -75,27 +75,13 @@ class _MatrixDiagnosis:
         return self._constant_message_base(c, label)
 
     def _constant_message_base(self, c, label):
-        n = self.eval_sizes["n"]
         spec_n = self.md.n_examples
-        shown = f"1/n = 1/{spec_n}" if spec_n else "1/n"
-        if c == -1:
-            return "sign", f"sign error: your answer is −1 times {label}"
-        if c == Rational(1, n) and n > 1:
-            return ("constant_factor", f"constant factor off: your answer has the batch mean's {shown}; {label} in the "
-                    "slides' per-example convention (the gradient of Σ_e L_e, as the slides' backward steps) has no 1/n")
-        if c == Rational(-1, n) and n > 1:
-            return ("constant_factor", f"constant factor off: your answer has −{shown}; {label} in the slides' "
-                    "per-example convention has neither the 1/n nor the minus sign")
-        if c == 2:
-            why = ("; with the ½ in ½(y − ŷ)² the power rule's 2 cancels"
-                   if self.md.loss == "half_squared_error" else "")
-            return "constant_factor", f"constant factor off: a stray 2 (your answer is 2 times {label}{why})"
-        if c == Rational(1, 2):
-            return ("constant_factor", f"constant factor off: a factor 2 is missing (your answer is ½ times {label}; "
-                    "the power rule brings down the exponent 2)")
-        if c == 0:
-            return "counterexample", f"your answer is 0 but {label} is not"
-        return "constant_factor", f"constant factor off: your answer is {_lecture_number(c)} times {label}"
+        return constant_factor_message(
+            c, label, n=self.eval_sizes["n"], n_shown=spec_n,
+            per_example=f"{label} in the slides' per-example convention (the gradient of Σ_e L_e, as the slides' "
+                        "backward steps)",
+            per_example_short=f"{label} in the slides' per-example convention",
+            half_squared=self.md.loss == "half_squared_error")
 
     # the ⊙ factors the feedback can name
     def _candidates(self, layer: int) -> list:
