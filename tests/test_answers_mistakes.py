@@ -261,3 +261,29 @@ def test_feedback_is_deterministic():
     b = AnswerChecker(derive(load_spec(LECTURE))).check(r"(\hat{y} - y)\hat{y}(1 - \hat{y}) x_1",
                                                         wrt="w^{2}_{1,1}").to_json()
     assert a == b
+
+
+def test_a_constant_factor_is_never_read_from_a_unit_active_at_one_point():
+    """On the [2,5,3,1] ReLU network a unit can be active at one sample point only; there any answer
+    that vanishes with it is "some multiple" of the gradient. Only a true multiple may be called one."""
+    L, nodes = _network([2, 5, 3, 1], ["relu", "relu", "identity"], "half_squared_error")
+    oracle = sympy.diff(L, S("w^{3}_{1,2}"))
+    leaves = _leaves(L)
+    a32, yh, y = nodes["a^{3}_{2}"], nodes["yhat_1"], S("y_{1}")
+    assert _agree(-a32 * (yh - y), -oracle, leaves, n=8)
+    ratios = set()
+    rng = random.Random(3)
+    while len(ratios) < 2:
+        point = _values(rng, leaves)
+        g = oracle.xreplace(point)
+        if g != 0:
+            ratios.add(yh.xreplace(point) / g)
+    assert len(ratios) == 2                      # ŷ is no constant multiple of the gradient
+    checker = checker_for_spec(ROOT / "tests" / "data" / "relu_2_5_3_1.toml")
+    v = checker.check(r"\hat{y}", wrt="w^{3}_{1,2}")
+    assert v.verdict == "incorrect" and v.mistake != "constant_factor" and " times " not in v.feedback, v.feedback
+    v = checker.check(r"-(a^{3}_{2}(\hat{y} - y))", wrt="w^{3}_{1,2}")
+    assert v.mistake == "sign", v.feedback
+    assert not _agree(nodes["z^{3}_{2}"] * (yh - y), oracle, leaves, n=8)
+    v = checker.check(r"z^{3}_{2}(\hat{y} - y)", wrt="w^{3}_{1,2}")
+    assert v.mistake == "wrong_factor" and "you wrote z^{3}_{2} where a^{3}_{2} belongs" in v.feedback

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from sympy import Rational
+
 from ..spec import names
 from .exact import _Kink, _Undefined
 from .feedback import constant_factor_message
@@ -119,13 +121,18 @@ class _Diagnosis:
         cx = self._counterexample(expr, reference, a_values, r_values, where, of)
         return "counterexample", self._counterexample_message(cx, of, wrt), cx
 
-    @staticmethod
-    def _constant_ratio_holds(c, nonzero, usable, a_values) -> bool:
+    def _constant_ratio_holds(self, c, nonzero, usable, a_values) -> bool:
         """answer = c · reference at every usable point: c is not 1 (then they differ only where the
-        reference is 0, e.g. a ReLU′ = 1[z > 0] missing), the answer is 0 wherever the reference is,
-        and the ratio was seen at two points at least (one point makes any answer a multiple)."""
-        if c == 1 or len(nonzero) < min(2, len(usable)):
+        reference is 0, e.g. a ReLU′ = 1[z > 0] missing) and the answer is 0 wherever the reference
+        is.  Seen at one non-zero point only (a ReLU unit active at one point), any answer that
+        vanishes with the reference is some multiple there, so only the likely constants count
+        (−1, ±2, ±½, ±1/n: an unrelated answer hits one of them exactly with negligible chance)."""
+        if c == 1:
             return False
+        if len(nonzero) < min(2, len(usable)):
+            n = max(self.d.n_examples, 1)
+            if c not in (-1, 2, -2, Rational(1, 2), Rational(-1, 2), Rational(1, n), Rational(-1, n)):
+                return False
         return all(a_values[i].is_zero() for i in usable if i not in nonzero)
 
     def _factor_relation(self, factor, a_values, r_values, usable):

@@ -236,12 +236,27 @@ class _Mutations:
                                  f"is {entry.name}: {prime}(z) = {generic}, here {named}", math))
         return out
 
+    def _closeness(self, name: str, node) -> tuple:
+        """The order in which nodes are tried in place of ``name``: the same unit first (z^{3}_{2} for
+        a^{3}_{2}), then the same kind of node in the same layer, then the others, each by name."""
+        mine, theirs = names.split_indexed(name), names.split_indexed(node.name)
+        kind = self.graph.by_name[name].kind
+        if mine is not None and theirs is not None and mine[1:] == theirs[1:]:
+            rank = 0
+        elif node.kind == kind and mine is not None and theirs is not None and mine[1] == theirs[1]:
+            rank = 1
+        elif node.kind == kind:
+            rank = 2
+        else:
+            rank = 3
+        return rank, node.name
+
     def _swap_mutations(self, paths, f, wrap) -> list:
         g = self.graph
         old = f.expression
         out = []
         tried = 0
-        for node in sorted(g.nodes, key=lambda n: n.name):
+        for node in sorted(g.nodes, key=lambda n: self._closeness(old.name, n)):
             if node.symbol == old or node.kind not in ("input", "activation", "parameter", "pre_activation", "intermediate"):
                 continue
             tried += 1
