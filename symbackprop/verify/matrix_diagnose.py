@@ -96,9 +96,10 @@ class _MatrixDiagnosis:
         if rule.derivative is not None:
             deriv = rule.derivative(z, a)
             if deriv is not None:
-                sym = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LReLU",
-                       "softplus": "softplus"}.get(act, act)
-                out.append(_Candidate(deriv, f"{sym}′(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
+                from ..ops.activations import derivative_names
+
+                prime = derivative_names().get(act, (None, act + "′"))[1]   # the registry's σ′, tanh′, ReLU′
+                out.append(_Candidate(deriv, f"{prime}(z_{layer}) = {deriv.text()} (∂{a.text()}/∂z_{layer})", layer, True))
                 if isinstance(deriv, Hadamard):
                     for piece in (deriv.left, deriv.right):
                         out.append(_Candidate(piece, piece.text(), layer, False))
