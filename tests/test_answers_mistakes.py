@@ -156,6 +156,8 @@ def test_the_likely_mistakes_of_the_lecture_network_are_named(lecture, k):
     for w in words:
         assert w in v.feedback, v.feedback
     assert "**" not in v.feedback and "*" not in v.feedback
+    if mistake.startswith("activation_derivative"):       # the web typesets the named derivative
+        assert ("σ′(z^{2}_{1}) = a^{2}_{1}(1 − a^{2}_{1})", r"\sigma'(z^{2}_{1}) = a^{2}_{1}(1 - a^{2}_{1})") in v.math
 
 
 def test_a_missing_relu_derivative_is_named_not_a_factor_one(tmp_path):

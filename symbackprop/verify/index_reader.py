@@ -16,7 +16,9 @@ from .verdict import CORRECT, INCORRECT, LazyExpected, Step, Verdict
 from .vocabulary import COST
 
 
-_NAMED_FACTOR = ("missing_factor", "extra_factor", "activation_derivative_missing", "activation_derivative_twice")
+_NAMED_FACTOR = ("missing_factor", "extra_factor", "activation_derivative_missing", "activation_derivative_twice",
+                 "activation_derivative_at_a", "activation_derivative_in_z", "activation_derivative_incomplete",
+                 "wrong_activation_derivative")
 
 
 class _IndexReader:
