@@ -45,6 +45,12 @@ def spec_path(name: str) -> Path:
 class Step(sympy.Function):
     """1[z > 0]: relu′, an opaque function whose derivative is 0 (away from the kink)."""
 
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_extended_real:
+            return sympy.Integer(1) if z > 0 else sympy.Integer(0)
+        return None
+
     def fdiff(self, argindex=1):
         return sympy.Integer(0)
 
@@ -212,6 +218,7 @@ class NS:
 
     def __init__(self, net: Net, point: dict, ex: Example):
         self.net, self.point, self.n = net, point, net.n
+        self._examples = {}
         self.w = {l: {j: {k: point[s] for k, s in row.items()} for j, row in net.w[l].items()} for l in net.w}
         self.b = {l: {j: point[s] for j, s in net.b[l].items()} for l in net.b}
         self.x = {i: point[s] for i, s in ex.x.items()}
@@ -231,7 +238,9 @@ class NS:
         self.yh = self.a[len(net.layers)]
 
     def ex(self, e: int) -> "NS":
-        return NS(self.net, self.point, self.net.examples[e - 1])
+        if e not in self._examples:
+            self._examples[e] = NS(self.net, self.point, self.net.examples[e - 1])
+        return self._examples[e]
 
     @staticmethod
     def sig(z):
@@ -254,7 +263,8 @@ def _fn(expr, syms):
     """A 40-digit mpmath function of the leaves (renamed to identifiers first, which spares
     lambdify a slow substitution of its own)."""
     safe = [Symbol(f"v{i}") for i in range(len(syms))]
-    return sympy.lambdify(safe, expr.xreplace(dict(zip(syms, safe))), modules=_MODULES, cse=True)
+    return sympy.lambdify(safe, expr.xreplace(dict(zip(syms, safe))), modules=_MODULES, cse=True,
+                           docstring_limit=0)
 
 
 class IndexOracle:
@@ -268,6 +278,8 @@ class IndexOracle:
             self._check_kinks()
         self._refs = {}
         self._ref_fns = {}
+        self._ns = None
+        self._ref_vals = {}
 
     def _check_kinks(self):
         """Every ReLU pre-activation is positive at some point and negative at another."""
@@ -289,14 +301,19 @@ class IndexOracle:
         return self._ref_fns[key]
 
     def ref_values(self, wrt: str, cost: bool = False) -> list:
-        with mpmath.workdps(DIGITS):
-            f = self.ref_fn(wrt, cost)
-            return [f(*[p[s] for s in self.syms]) for p in self.pts]
+        key = (wrt, cost)
+        if key not in self._ref_vals:
+            with mpmath.workdps(DIGITS):
+                f = self.ref_fn(wrt, cost)
+                self._ref_vals[key] = [f(*[p[s] for s in self.syms]) for p in self.pts]
+        return self._ref_vals[key]
 
     def answer_values(self, fn) -> list:
-        """The hand-written answer ``fn(ns)`` at every point."""
+        """The hand-written answer ``fn(ns)`` at every point (the forward pass once per point)."""
         with mpmath.workdps(DIGITS):
-            return [mpmath.mpf(fn(NS(self.net, p, self.net.one))) for p in self.pts]
+            if self._ns is None:
+                self._ns = [NS(self.net, p, self.net.one) for p in self.pts]
+            return [mpmath.mpf(fn(ns)) for ns in self._ns]
 
     def equal(self, fn, wrt: str, cost: bool = False) -> bool:
         with mpmath.workdps(DIGITS):
