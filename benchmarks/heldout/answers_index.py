@@ -121,6 +121,11 @@ def _lec():
     W(43, t, r"\delta^{3}_{1}\, w^{2}_{1,1}\, a^{2}_{1}(1 - a^{2}_{1})\, x_1", lambda n: _d2(n, 1) * n.x[1],
       "neighbour_param", wrt=t, culprit=("x_{1}",))
 
+    W(46, t, r"\delta^{3}_{1}\, w^{2}_{1,1}\, a^{2}_{1}(1 - a^{2}_{1})\, x_2^2", lambda n: _d2(n, 1) * n.x[2] ** 2, "other",
+      wrt=t)
+    W(47, t, r"\delta^{3}_{1}\, w^{2}_{1,1}\, a^{2}_{1}(1 - a^{2}_{1})\, x_1 x_2", lambda n: _d2(n, 1) * n.x[1] * n.x[2],
+      "extra_factor", wrt=t, culprit=("x_{1}",))
+
     t = "w^{1}_{2,1}"
     R(44, t, r"\frac{\partial L}{\partial w^{1}_{21}} = (\hat{y} - y)\hat{y}(1 - \hat{y}) w^{2}_{12} a^{2}_{2}(1 - a^{2}_{2}) x_1",
       lambda n: _d2(n, 2) * n.x[1], "compact_indices")
@@ -209,6 +214,11 @@ def _relu():
       lambda n: 17 * _e(n) * n.w[3][1][3] * n.step(n.z[3][2]), "other", wrt=t)
     W(18, t, r"(\hat{y} - y)\, z^{3}_{2}", lambda n: _e(n) * n.z[3][2], "z_for_a", wrt=t, culprit=("z^{3}_{2}",))
 
+    R(19, t, r"(\hat{y} - y)\, \operatorname{relu}'(z^{3}_{2})\, z^{3}_{2}", lambda n: _e(n) * n.step(n.z[3][2]) * n.z[3][2],
+      "step_times_z", wrt=t)
+    W(31, t, r"(\hat{y} - y)\, \operatorname{relu}'(z^{3}_{2})", lambda n: _e(n) * n.step(n.z[3][2]), "other", wrt=t)
+    W(32, t, r"(\hat{y} - y)\, (a^{3}_{2})^2", lambda n: _e(n) * n.a[3][2] ** 2, "other", wrt=t)
+
     t = "w^{2}_{2,3}"
     R(20, t, r"\delta^{4}_{1}\, w^{3}_{1,2}\, \operatorname{relu}'(z^{3}_{2})\, a^{2}_{3}",
       lambda n: _r3(n, 2) * n.a[2][3], "delta", wrt=t)
@@ -229,6 +239,11 @@ def _relu():
       lambda n: _r3(n, 2) * n.a[2][2], "neighbour_param", wrt=t, culprit=("a^{2}_{2}",))
     W(30, t, r"(\hat{y} - y)\, w^{3}_{1,2}\, a^{3}_{2}\, a^{2}_{3}",
       lambda n: _e(n) * n.w[3][1][2] * n.a[3][2] * n.a[2][3], "wrong_act_derivative", wrt=t)
+
+    W(33, t, r"(\hat{y} - y)\, w^{3}_{1,2}\, \operatorname{relu}'(z^{3}_{2})\, a^{2}_{3}\, a^{2}_{1}",
+      lambda n: _r3(n, 2) * n.a[2][3] * n.a[2][1], "extra_factor", wrt=t, culprit=("a^{2}_{1}",))
+    W(34, t, r"(\hat{y} - y)\, w^{3}_{1,2}\, \operatorname{relu}(z^{3}_{2})\, a^{2}_{3}",
+      lambda n: _e(n) * n.w[3][1][2] * n.relu(n.z[3][2]) * n.a[2][3], "wrong_act_derivative", wrt=t)
 
     t = "b^{1}_{1}"
     R(40, t, r"\sum_{j=1}^{3} (\hat{y} - y)\, w^{3}_{1,j}\, \operatorname{relu}'(z^{3}_{j})\, w^{2}_{j,1}\, "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -52,10 +53,11 @@ SPECS = {
 MATRIX_SPECS = {"gender"}
 ANSWERS = INDEX_ANSWERS + MATRIX_ANSWERS
 
-# kind -> the keyword rule (a regex on the normalised feedback) that "names" that mistake
+# kind -> the keyword rule (a regex on the normalised feedback) that "names" that mistake; a
+# dropped or doubled 2 blamed on the batch mean's 1/n (n = 2) is a wrong diagnosis, not a name
 NAMES = {
     "sign": r"sign",
-    "factor_2": r"\b2\b|½|1/2",
+    "factor_2": r"^(?!.*batch mean).*(stray 2|\b2 times|1/2 times|power rule|factor 2)",
     "factor_n": r"1/n|\bn = \d|\bmean\b|batch",
     "swap_indices": r"index|indices|swap|transpos|convention",
     "neighbour_param": r"belongs|this is ∂|instead|you wrote|answer for",
@@ -204,6 +206,10 @@ def summarise(rows, setup) -> dict:
         "p95_ms": round(1000 * p95, 2) if times else None,
         "max_ms": round(1000 * times[-1], 2) if times else None,
         "setup_s": {k: round(v, 3) for k, v in setup.items()},
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "names_by_kind": {k: [sum(r["names"] for r in named_pool if r["kind"] == k),
+                              sum(1 for r in named_pool if r["kind"] == k)]
+                          for k in sorted({r["kind"] for r in named_pool})},
         "by_spec": by_spec,
     }
 
@@ -225,6 +231,12 @@ def markdown(report) -> str:
         f"| notations accepted (right answers parsed) | {s['notations_accepted_pct']} % | 100 % |",
         f"| unparseable / crashes | {len(s['unparseable'])} / {len(s['crashes'])} | 0 / 0 |",
         f"| time per answer, median / p95 / max | {s['median_ms']} / {s['p95_ms']} / {s['max_ms']} ms | median ≤ 50 ms |",
+        "",
+        f"(load average during the run: {s['load_average']}; checker setup per spec: {s['setup_s']} s)",
+        "",
+        "| mistake kind | feedback names it |",
+        "| --- | --- |",
+        *[f"| {k} | {v[0]} of {v[1]} |" for k, v in s["names_by_kind"].items()],
         "",
         "| spec | answers | right | verdicts right |",
         "| --- | --- | --- | --- |",
