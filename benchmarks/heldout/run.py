@@ -134,14 +134,18 @@ def truth(answer, oracles: Oracles) -> bool:
 # --- the checker, as a black box -----------------------------------------------------------------
 
 def make_checker(spec: str):
-    from symbackprop.verify.answers import checker_for_spec
+    """The checker of docs/answers.md's Python API (``checker_for_spec``)."""
+    try:
+        from symbackprop.verify.answers import checker_for_spec
+    except ImportError:                                # the verify stage re-exports it
+        from symbackprop.verify import checker_for_spec
     return checker_for_spec(str(spec_path(SPECS[spec])))
 
 
 def grade(answer, checker) -> dict:
     t0 = time.perf_counter()
     try:
-        v = checker.check(answer.tex, answer.wrt)
+        v = checker.check(answer.tex, wrt=answer.wrt)
         out = {"verdict": getattr(v, "verdict", None), "mistake": getattr(v, "mistake", None),
                "feedback": getattr(v, "feedback", "") or "", "decided_by": getattr(v, "decided_by", None)}
     except Exception as exc:                           # a crash is a result too
