@@ -2,6 +2,7 @@ r"""The held-out answer set of issue 12, graded by the checker and judged by an 
 
     PYTHONPATH=. python benchmarks/heldout/run.py                 # prints the report, writes report.{json,md}
     PYTHONPATH=. python benchmarks/heldout/run.py --no-write --sample 40
+    PYTHONPATH=. python benchmarks/heldout/run.py --via-grade 2    # also through `symbackprop grade --jobs 2`
 
 The checker is used only through its public API (``symbackprop.verify.answers.checker_for_spec``
 and ``AnswerChecker.check(text, wrt)``, the verdict's ``verdict``, ``mistake``, ``feedback``,
@@ -178,6 +179,33 @@ def run(answers=None, progress=None) -> dict:
     return {"rows": rows, "summary": summarise(rows, setup)}
 
 
+def via_grade(answers, jobs: int = 1) -> dict:
+    """The same answers through ``symbackprop grade --json`` (one CSV per spec, a fresh process):
+    {id: (verdict, mistake)}.  The CLI is the other public way in; the runner compares the two."""
+    import csv
+    import subprocess
+    import tempfile
+    out = {}
+    by_spec = {}
+    for a in answers:
+        by_spec.setdefault(a.spec, []).append(a)
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, group in by_spec.items():
+            path = Path(tmp) / f"{spec}.csv"
+            with path.open("w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(["student", "wrt", "answer"])
+                for a in group:
+                    w.writerow([a.id, a.wrt or "", a.tex])
+            cmd = [sys.executable, "-m", "symbackprop", "grade", str(spec_path(SPECS[spec])), "--answers", str(path),
+                   "--json", "--no-progress", "--jobs", str(jobs)]
+            env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+            for row in json.loads(r.stdout)["results"]:
+                out[row["student"]] = (row["verdict"], row.get("mistake"))
+    return out
+
+
 def _pct(num, den):
     return round(100.0 * num / den, 1) if den else None
 
@@ -237,6 +265,9 @@ def markdown(report) -> str:
         f"| time per answer, median / p95 / max | {s['median_ms']} / {s['p95_ms']} / {s['max_ms']} ms | median ≤ 50 ms |",
         "",
         f"(load average during the run: {s['load_average']}; checker setup per spec: {s['setup_s']} s)",
+        *([f"`symbackprop grade --jobs {s['grade_cli']['jobs']}` on the same {s['grade_cli']['answers']} answers: "
+           f"{len(s['grade_cli']['verdicts_differ'])} verdicts differ from the Python API "
+           f"{s['grade_cli']['verdicts_differ'] or ''}", ""] if "grade_cli" in s else []),
         "",
         "| mistake kind | feedback names it |",
         "| --- | --- |",
@@ -268,6 +299,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--sample", type=int, default=0, help="every k-th answer only, k = len/N")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--via-grade", type=int, default=0, metavar="JOBS",
+                    help="also grade every answer with `symbackprop grade --json --jobs JOBS` and compare")
     args = ap.parse_args(argv)
     answers = ANSWERS
     if args.sample:
@@ -280,6 +313,10 @@ def main(argv=None) -> int:
                   f"{str(row['mistake']):30} {row['feedback'][:120]}", file=sys.stderr)
 
     report = run(answers, progress=show)
+    if args.via_grade:
+        cli = via_grade(answers, args.via_grade)
+        differ = [r["id"] for r in report["rows"] if cli.get(r["id"], (None,))[0] != r["verdict"]]
+        report["summary"]["grade_cli"] = {"jobs": args.via_grade, "answers": len(cli), "verdicts_differ": differ}
     md = markdown(report)
     print(md)
     if not args.no_write:
