@@ -78,6 +78,17 @@ def _lec():
     W(18, t, r"(\hat{y} - y)\hat{y}(1 - \hat{y})\, w^{2}_{1,1}", lambda n: _d3(n) * n.w[2][1][1],
       "wrong_node", wrt=t, culprit=("w^{2}_{1,1}",))
 
+    R(80, t, r"(\hat{y} - y) \cdot f'(z^{3}_{1}) \cdot a^{2}_{1}", lambda n: _d3(n) * n.a[2][1], "f_prime", wrt=t)
+    R(81, t, r"(ŷ − y) · σ′(z^{3}_{1}) · a^{2}_{1}", lambda n: _d3(n) * n.a[2][1], "unicode", wrt=t)
+    R(82, t, r"\frac{\partial C}{\partial w^{2}_{1 1}} = \frac{1}{m}\sum_{i=1}^{m} (\hat{y}_i - y_i)\hat{y}_i(1 - \hat{y}_i)\, a^{2}_{1}",
+      lambda n: _J(n, lambda e: _d3(e) * e.a[2][1]), "cost_C_space_indices", cost=True)
+    R(83, t, r"\left(\hat{y} - y\right) \times \hat{y}\left(1 - \hat{y}\right) \times a^{2}_{1}",
+      lambda n: _d3(n) * n.a[2][1], "times_left_right", wrt=t)
+    R(84, t, r"\dfrac{\partial L}{\partial \hat{y}} \cdot \dfrac{\partial \hat{y}}{\partial z^{3}_{1}} \cdot "
+             r"\dfrac{\partial z^{3}_{1}}{\partial w^{2}_{1,1}}", lambda n: _d3(n) * n.a[2][1], "leibniz_only", wrt=t)
+    R(85, t, r"\frac{\partial \mathcal{L}}{\partial w^{2}_{1,1}} = \frac{1}{n}\sum_{i} (\hat{y}_i - y_i)\,\sigma'(z^{3}_{1})\, a^{2}_{1}",
+      lambda n: _J(n, lambda e: _d3(e) * e.a[2][1]), "cost_mathcal_sum_i", cost=True)
+
     t = "w^{1}_{1,1}"
     R(20, t, r"\delta^{3}_{1}\, w^{2}_{1,1}\, \sigma'(z^{2}_{1})\, x_1", lambda n: _d2(n, 1) * n.x[1], "delta", wrt=t)
     R(21, t, r"\frac{\partial L}{\partial \hat{y}} \frac{\partial \hat{y}}{\partial z^{3}_{1}} "
@@ -370,6 +381,14 @@ def _tanh():
       lambda n: _t4(n) * n.w[3][1][2] * (1 - n.a[3][2]) * n.a[2][3], "wrong_act_derivative", wrt=t)
     W(43, t, r"2(\hat{y} - y)\, w^{3}_{1,2}\, a^{2}_{3}", lambda n: _t4(n) * n.w[3][1][2] * n.a[2][3], "drop_local", wrt=t,
       culprit=("z^{3}_{2}",))
+
+    R(44, t, r"2 (\hat{y} - y) \cdot w^{3}_{1,2} \cdot \operatorname{sech}^2(z^{3}_{2}) \cdot a^{2}_{3}",
+      lambda n: _t3(n, 2) * n.a[2][3], "sech", wrt=t)
+    R(45, t, r"\frac{\partial E}{\partial w^{2}_{2,3}} = \frac{1}{m}\sum_{i} 2(\hat{y}_i - y_i)\, w^{3}_{1,2}(1 - (a^{3}_{2})^2)\, a^{2}_{3}",
+      lambda n: _J(n, lambda e: _t3(e, 2) * e.a[2][3]), "cost_E_sum_i", cost=True)
+    R(46, t, r"2(ŷ − y) w^{3}_{1,2} (1 − (a^{3}_{2})²) a^{2}_{3}", lambda n: _t3(n, 2) * n.a[2][3], "unicode", wrt=t)
+    W(47, t, r"\frac{\partial E}{\partial w^{2}_{2,3}} = \sum_{i} 2(\hat{y}_i - y_i)\, w^{3}_{1,2}(1 - (a^{3}_{2})^2)\, a^{2}_{3}",
+      lambda n: 2 * _J(n, lambda e: _t3(e, 2) * e.a[2][3]), "factor_n", cost=True)
 
     t = "w^{2}_{1,2}"
     R(50, t, r"2(\hat{y} - y) w^{3}_{1,1}(1 - (a^{3}_{1})^2) a^{2}_{2}", lambda n: _t3(n, 1) * n.a[2][2], "factored", wrt=t)
