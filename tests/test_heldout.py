@@ -1,7 +1,7 @@
 """The held-out answer set of issue 12 (benchmarks/heldout/): soundness, and the oracle checked.
 
-The truth of every answer comes from benchmarks/heldout/oracle.py (``sympy.diff`` of the loss
-rebuilt from the spec's TOML, no code shared with the checker) and torch_oracle.py (PyTorch
+The truth of every answer comes from benchmarks/heldout/heldout_oracle.py (``sympy.diff`` of the loss
+rebuilt from the spec's TOML, no code shared with the checker) and heldout_torch.py (PyTorch
 autograd, for the gender network in matrix notation).  Here:
 
 - the oracle agrees with central finite differences of a separate plain-float forward pass, for
@@ -26,8 +26,11 @@ import sympy
 HELDOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "heldout"
 sys.path.insert(0, str(HELDOUT))
 
-import run as heldout  # noqa: E402
-from oracle import IndexOracle, fd_check, spec_path  # noqa: E402
+from heldout_oracle import IndexOracle, fd_check, spec_path  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("heldout_run", HELDOUT / "run.py")
+heldout = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(heldout)
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 INDEX_SPECS = [s for s in heldout.SPECS if s not in heldout.MATRIX_SPECS]
@@ -89,7 +92,7 @@ def test_relu_spec_has_dead_units_at_its_data(oracles):
 
 @pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is the oracle of matrix answers")
 def test_torch_oracle_agrees_with_finite_differences(oracles):
-    from torch_oracle import torch_fd_check
+    from heldout_torch import torch_fd_check
     assert torch_fd_check(oracles.get("gender")) < 1e-6
 
 

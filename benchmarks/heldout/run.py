@@ -6,8 +6,8 @@ r"""The held-out answer set of issue 12, graded by the checker and judged by an 
 
 The checker is used only through its public API (``symbackprop.verify.answers.checker_for_spec``
 and ``AnswerChecker.check(text, wrt)``, the verdict's ``verdict``, ``mistake``, ``feedback``,
-``decided_by``).  The truth of every answer comes from ``oracle.py`` (``sympy.diff`` of the loss
-rebuilt here from the spec's TOML) or ``torch_oracle.py`` (PyTorch autograd), which share no code
+``decided_by``).  The truth of every answer comes from ``heldout_oracle.py`` (``sympy.diff`` of the loss
+rebuilt here from the spec's TOML) or ``heldout_torch.py`` (PyTorch autograd), which share no code
 with the checker.  An answer is right when its hand-written expression equals the derivative as a
 function of all leaves at every oracle point and, if it ends in a number, that number is the
 derivative's value at the spec's data and parameters to the digits written; a bare number is
@@ -40,9 +40,9 @@ for p in (str(HERE), str(ROOT)):
 
 import mpmath  # noqa: E402
 
-from answers_index import ANSWERS as INDEX_ANSWERS  # noqa: E402
-from answers_matrix import ANSWERS as MATRIX_ANSWERS  # noqa: E402
-from oracle import IndexOracle, spec_path  # noqa: E402
+from heldout_index import ANSWERS as INDEX_ANSWERS  # noqa: E402
+from heldout_matrix import ANSWERS as MATRIX_ANSWERS  # noqa: E402
+from heldout_oracle import IndexOracle, spec_path  # noqa: E402
 
 SPECS = {
     "lecture": "derivations/lecture_2_2_1.toml",
@@ -108,7 +108,7 @@ class Oracles:
         if spec not in self._made:
             path = spec_path(SPECS[spec])
             if spec in MATRIX_SPECS:
-                from torch_oracle import MatrixOracle
+                from heldout_torch import MatrixOracle
                 self._made[spec] = MatrixOracle(path)
             else:
                 self._made[spec] = IndexOracle(path)

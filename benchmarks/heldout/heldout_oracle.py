@@ -15,7 +15,7 @@ layout (z_l = a_{l-1} W_l + b_l, W_l of shape (N_{l-1}, N_l)), the gradients are
 autograd of the summed loss Σ_e L_e (the slides' dz_2 = ŷ − y convention) or of the mean J, in
 float64, at random points (x, y, W, b); an answer is a hand-written function of those tensors.
 
-Finite differences check the oracle itself (``fd_check``, ``torch_fd_check``): a plain-float
+Finite differences check the oracle itself (``fd_check`` here, ``torch_fd_check`` in heldout_torch.py): a plain-float
 forward pass written separately from the SymPy one.
 """
 from __future__ import annotations

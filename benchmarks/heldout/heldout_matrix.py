@@ -8,7 +8,7 @@ per-example convention, dz_2 = ŷ − y); ``J:W_2`` of the mean J.
 """
 from __future__ import annotations
 
-from schema import Answer
+from heldout_schema import Answer
 
 
 def _sp(t):                      # σ′ from the activation, elementwise

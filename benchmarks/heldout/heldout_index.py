@@ -9,7 +9,7 @@ None of these answers is copied from the checker's tests.
 """
 from __future__ import annotations
 
-from schema import Answer
+from heldout_schema import Answer
 
 
 def ds(v):
