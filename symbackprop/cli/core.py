@@ -273,8 +273,7 @@ def run_train(args) -> int:
     else:
         X, Y = md.spec_data()
         start = md.spec_matrices
-    result = trainer.train(net, start, X, Y, learning_rate=lr, epochs=epochs,
-                           batch_size=spec.training.batch_size, seed=spec.training.seed, progress=args.progress)
+    result = _train_with_bar(trainer, net, start, X, Y, lr, epochs, spec.training, args.progress)
     params = from_matrices(d, result.params) if shared else compile_matrix_gradients(md).module.from_matrices(result.params)
     if args.plot:
         from ..lessons.plots import loss_curve
@@ -288,6 +287,29 @@ def run_train(args) -> int:
         for k, v in params.items():
             print(f"  {k} = {v:.6g}")
     return 0
+
+
+#: without --progress/--no-progress the bar shows only on a terminal and for at least this many updates
+PROGRESS_MIN_STEPS = 20_000
+
+
+def _train_with_bar(trainer, net, start, X, Y, lr, epochs, training, wanted):
+    """``trainer.train`` with the shared progress bar (symbackprop.progress) driven by its
+    ``on_epoch`` hook: one step per epoch, the loss after it as the bar's postfix, on stderr."""
+    from ..progress import progress
+
+    n = len(X)
+    size = training.batch_size
+    batch = min(size, n) if isinstance(size, int) and not isinstance(size, bool) and size >= 1 else n
+    if wanted is None and epochs * -(-n // max(batch, 1)) < PROGRESS_MIN_STEPS:
+        wanted = False  # a short run: no bar even on a terminal
+    with progress(total=epochs, desc="training", unit="epoch", enabled=wanted) as bar:
+        def on_epoch(epoch, loss):
+            bar.set_postfix_str(f"loss {loss:.6g}", refresh=False)
+            bar.update()
+
+        return trainer.train(net, start, X, Y, learning_rate=lr, epochs=epochs, batch_size=training.batch_size,
+                             seed=training.seed, on_epoch=on_epoch)
 
 
 def run_export(args) -> int:
