@@ -85,25 +85,6 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     return rows
 
 
-class _Progress:
-    """``grading [#####.....] 12/40`` on stderr, redrawn in place."""
-
-    def __init__(self, total: int, stream, width: int = 30):
-        self.total, self.stream, self.width = max(total, 1), stream, width
-        self.last = -1
-
-    def update(self, done: int):
-        filled = self.width * done // self.total
-        if filled == self.last and done != self.total:
-            return
-        self.last = filled
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\rgrading [{bar}] {done}/{self.total}")
-        if done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
                clock=time.monotonic, accept_numbers: bool = False) -> dict:
     """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
@@ -111,16 +92,16 @@ def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, bud
     ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
     ``"not checked: time budget"`` (never a hang; each answer also has its own per-answer budget).
     """
+    from ..progress import progress as bar_for
+
     rows = list(rows)
-    stream = stream if stream is not None else sys.stderr
-    bar = _Progress(len(rows), stream) if progress else None
     memo = _VerdictMemo(checker, accept_numbers)
     results = []
     deadline = None if budget is None else clock() + budget
-    for k, row in enumerate(rows, start=1):
-        results.append(_grade_row(memo, row, deadline, budget, clock))
-        if bar is not None:
-            bar.update(k)
+    with bar_for(len(rows), desc="grading", unit="answer", enabled=bool(progress), stream=stream) as bar:
+        for row in rows:
+            results.append(_grade_row(memo, row, deadline, budget, clock))
+            bar.update()
     return {"results": results, "summary": summarize(results)}
 
 
@@ -170,9 +151,9 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from ..progress import progress as bar_for
+
     rows = list(rows)
-    stream = stream if stream is not None else sys.stderr
-    bar = _Progress(len(rows), stream) if progress else None
     deadline = None if budget is None else time.monotonic() + budget
     size = max(20, -(-len(rows) // (jobs * 8)))
     chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
@@ -181,18 +162,19 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(), initializer=_init_worker,
                              initargs=(str(spec_path), deadline, budget, accept_numbers)) as pool:
         futures = [pool.submit(_grade_chunk, chunk) for chunk in chunks]
-        for chunk, future in zip(chunks, futures):
-            try:
-                part = future.result()
-            except BrokenProcessPool:
-                if local is None:
-                    from ..verify.answers import checker_for_spec
+        # the bar after the workers are forked (tqdm's monitor is a thread; fork wants none)
+        with bar_for(len(rows), desc="grading", unit="answer", enabled=bool(progress), stream=stream) as bar:
+            for chunk, future in zip(chunks, futures):
+                try:
+                    part = future.result()
+                except BrokenProcessPool:
+                    if local is None:
+                        from ..verify.answers import checker_for_spec
 
-                    local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
-                part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
-            results.extend(part)
-            if bar is not None:
-                bar.update(len(results))
+                        local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
+                    part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
+                results.extend(part)
+                bar.update(len(part))
     return {"results": results, "summary": summarize(results)}
 
 
