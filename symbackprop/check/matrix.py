@@ -16,19 +16,22 @@ def _entry_name(md: MatrixDerivation, l: int, which: int, idx) -> str:
 
 
 def _matrix_relative_errors(md, ours, theirs, floor):
-    worst, where = 0.0, "-"
+    """(largest relative error, its entry's name, how many entries are 0 on both sides); the first
+    entry's name when every error is 0."""
+    worst, where, zeros = 0.0, None, 0
     for l, (pa, pb) in enumerate(zip(ours, theirs), start=1):
         for which in (0, 1):
             a = np.asarray(pa[which], dtype=float)
             b = np.asarray(pb[which], dtype=float)
             if a.shape != b.shape:
-                return float("inf"), f"{'Wb'[which]}_{l} shape {a.shape} vs {b.shape}"
+                return float("inf"), f"{'Wb'[which]}_{l} shape {a.shape} vs {b.shape}", zeros
+            zeros += int(np.count_nonzero((a == 0) & (b == 0)))
             err = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
             err = np.where(np.isfinite(err), err, np.inf)
             k = np.unravel_index(int(np.argmax(err)), err.shape)
-            if err[k] > worst or (not np.isfinite(err[k]) and where == "-"):
+            if where is None or err[k] > worst or (not np.isfinite(err[k]) and np.isfinite(worst)):
                 worst, where = float(err[k]), _entry_name(md, l, which, k)
-    return worst, where
+    return worst, where or "-", zeros
 
 
 def _matrix_non_finite(md, grads, side: str) -> str:
@@ -151,15 +154,16 @@ def _compare_case(md, compiled, trainer, net, kinked, rng, blocks, sizes, total,
     comparisons = []
     ours = compiled.matrix_gradients(mats, X, Y)
     theirs = trainer.gradients(net, mats, X, Y)
-    err, where = _matrix_relative_errors(md, ours, theirs, 1e-8)
+    err, where, zeros = _matrix_relative_errors(md, ours, theirs, 1e-8)
     bad = _matrix_non_finite(md, ours, "our") or _matrix_non_finite(md, theirs, "the trainer's")
-    comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=total, message=bad))
+    comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=total, message=bad,
+                                  zeros=zeros))
     scale = max(float(np.max(np.abs(a))) for pair in ours for a in pair)
     floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
     k = total if fd_sample is None else min(fd_sample, total)
     picks = np.sort(rng.choice(total, size=k, replace=False))
     moved_loss = _MovedLoss(trainer, net, mats, X, Y, kinked)
-    worst, worst_at, fd_bad = 0.0, "-", ""
+    worst, worst_at, fd_bad, fd_zeros = 0.0, "-", "", 0
     for flat in picks.tolist():
         for (l, which), size in zip(blocks, sizes):
             if flat < size:
@@ -183,13 +187,14 @@ def _compare_case(md, compiled, trainer, net, kinked, rng, blocks, sizes, total,
             fd_bad = (f"the finite difference for {_entry_name(md, l, which, idx)} is {fd}, not a finite "
                       "real number (the loss is outside its domain or overflows near this point)")
         g = float(np.asarray(ours[l - 1][which])[idx])
+        fd_zeros += fd == 0 and g == 0
         e = abs(fd - g) / max(abs(fd), abs(g), floor)
         if not np.isfinite(e):
             e = float("inf")
         if e > worst or worst_at == "-":
             worst, worst_at = e, _entry_name(md, l, which, idx)
     comparisons.append(Comparison(f"finite differences ({k})", label, worst, worst_at, fd_rtol, compared=k,
-                                  message=_matrix_non_finite(md, ours, "our") or fd_bad))
+                                  message=_matrix_non_finite(md, ours, "our") or fd_bad, zeros=int(fd_zeros)))
     return comparisons
 
 

@@ -221,14 +221,15 @@ def run_check(args) -> int:
                                  + tuple(replace(c, trial="matrix: " + c.trial) for c in report.comparisons))
     else:
         report = check(derive(spec), trials=args.trials, seed=args.seed)
-    if sum(getattr(c, "compared", 1) for c in report.comparisons) == 0:
+    if sum(c.compared for c in report.comparisons) == 0:
         raise SymbackpropError(f"{spec.source}: nothing to check: the output depends on no parameter and no input "
                                "(give [graph].parameters or inputs in the equations)")
     if args.json:
         print(json_text({"ok": report.ok, "comparisons": [
             {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error, "message": c.message or None,
              "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok,
-             "compared": getattr(c, "compared", 1)}
+             "compared": c.compared, "zeros": c.zeros, "beyond_allowance": c.beyond_allowance,
+             "summary": c.message or c.summary()}
             for c in report.comparisons]}, indent=2))
     else:
         for line in report.lines():
