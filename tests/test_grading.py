@@ -213,7 +213,7 @@ def test_cli_grade_text_report(tmp_path, capsys):
                        encoding="utf-8")
     code, out, _ = _main(["grade", str(LECTURE_SPEC), "--answers", str(answers)], capsys)
     assert code == 0
-    assert "ada [w^{2}_{1,1}]: correct" in out and "1 answers: 1 correct" in out
+    assert "ada [w^{2}_{1,1}]: correct" in out and "1 answer: 1 correct" in out and "1 answers" not in out
 
 
 def test_cli_grade_bad_header_is_one_line(tmp_path, capsys):

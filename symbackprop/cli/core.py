@@ -287,6 +287,8 @@ def run_train(args) -> int:
         print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epochs (learning rate {lr:g})")
         for k, v in params.items():
             print(f"  {k} = {v:.6g}")
+    if args.plot:  # like every other writer; on stderr with --json, so stdout stays one JSON document
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

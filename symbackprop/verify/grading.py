@@ -42,13 +42,13 @@ def read_answers(path) -> list[dict]:
 
 def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     """Rows from CSV text; the header must name ``student``, ``wrt`` and ``answer``."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # strict: a broken quote is an error, not a merged field
     try:
         header = next(reader)
     except StopIteration:
         raise SpecError(f"{source}: empty file; expected a header 'student,wrt,answer'") from None
     except csv.Error as exc:
-        raise SpecError(f"{source}: line 1: {exc}") from None
+        raise SpecError(f"{source}: line 1 (the header): {_malformed(exc, _unclosed(exc), header=True)}") from None
     columns = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
@@ -57,15 +57,21 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     index = {c: columns.index(c) for c in REQUIRED_COLUMNS}
     rows = []
     row_no = 0
+    offset = 0  # lines before the reader's text (after an unclosed quote, the reader starts again below it)
     while True:
+        start = offset + reader.line_num + 1  # the line this record starts on (a quoted field may span lines)
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             row_no += 1
+            spanned = _unclosed(exc) or offset + reader.line_num > start  # a quote that runs past its line
             rows.append({"row": row_no, "student": "", "wrt": "", "answer": None,
-                         "error": f"{source}: line {reader.line_num}: {exc}"})
+                         "error": f"{source}: line {start}: {_malformed(exc, spanned)}"})
+            if spanned:  # read on from the next line, as if the broken line had ended there
+                offset = start
+                reader = csv.reader(io.StringIO("".join(text.splitlines(True)[start:]), newline=""), strict=True)
             continue
         if not record or all(not cell.strip() for cell in record):
             continue
@@ -77,9 +83,11 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
             i = index[c]
             row[c] = record[i] if i < len(record) else None
         if row["answer"] is None:
-            row["error"] = f"{source}: line {reader.line_num}: the row has no 'answer' column"
+            row["error"] = (f"{source}: line {start}: malformed CSV row: {len(record)} field"
+                            f"{'s' if len(record) != 1 else ''} for the {len(columns)} columns {', '.join(columns)}, "
+                            "so it has no answer")
         elif len(record) > len(columns):
-            row["error"] = (f"{source}: line {reader.line_num}: {len(record)} fields for {len(columns)} columns; "
+            row["error"] = (f"{source}: line {start}: {len(record)} fields for {len(columns)} columns; "
                             f"a field that contains a comma must be in double quotes, e.g. \"w^{{1}}_{{1,1}}\"")
         rows.append(row)
     return rows
@@ -176,6 +184,24 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
                 results.extend(part)
                 bar.update(len(part))
     return {"results": results, "summary": summarize(results)}
+
+
+def _unclosed(exc: csv.Error) -> bool:
+    text = str(exc)
+    return "end of data" in text or "EOF" in text
+
+
+def _malformed(exc: csv.Error, spanned: bool = False, header: bool = False) -> str:
+    """What a CSV syntax error means for the person who wrote the file."""
+    text = str(exc)
+    if spanned:
+        return ("malformed CSV: a double quote opened on this line is not closed on it"
+                + ("" if header else " (the rows below are read from the next line on)")
+                + "; close it, e.g. \"w^{1}_{1,1}\", or remove it")
+    if "expected after" in text:
+        return ("malformed CSV: text after a closing double quote; put the whole field in quotes and write a "
+                "quote inside it as two (\"\")")
+    return f"malformed CSV: {text}"
 
 
 class _VerdictMemo:
@@ -293,7 +319,7 @@ def results_csv(report: dict) -> str:
 
 def summary_text(report: dict) -> str:
     s = report["summary"]
-    lines = [f"{s['total']} answers: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"
+    lines = [f"{s['total']} answer{'' if s['total'] == 1 else 's'}: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"
              + (f", {s[NOT_CHECKED]} not checked (time budget)" if s.get(NOT_CHECKED) else "")]
     if s["mistakes"]:
         lines.append("mistakes: " + ", ".join(f"{k} {v}" for k, v in s["mistakes"].items()))
