@@ -457,7 +457,8 @@ def _as_params(net: Network, params) -> list:
         raise SpecError("parameters: need a list of (W, b) pairs, one per layer after the input") from None
     if len(params) != len(net.layers) - 1:
         raise SpecError(
-            f"parameters: got {len(params)} (W, b) pairs for {len(net.layers) - 1} layers after the input"
+            f"parameters: got {len(params)} (W, b) pair{'' if len(params) == 1 else 's'} for {len(net.layers) - 1} "
+            f"layer{'' if len(net.layers) == 2 else 's'} after the input (one pair per layer)"
         )
     out = []
     for l, pair in enumerate(params, start=1):
@@ -490,7 +491,7 @@ def _as_data(net: Network, X, Y=None):
         X = X.reshape(1, -1)
     M, K = net.layers[0], net.layers[-1]
     if X.ndim != 2 or X.shape[1] != M or X.shape[0] < 1:
-        raise SpecError(f"data x has shape {X.shape}, need (n, {M}): one row of {M} inputs per example")
+        raise SpecError(f"data x has shape {X.shape}, need (n, {M}): one row of {M} input{'' if M == 1 else 's'} per example")
     if not np.all(np.isfinite(X)):
         raise SpecError("data x: every input must be a finite number")
     if Y is None:
@@ -503,7 +504,7 @@ def _as_data(net: Network, X, Y=None):
     if Y.ndim == 1 and Y.size == n * K:
         Y = Y.reshape(n, K)
     if Y.shape != (n, K):
-        raise SpecError(f"data y has shape {Y.shape}, need ({n}, {K}): one row of {K} targets per example")
+        raise SpecError(f"data y has shape {Y.shape}, need ({n}, {K}): one row of {K} target{'' if K == 1 else 's'} per example")
     if not np.all(np.isfinite(Y)):
         raise SpecError("data y: every target must be a finite number")
     return X, Y

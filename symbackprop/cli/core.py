@@ -284,7 +284,7 @@ def run_train(args) -> int:
         print(json_text({"loss_history": [float(v) for v in result.loss_history], "parameters": params}))
     else:
         hist = result.loss_history
-        print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epochs (learning rate {lr:g})")
+        print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epoch{'' if epochs == 1 else 's'} (learning rate {lr:g})")
         for k, v in params.items():
             print(f"  {k} = {v:.6g}")
     if args.plot:  # like every other writer; on stderr with --json, so stdout stays one JSON document

@@ -456,7 +456,7 @@ def benchmark(spec_path="derivations/lecture_2_2_1.toml", n: int = 1000, seed: i
         "median_ms": round(1000 * times[len(times) // 2], 2), "p90_ms": round(1000 * times[int(0.9 * len(times))], 2),
         "max_ms": round(1000 * times[-1], 2), "summary": summarize(results),
     }
-    stream.write(f"graded {n} answers in {total:.2f} s (setup {setup:.2f} s): median {out['median_ms']} ms, "
+    stream.write(f"graded {n} answer{'' if n == 1 else 's'} in {total:.2f} s (setup {setup:.2f} s): median {out['median_ms']} ms, "
                  f"p90 {out['p90_ms']} ms, max {out['max_ms']} ms; "
                  f"{out['summary']['correct']} correct, {out['summary']['incorrect']} incorrect, "
                  f"{out['summary']['unparseable']} unparseable\n")
