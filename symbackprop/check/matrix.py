@@ -55,8 +55,10 @@ class _MovedLoss:
 
     Moving W_l[j, i] by δ changes only column i of Z_l = A_{l-1} W_l + b_l, by δ · A_{l-1}[:, j]
     (by δ for b_l[0, i]); so the layers before l are the case's forward pass (computed once, by the
-    trainer), layer l is that column's update, the next layer's Z adds the changed columns of A_l
-    times their rows of W_{l+1}, and only the layers after that are multiplied out again. For a
+    trainer), layer l is that column's update (its activation on that column: every activation but
+    softmax, which the trainer allows only on the output layer, is elementwise), the next layer's Z
+    adds the change of column i of A_l times row i of W_{l+1}, and only the layers after that are
+    multiplied out again. For a
     [4096, 488, 1] network a moved entry costs O(n · 488) instead of a (64 × 4096)(4096 × 488) product.
     The activations and the loss are the trainer's own; nothing here reads the compiled gradients."""
 
@@ -78,14 +80,17 @@ class _MovedLoss:
         Z = cache[k][0].copy()
         i = int(idx[1])
         Z[:, i] += delta * A_prev[:, int(idx[0])] if which == 0 else delta
-        A = self._activate(k, Z)
+        if self.net.activations[k] == "softmax":  # a whole row's function (the output layer only)
+            A = self._activate(k, Z)
+        else:  # elementwise: only column i of A_l changes
+            A = cache[k][1].copy()
+            A[:, i:i + 1] = self._activate(k, Z[:, i:i + 1])
         changed = {k: Z}
         for m in range(k + 1, len(self.mats)):
             W, b = self.mats[m]
-            if m == k + 1:
-                dA = A - cache[k][1]
-                cols = np.flatnonzero(np.any(dA != 0, axis=0))
-                Z = cache[m][0] + dA[:, cols] @ W[cols, :]
+            if m == k + 1 and self.net.activations[k] != "softmax":
+                # Z_{l+1} changes by (the change of column i of A_l) times row i of W_{l+1}
+                Z = cache[m][0] + (A[:, i:i + 1] - cache[k][1][:, i:i + 1]) @ W[i:i + 1, :]
             else:
                 Z = A @ W + b
             A = self._activate(m, Z)
