@@ -51,3 +51,20 @@ def test_one_answer_is_singular(checker):
     assert summary_text(one).startswith("1 answer: 1 correct, 0 incorrect, 0 unparseable")
     two = grade_rows(checker, parse_answers_csv("student,wrt,answer\nada,x,z\nbob,x,y\n"))
     assert summary_text(two).startswith("2 answers: 1 correct, 1 incorrect")
+
+
+def test_progress_none_shows_the_bar_only_on_a_terminal(checker):
+    import io
+
+    class Terminal(io.StringIO):
+        encoding = "utf-8"
+
+        def isatty(self):
+            return True
+
+    rows = parse_answers_csv("student,wrt,answer\nada,x,z\nbob,z,x + y\n")
+    pipe, tty = io.StringIO(), Terminal()
+    quiet = grade_rows(checker, rows, progress=None, stream=pipe)
+    shown = grade_rows(checker, rows, progress=None, stream=tty)
+    assert pipe.getvalue() == "" and "grading:" in tty.getvalue() and "2/2" in tty.getvalue()
+    assert quiet == shown and [r["verdict"] for r in shown["results"]] == ["correct", "correct"]

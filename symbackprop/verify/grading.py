@@ -93,10 +93,17 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     return rows
 
 
+def _wanted(progress):
+    """``progress``: True/False forces the bar on stderr on/off; None shows it only on a terminal."""
+    return None if progress is None else bool(progress)
+
+
 def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
                clock=time.monotonic, accept_numbers: bool = False) -> dict:
     """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
 
+    ``progress``: the shared bar (:mod:`symbackprop.progress`) on ``stream`` (stderr): True/False
+    force it on/off, None shows it only on a terminal.
     ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
     ``"not checked: time budget"`` (never a hang; each answer also has its own per-answer budget).
     """
@@ -106,7 +113,7 @@ def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, bud
     memo = _VerdictMemo(checker, accept_numbers)
     results = []
     deadline = None if budget is None else clock() + budget
-    with bar_for(len(rows), desc="grading", unit="answer", enabled=bool(progress), stream=stream) as bar:
+    with bar_for(len(rows), desc="grading", unit="answer", enabled=_wanted(progress), stream=stream) as bar:
         for row in rows:
             results.append(_grade_row(memo, row, deadline, budget, clock))
             bar.update()
@@ -171,7 +178,7 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
                              initargs=(str(spec_path), deadline, budget, accept_numbers)) as pool:
         futures = [pool.submit(_grade_chunk, chunk) for chunk in chunks]
         # the bar after the workers are forked (tqdm's monitor is a thread; fork wants none)
-        with bar_for(len(rows), desc="grading", unit="answer", enabled=bool(progress), stream=stream) as bar:
+        with bar_for(len(rows), desc="grading", unit="answer", enabled=_wanted(progress), stream=stream) as bar:
             for chunk, future in zip(chunks, futures):
                 try:
                     part = future.result()
