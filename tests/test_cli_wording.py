@@ -44,3 +44,21 @@ def test_train_plot_says_what_it_wrote(tmp_path, capsys):
     assert code == 0 and again.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert len(json.loads(out)["loss_history"]) == 6                    # stdout stays one JSON document
     assert err.strip() == f"wrote {again}"
+
+
+def test_grad_names_the_cost_and_counts_its_examples(capsys):
+    code, out, _ = _run(capsys, "grad", DERIVATIONS / "gender.toml")
+    first = out.splitlines()[0]
+    assert code == 0 and first.startswith("J (mean of the loss over 4 examples) = ")
+    assert out.splitlines()[1].startswith("  ∂J/∂")
+    # the number is the slides' mean BCE over the 4 people, recomputed by the independent trainer
+    from symbackprop.check import trainer
+    from symbackprop.derivation.matrix_form import matrix_derive
+    from symbackprop.spec.load import load_spec
+
+    md = matrix_derive(load_spec(DERIVATIONS / "gender.toml"))
+    X, Y = md.spec_data()
+    J = trainer.loss_value(trainer.Network([2, 2, 1], "sigmoid", "bce"), md.spec_matrices, X, Y)
+    assert float(first.split(" = ")[1]) == pytest.approx(J, rel=1e-5)
+    code, out, _ = _run(capsys, "grad", DERIVATIONS / "lecture_2_2_1.toml")
+    assert out.startswith("J (mean of the loss over 1 example) = ")

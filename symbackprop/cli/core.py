@@ -181,7 +181,8 @@ def run_grad(args) -> int:
         out = report.get("output")
         loss = _shown_value(report["loss"])
         if out is None:
-            print(f"loss ({report['reduction']} over {report['n_examples']}): {loss}")
+            n = report["n_examples"]
+            print(f"J ({report['reduction']} of the loss over {n} example{'' if n == 1 else 's'}) = {loss}")
         else:
             print(f"{out} = {loss}" if report["n_examples"] == 1 else
                   f"{out} ({report['reduction']} over {report['n_examples']} examples) = {loss}")
