@@ -62,3 +62,21 @@ def test_grad_names_the_cost_and_counts_its_examples(capsys):
     assert float(first.split(" = ")[1]) == pytest.approx(J, rel=1e-5)
     code, out, _ = _run(capsys, "grad", DERIVATIONS / "lecture_2_2_1.toml")
     assert out.startswith("J (mean of the loss over 1 example) = ")
+
+
+def test_an_existing_output_names_the_flag_of_each_face(tmp_path, capsys):
+    """The command line is told --force, Python callers force=True: never both in one sentence."""
+
+    from symbackprop.errors import SymbackpropError
+    from symbackprop.fileio import check_writable
+
+    out = tmp_path / "lecture.tex"
+    out.write_text("mine\n")
+    spec = Path(__file__).parent.parent / "derivations" / "lecture_2_2_1.toml"
+    assert main(["derive", str(spec), "--latex", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "exists; pass --force to overwrite it" in err and "force=True" not in err
+    assert out.read_text() == "mine\n"
+    with pytest.raises(SymbackpropError, match="pass force=True to overwrite it") as info:
+        check_writable(str(out), force=False)
+    assert "--force" not in str(info.value)

@@ -164,8 +164,9 @@ def test_grading_has_no_hand_written_bar():
 def test_write_atomically_refuses_to_overwrite(tmp_path):
     f = tmp_path / "report.json"
     write_atomically(f, "one")
-    with pytest.raises(SpecError, match="--force"):
+    with pytest.raises(SpecError, match="force=True") as info:
         write_atomically(f, "two")
+    assert info.value.cli_message.endswith("exists; pass --force to overwrite it")
     assert f.read_text() == "one"
     write_atomically(f, "two", force=True)
     assert f.read_text() == "two"

@@ -351,7 +351,9 @@ def write_atomically(path, text: str, *, force: bool = False) -> None:
     try:
         write_atomic(path, text, force=force)
     except SymbackpropError as exc:
-        raise SpecError(str(exc)) from None
+        error = SpecError(str(exc))
+        error.cli_message = getattr(exc, "cli_message", str(exc))  # --force on the command line
+        raise error from None
 
 
 def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS,
