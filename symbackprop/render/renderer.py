@@ -26,6 +26,7 @@ from .backward import BackwardPass
 from .blocks import MAX_FORWARD_ROW, MAX_SUM_ROW, _align, _display, _sum_rows  # noqa: F401  (re-exported)
 from .forward import ForwardPass
 from .latex_parts import MAX_EXAMPLES_SHOWN, Notation, Numbers, _evaluation, format_given, format_number, tex_escape
+from .parameters import parameter_block
 from .paths import PathSteps
 from .update import NumbersAndUpdate
 
@@ -122,22 +123,10 @@ class Renderer(ForwardPass, BackwardPass, PathSteps, NumbersAndUpdate):
         return "\n".join(out)
 
     def parameter_table(self) -> str:
-        """The weights and biases, layer by layer, as the lecture lists them."""
-        g, nt = self.g, self.nt
-        rows = []
-        vals = self.numbers.parameters
-        for k in range(1, len(g.layers)):
-            ws = [n for n in g.parameters if n.layer == k and n.name.startswith("w")]
-            bs = [n for n in g.parameters if n.layer == k and n.name.startswith("b")]
-            if len(ws) + len(bs) > 12:
-                rows.append(f"\\text{{layer {k}: {len(ws)} weights and {len(bs)} biases (see the spec)}}")
-                continue
-            items = [f"{nt.tex(n.name)} = {self.given(vals[n.symbol])}" for n in ws + bs]
-            rows.append(",\\quad ".join(items))
-        if not rows:
-            return ""
-        return "Parameters:\n" + _display(" \\\\\n".join([r"\begin{gathered}", *rows]).replace(
-            r"\begin{gathered} \\", r"\begin{gathered}") + "\n\\end{gathered}")
+        """The weights and biases, layer by layer: inline for a small layer as the lecture lists them,
+        else as the matrix W^{k} and the vector b^{k} (:func:`~symbackprop.render.parameters.parameter_block`),
+        so a wide network stays on the page."""
+        return parameter_block(self.d, self)
 
     def numbers_intro(self, e: int) -> str:
         """'With the numbers of the example (x = ...)' (or of example e, or the parameters' values)."""
