@@ -10,7 +10,7 @@ import sympy
 
 from ..spec import names
 from ..derivation.graph import INPUT, PARAMETER, PRE_ACTIVATION, TARGET
-from .blocks import _align, _display
+from .blocks import _align, _display, chain_rows, rhs_room
 from .latex_parts import _paren, _rel, rule_tex
 
 
@@ -108,14 +108,15 @@ class BackwardPass:
         return " + ".join(parts), exact
 
     def backward_rows(self, e, symbolic: bool = True) -> list:
-        """One row per node: dL/dv = (chain rule in symbols) = (numbers) = value."""
+        """One row per node: dL/dv = (chain rule in symbols) = (numbers) = value; a row too wide for
+        the page goes on below (the numbers on their own row, a long sum cut at its terms)."""
         nt = self.nt
-        rows = []
+        chains = []
         for n in self.backward_nodes():
             ng = self.d.node_gradients[n.name]
             if n.name == self.g.output:
                 if symbolic:
-                    rows.append(f"{nt.grad(n.name)} &= 1")
+                    chains.append((nt.grad(n.name), ["= 1"]))
                 continue
             chain = []
             if symbolic:
@@ -127,18 +128,17 @@ class BackwardPass:
                                  nt.latex(ng.simplified))
                 else:
                     chain.append(self.chain_expression(n))
-            text = f"{nt.grad(n.name)} &= " + " = ".join(chain) if chain else f"{nt.grad(n.name)} &"
+            pieces = [f"= {c}" for c in chain]
             if e is not None:
                 subst, exact = self.chain_numbers(n, e)
                 v, vex = self.fmt(self.ev.gradients[e][n.name])
                 last = chain[-1] if chain else None
                 if subst != last and subst != v:
-                    text += f" {_rel(exact)} {subst}" if chain else f"{_rel(exact)} {subst}"
-                    text += f" {_rel(exact and vex)} {v}"
-                else:
-                    text += f" {_rel(exact and vex)} {v}" if chain else f"{_rel(exact and vex)} {v}"
-            rows.append(text)
-        return rows
+                    pieces.append(f"{_rel(exact)} {subst}")
+                pieces.append(f"{_rel(exact and vex)} {v}")
+            chains.append((nt.grad(n.name), pieces))
+        room = rhs_room([lhs for lhs, _ in chains])
+        return [row for lhs, pieces in chains for row in chain_rows(lhs, pieces, room)]
 
     def local_gradients(self) -> str:
         """Graph mode: every node's local gradients with the rule used (the slides' first step)."""

@@ -16,7 +16,7 @@ import sympy
 from ..spec import names
 from ..derivation.graph import ACTIVATION, LOSS, PRE_ACTIVATION
 from ..ops.losses import get_loss
-from .blocks import MAX_FORWARD_ROW, _align, _display
+from .blocks import _align, _display, chain_rows, rhs_room
 from .latex_parts import MAX_EXAMPLES_SHOWN, MAX_TERMS_WRITTEN, _paren, _rel, tex_escape
 
 
@@ -103,22 +103,20 @@ class ForwardPass:
 
     def forward_numbers(self, e: int, include_loss: bool = True) -> str:
         """z^{2}_{1} = w^{1}_{1,1} x_1 + ... = (1 . 1) + (1 . 0) + 1 = 2, a^{2}_{1} = sigma(2) ~ 0.88, ..."""
-        rows = []
+        chains = []
         for n in self.g.nodes:
             if n.is_leaf or (n.kind == LOSS and not include_loss):
                 continue
             subst, exact = self.definition_numbers(n, e)
             value, vexact = self.fmt(self.ev.value(e, n.name))
-            lhs = self.lhs_tex(n)
-            symbolic = self.definition_tex(n)
-            if subst and len(symbolic) + len(subst) > MAX_FORWARD_ROW:  # a wide sum: the numbers on a row of their own
-                rows.append(f"{lhs} &= {symbolic}")
-                rows.append(f"&{_rel(exact)} {subst} {_rel(exact and vexact)} {value}")
-            elif subst:
-                rows.append(f"{lhs} &= {symbolic} {_rel(exact)} {subst} {_rel(exact and vexact)} {value}")
-            else:
-                rows.append(f"{lhs} &= {symbolic} {_rel(vexact)} {value}")
-        return _align(rows)
+            pieces = [f"= {self.definition_tex(n)}"]
+            if subst:
+                pieces.append(f"{_rel(exact)} {subst}")
+            pieces.append(f"{_rel(exact and vexact) if subst else _rel(vexact)} {value}")
+            chains.append((self.lhs_tex(n), pieces))
+        # a row too wide for the page goes on: the numbers, or the value, on a row of their own
+        room = rhs_room([lhs for lhs, _ in chains])
+        return _align([row for lhs, pieces in chains for row in chain_rows(lhs, pieces, room)])
 
     # -- 3. loss and reduction ------------------------------------------------------------------------
     def loss_and_reduction(self) -> str:

@@ -11,7 +11,8 @@ import sympy
 
 from ..ops.activations import get_activation
 from ..derivation.graph import ACTIVATION, LOSS, PARAMETER, PRE_ACTIVATION
-from .blocks import _align, _display
+from .blocks import _align, _display, chain_rows, rhs_room
+from .widths import fits
 from .latex_parts import FACTORS_PER_LINE, MAX_PATHS_SHOWN, rule_tex, tex_escape
 
 
@@ -111,11 +112,11 @@ class PathSteps:
                 simp = self.d.node_gradients[node].simplified
                 rest = [self.nt.factor(f.expression) for f in reversed(p.factors[:fi])]
                 terms.append(" \\cdot ".join([self.nt.factor(simp)] + rest))
-            rows.append(f"&= {' + '.join(terms)}")
+            rows.extend(chain_rows("", [f"= {' + '.join(terms)}"], rhs_room([nt.grad(name)])))
         per_example = self.d.per_example_gradient(name)
         final = nt.latex(per_example)
         if (len(paths) > 1 or any(f is not None for f in fused)) and not rows[-1].endswith(final) \
-                and len(final) < 400:
+                and len(final) < 400 and fits(f"= {final}", rhs_room([nt.grad(name)])):  # else the sum above is it
             rows.append(f"&= {final}")
         out.append(_align(rows))
         if any(f is not None for f in fused):
@@ -142,13 +143,19 @@ class PathSteps:
         return text
 
     def _long_product(self, lhs: str, factors: list, sep: str, first_rel: str = "=") -> list:
-        rows = []
-        for start in range(0, max(len(factors), 1), FACTORS_PER_LINE):
-            chunk = sep.join(factors[start:start + FACTORS_PER_LINE])
-            if start == 0:
-                rows.append(f"{lhs} &{first_rel} {chunk}")
+        """``lhs = f_1 · f_2 · …`` at most FACTORS_PER_LINE factors a row and never past the margin,
+        the product going on at ``&\\quad \\cdot``."""
+        room = rhs_room([self.nt.grad(self.g.output), lhs])
+        chunks = [[]]
+        for f in factors:
+            chunk = chunks[-1]
+            lead = f"{first_rel} " if len(chunks) == 1 else r"\quad \cdot "
+            if chunk and (len(chunk) == FACTORS_PER_LINE or not fits(lead + sep.join(chunk + [f]), room)):
+                chunks.append([f])
             else:
-                rows.append(f"&\\quad \\cdot {chunk}")
+                chunk.append(f)
+        rows = [f"{lhs} &{first_rel} {sep.join(chunks[0])}"]
+        rows += [f"&\\quad \\cdot {sep.join(c)}" for c in chunks[1:]]
         return rows
 
     def local_list(self, lds) -> str:

@@ -23,7 +23,7 @@ from ..spec import names
 from ..derivation.chain_rule import Derivation
 from ..ops.losses import get_loss
 from .backward import BackwardPass
-from .blocks import MAX_FORWARD_ROW, MAX_SUM_ROW, _align, _display, _sum_rows  # noqa: F401  (re-exported)
+from .blocks import MAX_SUM_ROW, _align, _display, _sum_rows  # noqa: F401  (re-exported)
 from .forward import ForwardPass
 from .latex_parts import MAX_EXAMPLES_SHOWN, Notation, Numbers, _evaluation, format_given, format_number, tex_escape
 from .parameters import parameter_block
