@@ -1,5 +1,6 @@
 """Wide networks stay on the page (issue 13): ``derive --latex`` of a 3-4-3-3 sigmoid net, a 4-6-3
-sigmoid net, a 2-5-3-1 ReLU net and a 3-4-2 tanh/softmax net compiles with no overfull box.
+sigmoid net, a 2-5-3-1 ReLU net and a 3-4-2 tanh/softmax net (and of other parameters, of a
+20-input net, and of all 51 parameters of the 4-6-3 net) compiles with no overfull box.
 
 Oracle: pdflatex's own log (its Overfull/Underfull lines), and its own box widths for the estimate
 ``render.widths`` makes before compiling. Without pdflatex the tests skip (and fail when ``CI=true``).
@@ -28,7 +29,11 @@ WIDE = {
     "sigmoid_3_4_3_3-wrt": (["--wrt", "w^{2}_{3,4}", "--wrt", "b^{1}_{4}", "--wrt", "w^{1}_{4,3}"],
                             DATA / "wide" / "sigmoid_3_4_3_3.toml"),
     "tanh_softmax_3_4_2-wrt": (["--wrt", "w^{1}_{3,2}", "--wrt", "b^{2}_{2}"], DATA / "tanh_softmax_3_4_2.toml"),
+    # 20 inputs: the example's x = (…) must break inside the paragraph
+    "sigmoid_20_32_32_1": ([], DATA / "sigmoid_20_32_32_1.toml"),
 }
+#: every one of the 51 parameters: the summary table is taller than a page
+EVERY_PARAMETER = DATA / "sigmoid_4_6_3.toml"
 
 
 def _need_pdflatex():
@@ -49,15 +54,20 @@ def compiled(tmp_path_factory):
     _need_pdflatex()
     tmp = tmp_path_factory.mktemp("wide")
     texts = {name: _derive_latex(tmp, name, extra, spec) for name, (extra, spec) in WIDE.items()}
+    from symbackprop import derive, load_spec
+    from symbackprop.render.latex import derivation_document
+
+    d = derive(load_spec(EVERY_PARAMETER))
+    texts["sigmoid_4_6_3-every-parameter"] = derivation_document(d, wrt=list(d.parameters))
 
     def one(name):
-        return name, (texts[name], compile_tex_log(texts[name], name="doc")[1])
+        return name, (texts[name], compile_tex_log(texts[name], name="doc", timeout=300)[1])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, WIDE))
+        return dict(pool.map(one, texts))
 
 
-@pytest.mark.parametrize("name", list(WIDE))
+@pytest.mark.parametrize("name", [*WIDE, "sigmoid_4_6_3-every-parameter"])
 def test_wide_network_derivation_has_no_overfull_box(compiled, name):
     tex, log = compiled[name]
     assert "Output written" in log

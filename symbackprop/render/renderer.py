@@ -31,6 +31,10 @@ from .paths import PathSteps
 from .update import NumbersAndUpdate
 
 
+#: example vectors longer than this may break across lines after a comma
+LONG_VECTOR = 6
+
+
 class Renderer(ForwardPass, BackwardPass, PathSteps, NumbersAndUpdate):
     """Renders the pieces of a derivation; every method returns LaTeX text (a block).
 
@@ -69,8 +73,9 @@ class Renderer(ForwardPass, BackwardPass, PathSteps, NumbersAndUpdate):
         if self.g.mode == "network":
             xs = [ex[n.symbol] for n in self.g.inputs]
             ys = [ex[n.symbol] for n in self.g.targets]
-            xt = ", ".join(self.given(v) for v in xs)
-            yt = ", ".join(self.given(v) for v in ys)
+            # a long vector may break after its commas (inline math breaks only after = and +)
+            xt = (", " if len(xs) <= LONG_VECTOR else ",\\allowbreak ").join(self.given(v) for v in xs)
+            yt = (", " if len(ys) <= LONG_VECTOR else ",\\allowbreak ").join(self.given(v) for v in ys)
             x_part = f"x = ({xt})" if len(xs) > 1 else f"x = {xt}"
             y_part = f"y = ({yt})" if len(ys) > 1 else f"y = {yt}"
             return f"{x_part},\\ {y_part}"

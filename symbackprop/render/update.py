@@ -16,6 +16,10 @@ from .blocks import _align, _display, _sum_rows
 from .latex_parts import MAX_EXAMPLES_SHOWN, _distinguishing, _paren, _rel
 
 
+#: rows of one summary table; more parameters get several tables (a tabular does not break across pages)
+SUMMARY_ROWS = 36
+
+
 class NumbersAndUpdate:
     """The numbers substituted per example, the reduction, the update step and the summary."""
 
@@ -160,7 +164,9 @@ class NumbersAndUpdate:
             rows.append(f"${nt.tex(t)}$ & ${self.fmt(old)[0]}$ & ${self.fmt(total)[0]}$ & "
                         f"${_distinguishing(new, old, self.decimals)[0]}$ \\\\")
         lt = self.given(lr)
-        return (f"\\{self.sub}*{{Summary: gradients and one update step ($\\alpha = {lt}$)}}\n"
-                "\\begin{center}\n\\begin{tabular}{cccc}\n\\toprule\n"
+        head = ("\\begin{center}\n\\begin{tabular}{cccc}\n\\toprule\n"
                 "$\\theta$ & value & $\\partial J/\\partial\\theta$ & $\\theta - \\alpha\\, \\partial J/\\partial\\theta$ \\\\\n"
-                "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n")
+                "\\midrule\n")
+        tables = [head + "\n".join(rows[k:k + SUMMARY_ROWS]) + "\n\\bottomrule\n\\end{tabular}\n\\end{center}\n"
+                  for k in range(0, len(rows), SUMMARY_ROWS)]  # a table never taller than a page
+        return f"\\{self.sub}*{{Summary: gradients and one update step ($\\alpha = {lt}$)}}\n" + "".join(tables)
