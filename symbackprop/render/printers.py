@@ -19,6 +19,8 @@ Example::
 """
 from __future__ import annotations
 
+import unicodedata
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
@@ -55,6 +57,8 @@ class TextPrinter(StrPrinter):
         if name is not None:
             return name
         head, sep, tail = expr.name.partition("_")   # a Greek name is its letter: lambda → λ, theta_{0} → θ_{0}
+        if len(head) == 4 and head.endswith("hat") and head[0].isalpha():   # yhat → ŷ, as LaTeX writes \hat{y}
+            return unicodedata.normalize("NFC", head[0] + "\u0302") + sep + tail
         return GREEK.get(head, head) + sep + tail
 
     _print_Dummy = _print_Symbol
