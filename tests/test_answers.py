@@ -127,7 +127,8 @@ CASES = [
     (GRAPH, "z", r"x + y", "correct", None),
     (GRAPH, None, r"\frac{\partial f}{\partial q} = z", "correct", None),
     (GRAPH, None, r"\frac{\partial q}{\partial y} = 1", "correct", None),
-    (GRAPH, "x", r"q", "incorrect", "counterexample"),
+    (GRAPH, "x", r"q", "incorrect", "wrong_parameter"),       # q is ∂f/∂z, answered for x
+    (GRAPH, "x", r"x + z", "incorrect", "counterexample"),
     (GRAPH, "x", r"-z", "incorrect", "sign"),
     # --- the handwritten notes: y = u², u = 3x; f = x² + 2xy + y²; f = 4x³ --------------------------
     (CHAIN, None, r"\frac{dy}{dx} = \frac{dy}{du} \cdot \frac{du}{dx} = 2u \cdot 3 = 6u = 6(3x) = 18x", "correct", None),
@@ -284,12 +285,12 @@ def test_feedback_missing_path(checkers):
 
 
 def test_feedback_counterexample_gives_both_values(checkers):
-    r = checkers(GRAPH).check("q", "x")
+    r = checkers(GRAPH).check("x + z", "x")
     assert r.mistake == "counterexample"
     cx = r.counterexample
     point = {k: sympy.Rational(v) for k, v in cx["point"].items()}
-    # independent: at the point, q = x + y and df/dx = z
-    assert sympy.Rational(cx["answer"]) == point["x"] + point["y"]
+    # independent: at the point, the answer is x + z and df/dx = z
+    assert sympy.Rational(cx["answer"]) == point["x"] + point["z"]
     assert sympy.Rational(cx["expected"]) == point["z"]
     assert cx["shown"]["answer"] in r.feedback and cx["shown"]["expected"] in r.feedback
 

@@ -40,7 +40,7 @@ gus,z,-q
 """
 EXPECTED = [
     ("ada", "correct", None),
-    ("bob", "incorrect", "counterexample"),
+    ("bob", "incorrect", "wrong_parameter"),
     ("cy", "correct", None),
     ("dan", "unparseable", None),    # w is no symbol of this graph
     ("eve", "unparseable", None),
@@ -60,7 +60,7 @@ def test_grade_rows_verdicts_and_summary(graph_checker):
     assert got == EXPECTED
     s = report["summary"]
     assert (s["total"], s["correct"], s["incorrect"], s["unparseable"]) == (7, 3, 2, 2)
-    assert s["mistakes"] == {"counterexample": 1, "sign": 1}
+    assert s["mistakes"] == {"wrong_parameter": 1, "sign": 1}
     assert s["by_wrt"]["x"] == {"total": 3, "correct": 1, "incorrect": 1, "unparseable": 1}
     assert s["by_wrt"]["z"]["total"] == 2  # cy's wrt comes from her Leibniz left-hand side
 

@@ -8,6 +8,7 @@ import json
 from lark import Lark
 
 from symbackprop.grammar import parser as P
+from symbackprop.grammar import tables as T
 
 SAMPLES = [r"(\hat{y} - y)\hat{y}(1-\hat{y}) a^{2}_{1}",
            r"\frac{\partial L}{\partial w^{1}_{1,1}} = \sum_{j=1}^{2} w^{2}_{1,j} a^{2}_{j} \cdot \sigma'(z)",
@@ -33,7 +34,7 @@ def test_the_loaded_parser_parses_as_the_built_one():
 def test_stale_tables_are_ignored(tmp_path, monkeypatch):
     stale = tmp_path / "tables.json"
     stale.write_text(json.dumps({"key": "not this grammar", "data": {}, "memo": {}}), encoding="ascii")
-    monkeypatch.setattr(P, "TABLES", stale)
+    monkeypatch.setattr(T, "TABLES", stale)  # where the loader reads it
     P._lark.cache_clear()
     try:
         assert P._lark(True).parse(SAMPLES[0]) is not None

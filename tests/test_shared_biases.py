@@ -150,7 +150,6 @@ def test_the_exported_module_takes_the_shared_biases_by_name(tmp_path, capsys):
     (("biases = [0.35, 0.60]", "biases = [[0.35, 0.35], [0.6, 0.6]]"),
      '[parameters].biases[0]: [network].biases is "shared": expected one number b^{1} for the whole layer'),
     (("biases = [0.35, 0.60]", "biases = [0.35]"), "expected one number, or 2 numbers (one shared bias per layer)"),
-    (("title =", 'notation = "matrix"\ntitle ='), "shared biases are derived in index notation"),
     (('activations = "sigmoid"', 'activations = ["sigmoid", "softmax"]')
      , "a bias shared by the whole softmax output layer adds the same number to every z"),
 ])

@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..verify.answers import ANSWER_SECONDS, checker_for_spec
+from ..verify.checker import checker_for_spec
+from ..verify.limits import ANSWER_SECONDS
 from ..errors import SpecError
 from . import json_text, bounded
 from ..verify.grading import BATCH_SECONDS, MAX_JOBS, grade_file, report_text, results_csv, summary_text, write_atomically

@@ -30,8 +30,10 @@ def _fast_gradient_lines(md: MatrixDerivation, vector: bool = False) -> list:
     a_l = 1/(1 + s_l). Backward, da_l = dz_{l+1} W_{l+1}ᵀ is written into dz_l's buffer and
     multiplied by σ'(z_l) in place; row totals are ``ones @ dz`` (one BLAS call).
     ``vector``: the parameters come as views of the flat vector ``v`` and dW_lᵀ, db_l are written
-    straight into the flat gradient ``g`` (PARAMETERS order: per layer the block [dW_l; db_l]ᵀ)."""
+    straight into the flat gradient ``g`` (PARAMETERS order: per layer the block [dW_l; db_l]ᵀ, or with one
+    shared bias per layer dW_lᵀ followed by db_l, the sum of ``ones @ dz_l`` over the layer's nodes)."""
     L = md.depth
+    shared = md.shared_biases
     steps = {s.name: s for s in md.backward}
 
     def note(name):
@@ -45,10 +47,17 @@ def _fast_gradient_lines(md: MatrixDerivation, vector: bool = False) -> list:
     for l in range(1, L + 1):
         bufs += [f"t_{l}", act(l), f"dz_{l}"]
     out = []
+    starts = {}
     if vector:
         off = 0
         for l in range(1, L + 1):
             M, N = md.layers[l - 1], md.layers[l]
+            starts[l] = off
+            if shared:  # W_lᵀ (N, M), then the layer's one bias
+                out.append(f"    W_{l} = v[{off}:{off + N * M}].reshape({N}, {M}).T")
+                out.append(f"    b_{l} = v[{off + N * M}:{off + N * M + 1}].reshape(1, 1)")
+                off += N * M + 1
+                continue
             k = N * (M + 1)
             out.append(f"    B_{l} = v[{off}:{off + k}].reshape({N}, {M + 1})")
             out.append(f"    W_{l} = B_{l}[:, :{M}].T")
@@ -58,6 +67,10 @@ def _fast_gradient_lines(md: MatrixDerivation, vector: bool = False) -> list:
         off = 0
         for l in range(1, L + 1):
             M, N = md.layers[l - 1], md.layers[l]
+            if shared:
+                out.append(f"    G_{l} = g[{off}:{off + N * M}].reshape({N}, {M})")
+                off += N * M + 1
+                continue
             k = N * (M + 1)
             out.append(f"    G_{l} = g[{off}:{off + k}].reshape({N}, {M + 1})")
             off += k
@@ -86,9 +99,16 @@ def _fast_gradient_lines(md: MatrixDerivation, vector: bool = False) -> list:
     grads = []
     for l in range(L, 0, -1):
         M = md.layers[l - 1]
-        if vector:
+        if vector and shared:
+            N = md.layers[l]
+            out.append(f"    numpy.matmul(dz_{l}.T, {act(l - 1)}, out=G_{l})" + note(f"dW_{l}") + " (transposed)")
+            out.append(f"    g[{starts[l] + N * M}] = numpy.sum(ones @ dz_{l})" + note(f"db_{l}"))
+        elif vector:
             out.append(f"    numpy.matmul(dz_{l}.T, {act(l - 1)}, out=G_{l}[:, :{M}])" + note(f"dW_{l}") + " (transposed)")
             out.append(f"    numpy.matmul(ones, dz_{l}, out=G_{l}[:, {M}])" + note(f"db_{l}"))
+        elif shared:
+            out.append(f"    dW_{l} = {act(l - 1)}.T @ dz_{l}" + note(f"dW_{l}"))
+            out.append(f"    db_{l} = numpy.sum(ones @ dz_{l}).reshape(1, 1)" + note(f"db_{l}"))
         else:
             out.append(f"    dW_{l} = {act(l - 1)}.T @ dz_{l}" + note(f"dW_{l}"))
             out.append(f"    db_{l} = (ones @ dz_{l}).reshape(1, -1)" + note(f"db_{l}"))

@@ -1,7 +1,8 @@
 r"""The matrix-form steps compiled to ``jax.numpy`` and jitted (optional: ``pip install 'symbackprop[jax]'``).
 
 The same forward and backward steps as ``matrix_numpy`` (the slides' dz_L = r(ŷ − y), dW_l = a_{l−1}ᵀ dz_l,
-db_l = Σ_rows dz_l, da_{l−1} = dz_l W_lᵀ, dz_l = da_l ⊙ g′(z_l)), printed by the same printer with
+db_l = Σ_rows dz_l (with one shared bias per layer (Σ_rows dz_l) 1, a (1, 1) sum), da_{l−1} = dz_l W_lᵀ,
+dz_l = da_l ⊙ g′(z_l)), printed by the same printer with
 ``numpy.`` read as ``jnp.``, and handed to ``jax.jit`` whole, so XLA fuses the elementwise steps
 (σ, σ′ and the loss gradient) into the matrix products' neighbours. σ is XLA's logistic and
 σ′ = σ(1 − σ), the rule ``jax.grad`` itself applies (absolute error below 1e-16 where σ saturates). Float64 throughout: compiling

@@ -26,6 +26,14 @@ z_l, a_l, W_l, b_l. The backward steps, the slides' seven steps for any depth::
     da_{l-1} = dz_l W_l^T
     dz_{l-1} = da_{l-1} \odot g'(z_{l-1})  (\sigma' = a(1 - a), tanh' = 1 - a^2, ...)
 
+With one bias per layer (``[network] biases = "shared"``, the convention of the well-known
+step-by-step example) b_l is a (1, 1) matrix, put in every column by a row of ones and so added
+to every entry of z_l::
+
+    z_l  = a_{l-1} W_l + b_l 1_{1×N_l}
+    db_l = (\sum_{rows} dz_l) 1_{N_l×1}     the shared bias's gradient is the sum over its uses:
+                                          over the examples (rows) and the nodes (columns)
+
 The slides write the mean loss (1/n) \sum but their backward steps drop the 1/n: they
 differentiate the per-example (summed) loss. Here the factor r is explicit in the first
 step and every later step inherits it, so dW_l is exactly \partial J / \partial W_l.
@@ -47,8 +55,7 @@ Example (the slides' gender network)::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import re
 
 import numpy as np
 import sympy
@@ -107,83 +114,29 @@ from .matrix_rules import (  # noqa: F401
     _loss_rule,
     lift,
 )
+from .matrix_numbers import MatrixNumbers, _to_float  # noqa: F401
+from .matrix_steps import (  # noqa: F401  (re-exported)
+    ForwardStep,
+    MatrixStep,
+    _latex_name,
+    _shape_product_text,
+    backward_steps,
+    forward_steps,
+)
 
 
 # ---------------------------------------------------------------------------------------
 # The derivation
 # ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ForwardStep:
-    """One forward formula ``target = expression`` with its shapes:
-    ``shapes`` e.g. ``(n, N_0)(N_0, N_1) + (1, N_1) -> (n, N_1)`` and the inner-dimension remark."""
-
-    target: Mat
-    expression: MatrixExpr
-    shapes: str
-    shapes_latex: str
-    remark: str
-    index_form: str
-    index_form_latex: str
-
-
-@dataclass(frozen=True)
-class MatrixStep:
-    """One backward step ``target = expression``.
-
-    ``number`` counts from 1 (the slides' seven steps for two layers), ``target`` is the
-    gradient matrix (``dz_2``), ``of`` the matrix it is the gradient of (``z_2``),
-    ``expression`` the formula with the batch reduction included (the first step
-    carries r = 1/n for a mean); ``per_example`` the same without r (the slides' form),
-    ``general`` a form valid without ``assumption`` (for cross-entropy: targets whose rows
-    do not sum to 1), ``rule`` a short name, ``justification`` the reason in words,
-    ``lines`` the chain-rule derivation in LaTeX, ``index_form`` the entry in the lecture
-    notes' index notation, ``shapes`` the shape arithmetic."""
-
-    number: int
-    target: Mat
-    of: str
-    expression: MatrixExpr
-    rule: str
-    justification: str
-    shapes: str
-    shapes_latex: str
-    index_form: str
-    index_form_latex: str
-    per_example: MatrixExpr | None = None
-    general: MatrixExpr | None = None
-    assumption: str | None = None
-    assumption_latex: str | None = None
-    lines: tuple = ()
-    justification_latex: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.target.name
-
-    @property
-    def reference(self) -> MatrixExpr:
-        """The formula an answer is compared with (``general`` when there is one)."""
-        return self.general if self.general is not None else self.expression
-
-
-def _latex_name(name: str) -> str:
-    """``W_12`` -> ``W_{12}`` (a multi-digit subscript needs braces)."""
-    base, sep, sub = name.rpartition("_")
-    return f"{base}_{{{sub}}}" if sep and sub.isdigit() else name
-
-
-def _shape_product_text(a: Shape, b: Shape) -> str:
-    return f"({a.rows.label}, {a.cols.label})({b.rows.label}, {b.cols.label})"
-
-
-class MatrixDerivation:
+class MatrixDerivation(MatrixNumbers):
     """The matrix-form derivation of a network spec: forward steps, loss, backward steps.
 
     Attributes: ``spec`` (or None), ``layers`` (N_0..N_L), ``activations``, ``loss``,
     ``reduction``, ``n_examples`` (None without data), ``depth`` (L, weight layers),
     ``dims``, ``matrices`` ({name: Mat}), ``forward`` and ``backward`` (tuples of steps),
-    ``reduction_factor`` (1/n with the symbol n, or 1).
+    ``reduction_factor`` (1/n with the symbol n, or 1), ``shared_biases`` (one bias per layer:
+    b_l is (1, 1), added to every entry of z_l, and db_l sums dz_l over the examples and the nodes).
     """
 
     def __init__(self, network, spec=None):
@@ -193,6 +146,7 @@ class MatrixDerivation:
         self.activations = tuple(network.activations)
         self.loss = network.loss
         self.reduction = network.reduction
+        self.shared_biases = bool(getattr(network, "shared_biases", False))
         self.n_examples = (spec.n_examples or None) if spec is not None else None
         self.depth = len(self.layers) - 1
         for i, name in enumerate(self.activations):
@@ -258,8 +212,6 @@ class MatrixDerivation:
             return aliases[raw]
         if s in aliases:
             return aliases[s]
-        import re
-
         m = re.fullmatch(r"(d?)([AZWazwb])_?(\d+)", s)
         if m:
             d, letter, l = m.group(1), m.group(2), int(m.group(3))
@@ -283,7 +235,8 @@ class MatrixDerivation:
 
     def index_name(self, name: str, row: int, col: int) -> str:
         """The index-notation name of entry [row, col] (1-based) of a matrix, or of the
-        quantity a gradient matrix differentiates: W_l[j, i] -> w^{l}_{i,j}, b_l[1, i] -> b^{l}_{i},
+        quantity a gradient matrix differentiates: W_l[j, i] -> w^{l}_{i,j}, b_l[1, i] -> b^{l}_{i}
+        (b_l[1, 1] -> b^{l} when the layer shares one bias),
         z_l[e, i] -> z^{l+1}_{i} (example e), a_l[e, i] -> a^{l+1}_{i}, x[e, j] -> x_{j}, y[e, k] -> y_{k};
         dW_l[j, i] -> w^{l}_{i,j} (dW_l[j, i] = ∂J/∂w^{l}_{i,j}) and so on."""
         name = self.resolve(name)
@@ -293,7 +246,7 @@ class MatrixDerivation:
         if base.startswith("W_"):
             return names.weight(int(base[2:]), col, row)
         if base.startswith("b_"):
-            return names.bias(int(base[2:]), col)
+            return names.layer_bias(int(base[2:]), col, self.shared_biases)
         if base.startswith("z_"):
             return names.pre_activation(int(base[2:]) + 1, col)
         if base.startswith("a_"):
@@ -314,194 +267,10 @@ class MatrixDerivation:
                 return step.of
         raise SpecError(f"{name} is not a gradient matrix (known: {', '.join(s.name for s in self.backward)})")
 
-    # -- building the steps ------------------------------------------------------------
+    # -- building the steps (one builder per kind of step, in ``matrix_steps``) -----------
     def _build(self):
-        L = self.depth
-        n = self.batch
-        x = self._mat("x", Shape(n, self.width(0)))
-        y = self._mat("y", Shape(n, self.width(L)))
-        W, b, z, a = {}, {}, {}, {0: x}
-        forward = []
-        for l in range(1, L + 1):
-            Ml, Nl = self.width(l - 1), self.width(l)
-            W[l] = self._mat(f"W_{l}", Shape(Ml, Nl))
-            b[l] = self._mat(f"b_{l}", Shape(ONE, Nl))
-            z[l] = self._mat(f"z_{l}", Shape(n, Nl))
-            prev = a[l - 1]
-            expr = Add(MatMul(prev, W[l]), b[l])
-            pm = f"{prev.text()} W_{l}"
-            shapes = (f"{_shape_product_text(prev.shape, W[l].shape)} + (1, {Nl.label}) → ({n.label}, {Nl.label})")
-            shapes_latex = (rf"({n.latex}, {Ml.latex})({Ml.latex}, {Nl.latex}) + (1, {Nl.latex}) "
-                            rf"\rightarrow ({n.latex}, {Nl.latex})")
-            remark = (f"the inner dimensions of {pm} match ({Ml.label}{'' if Ml.size is None else ' = ' + str(Ml.size)}):"
-                      f" W_{l} takes {Ml.label} inputs to {Nl.label} neurons, so it is ({Ml.label}, {Nl.label}); "
-                      f"b_{l} is (1, {Nl.label}), one bias per neuron, added to every row")
-            forward.append(ForwardStep(
-                z[l], expr, shapes, shapes_latex, remark,
-                f"z_{l}[e, i] = Σ_j {prev.text()}[e, j] W_{l}[j, i] + b_{l}[1, i], i.e. "
-                f"{names.pre_activation(l + 1, 'i')} = Σ_j {names.weight(l, 'i', 'j')} "
-                f"{names.activation(l, 'j') if l > 1 else names.feature('j')} + {names.bias(l, 'i')}",
-                rf"z_{{{l}}}[e, i] = \sum_j {prev.latex() if l > 1 else 'x'}[e, j]\, W_{{{l}}}[j, i] + b_{{{l}}}[1, i]"
-                rf" \;\Leftrightarrow\; z^{{{l + 1}}}_{{i}} = \sum_j w^{{{l}}}_{{i,j}}\, "
-                rf"{'a^{' + str(l) + '}_{j}' if l > 1 else 'x_{j}'} + b^{{{l}}}_{{i}}"))
-            act = self.activations[l - 1]
-            if l == L:
-                a[l] = self._mat("yhat", Shape(n, Nl), r"\hat{y}", "ŷ")
-            else:
-                a[l] = self._mat(f"a_{l}", Shape(n, Nl))
-            rule = ACTIVATION_RULES[act]
-            aexpr = z[l] if rule.function is None else Apply(rule.function, z[l])
-            how = "row by row" if act == "softmax" else "elementwise"
-            forward.append(ForwardStep(
-                a[l], aexpr, f"({n.label}, {Nl.label}) → ({n.label}, {Nl.label})",
-                rf"({n.latex}, {Nl.latex}) \rightarrow ({n.latex}, {Nl.latex})",
-                f"the activation {act} acts {how}, so the shape stays ({n.label}, {Nl.label})",
-                f"{a[l].text()}[e, i] = {names.activation(l + 1, 'i')}",
-                rf"{a[l].latex()}[e, i] = a^{{{l + 1}}}_{{i}}"))
-        self.forward = tuple(forward)
-        self._W, self._b, self._z, self._a = W, b, z, a
-
-        steps = []
-        r = self.reduction_factor
-
-        def add(**kw):
-            steps.append(MatrixStep(number=len(steps) + 1, **kw))
-
-        K = self.layers[-1]
-        yhat = a[L]
-        fused = self.fused
-        dz = {}
-        if fused is not None:
-            dz[L] = self._mat(f"dz_{L}", Shape(n, self.width(L)))
-            ones = Ones(Shape(self.width(L), self.width(L)))
-            simple = Sub(yhat, y)
-            general = fused.general(yhat, y, ones)
-            expr = simple if r == 1 else Scale(r, simple)
-            gen = None
-            if fused.assumption is not None:
-                gen = general if r == 1 else Scale(r, general)
-            lines = tuple(line.replace("z_{L}", f"z_{{{L}}}") for line in fused.lines)
-            red = self._reduction_sentence()
-            add(target=dz[L], of=f"z_{L}", expression=expr, per_example=simple, general=gen,
-                assumption=fused.assumption, assumption_latex=fused.assumption_latex,
-                rule="loss and output activation (chain rule, the factors cancel)",
-                justification=fused.rule + "; " + red,
-                justification_latex=self._reduction_sentence(latex=True),
-                lines=lines,
-                shapes=f"({n.label}, {self.width(L).label}), the shape of z_{L}",
-                shapes_latex=rf"({n.latex}, {self.width(L).latex})",
-                index_form=f"dz_{L}[e, k] = r ∂L_e/∂{names.pre_activation(L + 1, 'k')}",
-                index_form_latex=rf"dz_{{{L}}}[e, k] = r\, \frac{{\partial L_e}}{{\partial z^{{{L + 1}}}_{{k}}}}")
-        else:
-            lrule = LOSS_RULES[self.loss]
-            da_L = self._mat(f"da_{L}", Shape(n, self.width(L)), rf"d\hat{{y}}", "dŷ")
-            grad = lrule.gradient(yhat, y, K)
-            add(target=da_L, of="yhat", expression=grad if r == 1 else Scale(r, grad), per_example=grad,
-                rule="derivative of the loss", justification=lrule.rule + "; " + self._reduction_sentence(),
-                justification_latex=self._reduction_sentence(latex=True),
-                lines=(lrule.rule_latex,),
-                shapes=f"({n.label}, {self.width(L).label}), the shape of ŷ",
-                shapes_latex=rf"({n.latex}, {self.width(L).latex})",
-                index_form=f"dŷ[e, k] = r ∂L_e/∂{names.activation(L + 1, 'k')}",
-                index_form_latex=rf"d\hat{{y}}[e, k] = r\, \frac{{\partial L_e}}{{\partial a^{{{L + 1}}}_{{k}}}}")
-            dz[L] = self._mat(f"dz_{L}", Shape(n, self.width(L)))
-            self._add_activation_step(add, L, da_L, dz[L])
-        for l in range(L, 0, -1):
-            prev = a[l - 1]
-            Ml, Nl = self.width(l - 1), self.width(l)
-            dW = self._mat(f"dW_{l}", Shape(Ml, Nl))
-            add(target=dW, of=f"W_{l}", expression=MatMul(Transpose(prev), dz[l]),
-                rule="weight gradient",
-                justification=(f"z_{l} = {prev.text()} W_{l} + b_{l} is linear in W_{l}: "
-                               f"∂z_{l}[e, i]/∂W_{l}[j, i] = {prev.text()}[e, j], so "
-                               f"dW_{l}[j, i] = Σ_e {prev.text()}[e, j] dz_{l}[e, i], the product "
-                               f"{prev.text()}ᵀ dz_{l} (the sum over examples is the inner dimension)"),
-                justification_latex=(rf"z_{{{l}}} = {prev.latex()} W_{{{l}}} + b_{{{l}}} \Rightarrow "
-                                     rf"\frac{{\partial z_{{{l}}}[e, i]}}{{\partial W_{{{l}}}[j, i]}} = "
-                                     rf"{prev.latex()}[e, j], \quad dW_{{{l}}}[j, i] = \sum_e "
-                                     rf"{prev.latex()}[e, j]\, dz_{{{l}}}[e, i]"),
-                shapes=f"({Ml.label}, {n.label})({n.label}, {Nl.label}) → ({Ml.label}, {Nl.label}), the shape of W_{l}",
-                shapes_latex=(rf"({Ml.latex}, {n.latex})({n.latex}, {Nl.latex}) \rightarrow ({Ml.latex}, {Nl.latex})"
-                              rf" = \text{{shape of }} W_{{{l}}}"),
-                index_form=f"dW_{l}[j, i] = ∂J/∂{names.weight(l, 'i', 'j')}",
-                index_form_latex=rf"dW_{{{l}}}[j, i] = \frac{{\partial J}}{{\partial w^{{{l}}}_{{i,j}}}}")
-            db = self._mat(f"db_{l}", Shape(ONE, Nl))
-            add(target=db, of=f"b_{l}", expression=RowSum(dz[l]), rule="bias gradient",
-                justification=(f"b_{l} is added to every row of z_{l} with coefficient 1, so "
-                               f"db_{l}[1, i] = Σ_e dz_{l}[e, i]: the bias gradient is summed across the batch"),
-                justification_latex=(rf"\frac{{\partial z_{{{l}}}[e, i]}}{{\partial b_{{{l}}}[1, i]}} = 1 "
-                                     rf"\Rightarrow db_{{{l}}}[1, i] = \sum_e dz_{{{l}}}[e, i]"),
-                shapes=f"({n.label}, {Nl.label}) → (1, {Nl.label}), the shape of b_{l}",
-                shapes_latex=rf"({n.latex}, {Nl.latex}) \rightarrow (1, {Nl.latex}) = \text{{shape of }} b_{{{l}}}",
-                index_form=f"db_{l}[1, i] = ∂J/∂{names.bias(l, 'i')}",
-                index_form_latex=rf"db_{{{l}}}[1, i] = \frac{{\partial J}}{{\partial b^{{{l}}}_{{i}}}}")
-            if l == 1:
-                continue
-            da = self._mat(f"da_{l - 1}", Shape(n, Ml))
-            add(target=da, of=f"a_{l - 1}", expression=MatMul(dz[l], Transpose(W[l])),
-                rule="gradient into the previous layer",
-                justification=(f"a_{l - 1} affects the loss through z_{l} = a_{l - 1} W_{l} + b_{l}: "
-                               f"∂z_{l}[e, i]/∂a_{l - 1}[e, j] = W_{l}[j, i], so da_{l - 1}[e, j] = "
-                               f"Σ_i dz_{l}[e, i] W_{l}[j, i], the product dz_{l} W_{l}ᵀ"),
-                justification_latex=(rf"\frac{{\partial z_{{{l}}}[e, i]}}{{\partial a_{{{l - 1}}}[e, j]}} = "
-                                     rf"W_{{{l}}}[j, i] \Rightarrow da_{{{l - 1}}}[e, j] = \sum_i dz_{{{l}}}[e, i]\, "
-                                     rf"W_{{{l}}}[j, i]"),
-                shapes=f"({n.label}, {Nl.label})({Nl.label}, {Ml.label}) → ({n.label}, {Ml.label}), the shape of a_{l - 1}",
-                shapes_latex=(rf"({n.latex}, {Nl.latex})({Nl.latex}, {Ml.latex}) \rightarrow ({n.latex}, {Ml.latex})"
-                              rf" = \text{{shape of }} a_{{{l - 1}}}"),
-                index_form=f"da_{l - 1}[e, j] = r ∂L_e/∂{names.activation(l, 'j')}",
-                index_form_latex=(rf"da_{{{l - 1}}}[e, j] = r\, \frac{{\partial L_e}}"
-                                  rf"{{\partial a^{{{l}}}_{{j}}}}"))
-            dz[l - 1] = self._mat(f"dz_{l - 1}", Shape(n, Ml))
-            self._add_activation_step(add, l - 1, da, dz[l - 1])
-        self.backward = tuple(steps)
-
-    def _reduction_sentence(self, latex: bool = False) -> str:
-        n = self.n_examples
-        if self.reduction == "mean":
-            num = f" (n = {n}, so 1/n = 1/{n})" if n else ""
-            if latex:
-                num = rf" (n = {n}, \text{{ so }} \tfrac{{1}}{{n}} = \tfrac{{1}}{{{n}}})" if n else ""
-                return (r"\text{The loss is the mean } J = \frac{1}{n}\sum_e L_e" + num +
-                        r"\text{: the factor } \frac{1}{n} \text{ enters here and every later step inherits it.}")
-            return (f"the loss is the mean J = (1/n) Σ_e L_e{num}, so the factor 1/n enters here and every later "
-                    f"step inherits it (the slides drop it: they differentiate the per-example loss)")
-        if latex:
-            return r"\text{The loss is the sum } J = \sum_e L_e\text{: no factor.}"
-        return "the loss is the sum J = Σ_e L_e, so there is no factor"
-
-    def _add_activation_step(self, add, l, da: Mat, dzm: Mat):
-        """dz_l = da_l ⊙ g'(z_l) (or the softmax Jacobian product)."""
-        act = self.activations[l - 1]
-        rule = ACTIVATION_RULES[act]
-        z, a = self._z[l], self._a[l]
-        n, Nl = self.batch, self.width(l)
-        if act == "softmax":
-            ones = Ones(Shape(Nl, Nl))
-            expr = Hadamard(a, Sub(da, MatMul(Hadamard(da, a), ones)))
-            just = ("chain rule through the softmax, row by row: ∂ŷ_k/∂z_j = ŷ_k(δ_kj − ŷ_j), so "
-                    "dz[e, j] = ŷ[e, j](da[e, j] − Σ_k da[e, k] ŷ[e, k]); multiplying by the all-ones matrix "
-                    "puts each row's total in every column")
-            jl = (r"\frac{\partial \hat{y}_k}{\partial z_j} = \hat{y}_k(\delta_{kj} - \hat{y}_j) \Rightarrow "
-                  rf"dz_{{{l}}}[e, j] = \hat{{y}}[e, j]\left(d\hat{{y}}[e, j] - \sum_k d\hat{{y}}[e, k]\, "
-                  r"\hat{y}[e, k]\right)")
-            lines = (rule.rule_latex,)
-        else:
-            deriv = rule.derivative(z, a)
-            expr = da if deriv is None else Hadamard(da, deriv)
-            gp = "1" if deriv is None else deriv.text()
-            just = (f"chain rule through the activation, entry by entry: {a.text()} = {act}(z_{l}), "
-                    f"∂{a.text()}/∂z_{l} = {gp} ({rule.rule})")
-            jl = (rf"{a.latex()} = {ACTIVATIONS[act].latex_name}(z_{{{l}}}) \Rightarrow \frac{{\partial {a.latex()}}}{{\partial z_{{{l}}}}} = "
-                  rf"{'1' if deriv is None else deriv.latex()} \text{{ (elementwise)}}")
-            lines = (rule.rule_latex,)
-        add(target=dzm, of=f"z_{l}", expression=expr, rule="through the activation", justification=just,
-            justification_latex=jl, lines=lines,
-            shapes=f"({n.label}, {Nl.label}) ⊙ ({n.label}, {Nl.label}) → ({n.label}, {Nl.label}), the shape of z_{l}",
-            shapes_latex=(rf"({n.latex}, {Nl.latex}) \odot ({n.latex}, {Nl.latex}) \rightarrow "
-                          rf"({n.latex}, {Nl.latex})"),
-            index_form=f"dz_{l}[e, i] = r ∂L_e/∂{names.pre_activation(l + 1, 'i')}",
-            index_form_latex=rf"dz_{{{l}}}[e, i] = r\, \frac{{\partial L_e}}{{\partial z^{{{l + 1}}}_{{i}}}}")
+        self.forward = forward_steps(self)
+        self.backward = backward_steps(self)
 
     # -- reading it ----------------------------------------------------------------------
     def step(self, name: str) -> MatrixStep:
@@ -516,7 +285,11 @@ class MatrixDerivation:
     def _gradient_name(self, name: str) -> str:
         """``dW_1`` as is; ``W_1`` -> ``dW_1``; an index-notation entry ``w^{1}_{2,1}`` / ``b^{1}_{2}`` /
         ``z^{3}_{1}`` / ``a^{2}_{1}`` -> the gradient matrix holding it (``dW_1``, ``db_1``, ``dz_2``, ``da_1``)."""
-        parts = names.split_indexed(name.replace(" ", ""))
+        compact = name.replace(" ", "")
+        m = re.fullmatch(r"b\^\{?(\d+)\}?", compact)
+        if m and self.shared_biases and 1 <= int(m.group(1)) <= self.depth:  # a shared bias b^{l}
+            return f"db_{int(m.group(1))}"
+        parts = names.split_indexed(compact)
         if parts is not None and parts[1] is not None:
             letter, layer, _ = parts
             if letter in ("w", "b") and 1 <= layer <= self.depth:
@@ -557,6 +330,10 @@ class MatrixDerivation:
                 return s
         raise SpecError(f"{name} is not computed by a forward step")
 
+    def bias_shape(self, l: int) -> tuple:
+        """The shape of b_l in numbers: (1, N_l), or (1, 1) when the layer shares one bias."""
+        return (1, 1) if self.shared_biases else (1, self.layers[l])
+
     @property
     def parameter_names(self) -> tuple:
         """``('W_1', 'b_1', ..., 'W_L', 'b_L')``."""
@@ -564,77 +341,11 @@ class MatrixDerivation:
 
     @property
     def parameter_count(self) -> int:
-        return sum(self.layers[l] * self.layers[l + 1] + self.layers[l + 1] for l in range(self.depth))
+        return parameter_count(self.layers, self.shared_biases)
 
     def loss_latex(self) -> str:
         """The per-example loss as the lectures write it (index form over the outputs k)."""
         return get_loss(self.loss).latex
-
-    # -- numbers -------------------------------------------------------------------------
-    @cached_property
-    def spec_matrices(self):
-        """The spec's parameters in the slides' shapes, floats: [(W_1, b_1), ...] with W_l (N_{l-1}, N_l)."""
-        if self.spec is None or self.spec.weights is None:
-            raise SpecError("no parameters: the matrix derivation was built without a spec")
-        out = []
-        for l in range(1, self.depth + 1):
-            w = self.spec.weights[l - 1]
-            Wt = np.array([[_to_float(v) for v in row] for row in w], dtype=float).reshape(self.layers[l], self.layers[l - 1])
-            bb = np.array([_to_float(v) for v in self.spec.biases[l - 1]], dtype=float).reshape(1, -1)
-            out.append((np.ascontiguousarray(Wt.T), bb))
-        return out
-
-    def spec_exact_matrices(self):
-        """The spec's parameters as exact object arrays [(W_l, b_l)] (small networks)."""
-        out = []
-        for l in range(1, self.depth + 1):
-            w = self.spec.weights[l - 1]
-            Wt = np.array(w, dtype=object).reshape(self.layers[l], self.layers[l - 1])
-            out.append((Wt.T.copy(), np.array([list(self.spec.biases[l - 1])], dtype=object)))
-        return out
-
-    def has_data(self) -> bool:
-        return self.spec is not None and bool(self.spec.x)
-
-    def spec_data(self, exact: bool = False):
-        """(X, Y) from the spec: (n, N_0) and (n, N_L) arrays (floats, or exact object arrays)."""
-        if not self.has_data():
-            raise SpecError(f"{self.spec.source if self.spec else '<spec>'}: [data]: no x and y rows")
-        if exact:
-            return (np.array(self.spec.x, dtype=object).reshape(len(self.spec.x), -1),
-                    np.array(self.spec.y, dtype=object).reshape(len(self.spec.y), -1))
-        X = np.array([[_to_float(v) for v in row] for row in self.spec.x], dtype=float).reshape(len(self.spec.x), -1)
-        Y = np.array([[_to_float(v) for v in row] for row in self.spec.y], dtype=float).reshape(len(self.spec.y), -1)
-        return X, Y
-
-    def environment(self, mats=None, X=None, Y=None, *, exact: bool = False, general: bool = True) -> dict:
-        """Every named matrix at the given parameters and data, computed by evaluating the
-        forward and backward steps in order (the formulas themselves, not generated code):
-        {'x', 'y', 'W_l', 'b_l', 'z_l', 'a_l', 'yhat', 'dz_l', 'da_l', 'dW_l', 'db_l', 'n'}.
-        Defaults: the spec's parameters and data. ``exact=True``: object arrays of SymPy numbers.
-        ``general=False`` evaluates each step's ``expression`` (ŷ − y for cross-entropy, which
-        assumes one-hot targets) instead of its ``reference``."""
-        if mats is None:
-            mats = self.spec_exact_matrices() if exact else self.spec_matrices
-        if X is None or Y is None:
-            X0, Y0 = self.spec_data(exact=exact)
-            X = X0 if X is None else X
-            Y = Y0 if Y is None else Y
-        env = {"x": X, "y": Y, "n": np.shape(X)[0]}
-        for l, (Wl, bl) in enumerate(mats, start=1):
-            env[f"W_{l}"] = Wl
-            env[f"b_{l}"] = bl
-        for s in self.forward:
-            env[s.target.name] = evaluate(s.expression, env, exact=exact)
-        for s in self.backward:
-            env[s.target.name] = evaluate(s.reference if general else s.expression, env, exact=exact)
-        return env
-
-
-def _to_float(v) -> float:
-    if isinstance(v, sympy.Rational):
-        return v.p / v.q
-    return float(v)
 
 
 MATRIX_MIN_PARAMETERS = 5000
@@ -642,9 +353,10 @@ MATRIX_MIN_PARAMETERS = 5000
 derivation is linear in the parameters but a few milliseconds each, far too slow at 100k."""
 
 
-def parameter_count(layers) -> int:
-    """Σ_l (N_{l-1} N_l + N_l): every weight and bias of a fully connected network."""
-    return sum(layers[k] * layers[k + 1] + layers[k + 1] for k in range(len(layers) - 1))
+def parameter_count(layers, shared_biases: bool = False) -> int:
+    """Σ_l (N_{l-1} N_l + N_l): every weight and bias of a fully connected network
+    (Σ_l (N_{l-1} N_l + 1) with one shared bias per layer)."""
+    return sum(layers[k] * layers[k + 1] + (1 if shared_biases else layers[k + 1]) for k in range(len(layers) - 1))
 
 
 def uses_matrix_form(spec) -> bool:
@@ -652,15 +364,8 @@ def uses_matrix_form(spec) -> bool:
     parameters: the CLI derives, renders, checks and exports these in matrix form."""
     if spec.network is None:
         return False
-    if getattr(spec.network, "shared_biases", False):  # one bias per layer: index notation only
-        if parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS:
-            from ..errors import SpecError
-
-            raise SpecError(f"{spec.source}: [network].biases: shared biases are derived in index notation, "
-                            f"which allows at most {MATRIX_MIN_PARAMETERS} parameters: use narrower layers, or "
-                            "per-node biases for the matrix form")
-        return False
-    return spec.notation == "matrix" or parameter_count(spec.network.layers) > MATRIX_MIN_PARAMETERS
+    shared = bool(getattr(spec.network, "shared_biases", False))  # one bias per layer: b_l is (1, 1)
+    return spec.notation == "matrix" or parameter_count(spec.network.layers, shared) > MATRIX_MIN_PARAMETERS
 
 
 def matrix_derive(source) -> MatrixDerivation:
@@ -674,8 +379,6 @@ def matrix_derive(source) -> MatrixDerivation:
 
     spec = None
     if isinstance(source, NetworkSpec):
-        if getattr(source, "shared_biases", False):
-            raise NotSupportedError("the matrix form has one bias per node; shared biases are derived per scalar")
         return MatrixDerivation(source)
     if isinstance(source, Spec):
         spec = source
@@ -687,9 +390,6 @@ def matrix_derive(source) -> MatrixDerivation:
         where = spec.source if spec is not None else "<spec>"
         raise NotSupportedError(f"{where}: the matrix form needs a [network] spec (layers, activations, loss); "
                                 f"a [graph] spec is derived per scalar only")
-    if getattr(spec.network, "shared_biases", False):
-        raise NotSupportedError(f"{spec.source}: the matrix form has one bias per node (b_l of shape (1, N_l)); "
-                                "a spec with shared biases is derived, compiled and checked per scalar")
     return MatrixDerivation(spec.network, spec)
 
 
@@ -702,7 +402,9 @@ def matrix_derivation_text(md: MatrixDerivation, wrt=None, decimals: int = 4) ->
     lines.append(f"# {title} (matrix form)")
     lines.append(f"layers {list(md.layers)}, activations {', '.join(md.activations)}, loss {md.loss}, "
                  f"reduction {md.reduction}" + (f" over n = {md.n_examples} examples" if md.n_examples else ""))
-    lines.append("index notation: W_l[j, i] = w^{l}_{i,j} (row = input j, column = neuron i), b_l[1, i] = b^{l}_{i}; "
+    bias_note = ("b_l[1, 1] = b^{l}, one bias shared by every node of the layer" if md.shared_biases
+                 else "b_l[1, i] = b^{l}_{i}")
+    lines.append(f"index notation: W_l[j, i] = w^{{l}}_{{i,j}} (row = input j, column = neuron i), {bias_note}; "
                  "row e of z_l, a_l is z^{l+1}, a^{l+1} of example e")
     lines.append("")
     lines.append("forward:")
@@ -730,8 +432,21 @@ def matrix_derivation_text(md: MatrixDerivation, wrt=None, decimals: int = 4) ->
         for s in md.forward + steps:
             v = np.asarray(env[s.target.name], dtype=float)
             rows = "; ".join(", ".join(_fmt(x, decimals) for x in row) for row in v)
-            lines.append(f"  {s.target.text()} = [{rows}]")
+            lines.append(f"  {s.target.text()} = [{rows}]" + _shared_bias_sum(md, s, env, decimals))
     return "\n".join(lines) + "\n"
+
+
+def _shared_bias_sum(md: MatrixDerivation, step, env, decimals: int) -> str:
+    """For a shared bias's gradient db_l with a few uses: ``, the sum over its uses: 0.1385 + (−0.0381)``."""
+    name = step.target.name
+    if not (md.shared_biases and name.startswith("db_")):
+        return ""
+    uses = np.asarray(env[f"dz_{name[3:]}"], dtype=float).ravel()
+    if uses.size > 12:
+        return f", the sum over its {uses.size} uses (every entry of dz_{name[3:]})"
+    terms = [_fmt(u, decimals) for u in uses]
+    terms = [f"(−{t[1:]})" if t.startswith("-") else t for t in terms]
+    return f", the sum over its uses (the entries of dz_{name[3:]}): " + " + ".join(terms)
 
 
 def _fmt(x: float, decimals: int) -> str:

@@ -12,9 +12,10 @@ the student wrote) and is recorded, so the verdict can say which convention it r
 - ``\mathbf{a}``, ``\boldsymbol{a}``, ``\bm{a}``, ``\vec{a}`` are a; ``\mathbf{1}^T M`` is the
   column sum ``\sum M``; ``\operatorname{sum}(M)`` is ``\sum M``; ``\mathcal{L}`` is the cost
   (written ``mathcalL``);
-- ``{a \over b}`` is ``\frac{a}{b}``;
-- ``\text{(chain rule)}``, ``\quad\text{by the chain rule}``, and punctuation at the end of a line
-  are annotations, ignored; ``w^{2}_{1 1}`` is w^{2}_{1,1};
+- ``{a \over b}`` is ``\frac{a}{b}``, ``\frac12`` is ``\frac{1}{2}``;
+- ``\text{(chain rule)}``, ``(\text{chain rule})``, ``\quad\text{by the chain rule}`` at the end of a line
+  or before ``=``, and punctuation at the end of a line are annotations, ignored; other text (``\text{hello} z``)
+  is left in place for the grammar, which refuses it by name; ``w^{2}_{1 1}`` is w^{2}_{1,1};
 - matrix notation only: a MATLAB transpose ``a_1'`` is ``a_1^T`` (a prime after a function name,
   ``\sigma'(z)``, ``g'(z)``, stays a derivative).
 
@@ -25,9 +26,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .vocabulary import MAX_LENGTH
+
 #: \text{...} contents that mean something to the grammar (kept)
-_MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum)\s*$")
-_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{([A-Za-z0-9]+)\}")
+_MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum|step|H|"
+                              r"Heaviside)\s*$")
+#: texts longer than this are left as they are (the grammar reads at most MAX_LENGTH characters)
+_MAX_TEXT = 4 * MAX_LENGTH
+_WINDOW = 400
+#: what may follow an annotation: layout and punctuation up to the end of the line or of the side
+_ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:!]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
+_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{(\\?[A-Za-z0-9]+)\}")
 _CAL = re.compile(r"\\mathcal\s*\{([A-Za-z])\}")
 _ONES_T = re.compile(r"\\(mathbf|boldsymbol|bm|vec)\{1\}\s*\^\s*(\{\s*(T|\\top)\s*\}|T|\\top)")
 _OPSUM = re.compile(r"\\(operatorname|mathrm|text)\{sum\}")
@@ -71,15 +80,26 @@ def _matching_brace(text: str, open_pos: int) -> int | None:
     return None
 
 
+def _brace_pairs(text: str) -> dict:
+    """Every unescaped ``{`` position -> its matching ``}`` (one pass)."""
+    pairs, stack = {}, []
+    for j, ch in enumerate(text):
+        if ch == "{" and (j == 0 or text[j - 1] != "\\"):
+            stack.append(j)
+        elif ch == "}" and (j == 0 or text[j - 1] != "\\") and stack:
+            pairs[stack.pop()] = j
+    return pairs
+
+
 def _letter_before(text: str, pos: int) -> str:
     """The name whose superscript starts at pos (``a`` in ``a^{[1]}``, ``delta`` in ``\\delta^{(3)}``)."""
-    m = re.search(r"(\\?[A-Za-z]+)\s*$", text[:pos])
+    m = re.search(r"(\\?[A-Za-z]+)\s*(_\s*(\{[^{}]*\}|[A-Za-z0-9]))?\s*$", text[:pos])  # a_{1}^{[1]} too
     return m.group(1).lstrip("\\") if m else ""
 
 
 def normalize(text: str, *, matrix: bool = False) -> Normalized:
     """The answer in the lectures' notation (see the module docstring)."""
-    if not isinstance(text, str) or len(text) > 100_000:
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:  # the grammar refuses it by its length anyway
         return Normalized(text)
     conventions: list[str] = []
     # {a \over b} -> {\frac{a}{b}} (lengthens the text; only when \over is written)
@@ -101,14 +121,29 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
             break
         text = (text[:start] + "{\\frac{" + text[start + 1:m.start()] + "}{" + text[m.end():end] + "}}"
                 + text[end + 1:])
+    # \frac12 (TeX's shorthand) -> \frac{1}{2} (lengthens the text by 4)
+    text = re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
+    # \text{...} annotations (not \text{exp}, \text{T}, ...): at the end of a line or side, or in parentheses;
+    # any other text is left for the grammar, which refuses it by name (text inside a product is no factor)
     chars = list(text)
-    # \text{...} annotations (not \text{exp}, \text{T}, ...)
-    for m in re.finditer(r"\\(text|textrm|mbox|textit)\s*\{", text):
-        end = _matching_brace(text, m.end() - 1)
+    pairs = _brace_pairs(text)
+    for m in reversed(list(re.finditer(r"\\(text|textrm|textbf|textit|mbox)\s*\{", text))):
+        end = pairs.get(m.end() - 1)
         if end is None:
             continue
         inner = text[m.end():end]
         if _MEANINGFUL_TEXT.match(inner):
+            continue
+        # a window on each side (the later annotations already blanked): linear in the text, not quadratic
+        lo = max(0, m.start() - _WINDOW)
+        before, after = "".join(chars[lo:m.start()]).rstrip(), "".join(chars[end + 1:end + 1 + _WINDOW])
+        ending = _ANNOTATION_END.match(after)
+        ending = ending is not None and (ending.group(2) != "" or end + 1 + _WINDOW >= len(chars))
+        if before.endswith("(") and after.lstrip().startswith(")"):  # (\text{chain rule})
+            _blank(chars, lo + len(before) - 1, m.start())
+            close = end + 1 + (len(after) - len(after.lstrip()))
+            _blank(chars, end + 1, close + 1)
+        elif not (re.fullmatch(r"\s*\(.*\)\s*", inner, re.S) or ending):
             continue
         _blank(chars, m.start(), end + 1)
     text = "".join(chars)
@@ -117,7 +152,8 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
     text = _OPSUM.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
     # \mathcal{L} -> mathcalL (a name: the cost), \mathbf{a} -> a
     text = _CAL.sub(lambda m: ("mathcal" + m.group(1)).ljust(len(m.group(0))), text)
-    text = _STYLE.sub(lambda m: m.group(2).ljust(len(m.group(0))), text)
+    text = _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and text[m.end():].lstrip().startswith("_")
+                      else m.group(2).ljust(len(m.group(0))), text)  # \mathbf{1}_{z>0} is the indicator
     # layer conventions
     seen_paren = seen_bracket = False
 
@@ -156,7 +192,8 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
                   + m.group(3) + "}", text)
     # punctuation that ends a line or the answer
     chars = list(text)
-    for m in re.finditer(r"[.,;:!]+(?=\s*(\\\\|\n|$))", text):
+    for m in re.finditer(r"[.,;:!]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\end\{[a-z]+\*?\}|\$)*(\\\\|\n|$))",
+                         text):
         before = text[:m.start()].rstrip()
         if m.group(0).startswith(".") and before[-1:].isdigit() and "," not in m.group(0) and len(m.group(0)) == 1 \
                 and not text[m.end():].strip():

@@ -63,6 +63,18 @@ def _gradient_symbol(step) -> str:
     return rf"\frac{{\partial J}}{{\partial {md_latex}}}"
 
 
+def _uses_sum(md: MatrixDerivation, mat, env, decimals: int) -> str:
+    """`` = 0.1385 + (-0.0381)`` after a shared bias's gradient db_l: the entries of dz_l it sums (up to 12)."""
+    if not (md.shared_biases and mat.name.startswith("db_")):
+        return ""
+    uses = np.asarray(env[f"dz_{mat.name[3:]}"], dtype=float).ravel()
+    if uses.size > 12:
+        return ""
+    terms = [_fmt(u, decimals) for u in uses]
+    return " = " + " + ".join(f"({t})" if t.startswith("-") else t for t in terms) + r" \text{ (the entries of } " + \
+        rf"dz_{{{mat.name[3:]}}}\text{{: the sum over its uses)}}"
+
+
 _STEP_PROSE = {
     "loss and output activation (chain rule, the factors cancel)":
         "Start at the output: by the chain rule, the derivative of the loss with respect to the "
@@ -77,6 +89,10 @@ _STEP_PROSE = {
     "bias gradient":
         "The bias is added to every row of the weighted sum with coefficient 1, so its gradient is summed "
         "across the batch:",
+    "shared bias gradient":
+        "The layer's one bias is added to every entry of the weighted sum, for every node and every example, "
+        "with coefficient 1. So the shared bias's gradient is the sum over its uses: over the examples (the "
+        "rows) and over the layer's nodes (the columns):",
     "gradient into the previous layer":
         "We move backward into the previous layer: its activations affect the loss only through the next "
         "weighted sum, whose local derivative with respect to them is the weight:",
@@ -123,12 +139,18 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
     out.append(r"\begin{itemize}")
     out.append(rf"\item[$\bullet$] The batch $x$ has shape $(n, N_0)$: one row per example"
                + (rf", here $(n, N_0) = ({md.n_examples}, {md.layers[0]})$." if md.n_examples else "."))
+    if md.shared_biases:
+        bias_shape = (r"and its bias, one number shared by all its neurons, has shape $(1, 1)$: "
+                      r"$b\,\mathbf{1}_{1 \times N}$ puts it in every column, added to every row.")
+    else:
+        bias_shape = r"and its bias, one per neuron, has shape $(1, N)$, added to every row."
     out.append(r"\item[$\bullet$] For matrix multiplications the inner dimensions must match: "
                r"$(n, \text{inner})(\text{inner}, m) \rightarrow (n, m)$. So the weights of a layer taking "
-               r"$M$ inputs to $N$ neurons have shape $(M, N)$, and its bias, one per neuron, has shape $(1, N)$, "
-               r"added to every row.")
+               r"$M$ inputs to $N$ neurons have shape $(M, N)$, " + bias_shape)
     out.append(r"\item[$\bullet$] Index notation (the lecture notes) is the transpose: $W_l[j, i] = w^{l}_{i,j}$ "
-               r"(row $j$ = input node, column $i$ = neuron), $b_l[1, i] = b^{l}_{i}$; row $e$ of $z_l$ and $a_l$ "
+               r"(row $j$ = input node, column $i$ = neuron), "
+               + (r"$b_l = b^{l}$ (the layer's one bias)" if md.shared_biases else r"$b_l[1, i] = b^{l}_{i}$")
+               + r"; row $e$ of $z_l$ and $a_l$ "
                r"holds $z^{l+1}_{i}$ and $a^{l+1}_{i}$ of example $e$ (the notes number the input layer 1), "
                r"$a_0 = x$ and $\hat{y} = a_{" + str(L) + r"}$.")
     out.append(r"\item[$\bullet$] $dz_l$, $da_l$, $dW_l$, $db_l$ are the gradients of the batch loss $J$ with respect to "
@@ -149,10 +171,11 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
     for l in range(1, L + 1):
         prev = "x" if l == 1 else f"a_{{{l - 1}}}"
         M, N = md.width(l - 1), md.width(l)
+        bias = (rf"$b_{{{l}}}$ is $(1, 1)$, one bias for the layer" if md.shared_biases else
+                rf"$b_{{{l}}}$ is $(1, {N.latex}) = (1, {N.size})$")
         inner.append(rf"in $z_{{{l}}} = {prev} W_{{{l}}} + b_{{{l}}}$ the inner dimension is ${M.latex}"
                      + (rf" = {M.size}" if M.size is not None else "") + rf"$, so $W_{{{l}}}$ is "
-                     rf"$({M.latex}, {N.latex}) = ({M.size}, {N.size})$ and $b_{{{l}}}$ is "
-                     rf"$(1, {N.latex}) = (1, {N.size})$")
+                     rf"$({M.latex}, {N.latex}) = ({M.size}, {N.size})$ and " + bias)
     out.append("Shapes: " + "; ".join(inner) + ". Each activation acts elementwise"
                + (" (softmax row by row)" if "softmax" in md.activations else "") + ", so it keeps the shape.")
     out.append("Entry by entry, each weighted sum is the lecture notes' index form:")
@@ -184,7 +207,8 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
     out.append("")
     for s in steps:
         out.append(rf"\paragraph{{{s.number}. ${_gradient_symbol(s)}$}}")
-        out.append(_STEP_PROSE.get(s.rule, escape(s.rule) + ":"))
+        rule = "shared bias gradient" if s.rule == "bias gradient" and md.shared_biases else s.rule
+        out.append(_STEP_PROSE.get(rule, escape(s.rule) + ":"))
         if s.lines:
             out.append(r"\begin{gather*}")
             body = list(s.lines)
@@ -229,7 +253,7 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
         X, Y = md.spec_data()
         for mat, values in [(md.matrices["x"], X), (md.matrices["y"], Y)] + params + shown:
             if _shown(values):
-                out.append(rf"\[ {mat.latex()} = {_matrix_latex(values, decimals)} \]")
+                out.append(rf"\[ {mat.latex()} = {_matrix_latex(values, decimals)}{_uses_sum(md, mat, env, decimals)} \]")
             else:
                 r, c = np.shape(values)
                 out.append(rf"${mat.latex()}$: a ${r} \times {c}$ matrix (too large to show).")

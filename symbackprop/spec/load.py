@@ -413,9 +413,6 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
     worksheet = tuple(sorted(worksheet.items()))
     if has_net:
         net = _network(table["network"], where)
-        if net.shared_biases and notation == "matrix":
-            raise where.error("[network].biases", "shared biases are derived in index notation: remove "
-                              "notation = \"matrix\" (the matrix form has one bias per node, b_l of shape (1, N_l))")
         weights, biases, seed = _network_parameters(table.get("parameters", {}), net, where)
         data = table.get("data", {})
         _check_keys(data, ("x", "y"), where, "[data]")

@@ -19,7 +19,8 @@ import os
 import sys
 import time
 
-from ..verify.answers import CORRECT, INCORRECT, UNPARSEABLE, AnswerChecker
+from ..verify.checker import AnswerChecker
+from ..verify.verdict import CORRECT, INCORRECT, UNPARSEABLE
 from ..errors import SpecError, SymbackpropError
 from ..fileio import write_atomic
 
@@ -140,7 +141,7 @@ _WORKER: dict = {}
 
 
 def _init_worker(spec_path, deadline, budget, accept_numbers=False) -> None:
-    from ..verify.answers import checker_for_spec
+    from ..verify.checker import checker_for_spec
 
     checker = checker_for_spec(spec_path)
     _WORKER.update(memo=_VerdictMemo(checker, accept_numbers), deadline=deadline, budget=budget)
@@ -186,7 +187,7 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
                 part = future.result()
             except BrokenProcessPool:
                 if local is None:
-                    from ..verify.answers import checker_for_spec
+                    from ..verify.checker import checker_for_spec
 
                     local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
                 part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
@@ -342,7 +343,7 @@ def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: 
                jobs: int = 1, accept_numbers: bool = False) -> dict:
     """Load the spec and the CSV, grade every row (the convenience behind ``symbackprop grade``);
     ``jobs`` > 1 grades in that many worker processes (the same report)."""
-    from ..verify.answers import checker_for_spec
+    from ..verify.checker import checker_for_spec
 
     checker = checker_for_spec(spec_path)  # a broken spec fails here, once, before any worker starts
     rows = read_answers(answers_path)
@@ -426,7 +427,7 @@ def benchmark(spec_path="derivations/lecture_2_2_1.toml", n: int = 1000, seed: i
 
     ``python -c "from symbackprop.verify.grading import benchmark; benchmark()"`` from the project root.
     """
-    from ..verify.answers import AnswerChecker
+    from ..verify.checker import AnswerChecker
     from ..derivation.chain_rule import derive
     from ..spec.load import load_spec
 

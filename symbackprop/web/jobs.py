@@ -68,7 +68,7 @@ def loaded(path: str):
 
 
 def _checker(path: str):
-    from ..verify.answers import checker_for_spec
+    from ..verify.checker import checker_for_spec
 
     return checker_for_spec(path)
 
@@ -210,7 +210,7 @@ def verify(path: str, answer: str, wrt: str | None) -> dict:
 
 
 def _resolve_scalar(d, wrt: str) -> str:
-    from ..verify.answers import answer_names
+    from ..verify.vocabulary import answer_names
 
     try:
         return d.resolve(wrt)

@@ -1,0 +1,162 @@
+r"""Text -> lark parse tree, with the hard bounds checked and every error a :class:`ParseError` with its column.
+
+Takes a string; gives the parse tree (:func:`_parse_tree`), or an error that shows the line and points at
+the column (:func:`_error`, used by the builder too).
+"""
+from __future__ import annotations
+
+import re
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import ParseError
+from . import tables
+from .vocabulary import MAX_DEPTH, MAX_LENGTH, MAX_NESTING
+
+_TOKEN_WORDS = {
+    "NUMBER": "a number", "NAME": "a name", "FUNC": "a function (\\sigma, \\exp, \\log, \\tanh, relu)",
+    "GREEK": "a Greek letter", "HAT": "\\hat", "UHAT": "ŷ", "FRAC": "\\frac", "PARTIAL": "\\partial",
+    "SUM": "\\sum", "TIMES": "'*' or \\cdot", "POW": "'**'", "DIV": "'/'", "PLUS": "'+'", "MINUS": "'-'",
+    "EQ": "'='", "ACTFN": "g' or f'", "SUP": "'^'", "SUB": "'_'", "USUP": "a superscript digit", "PRIME": "a prime '",
+    "LPAR": "'('", "RPAR": "')'", "LBRACK": "'['", "RBRACK": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "COMMA": "','", "$END": "the end of the input",
+    "HADAMARD": "\\odot", "TOP": "\\top", "TSUP": "ᵀ", "ROWS": "\\text{rows}",
+    "INDICATOR": "\\mathbb{1}", "STEPFN": "step(", "GT": "'>'", "LT": "'<'", "TEXT": "\\text{...}",
+}
+
+_ALLOWED_LATEX = (r"\frac \cdot \times \odot \left( \right) \sigma \exp \log \ln \tanh \hat{y} \sum \mathbb{1}[z > 0] "
+                  r"\partial \, \; \quad and Greek letters")
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int, str]:
+    pos = max(0, min(pos, len(text)))
+    line_no = text.count("\n", 0, pos) + 1
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    if line_end < 0:
+        line_end = len(text)
+    return line_no, pos - line_start + 1, text[line_start:line_end]
+
+
+def _error(message: str, text: str, pos: int | None) -> ParseError:
+    if pos is None:
+        return ParseError(message)
+    line_no, col, line_text = _line_col(text, pos)
+    where = f"line {line_no}, column {col}" if "\n" in text else f"column {col}"
+    # a window of the line around the column, so a long input is not echoed whole
+    start = max(0, col - 1 - 40)
+    shown = line_text[start:start + 80]
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if start + 80 < len(line_text) else ""
+    pointer = " " * (len(prefix) + col - 1 - start) + "^"
+    err = ParseError(f"{message} ({where})\n  {prefix}{shown}{suffix}\n  {pointer}", column=col)
+    err.text = line_text
+    return err
+
+
+def _pos(node) -> int | None:
+    if isinstance(node, Token):
+        return node.start_pos
+    meta = getattr(node, "meta", None)
+    if meta is not None and not meta.empty:
+        return meta.start_pos
+    for child in getattr(node, "children", ()):
+        p = _pos(child)
+        if p is not None:
+            return p
+    return None
+
+
+def _check_text(text) -> None:
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise _error(f"input is {len(text)} characters long; at most {MAX_LENGTH} are allowed", text, MAX_LENGTH)  # column MAX_LENGTH + 1
+    if not text.strip():
+        raise ParseError("empty input; expected an expression such as 'x + y' or '\\sigma(z)(1 - \\sigma(z))'")
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _error(f"brackets nested more than {MAX_NESTING} deep", text, i)
+        elif ch in ")]}":
+            depth -= 1
+
+
+def _check_depth(tree: Tree, text: str) -> None:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _error(f"expression nested more than {MAX_DEPTH} levels deep", text, _pos(node))
+        if isinstance(node, Tree):
+            stack.extend((c, depth + 1) for c in node.children)
+
+
+def _describe_expected(expected) -> str:
+    words = sorted({_TOKEN_WORDS.get(t, t) for t in expected})
+    if len(words) > 8:
+        return "; expected a number, a name, a function or '('"
+    return "; expected " + ", ".join(words)
+
+
+def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        cmd = re.match(r"\\[A-Za-z]+", text[pos:])
+        if cmd:
+            return _error(f"unknown LaTeX command {cmd.group(0)}; allowed: {_ALLOWED_LATEX}", text, pos)
+        return _error(f"unexpected character {text[pos]!r}", text, pos)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            return _error("unexpected end of input" + _describe_expected(exc.expected), text, len(text))
+        pos = tok.start_pos if tok.start_pos is not None else 0
+        hint = ""
+        if tok.type == "PRIME":
+            hint = "; a prime only follows a function name, as in \\sigma'(z)"
+        elif tok.type == "COMMA":
+            hint = "; commas only separate indices, as in w^{1}_{1,1}"
+        elif tok.type == "EQ":
+            hint = "; '=' only joins the sides of an equation"
+        elif tok.type in ("GT", "LT"):
+            hint = "; a comparison is only read inside an indicator, as in \\mathbb{1}[z > 0] or [z > 0]"
+        return _error(f"unexpected {tok.value!r}" + (hint or _describe_expected(exc.expected)), text, pos)
+    if isinstance(exc, UnexpectedEOF):
+        return _error("unexpected end of input", text, len(text))
+    return _error(f"cannot parse: {exc}", text, None)
+
+
+def _unbox(text: str) -> str:
+    r"""``\boxed{A = B}`` -> ``       A = B `` (same length, so every column stays where it was)."""
+    out = list(text)
+    for m in re.finditer(r"\\boxed\s*\{", text):
+        depth = 0
+        for j in range(m.end() - 1, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    for k in range(m.start(), m.end()):
+                        out[k] = " "
+                    out[j] = " "
+                    break
+    return "".join(out)
+
+
+def _parse_tree(text: str, positions: bool = True) -> Tree:
+    """The parse tree; ``positions=False`` skips lark's position bookkeeping on every node (about
+    half of the parsing time): tokens keep their positions, so :func:`_pos` and :func:`_span`
+    still work, and callers re-parse with positions only to report an error."""
+    _check_text(text)
+    try:
+        tree = tables._lark(positions).parse(_unbox(text) if "\\boxed" in text else text)
+    except UnexpectedInput as exc:
+        raise _lark_error(exc, text) from None
+    except LarkError as exc:  # pragma: no cover - defensive
+        raise _error(f"cannot parse: {exc}", text, None) from None
+    _check_depth(tree, text)
+    return tree

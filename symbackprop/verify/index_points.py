@@ -1,0 +1,187 @@
+r"""The sample points of the index reader: random rational points where the whole graph is defined.
+
+Extended until every kink of the graph is on both sides at some point; each point carries its batch
+(for Σ_e in ∂J/∂θ).  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
+"""
+from __future__ import annotations
+
+import functools
+import random
+
+from sympy import Rational
+
+from ..errors import NotSupportedError
+from .exact import _Kink, _Undefined, ExactPoint
+from .points import (
+    _additive_leaf,
+    _DENOMINATORS,
+    _kink_arguments,
+    _near_rational,
+    _record_signs,
+    random_rational,
+)
+
+
+class _SamplePoints:
+    """Exact sample points and the values of expressions there."""
+
+    # -- points ------------------------------------------------------------------------
+    def points(self) -> list:
+        """``n_points`` exact points (deterministic from the seed) where the whole graph is defined
+        (lazy points for big networks: see :meth:`_make_lazy_points`)."""
+        if self._points is None:
+            self._points = self._make_lazy_points() if self.lazy else self._make_points()
+        return self._points
+
+    def _make_points(self) -> list:
+        """Random rational points (see :func:`random_rational`) where the whole graph is defined,
+        extended until every kink (ReLU-type function) of the graph is on both sides of its
+        kink at some point: each unit active somewhere and inactive somewhere."""
+        rng = random.Random(self.seed)
+        leaves = [n for n in self.graph.nodes if n.is_leaf]
+        kinks = _kink_arguments(self.graph)
+        out = []
+        attempts = 0
+        while len(out) < self.n_points:
+            attempts += 1
+            if attempts > 80:
+                raise NotSupportedError("could not find points where the graph is defined (e.g. log of a negative "
+                                        "number everywhere); the answer cannot be checked")
+            point = self._random_point(rng, leaves, positive=attempts > 40, seed=attempts)
+            if point is not None:
+                out.append(point)
+        self.uncovered = ()
+        if kinks:
+            seen = {k: set() for k in kinks}
+            for p in out:
+                _record_signs(p, kinks, seen)
+            tries = 0
+            while tries < 24 * len(kinks) and len(out) < self.n_points + 4 * len(kinks):
+                missing = [(k, s) for k in kinks for s in (1, -1) if s not in seen[k]]
+                if not missing:
+                    break
+                tries += 1
+                arg, sign = missing[tries % len(missing)]
+                attempts += 1
+                point = self._random_point(rng, leaves, positive=False, seed=attempts,
+                                           push=(arg, sign))
+                if point is None:
+                    continue
+                before = sum(len(v) for v in seen.values())
+                _record_signs(point, kinks, seen)
+                if sum(len(v) for v in seen.values()) > before:
+                    out.append(point)
+            self.uncovered = tuple(sorted(str(k) for k in kinks if len(seen[k]) < 2))
+        for k, p in enumerate(out):
+            p.examples = (lambda p=p, k=k: self._examples_of(p, k))
+        return out
+
+    def _examples_of(self, point, k) -> list:
+        """The batch at point k: the point itself and n − 1 more examples (new inputs and targets,
+        the same parameters), for Σ_e in ∂J/∂θ."""
+        cache = self.__dict__.setdefault("_example_cache", {})
+        if k in cache:
+            return cache[k]
+        n = max(self.d.n_examples, 1)
+        if n > 32:
+            raise NotSupportedError(f"∂J/∂θ sums over the spec's n = {n} examples, too many to check; "
+                                    "answer ∂L/∂θ for one example")
+        if self.lazy:
+            out = [point]
+            for e in range(1, n):
+                ex = point.sibling({})
+                ex.resolve = functools.partial(self._resolve_example, point, k, e)
+                out.append(ex)
+            cache[k] = out
+            return out
+        rng = random.Random(f"symbackprop-examples-{self.seed}-{k}")
+        leaves = [nd for nd in self.graph.nodes if nd.is_leaf]
+        out = [point]
+        while len(out) < n:
+            values = {nd.symbol: point.values[nd.symbol].q for nd in leaves if nd.kind == "parameter"}
+            for nd in leaves:
+                if nd.kind == "input":
+                    values[nd.symbol] = random_rational(rng)
+            values.update(self._targets(rng))
+            for nd in leaves:
+                if nd.symbol not in values:
+                    values[nd.symbol] = random_rational(rng)
+            ex = point.sibling(values)
+            try:
+                for nd in self.graph.nodes:
+                    if not nd.is_leaf:
+                        ex.values[nd.symbol] = ex.evaluate(nd.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                continue
+            out.append(ex)
+        cache[k] = out
+        return out
+
+    def _random_point(self, rng, leaves, *, positive, seed, push=None):
+        """One point (None when the graph is undefined there).  ``push = (arg, sign)``: shift the
+        additive leaf of ``arg`` (the bias b of z = w a + b) so that ``arg`` gets that sign."""
+        values = {}
+        used: set = set()
+        for n in leaves:
+            if n.kind == "target" and self.graph.mode == "network":
+                continue
+            v = random_rational(rng, positive=positive)
+            while v in used:
+                v = random_rational(rng, positive=positive)
+            used.add(v)
+            values[n.symbol] = v
+        values.update(self._targets(rng))
+        for _ in range(4 if push is not None else 1):
+            point = ExactPoint(values, seed=seed)
+            try:
+                for n in self.graph.nodes:
+                    if not n.is_leaf:
+                        point.values[n.symbol] = point.evaluate(n.definition)
+            except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                return None
+            if push is None:
+                return point
+            arg, sign = push
+            try:
+                now = point.evaluate(arg)
+                if now.sign() == sign:
+                    return point
+            except (_Undefined, _Kink, ZeroDivisionError):
+                return None
+            leaf = _additive_leaf(self.graph, arg)
+            if leaf is None:
+                return point
+            shift = float(now.num)
+            target = -shift + sign * float(random_rational(rng, positive=True))
+            base = values[leaf]
+            values[leaf] = _near_rational(float(base) + target, rng)
+        return point
+
+    def _targets(self, rng) -> dict:
+        """Targets in the loss's valid domain: a probability vector for cross-entropy, [0, 1] for BCE."""
+        targets = [n.symbol for n in self.graph.nodes if n.kind == "target"]
+        if not targets or self.graph.mode != "network":
+            return {}
+        if self.graph.loss == "cross_entropy":
+            weights = [rng.randint(1, 5) for _ in targets]
+            return {t: Rational(w, sum(weights)) for t, w in zip(targets, weights)}
+        if self.graph.loss == "bce":
+            out = {}
+            for t in targets:
+                q = rng.choice(_DENOMINATORS)
+                out[t] = Rational(rng.randint(1, q - 1), q)
+            return out
+        out = {}
+        for t in targets:
+            out[t] = random_rational(rng)
+        return out
+
+    def _values(self, expr, points=None) -> list:
+        """Exact values of ``expr`` at the points (None where it is undefined)."""
+        out = []
+        for p in points or self.points():
+            try:
+                out.append(p.evaluate(expr))
+            except (_Undefined, _Kink, ZeroDivisionError):
+                out.append(None)
+        return out

@@ -1,0 +1,344 @@
+r"""Check matrix answers for matrix specs, as the slides (001) write backpropagation.
+
+For a spec with ``notation = "matrix"`` (the slides' gender network ``derivations/gender.toml``),
+a student writes the backward steps in the slides' matrix notation::
+
+    dW_2 = a_1^T dz_2                       db_2 = \sum dz_2
+    dz_1 = dz_2 W_2^T \odot a_1(1 - a_1)    \frac{\partial L}{\partial z_2} = \hat{y} - y
+
+**Reading.** The answer is parsed by our lark grammar (``grammar.lark``, never eval) and built
+into the matrix-expression tree of :mod:`symbackprop.derivation.matrix_form` (``Mat``, ``Transpose``,
+``MatMul``, ``Hadamard``, ``RowSum``, ``Apply``, ``Scale``, ...). Names are resolved against the
+matrix derivation's names (``x``/``X``, ``W_l``/``w_l``, ``b_l``, ``z_l``, ``a_l``, ``\hat{y}``/``ŷ``,
+``y`` and the gradients ``dz_l``, ``da_l``, ``dW_l``, ``db_l``; ``\frac{\partial L}{\partial W_2}``
+is ``dW_2``, ``\delta_l`` is ``dz_l``). ``A^T``, ``A^{T}``, ``A^\top``, ``Aᵀ`` transpose;
+juxtaposition, ``\cdot`` and ``*`` are the matrix product, or, when the two factors have the
+same shape and a product is impossible, the slides' elementwise product (``a_1(1 - a_1)``,
+``\frac{\partial L}{\partial a_1} \cdot a_1 \cdot (1 - a_1)``); ``\odot``, ``\circ``, ``⊙`` are
+the elementwise product (binding looser than a product); ``\frac{A}{B}`` of matrices is the
+elementwise quotient; ``\sum A`` (and ``\sum_{\text{rows}}``, ``\sum_e``, ``\sum_{i=1}^{n}``) sums
+over the rows, the batch; ``\sigma``, ``\tanh``, ReLU, ``\exp``, ``\log`` act entry by entry and
+``\sigma'(z_1)`` is σ(z_1) ⊙ (1 − σ(z_1)); a whole power ``a_1^2`` is elementwise; ``n`` is the
+batch size (``\frac{1}{n}``).
+
+**Deciding.** First the shapes, symbolically, by dimension *name* (``n``, ``N_0``, ``N_1``, ...):
+every product needs matching inner dimensions and the answer must have the shape of the
+gradient, so ``dz_1^T x`` is caught in the gender network although ``N_0 = N_1 = 2``.
+Then the values: the answer and the reference step of the matrix derivation are evaluated
+entry by entry at random rational points (random W_l, b_l, x, y; targets in the loss's domain)
+in the exact field of :class:`symbackprop.verify.answers.ExactPoint` (σ(2) is e²/(e² + 1); two numbers are
+compared through random homomorphisms into GF(2⁶¹ − 1), as the index-notation checker does).
+Floats never decide.
+
+**Convention.** As the slides' backward steps (and the index-notation checker), gradients are
+per example, summed over the batch: the gradients of Σ_e L_e, so ``dz_2 = ŷ − y`` and every
+later step builds on it. With ``reduction = "mean"`` the verdict notes that the gradients of
+J = (1/n) Σ_e L_e are (1/n) times these, and an answer that carries the 1/n is a constant
+factor off, exactly as in index notation.
+
+**Feedback** (``mistake``): ``missing_transpose`` and ``wrong_order`` (with the ShapeError's
+shapes, e.g. ``a_1 is (n, N_1) = (4, 2), dz_2 is (n, N_2) = (4, 1)``, and the fix, confirmed by
+evaluation), ``shape_mismatch``, ``missing_sum`` / ``extra_sum`` (the bias gradient sums over the
+batch), ``sign``, ``constant_factor`` (1/n, a stray 2), ``activation_derivative_missing`` /
+``activation_derivative_twice`` / ``missing_factor`` / ``extra_factor`` (a ⊙ factor such as
+a_1 ⊙ (1 − a_1), named), ``wrong_matrix`` (z_1 where a_1 belongs), else ``counterexample`` (an
+entry, both values and the point).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import sympy
+from sympy import Rational
+
+from ..derivation.matrix_form import (
+    ACTIVATION_RULES,
+    LOSS_RULES,
+    Mat,
+    matrix_derive,
+    MatrixDerivation,
+    N_SYMBOL,
+    Scalar,
+)
+from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
+from ..grammar.notation import normalize
+from ..grammar.parser import _error, _parse_tree, _pos, _sides
+from .limits import _Budget, _time_limit, ANSWER_SECONDS
+from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
+from .matrix_diagnose import _MatrixDiagnosis
+from .matrix_points import _MatrixPoints
+from .matrix_shapes import _MatrixShapes
+from .points import N_POINTS
+from .verdict import _unparseable, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+
+
+class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
+    """Checks answers in the slides' matrix notation against a spec's matrix derivation.
+
+    ``check(text, wrt=None)`` -> :class:`symbackprop.verify.answers.Verdict` (``notation = "matrix"``);
+    ``wrt`` is a gradient (``dW_2``, ``dz_1``, ``db_2``), the matrix it differentiates (``W_2``),
+    or ``\\frac{\\partial L}{\\partial W_2}``; a left-hand side ``dW_2 = ...`` can give it instead.
+    """
+
+    def __init__(self, source, *, seed: int = 0, n_points: int = N_POINTS):
+        self.md: MatrixDerivation = matrix_derive(source)
+        self.seed = seed
+        self.n_points = n_points
+        md = self.md
+        if md.reduction == "sum":
+            self.per_example = md
+        else:
+            network = dataclasses.replace(md.network, reduction="sum")
+            self.per_example = MatrixDerivation(network, md.spec)
+        pe = self.per_example
+        self.mats: dict = dict(pe.matrices)
+        self.targets: dict = {}
+        L = md.depth
+        yhat = self.mats["yhat"]
+        if md.fused is not None:
+            # the slides' ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) before the fused step (a matrix of ŷ's shape)
+            dyhat = Mat("dyhat", yhat.shape, r"d\hat{y}", "dŷ")
+            self.mats["dyhat"] = dyhat
+            grad = LOSS_RULES[md.loss].gradient(yhat, self.mats["y"], md.layers[-1])
+            self.targets["dyhat"] = _Target("dyhat", dyhat, grad, "yhat", L)
+        for s in pe.backward:
+            layer = int(s.of.rsplit("_", 1)[1]) if "_" in s.of else L
+            self.targets[s.name] = _Target(s.name, s.target, s.reference, s.of, layer)
+        self.by_of = {t.of: t.name for t in self.targets.values()}
+        self.known_names = tuple(m.text() for m in self.mats.values())
+        self._points = None
+
+    # ---- names ---------------------------------------------------------------------------
+    def lookup(self, word: str, index):
+        """The matrix (or number) a name means, or None."""
+        if index is None and word in ("n", "m") and word not in self.mats:
+            return Scalar(N_SYMBOL)
+        if index is None and word == "e" and "e" not in self.mats:
+            return Scalar(sympy.E)
+        if word == "delta" and index is not None:
+            word = "dz"
+        if index is None and word == "dyhat" and "dyhat" in self.mats:
+            return self.mats["dyhat"]
+        candidate = word if index is None else f"{word}_{index}"
+        try:
+            name = self.md.resolve(candidate)
+        except SpecError:
+            return None
+        return self.mats.get(name)
+
+    def gradient_of(self, mat: Mat, fail):
+        """dM for a matrix M (``W_2`` -> ``dW_2``); ``fail(message)`` builds the error."""
+        if mat.name in self.targets:
+            raise fail(f"{mat.text()} is already a gradient; ∂L/∂{mat.text()} is not part of backpropagation")
+        name = self.by_of.get(mat.name)
+        if name is None:
+            raise fail(f"no backward step computes ∂L/∂{mat.text()} ({mat.text()} is data, not computed from "
+                       f"the parameters); the gradients are {', '.join(self._target_names())}")
+        return self.targets[name].mat
+
+    def local_derivative(self, top: Mat, bottom: Mat):
+        """∂a_l/∂z_l as the elementwise matrix g'(z_l) (``\\frac{\\partial a_1}{\\partial z_1} = a_1(1 - a_1)``)."""
+        for l in range(1, self.md.depth + 1):
+            a = self.mats["yhat"] if l == self.md.depth else self.mats[f"a_{l}"]
+            z = self.mats[f"z_{l}"]
+            if top == a and bottom == z:
+                rule = ACTIVATION_RULES[self.md.activations[l - 1]]
+                if rule.derivative is None:
+                    return None
+                deriv = rule.derivative(z, a)
+                return Scalar(sympy.S.One) if deriv is None else deriv
+        return None
+
+    def parse(self, text: str) -> tuple:
+        """The sides of ``A = B = ...`` as matrix expressions (ParseError; ShapeError, naming both
+        shapes, when a product or an elementwise operation does not fit)."""
+        tree = _parse_tree(text)
+        out = []
+        for node in _sides(tree):
+            try:
+                out.append(self._build(text, node))
+            except _AnswerShapeError as exc:
+                raise exc.error from None
+        return tuple(out)
+
+    def _target_names(self):
+        return [self.targets[n].mat.text() for n in self.targets]
+
+    def _wrt_expr(self, wrt: str):
+        tree = _parse_tree(wrt)
+        sides = _sides(tree)
+        if len(sides) != 1:
+            raise ParseError(f"--wrt {wrt!r}: give one name, e.g. dW_2")
+        return self._build(wrt, sides[0])
+
+    def target_name(self, wrt: str) -> str:
+        """The gradient ``--wrt`` names: ``dW_2``, ``W_2``, ``dZ_2``, ``\\frac{\\partial L}{\\partial W_2}``."""
+        if not isinstance(wrt, str) or not wrt.strip():
+            raise SpecError("--wrt: give the name of a gradient, e.g. dW_2")
+        if wrt in self.targets:
+            return wrt
+        listing = ", ".join(self._target_names())
+        try:
+            value = self._wrt_expr(normalize(wrt, matrix=True).text)
+        except (ParseError, SymbackpropError) as exc:
+            raise SpecError(f"--wrt {wrt!r} is not a gradient of the matrix form ({listing}) nor a node of the "
+                            f"index notation: {str(exc).splitlines()[0]}") from None
+        if isinstance(value, Mat):
+            if value.name in self.targets:
+                return value.name
+            if value.name in self.by_of:
+                return self.by_of[value.name]
+        raise SpecError(f"--wrt {wrt!r} is not a gradient of the matrix form; the gradients are {listing} "
+                        f"(or the matrices they differentiate, e.g. W_2 for dW_2)")
+
+    def is_target(self, wrt) -> bool:
+        try:
+            self.target_name(wrt)
+        except (SymbackpropError, RecursionError):
+            return False
+        return True
+
+    # ---- checking ----------------------------------------------------------------------------
+    def check(self, text: str, wrt: str | None = None) -> Verdict:
+        """Check one matrix answer (bounded: ANSWER_SECONDS); never raises for bad answers."""
+        try:
+            with _time_limit(ANSWER_SECONDS):
+                return self.verdict(text, wrt)
+        except _Budget:
+            return Verdict(UNPARSEABLE, f"the answer could not be checked within {ANSWER_SECONDS:g} s; "
+                           "write it more simply", wrt=wrt, error={"message": "time limit"}, notation="matrix")
+        except Exception as exc:  # every input ends in a verdict, never a traceback
+            from .verdict import failure_verdict
+
+            return failure_verdict(exc, wrt, notation="matrix")
+
+    def verdict(self, text: str, wrt: str | None = None) -> Verdict:
+        """:meth:`check` without its own time bound (the caller bounds the time)."""
+        target = None
+        try:
+            target = self.target_name(wrt) if wrt is not None else None
+            return self._check(text, target)
+        except (ParseError, NotSupportedError, SpecError) as exc:
+            return dataclasses.replace(_unparseable(exc, target), notation="matrix")
+        except RecursionError:
+            return Verdict(UNPARSEABLE, "the answer is nested too deeply to check; write it more simply",
+                           wrt=target, error={"message": "nested too deeply"}, notation="matrix")
+        except SymbackpropError as exc:  # pragma: no cover - defensive: every error is one line
+            return dataclasses.replace(_unparseable(exc, target), notation="matrix")
+
+    def cost_factor(self):
+        """J = (1/n) Σ_e L_e with the mean (n the batch evaluated), Σ_e L_e with the sum."""
+        return Rational(1, self.eval_sizes["n"]) if self.md.reduction == "mean" else Rational(1)
+
+    def _cost_note(self, scale) -> str:
+        if self.md.reduction == "mean":
+            n = self.md.n_examples
+            return (f"read as the gradient of the cost J = (1/n) Σ_e L_e (the spec's mean over "
+                    f"{'n = ' + str(n) if n else 'the n'} examples): the slides' per-example gradient times 1/n")
+        return "read as the gradient of the cost J = Σ_e L_e (the spec's sum over the examples)"
+
+    def _note(self) -> str | None:
+        md = self.md
+        if md.reduction != "mean":
+            return None
+        n = md.n_examples
+        r = f"1/{n}" if n else "1/n"
+        over = f"n = {n} examples" if n else "the n examples of a batch"
+        return (f"checked in the slides' per-example convention: gradients of the summed loss Σ_e L_e, as the slides' "
+                f"backward steps write them (dz_{md.depth} = ŷ − y); the spec's mean over {over} makes each gradient "
+                f"of J = (1/n) Σ_e L_e equal to {r} times these")
+
+    def _decided(self) -> str:
+        k = len(self.points())
+        how = f"shapes checked by dimension name, then exact evaluation of every entry at {k} random rational points"
+        if self.reduced:
+            s = self.eval_sizes
+            widths = ", ".join(str(s[f"N_{l}"]) for l in range(self.md.depth + 1))
+            how += f" (evaluated with n = {s['n']} and widths {widths}: the formulas are generic in the sizes)"
+        return how
+
+    def _check(self, text: str, target: str | None) -> Verdict:
+        normalized = normalize(text, matrix=True)
+        text = normalized.text
+        tree = _parse_tree(text)
+        nodes = _sides(tree)
+        sides = [_Side(text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
+        target_text = None
+        cost = False
+        if len(nodes) > 1:
+            lhs_builder = _MatrixBuilder(text, self)
+            try:
+                first = self._build(text, nodes[0], builder=lhs_builder)
+            except _AnswerShapeError:
+                first = None
+            cost = lhs_builder.cost
+            if isinstance(first, Mat) and first.name in self.targets:
+                if target is not None and first.name != target:
+                    raise ParseError(f"the left-hand side is {first.text()} but --wrt is "
+                                     f"{self.targets[target].mat.text()}")
+                target = first.name
+                target_text = sides[0].text
+                sides, nodes = sides[1:], nodes[1:]
+        if target is None:
+            raise ParseError("say what is differentiated: give --wrt dW_2 or start the answer with dW_2 = ... "
+                             "or \\frac{\\partial L}{\\partial W_2} = ...")
+        t = self.targets[target]
+        label = t.mat.text()
+        refs = self.reference_values(target)
+        scale = self.cost_factor() if cost else None
+        if scale is not None:
+            refs = [None if r is None else r * scale for r in refs]
+            label = f"∂J/∂{self.mats[t.of].text()}" if t.of in self.mats else label
+        for side, node in zip(sides, nodes):
+            try:
+                side.expr = self._build(text, node)
+            except _AnswerShapeError as exc:
+                side.shape_error = exc
+                continue
+            if side.expr.shape is not None and side.expr.shape.labels == t.mat.shape.labels:
+                side.values = self.values(side.expr)
+                side.equal = self._equal(side.values, refs)
+        note = self._cost_note(scale) if cost else self._note()
+        if normalized.note:
+            note = normalized.note + ("; " + note if note else "")
+        common = dict(wrt=target, of="J" if cost else "L", expected_source=LazyExpected(t.reference),
+                      note=note, notation="matrix")
+        steps = self._steps(target_text, sides)
+        if sides[-1].expr == t.mat:
+            return Verdict(INCORRECT, f"the answer only restates {label}; write out what it equals",
+                           decided_by="symbolic", mistake="no_answer", steps=steps, **common)
+        bad = next((k for k, s in enumerate(sides) if not s.equal), None)
+        if bad is None and (getattr(self, "uncovered", ()) or all(
+                r is None or all(v.is_zero() for v in r.flat) for r in refs)):
+            why = (f"some ReLU unit is on one side of its kink at every sample point ({', '.join(self.uncovered)})"
+                   if getattr(self, "uncovered", ()) else f"{label} is 0 at every sample point")
+            return Verdict(INCORRECT, f"not shown to be {label}: your answer agrees with it at the sample points, but "
+                           f"{why}; write it in the slides' form", decided_by="undecided (equal at the sample points only)",
+                           mistake="undecided", steps=steps, **common)
+        if bad is None and cost:
+            feedback = f"this is {label}, the gradient of the cost (the slides' {t.mat.text()} times {self.cost_factor()})."
+            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
+        if bad is None:
+            feedback = f"this is {label}" + (f" (∂L/∂{self.mats[t.of].text()})" if t.of in self.mats else "") + "."
+            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
+        side = sides[bad]
+        mistake, message, decided, extra = self._diagnose(side, t, refs, label)
+        first_bad_step = next((st for st in steps if not st.equal), None)
+        if first_bad_step is not None and len(steps) > 1:
+            message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
+                      f"is not an equality; " + message
+        elif len(sides) > 1:
+            message = f"line {bad + 1} ({side.text.strip()}) is not {label}: " + message
+        return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
+                       counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
+
+    def _build(self, text, node, fixes=None, builder=None):
+        """One side as a matrix expression: ParseError for what cannot be read, _AnswerShapeError for
+        shapes that do not fit."""
+        builder = builder or _MatrixBuilder(text, self, fixes)
+        try:
+            return builder.build(node)
+        except (ParseError, _AnswerShapeError):
+            raise
+        except (ValueError, TypeError, ArithmeticError, AttributeError, IndexError, KeyError) as exc:
+            raise _error(f"cannot build this expression ({type(exc).__name__})", text, _pos(node)) from None

@@ -1,0 +1,268 @@
+r"""The likely mistakes of an index answer, generated from the derivation, and the one an answer makes.
+
+The correct answer ∂L/∂θ is the sum over the paths of influence of the products of the local
+derivatives on their edges (:meth:`symbackprop.derivation.chain_rule.Derivation.paths`).  Each
+mutation changes that sum the way a student's derivation goes wrong:
+
+- a neighbouring parameter's gradient (the transposed index convention w^{l}_{j,k} for w^{l}_{k,j},
+  or another weight of the layer), and an extra path (that gradient added to the right one);
+- one local derivative dropped or doubled (on every path that has it);
+- an activation's derivative taken at a instead of z, written in z (z(1 − z) for a(1 − a)), only
+  part of it (a for a(1 − a)), or another activation's (a(1 − a) in a tanh layer, whose
+  tanh′(z) = 1 − a²: the forms come from the registry entries, ``ops.activations``);
+- one factor that is a node (x_1, a^{2}_{1}, w^{2}_{1,1}) replaced by another node.
+
+Signs, 1/n and stray 2s are constant ratios (:mod:`.diagnose`), dropped paths are subsets of the
+paths (``_partial_paths``).  An answer matches a mutation when the two are *exactly* equal at every
+sample point (the exact field of :mod:`.exact`), and the mutation differs from the right answer at
+one of them; the first mutation that matches names the mistake and the factor or edge involved.
+A mixin of :class:`symbackprop.verify.checker.AnswerChecker` (it uses :mod:`.diagnose`'s helpers).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from ..grammar.parser import example_sum
+from ..spec import names
+from .verdict import _lecture_form, _plain, _tex
+from .vocabulary import COST
+
+#: at most this many mutations per target (a bound on the work for big networks)
+MAX_MUTATIONS = 400
+#: at most this many paths of influence are mutated one factor at a time
+MAX_PATHS = 24
+#: at most this many nodes are tried in place of one node factor
+MAX_SWAPS = 40
+
+
+@dataclass(frozen=True)
+class _Mutation:
+    """A likely wrong answer (node symbols), the mistake's kind and the sentence that names it."""
+
+    expr: sympy.Expr
+    mistake: str
+    message: str
+    math: tuple = ()
+
+
+class _Mutations:
+    """Generates the likely mistakes of ∂L/∂θ from the derivation and matches an answer against them."""
+
+    def _mutations(self, of, wrt) -> list:
+        cache = self.__dict__.setdefault("_mutation_cache", {})
+        if (of, wrt) not in cache:
+            cache[(of, wrt)] = self._make_mutations(of, wrt)[:MAX_MUTATIONS]
+        return cache[(of, wrt)]
+
+    def _matching_mutation(self, a_values, r_values, usable, of, wrt):
+        """The first mutation equal to the answer at every usable point (and not to the reference), or None."""
+        for m in self._mutations(of, wrt):
+            def same(i, m=m):
+                v = self._value_at(m.expr, i)
+                return v is not None and v.equals(a_values[i])
+
+            def right(i, m=m):
+                v = self._value_at(m.expr, i)
+                return v is not None and v.equals(r_values[i])
+
+            if self._everywhere(usable, same) and not self._everywhere(usable, right):
+                return m
+        return None
+
+    # -- generation ------------------------------------------------------------------------
+    def _make_mutations(self, of, wrt) -> list:
+        g = self.graph
+        if of not in (g.output, COST) or (of == COST and COST in g.by_name) or wrt not in g.by_name:
+            return []
+        if of == COST:
+            factor = self.d.reduction_factor
+
+            def wrap(e):
+                return factor * example_sum(e)
+        else:
+            def wrap(e):
+                return e
+        out = self._parameter_mutations(of, wrt, wrap)
+        paths = self.d.paths(wrt, limit=MAX_PATHS + 1)
+        if not paths or len(paths) > MAX_PATHS:
+            return out
+        for f in self._distinct_factors(paths):
+            out.extend(self._factor_mutations(paths, f, of, wrt, wrap))
+        return out
+
+    @staticmethod
+    def _distinct_factors(paths) -> list:
+        seen, out = set(), []
+        for p in paths:
+            for f in p.factors:
+                key = (f.child, f.parent)
+                if key not in seen and not f.expression.is_Number:
+                    seen.add(key)
+                    out.append(f)
+        return out
+
+    @staticmethod
+    def _replaced(paths, f, new) -> sympy.Expr:
+        """Σ over the paths of the product of the local derivatives, with the edge of ``f`` giving ``new``."""
+        total = sympy.S.Zero
+        for p in paths:
+            term = sympy.S.One
+            for h in p.factors:
+                term *= new if (h.child, h.parent) == (f.child, f.parent) else h.expression
+            total += term
+        return total
+
+    def _edge(self, f) -> str:
+        return f"∂{self._name(f.child)}/∂{self._name(f.parent)}"
+
+    def _shown(self, expr) -> str:
+        return _plain(_lecture_form(expr), self.shown)
+
+    def _family(self, wrt) -> list:
+        """The other parameters of wrt's kind and layer (w^{1}_{·,·} for w^{1}_{1,2}), by name; in a
+        graph spec (names without indices) the other inputs and parameters (x, y, z of f = (x + y) z)."""
+        g = self.graph
+        parts = names.split_indexed(wrt)
+        if parts is None or parts[1] is None:
+            if g.mode == "network" or not g.by_name[wrt].is_leaf:
+                return []
+            return sorted(n.name for n in g.nodes if n.is_leaf and n.name != wrt and n.kind != "target")[:24]
+        return sorted((n.name for n in g.nodes if n.kind == "parameter" and n.name != wrt
+                       and (names.split_indexed(n.name) or (None, None))[:2] == parts[:2]))[:24]
+
+    def _parameter_mutations(self, of, wrt, wrap) -> list:
+        out = []
+        parts = names.split_indexed(wrt)
+        target = self._target_text(of, wrt)
+        for q in self._family(wrt):
+            other = self.derivative(of, q)
+            q_parts = names.split_indexed(q)
+            theirs = self._target_text(of, q)
+            if parts is not None and q_parts is not None and len(parts[2]) == 2 and q_parts[2] == parts[2][::-1]:
+                child = next(iter(self.graph.children[wrt]), None)
+                source = None
+                if child is not None:
+                    coefficient = sympy.diff(self.graph.by_name[child].definition, self.graph.by_name[wrt].symbol)
+                    source = self._shown(coefficient) if coefficient.is_Symbol else None
+                where = (f"; in {self._name(wrt)} the first index is the unit it leads to ({self._name(child)}) "
+                         f"and the second the one it comes from ({source})" if source else "")
+                out.append(_Mutation(other, "transposed_indices",
+                                     f"transposed indices: your answer is {theirs}, not {target}{where}"))
+            else:
+                out.append(_Mutation(other, "wrong_parameter",
+                                     f"this is {theirs}: the gradient of {self._name(q)}, not of {self._name(wrt)}"))
+        for q in self._family(wrt):
+            own = self.derivative(of, wrt)
+            other = self.derivative(of, q)
+            paths = self.d.paths(q, limit=2)
+            through = (" (" + " → ".join(self._name(n) for n in paths[0].nodes) + ")") if len(paths) == 1 else ""
+            out.append(_Mutation(own + other, "extra_path",
+                                 f"an extra path: your answer adds {theirs}{through}, a path that does not start "
+                                 f"at {self._name(wrt)}; the chain rule sums only the paths from {self._name(wrt)} "
+                                 f"to {self._name(self.graph.output)}"))
+        return out
+
+    def _factor_mutations(self, paths, f, of, wrt, wrap) -> list:
+        g = self.graph
+        child = g.by_name[f.child]
+        expr = f.expression
+        shown = self._shown(expr)
+        edge = self._edge(f)
+        out = []
+        entry = self._activation_entry(child)
+        if entry is not None:
+            head, tex_head = self._derivative_head(child, f.parent)
+            named = f"{head} = {shown}"
+            math = ((named, f"{tex_head} = {_tex(_lecture_form(expr), self.shown)}"),)
+            out.append(_Mutation(wrap(self._replaced(paths, f, sympy.S.One)), "activation_derivative_missing",
+                                 f"the activation's derivative is missing: multiply by {named} ({edge})", math))
+            out.append(_Mutation(wrap(self._replaced(paths, f, expr ** 2)), "activation_derivative_twice",
+                                 f"the activation's derivative {named} is applied twice", math))
+            out.extend(self._activation_mutations(paths, f, entry, head, named, wrap, math))
+        else:
+            out.append(_Mutation(wrap(self._replaced(paths, f, sympy.S.One)), "missing_factor",
+                                 f"missing the factor {shown} ({edge})"))
+            out.append(_Mutation(wrap(self._replaced(paths, f, expr ** 2)), "extra_factor",
+                                 f"the factor {shown} ({edge}) appears twice"))
+        if expr.is_Symbol and expr.name in g.by_name:
+            out.extend(self._swap_mutations(paths, f, wrap))
+        return out
+
+    def _activation_entry(self, child):
+        if child.kind != "activation" or child.activation is None:
+            return None
+        from ..ops.activations import get_activation
+
+        entry = get_activation(child.activation)
+        return None if entry.layerwise or entry.derivative is None or entry.name == "identity" else entry
+
+    def _activation_mutations(self, paths, f, entry, head, named, wrap, math) -> list:
+        from ..ops.activations import ACTIVATIONS, derivative_names
+
+        a, z = self.graph.by_name[f.child].symbol, self.graph.by_name[f.parent].symbol
+        expr = f.expression
+        prime = derivative_names()[entry.name][1]
+        generic = _plain(_lecture_form(entry.scalar_derivative()))
+        out = []
+        at_a = entry.derivative(entry.function(a), a)
+        out.append(_Mutation(wrap(self._replaced(paths, f, at_a)), "activation_derivative_at_a",
+                             f"the activation's derivative is taken at {self._name(f.child)} instead of "
+                             f"{self._name(f.parent)}: {named}, not {prime}({self._name(f.child)})", math))
+        if expr.has(a):
+            in_z = expr.xreplace({a: z})
+            out.append(_Mutation(wrap(self._replaced(paths, f, in_z)), "activation_derivative_in_z",
+                                 f"{self._shown(in_z)} is written in {self._name(f.parent)}; {named} is in terms of "
+                                 f"the output {self._name(f.child)} ({prime}(z) = {generic})", math))
+        if expr.is_Mul:
+            for part in expr.args:
+                if part.is_Number:
+                    continue
+                rest = expr / part
+                out.append(_Mutation(wrap(self._replaced(paths, f, rest)), "activation_derivative_incomplete",
+                                     f"part of the activation's derivative is missing: {named}, your answer has "
+                                     f"{self._shown(rest)} without {self._shown(part)}", math))
+        for other_name, other in ACTIVATIONS.items():
+            if other_name in (entry.name, "identity") or other.layerwise or other.derivative is None:
+                continue
+            theirs = other.derivative(a, z)
+            if theirs == expr:
+                continue
+            other_prime = derivative_names()[other_name][1]
+            out.append(_Mutation(wrap(self._replaced(paths, f, theirs)), "wrong_activation_derivative",
+                                 f"wrong activation derivative: {self._shown(theirs)} is {other_prime} "
+                                 f"({other_prime}(z) = {_plain(_lecture_form(other.scalar_derivative()))}), but the layer "
+                                 f"is {entry.name}: {prime}(z) = {generic}, here {named}", math))
+        return out
+
+    def _closeness(self, name: str, node) -> tuple:
+        """The order in which nodes are tried in place of ``name``: the same unit first (z^{3}_{2} for
+        a^{3}_{2}), then the same kind of node in the same layer, then the others, each by name."""
+        mine, theirs = names.split_indexed(name), names.split_indexed(node.name)
+        kind = self.graph.by_name[name].kind
+        if mine is not None and theirs is not None and mine[1:] == theirs[1:]:
+            rank = 0
+        elif node.kind == kind and mine is not None and theirs is not None and mine[1] == theirs[1]:
+            rank = 1
+        elif node.kind == kind:
+            rank = 2
+        else:
+            rank = 3
+        return rank, node.name
+
+    def _swap_mutations(self, paths, f, wrap) -> list:
+        g = self.graph
+        old = f.expression
+        out = []
+        tried = 0
+        for node in sorted(g.nodes, key=lambda n: self._closeness(old.name, n)):
+            if node.symbol == old or node.kind not in ("input", "activation", "parameter", "pre_activation", "intermediate"):
+                continue
+            tried += 1
+            if tried > MAX_SWAPS:
+                break
+            out.append(_Mutation(wrap(self._replaced(paths, f, node.symbol)), "wrong_factor",
+                                 f"wrong factor: you wrote {self._name(node.name)} where {self._name(old.name)} "
+                                 f"belongs ({self._edge(f)} = {self._name(old.name)})"))
+        return out

@@ -1,0 +1,110 @@
+r"""Sample points of the answer checker: random rationals and the kinks they must cover.
+
+Takes a random generator or a graph and gives random rationals p/q (never an integer, so never 0, ±1
+or ±2), the friendly values of counterexamples (½, −¾, ...), and the ReLU-type kinks of a graph whose
+two sides the points must reach.  Shared by the index and the matrix reader.
+"""
+from __future__ import annotations
+
+import sympy
+from sympy import Rational
+
+from ..ops import functions
+from .exact import _Kink, _Undefined
+
+
+N_POINTS = 6
+_DENOMINATORS = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31)
+#: the values of a counterexample a person can follow: small fractions, never 0 or ±1
+FRIENDLY = tuple(Rational(p, q) for p, q in ((1, 2), (-3, 4), (2, 5), (-1, 3), (3, 2), (-2, 5), (3, 4), (-1, 2),
+                                             (1, 4), (-3, 2), (2, 3), (-1, 4), (5, 4), (-2, 3), (1, 3), (-5, 4)))
+
+
+_SCALES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(4))
+_PIECEWISE = (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
+              sympy.Abs, sympy.Heaviside, sympy.Piecewise, sympy.Max, sympy.Min, sympy.sign)
+
+
+def random_rational(rng, *, positive: bool = False) -> Rational:
+    r"""A random rational p/q, q a prime from 3 to 31 and p not a multiple of q: never an integer
+    (so never 0, ±1 or ±2, where powers and products coincide), magnitudes from about 1/31 to 8."""
+    q = rng.choice(_DENOMINATORS)
+    top = max(2, int(rng.choice(_SCALES) * 2 * q))
+    while True:
+        p = rng.randint(1, top)
+        if p % q:
+            break
+    sign = 1 if positive or rng.random() < 0.5 else -1
+    return Rational(sign * p, q)
+
+
+def _near_rational(x: float, rng) -> Rational:
+    """A non-integer rational close to x (to shift a bias to a chosen value)."""
+    q = rng.choice(_DENOMINATORS)
+    p = round(x * q)
+    if p % q == 0:
+        p += 1
+    return Rational(p, q)
+
+
+def _kink_owners_of(graph) -> list:
+    """(argument, node name) for every ReLU-type (piecewise) function in the graph's definitions."""
+    out = []
+    for n in graph.nodes:
+        if n.definition is None:
+            continue
+        for sub in sympy.preorder_traversal(n.definition):
+            if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
+                arg = sub.args[0] if sub.args else None
+                if isinstance(sub, sympy.Piecewise) or arg is None:
+                    continue
+                if type(sub).__name__ == "huber" and len(sub.args) > 1:
+                    arg = sub.args[0] - sub.args[1]
+                if not arg.is_Number:
+                    out.append((arg, n.name))
+    return out
+
+
+def _kink_arguments(graph) -> tuple:
+    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions, each once."""
+    return tuple(dict.fromkeys(arg for arg, _ in _kink_owners_of(graph)))
+
+
+def _record_signs(point, kinks, seen) -> None:
+    for k in kinks:
+        try:
+            seen[k].add(point.evaluate(k).sign())
+        except (_Undefined, _Kink, ZeroDivisionError):
+            pass
+
+
+def _additive_leaf(graph, arg):
+    """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol."""
+    expr = arg
+    if isinstance(arg, sympy.Symbol) and arg.name in graph.by_name:
+        node = graph.by_name[arg.name]
+        if node.definition is None:
+            return arg if node.kind != "target" else None
+        expr = node.definition
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind == "parameter" and sympy.diff(expr, s) == 1:
+            return s
+    for s in sorted(expr.free_symbols, key=lambda s: s.name):
+        node = graph.by_name.get(s.name)
+        if node is not None and node.is_leaf and node.kind != "target" and sympy.diff(expr, s) == 1:
+            return s
+    return None
+
+
+#: Networks with more parameters than this are checked in matrix notation only (the per-scalar
+#: derivation of 100k parameters would take minutes); the same bound as ``cli_core``'s.
+SCALAR_MAX_PARAMETERS = 5000
+LAZY_MIN_PARAMETERS = 64     # from this many parameters on, points are lazy (see AnswerChecker._make_lazy_points)
+
+
+def _parameter_count(spec) -> int:
+    if spec is None or getattr(spec, "network", None) is None:
+        return 0
+    L = spec.network.layers
+    return sum(L[k] * L[k + 1] + L[k + 1] for k in range(len(L) - 1))
