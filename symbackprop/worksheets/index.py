@@ -48,6 +48,7 @@ from ..render.latex import (
     preamble,
     tex_escape,
 )
+from ..render.parameters import parameter_block
 from ..render.tikz import drawing, tikz_packages
 from .choices import CAPTIONS, answer_space, check_space, network_name, rounding_sentence, sheet_symbols, \
     variant_title
@@ -423,47 +424,6 @@ def _layer_words(g) -> str:
         parts.append(f"{which} of {nodes(w)} ({tex_escape(g.activations[k - 2])})")
     parts.append(f"an output layer of {nodes(g.layers[-1])} ({tex_escape(g.activations[-1])})")
     return ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _matrix_tex(rows) -> str:
-    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{bmatrix}"
-
-
-def parameter_block(d: Derivation, r: Renderer) -> str:
-    """Every weight and bias of the network: a small layer inline (w^{1}_{1,1} = 1, ...), a bigger
-    one as the matrix W^{k} (row i, column j holds w^{k}_{i,j}) and the column vector b^{k}."""
-    g, nt = d.graph, r.nt
-    vals = r.numbers.parameters
-    inline, mats = [], []
-    for k in range(1, len(g.layers)):
-        rows_n, cols_n = g.layers[k], g.layers[k - 1]
-        if rows_n * cols_n + rows_n <= INLINE_PARAMETERS:
-            items = [f"{nt.tex(names.weight(k, i, j))} = {r.given(vals[names.symbol(names.weight(k, i, j))])}"
-                     for i in range(1, rows_n + 1) for j in range(1, cols_n + 1)]
-            biases = dict.fromkeys(names.layer_bias(k, i, g.shared_biases) for i in range(1, rows_n + 1))
-            items += [f"{nt.tex(b)} = {r.given(vals[names.symbol(b)])}" for b in biases]
-            inline.append(",\\quad ".join(items))
-            continue
-        W = [[r.given(vals[names.symbol(names.weight(k, i, j))]) for j in range(1, cols_n + 1)]
-             for i in range(1, rows_n + 1)]
-        if g.shared_biases:  # one number: the layer's bias b^{k}
-            mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = "
-                        f"{r.given(vals[names.symbol(names.shared_bias(k))])}")
-            continue
-        b = [[r.given(vals[names.symbol(names.bias(k, i))])] for i in range(1, rows_n + 1)]
-        mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = {_matrix_tex(b)}")
-    out = []
-    if inline:
-        out.append("Parameters:\n\\[\n\\begin{gathered}\n" + " \\\\\n".join(inline)
-                   + "\n\\end{gathered}\n\\]\n")
-    if mats:
-        first = next(k for k in range(1, len(g.layers)) if g.layers[k] * g.layers[k - 1] + g.layers[k] > INLINE_PARAMETERS)
-        out.append(("The other weights and biases" if inline else "The weights and biases") +
-                   f", layer by layer: the entry in row $i$ and column $j$ of $W^{{k}}$ is $w^{{k}}_{{i,j}}$ "
-                   f"(from node $j$ of layer $k$ to node $i$ of layer $k + 1$), entry $i$ of $b^{{k}}$ is "
-                   f"$b^{{k}}_{{i}}$; for example $w^{{{first}}}_{{1,2}}$ is row 1, column 2 of $W^{{{first}}}$.\n"
-                   + "\\begin{gather*}\n" + " \\\\\n".join(mats) + "\n\\end{gather*}\n")
-    return "\n".join(out)
 
 
 def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
