@@ -114,6 +114,28 @@ def sigmoid_table(activations, decimals: int) -> str:
             "\\bottomrule\n\\end{tabular}\n\\end{center}\n")
 
 
+def tanh_table(activations, decimals: int) -> str:
+    """A table of tanh z for z = -4 ... 4 when a layer uses tanh (else empty), with 2 more
+    decimals than the sheet: at 2 decimals tanh 3 and tanh 4 would both read 1.00, and
+    tanh'(z) = 1 - tanh^2 z would come out 0."""
+    if "tanh" not in activations:
+        return ""
+    places = decimals + 2
+    zs = " & ".join(f"${z}$" for z in SIGMOID_TABLE)
+    vals = " & ".join(f"${format_number(sympy.tanh(sympy.Integer(z)), places)[0]}$" for z in SIGMOID_TABLE)
+    cols = "c" * (len(SIGMOID_TABLE) + 1)
+    return (f"Values of $\\tanh z = \\frac{{e^{{z}} - e^{{-z}}}}{{e^{{z}} + e^{{-z}}}}$ you may use, to {places} "
+            "decimals so that $1 - \\tanh^2 z$ comes out right near $\\pm 1$ (a calculator is allowed for the "
+            "others):\n\\begin{center}\n\\small\n"
+            f"\\begin{{tabular}}{{{cols}}}\n\\toprule\n$z$ & {zs} \\\\\n$\\tanh z$ & {vals} \\\\\n"
+            "\\bottomrule\n\\end{tabular}\n\\end{center}\n")
+
+
+def value_tables(activations, decimals: int) -> str:
+    """The tables of the activations a student evaluates by hand (sigma, tanh), z = -4 ... 4."""
+    return sigmoid_table(activations, decimals) + tanh_table(activations, decimals)
+
+
 # ---------------------------------------------------------------------------------------------
 # from math to code
 
@@ -201,5 +223,5 @@ def search_variants(draw, key, acceptable, seen: set, count: int, attempts: int,
                     "ask for fewer")
 
 
-__all__ = ["Worksheet", "assemble", "wrap", "header", "sigmoid_table", "code_functions", "code_items",
-           "code_section", "check_count_seed", "search_variants", "SPACING", "CODE_INTRO"]
+__all__ = ["Worksheet", "assemble", "wrap", "header", "sigmoid_table", "tanh_table", "value_tables",
+           "code_functions", "code_items", "code_section", "check_count_seed", "search_variants", "SPACING", "CODE_INTRO"]

@@ -21,7 +21,7 @@ A worksheet for a spec holds
 
 Randomized variants keep the derivation and change the numbers: small whole-number inputs,
 weights, biases and targets, chosen so that the hidden pre-activations are whole numbers in
-[-4, 4] (a table of \sigma is printed) and no answer is trivially 0; all variants are distinct and
+[-4, 4] (a table of \sigma or tanh is printed) and no answer is trivially 0; all variants are distinct and
 reproducible from the seed (``random.Random(seed)``). The same spec and seed give
 byte-identical files.
 
@@ -51,7 +51,7 @@ from ..render.latex import (
 )
 from ..render.tikz import drawing
 from .builder import (CODE_INTRO, SPACING, Worksheet, assemble, check_count_seed, code_functions, code_items,
-                      code_section, search_variants, sigmoid_table)
+                      code_section, search_variants, sigmoid_table, value_tables)
 from .choices import answer_space, check_space, network_name, rounding_sentence, variant_title
 from .files import compile_all, output_paths, write_sheets
 from .layout import fit_page
@@ -60,6 +60,7 @@ WORKSHEET_KEYS = ("wrt", "example")
 MAX_VARIANTS = 200
 MAX_ATTEMPTS = 4000
 GRAPH_EXAMPLES_KEPT = 4   # graph specs with at most this many examples keep them all
+TABLED = ("sigmoid", "tanh")   # activations the sheet prints a table of (z = -4 ... 4)
 
 INPUT_CHOICES = (-1, 0, 1, 2)
 WEIGHT_CHOICES = (-1, 1, 2)
@@ -156,7 +157,8 @@ def _finite(value) -> bool:
 
 
 def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
-    """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
+    """Numbers a student can work with: finite everywhere, hidden z whole and in the table of a
+    sigmoid or tanh layer,
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
         ev = Evaluation(d, numbers)
@@ -174,7 +176,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
                 act = g.activations[n.layer - 2]
                 if act in ("relu", "leaky_relu") and z == 0:
                     return False
-                if n.layer < len(g.layers) and act == "sigmoid" and (not z.is_Integer or abs(z) > 4):
+                if n.layer < len(g.layers) and act in TABLED and (not z.is_Integer or abs(z) > 4):
                     return False
     for w in wrt:
         if g.node(w).kind == PARAMETER and ev.total(w) == 0:
@@ -300,10 +302,10 @@ def math_to_code(d: Derivation) -> str:
     return code_section(_code_functions(d))
 
 
-def _sigmoid_table(d: Derivation, decimals: int) -> str:
+def _value_tables(d: Derivation, decimals: int) -> str:
     if d.graph.mode != "network":
         return ""
-    return sigmoid_table(d.graph.activations, decimals)
+    return value_tables(d.graph.activations, decimals)
 
 
 MAX_SHEET_WIDTH = 6       # nodes per layer a per-scalar worksheet shows (every weight as a matrix entry)
@@ -433,11 +435,13 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
                      + rounding_sentence(dec), min(2 + len(listed) // 2, 12)))
         boxes = [n for n in defined if d.node_gradients.get(n.name) is not None
                  and d.node_gradients[n.name].simplified is not None]
-        for n in boxes:
-            shown, note = _simplification(d, d.node_gradients[n.name].simplified, r.numbers)
-            items.append((f"\\textbf{{A simplification.}} Show step by step that "
-                          f"${nt.inline_grad(n.name)} = {nt.latex(shown)}$ "
-                          f"(the chain rule through $\\hat{{y}}${note}; name the rules you use).", 6))
+        if boxes:   # one exercise for all the outputs (the same derivation at each)
+            shown = [_simplification(d, d.node_gradients[n.name].simplified, r.numbers) for n in boxes]
+            claims = " and ".join(f"${nt.inline_grad(n.name)} = {nt.latex(e)}$" for n, (e, _) in zip(boxes, shown))
+            note = next((t for _, t in shown if t), "")
+            items.append((f"\\textbf{{A simplification.}} Show step by step that {claims} "
+                          f"(the chain rule through $\\hat{{y}}${note}; name the rules you use).",
+                          min(6 + 2 * (len(boxes) - 1), 12)))
         items.append((f"\\textbf{{Chain rule.}} For {grads}: write the path of influence to ${nt.out_tex}$, "
                       "the chain rule as a product of local derivatives, each local derivative with the rule it "
                       "uses, and evaluate the gradient at your forward pass.", min(5 * len(wrt), 14)))
@@ -445,7 +449,8 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
         if params:
             items.append(("\\textbf{One update.} With the learning rate $\\alpha$, do one step of gradient "
                           "descent, $w \\leftarrow w - \\alpha \\tfrac{\\partial J}{\\partial w}$, on "
-                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + "." + _one_example_cost(r),
+                          2 * len(params)))
     else:
         items.append(("\\textbf{Forward pass.} Compute the value of every node"
                       + (" for each example" if len(r.numbers.examples) > 1 else "") + ". "
@@ -461,14 +466,24 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
         if params:
             items.append(("\\textbf{One update.} Do one step of gradient descent, "
                           "$\\theta \\leftarrow \\theta - \\alpha \\tfrac{\\partial J}{\\partial \\theta}$, on "
-                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + "." + _one_example_cost(r, "\\theta"),
+                          2 * len(params)))
     return "\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(
         f"\\item {text}{answer_space(space, lines)}" for text, lines in items) + "\n\\end{enumerate}\n"
 
 
+def _one_example_cost(r: Renderer, var: str = "w") -> str:
+    """The update exercise asks for the cost's gradient: say what J is when the sheet never defines it."""
+    if len(r.numbers.examples) != 1:
+        return ""   # the setup states J as the mean or sum over the examples
+    out = r.nt.out_tex
+    return (f" (With one example the cost $J$ is that example's ${out}$, so "
+            f"$\\partial J/\\partial {var} = \\partial {out}/\\partial {var}$.)")
+
+
 def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
     """The boxed simplification as a student is asked to show it: with cross-entropy and targets
-    that sum to 1 (one-hot), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
+    that sum to 1 (one-hot ones do), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
     g = d.graph
     targets = [n.symbol for n in g.targets]
     if g.mode != "network" or g.loss != "cross_entropy" or len(targets) < 2:
@@ -480,7 +495,13 @@ def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
     if sympy.count_ops(shown) >= sympy.count_ops(expr):
         return expr, ""
     ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(targets) + 1))
-    return shown, f", and that the targets are one-hot, ${ys} = 1$"
+    if _one_hot(d, numbers):
+        return shown, f", and that the targets are one-hot, ${ys} = 1$"
+    return shown, f", and that the targets sum to 1, ${ys} = 1$"
+
+
+def _one_hot(d: Derivation, numbers: Numbers) -> bool:
+    return all(ex.get(n.symbol, 0) in (0, 1) for ex in numbers.examples for n in d.graph.targets)
 
 
 def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
@@ -489,15 +510,38 @@ def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
     if g.mode == "network":
         out.append("\\subsubsection*{1. Forward pass}\n")
         out.append(r.forward_numbers(0, include_loss=True))
-        out.append(r.backward())
+        out.append(_one_hot_boxes(d, r, r.backward()))
     else:
         out.append(r.forward())
         out.append(r.loss_and_reduction())
         out.append(r.backward())
     for w in wrt:
-        out.append(r.target(w))
+        out.append(_one_hot_boxes(d, r, r.target(w)))
     out.append(r.summary(wrt))
     return "\n".join(o for o in out if o)
+
+
+def _one_hot_boxes(d: Derivation, r: Renderer, text: str) -> str:
+    """The key's boxed softmax/cross-entropy result as the lectures write it, \\hat{y}_k - y_k:
+    the derivation boxes \\hat{y}_1 y_1 + \\hat{y}_1 y_2 - y_1 (true for any targets); when the
+    sheet's targets are one-hot the key adds the step y_1 + y_2 = 1 and boxes \\hat{y}_1 - y_1, the
+    form the exercise asks for (:func:`_simplification`)."""
+    nt = r.nt
+    for name, ng in d.node_gradients.items():
+        if ng.simplified is None:
+            continue
+        shown, note = _simplification(d, ng.simplified, r.numbers)
+        if not note:
+            continue
+        general, simple = nt.latex(ng.simplified), nt.latex(shown)
+        ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(d.graph.targets) + 1))
+        why = "one-hot targets" if _one_hot(d, r.numbers) else "targets that sum to 1"
+        text = text.replace(f"&= \\boxed{{{general}}}",
+                            f"&= {general} \\\\\n&= \\boxed{{{simple}}} && \\text{{{why}: }} {ys} = 1")
+        text = text.replace(f"the boxed ${nt.inline_grad(name)} = {general}$ derived above.",
+                            f"${nt.inline_grad(name)} = {general}$, with {why} the boxed ${simple}$ "
+                            "derived above.")
+    return text
 
 
 class IndexView:
@@ -530,7 +574,7 @@ class IndexView:
                 + (" of the first example" if ev.n > 1 else "") + ".\n")
 
     def table(self) -> str:
-        return _sigmoid_table(self.d, self.r.decimals)
+        return _value_tables(self.d, self.r.decimals)
 
     def exercises(self, space: str) -> str:
         return _exercises(self.d, self.r, self.wrt, space)

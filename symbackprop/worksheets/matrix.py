@@ -72,7 +72,7 @@ from ..render.latex import tex_escape
 from ..render.matrix_latex import gradient_symbol
 from ..render.tikz import matrix_network_tikz
 from .builder import assemble, check_count_seed, code_functions, code_section, search_variants, \
-    sigmoid_table
+    value_tables
 from .choices import answer_space, check_space, network_name, rounding_sentence, variant_title
 from .layout import plain_parens
 from .matrix_key import MatrixKey
@@ -386,7 +386,7 @@ class MatrixView(MatrixKey):
                 "and the bias; the arrow from input $j$ to neuron $i$ carries $W_l[j, i]$.\n")
 
     def table(self) -> str:
-        return sigmoid_table(self.md.activations, self.decimals)
+        return value_tables(self.md.activations, self.decimals)
 
     @staticmethod
     def fit(body: str) -> str:
