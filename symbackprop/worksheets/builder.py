@@ -96,6 +96,21 @@ def wrap(source: str | None, body: str, fragment: bool, what: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# the loss as the setup states it
+
+
+def loss_formula(loss: str, outputs: int) -> str:
+    """The loss per example as the setup states it: the registry's formula, without the sum over
+    k (and the 1/K) for a single output, as the lectures write L = 1/2 (y - \\hat{y})^2."""
+    from ..ops.losses import get_loss
+
+    formula = get_loss(loss).latex
+    if outputs == 1:
+        formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
+    return formula
+
+
+# ---------------------------------------------------------------------------------------------
 # value tables
 
 
@@ -224,4 +239,5 @@ def search_variants(draw, key, acceptable, seen: set, count: int, attempts: int,
 
 
 __all__ = ["Worksheet", "assemble", "wrap", "header", "sigmoid_table", "tanh_table", "value_tables",
-           "code_functions", "code_items", "code_section", "check_count_seed", "search_variants", "SPACING", "CODE_INTRO"]
+           "code_functions", "code_items", "code_section", "loss_formula", "check_count_seed", "search_variants",
+           "SPACING", "CODE_INTRO"]

@@ -40,7 +40,6 @@ from ..spec import names
 from ..derivation.chain_rule import Derivation
 from ..errors import SpecError, SymbackpropError
 from ..derivation.graph import INPUT, PARAMETER
-from ..ops.losses import get_loss
 from ..derivation.numeric import is_finite_number
 from ..render.latex import (
     Evaluation,
@@ -51,7 +50,8 @@ from ..render.latex import (
 )
 from ..render.tikz import drawing
 from .builder import (CODE_INTRO, SPACING, Worksheet, assemble, check_count_seed, code_functions, code_items,
-                      code_section, search_variants, sigmoid_table, value_tables)
+                      code_section, loss_formula, search_variants, sigmoid_table,
+                      value_tables)
 from .choices import answer_space, check_space, network_name, rounding_sentence, variant_title
 from .files import compile_all, output_paths, write_sheets
 from .layout import fit_page
@@ -386,10 +386,7 @@ def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
     g, nt = d.graph, r.nt
     out = []
     if g.mode == "network":
-        loss = get_loss(g.loss)
-        formula = loss.latex
-        if len(g.outputs) == 1:
-            formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
+        formula = loss_formula(g.loss, len(g.outputs))
         out.append(
             f"The network below has {_layer_words(g)}; the loss is ${formula}$. "
             "Notation of the lecture notes: $w^{k}_{i,j}$ joins node $j$ of layer $k$ to node $i$ of layer "

@@ -33,6 +33,7 @@ from ..derivation.matrix_form import (
 )
 from ..ops.losses import get_loss
 from ..render.latex import format_number, tex_escape
+from .builder import loss_formula
 
 _GIVEN = re.compile(r"^(x|y|W_\d+|b_\d+)$")
 
@@ -253,10 +254,7 @@ class MatrixNumbers:
         return text.replace(r" = \text{shape of }", r" = \text{the shape of }")
 
     def loss_formula(self) -> str:
-        formula = self.loss.latex
-        if self.md.layers[-1] == 1:
-            formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
-        return formula
+        return loss_formula(self.md.loss, self.md.layers[-1])
 
     def cost_formula(self) -> str:
         if self.md.reduction == "mean":
