@@ -427,6 +427,9 @@ def numpy_code(e) -> str:
     if isinstance(e, Transpose):
         return f"{atom(e.arg)}.T"
     if isinstance(e, MatMul):
+        if isinstance(e.left, RowSum) and isinstance(e.right, Ones) and e.right.mshape.sizes[1] == 1:
+            # a shared bias's gradient: the row totals summed over the nodes, the sum of every entry
+            return f"np.sum({numpy_code(e.left.arg)}, keepdims=True)"
         return f"{atom(e.left)} @ {atom(e.right)}"
     if isinstance(e, Hadamard):
         return f"{atom(e.left)} * {atom(e.right)}"
