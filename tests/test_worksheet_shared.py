@@ -134,3 +134,22 @@ def test_the_worksheet_command_draws_the_bar_on_a_terminal_and_its_stdout_does_n
     assert out == quiet_out.replace("q-", "t-")
     for k in (1, 2):
         assert (tmp_path / f"t-{k}-answers.tex").read_bytes() == (tmp_path / f"q-{k}-answers.tex").read_bytes()
+
+
+def test_a_shared_matrix_variant_compiles_without_overfull_boxes(mazur):
+    import os
+    import shutil
+
+    if shutil.which("pdflatex") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but pdflatex missing")
+        pytest.skip("needs pdflatex (texlive)")
+    from symbackprop.render.pdf import box_warnings, compile_tex_log
+
+    (v,) = variant_specs(mazur, 1, seed=7)
+    sheet = matrix_worksheet(mazur, numbers=v, variant=1)
+    # the key's NumPy line of a shared bias's gradient: the sum of every entry of dz_l
+    assert r"\texttt{db\_2 = np.sum(dz\_2, keepdims=True)}" in sheet.answers
+    for text in (sheet.exercises, sheet.answers):
+        _, log = compile_tex_log(text, name="doc")
+        assert "Output written" in log and box_warnings(log) == []
