@@ -77,7 +77,7 @@ NETS = [  # (layers, activations, shared biases)
 
 @pytest.mark.parametrize("layers, acts, shared", NETS)
 def test_the_matrix_module_builds_parameters_at_import_in_the_old_order(tmp_path, layers, acts, shared):
-    """PARAMETERS is built from LAYERS (and SHARED_BIASES) at import, no longer a literal of every name:
+    """PARAMETERS is built from LAYERS (and SHARED_BIASES) on first use, no longer a literal of every name:
     the same tuple as the old literal (its generator, _parameter_order) and as the per-scalar module's."""
     import ast
 
@@ -94,7 +94,8 @@ def test_the_matrix_module_builds_parameters_at_import_in_the_old_order(tmp_path
     a, b = tmp_path / "scalar_grads.py", tmp_path / "matrix_grads.py"
     export_module(derive(spec), str(a))
     source = export_matrix_module(matrix_derive(spec), str(b))
-    assert "PARAMETERS = _parameter_names(LAYERS, SHARED_BIASES)" in source
+    assigned = {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets}
+    assert "PARAMETERS" not in assigned and "LAYERS" in assigned   # the module's top level: data and functions
     assert "'w^{1}_{1,1}'" not in source                           # no name is written out
     mods = []
     for p in (a, b):
@@ -105,4 +106,7 @@ def test_the_matrix_module_builds_parameters_at_import_in_the_old_order(tmp_path
     old_literal = ast.literal_eval(_lit(tuple(_parameter_order(layers, shared))))
     assert mods[1].PARAMETERS == old_literal == mods[0].PARAMETERS
     assert type(mods[1].PARAMETERS) is tuple and mods[1].SHARED_BIASES is shared
+    assert mods[1].parameter_names() is mods[1].PARAMETERS and "PARAMETERS" in vars(mods[1]).get("_NAMES", {})
+    with pytest.raises(AttributeError):
+        mods[1].PARAMETER
     assert len(mods[1].PARAMETERS) == sum(m * n + (1 if shared else n) for m, n in zip(layers[:-1], layers[1:]))

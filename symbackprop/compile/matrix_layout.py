@@ -1,6 +1,6 @@
 """The flat-vector layout of the generated matrix-form module: where each layer's block lies
 (``_views``), every parameter's name in order (``_parameter_order``, and the same function as source
-text, ``_PARAMETER_NAMES_SOURCE``, so the module builds PARAMETERS at import), and the shared-bias
+text, ``_PARAMETER_NAMES_SOURCE``, so the module builds PARAMETERS on first use), and the shared-bias
 variant of the runtime's flat-vector functions (one b^{l} after each layer's weights). Split from
 ``matrix_numpy`` to keep that module readable; it is data and small functions, no SymPy."""
 from __future__ import annotations
@@ -35,8 +35,9 @@ def _parameter_order(layers, shared: bool = False) -> list:
     return out
 
 
-#: The generated module builds PARAMETERS at import from LAYERS and SHARED_BIASES (the order of
-#: ``_parameter_order``): a literal of every name made [4096, 488, 1] (2 million names) cost 11.6 s
+#: The generated module builds PARAMETERS from LAYERS and SHARED_BIASES on first use (the order of
+#: ``_parameter_order``; ``parameter_names()`` and a module ``__getattr__``, so its top level stays
+#: data and functions): a literal of every name made [4096, 488, 1] (2 million names) cost 11.6 s
 #: and 2.1 GB to compile.
 _PARAMETER_NAMES_SOURCE = '''def _parameter_names(layers, shared):
     """Every parameter's index-notation name: per layer, per neuron i its weights w^{l}_{i,1..M}, then

@@ -298,7 +298,7 @@ def generate_matrix_source(md) -> str:
         _PARAMETER_NAMES_SOURCE,
         "",
         "",
-        "PARAMETERS = _parameter_names(LAYERS, SHARED_BIASES)",
+        "_NAMES = {}  # PARAMETERS, built from LAYERS on first use (parameter_names(); no literal of every name)",
         f"_VIEWS = {_views(md.layers, shared)!r}  # (start, stop, N_l, N_(l-1)) of each layer's block in a flat vector",
         f"_SIZE = {sum(_block_size(m, n, shared) for m, n in zip(md.layers[:-1], md.layers[1:]))}",
         'BACKEND = "matrix"',
@@ -438,15 +438,26 @@ def matrix_all(mats, X, Y, r=None):
 # A flat vector lists the parameters in PARAMETERS order: per layer, per neuron i its weights
 # w^{l}_{i,1..M}, then b^{l}_{i}; so layer l's block is the (N, M + 1) matrix [W_l; b_l]ᵀ.
 def parameter_names():
-    """Every parameter's index-notation name, in the per-scalar module's order."""
-    return PARAMETERS
+    """Every parameter's index-notation name, in the per-scalar module's order (a tuple, built from
+    LAYERS and SHARED_BIASES on first use; the module attribute PARAMETERS is the same tuple)."""
+    names = _NAMES.get("PARAMETERS")
+    if names is None:
+        names = _NAMES["PARAMETERS"] = _parameter_names(LAYERS, SHARED_BIASES)
+    return names
+
+
+def __getattr__(name):
+    """The module attribute PARAMETERS (``module.PARAMETERS``, ``from module import PARAMETERS``)."""
+    if name == "PARAMETERS":
+        return parameter_names()
+    raise AttributeError("module " + repr(__name__) + " has no attribute " + repr(name))
 
 
 # the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
 # parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
 def parameter_template(value=0.0):
     """A parameter dict {name: value} with every name, to fill in."""
-    return dict.fromkeys(PARAMETERS, float(value))
+    return dict.fromkeys(parameter_names(), float(value))
 
 
 def _kind(params):
@@ -463,11 +474,12 @@ def _kind(params):
 
 def dict_to_vector(params):
     """{name: value} -> the flat vector in PARAMETERS order (names not in PARAMETERS are ignored)."""
-    n = len(PARAMETERS)
-    if len(params) == n and tuple(params) == PARAMETERS:
+    names = parameter_names()
+    n = len(names)
+    if len(params) == n and tuple(params) == names:
         return numpy.fromiter(params.values(), float, n)  # a dict made from PARAMETERS, in its order
     try:
-        return numpy.fromiter(map(params.__getitem__, PARAMETERS), float, n)
+        return numpy.fromiter(map(params.__getitem__, names), float, n)
     except KeyError:
         pass
     _missing(params)
@@ -476,19 +488,20 @@ def dict_to_vector(params):
 def _missing(params):
     """Raise the KeyError for a parameter dict without some names of PARAMETERS: one line naming them
     (the first 5), how many, the given names that are none (the first 3), and what to give."""
-    missing = [name for name in PARAMETERS if name not in params]
-    known = set(PARAMETERS)
+    names = parameter_names()
+    missing = [name for name in names if name not in params]
+    known = set(names)
     unknown = [repr(k) for k in params if k not in known]
     raise KeyError(
         "params: no value for " + ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-        + " (" + str(len(missing)) + " of " + str(len(PARAMETERS)) + " missing"
+        + " (" + str(len(missing)) + " of " + str(len(names)) + " missing"
         + ("; not names here: " + ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "") if unknown else "")
         + "); give a value for every name in PARAMETERS (parameter_template() is a dict of them to fill in)")
 
 
 def vector_to_dict(v):
     """The flat vector in PARAMETERS order -> {name: float}."""
-    return dict(zip(PARAMETERS, numpy.asarray(v, dtype=float).tolist()))
+    return dict(zip(parameter_names(), numpy.asarray(v, dtype=float).tolist()))
 
 
 def vector_to_matrices(v):
