@@ -55,8 +55,8 @@ class _MovedLoss:
 
     Moving W_l[j, i] by δ changes only column i of Z_l = A_{l-1} W_l + b_l, by δ · A_{l-1}[:, j]
     (by δ for b_l[0, i]; a shared bias b_l, ``shared``, moves every column by δ, and the mats here
-    are per node, ``MatrixDerivation.per_node_biases``); so the layers before l are the case's forward pass (computed once, by the
-    trainer), layer l is that column's update (its activation on that column: every activation but
+    are per node, ``MatrixDerivation.per_node_biases``); so the layers before l are the case's
+    forward pass (computed once, by the trainer), layer l is that column's update (its activation on that column: every activation but
     softmax, which the trainer allows only on the output layer, is elementwise), the next layer's Z
     adds the change of column i of A_l times row i of W_{l+1}, and only the layers after that are
     multiplied out again. For a
