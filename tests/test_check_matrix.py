@@ -81,3 +81,60 @@ def test_one_trainer_forward_pass_per_case_whatever_the_sample(monkeypatch):
     # the trainer's gradients (one forward each) and the finite differences' base pass (one each);
     # before, every sampled entry cost two full forward passes (800 here)
     assert len(calls) <= 2 * cases
+
+
+# ---- one bias per layer (biases = "shared"): the check compares them, and catches a wrong one ----
+
+from pathlib import Path  # noqa: E402
+
+MAZUR_TOML = Path(__file__).resolve().parent.parent / "derivations" / "step_by_step_shared_biases.toml"
+
+
+def _mazur_matrix(tmp_path):
+    path = tmp_path / "mazur_matrix.toml"
+    path.write_text(MAZUR_TOML.read_text(encoding="utf-8").replace("title =", 'notation = "matrix"\ntitle =', 1),
+                    encoding="utf-8")
+    return path
+
+
+def test_check_on_a_shared_bias_matrix_spec_compares_and_agrees(tmp_path, capsys):
+    from symbackprop.cli.__init__ import main
+    path = _mazur_matrix(tmp_path)
+    md = matrix_derive(parse_spec(path.read_text(encoding="utf-8"), source=str(path)))
+    assert md.shared_biases
+    report = check_matrix(md, trials=2, fd_sample=None)
+    assert report.ok, "\n".join(report.lines())
+    # 8 weights + 2 shared biases, every one compared in every case, against both oracles
+    assert report.comparisons and all(c.compared == 10 for c in report.comparisons)
+    assert {c.oracle for c in report.comparisons} == {"trainer backprop", "finite differences (10)"}
+    assert main(["check", str(path)]) == 0                       # before: "b has shape (1, 1), need (1, 2)"
+    assert "agree" in capsys.readouterr().out
+
+
+def test_a_moved_shared_bias_gives_the_trainers_full_forward_loss(tmp_path):
+    rng = np.random.default_rng(5)
+    layers, acts = [3, 4, 2], ["tanh", "sigmoid"]
+    net = trainer.Network(layers, acts, "squared_error", "mean", shared_biases=True)
+    mats = [(rng.normal(size=(m, n)), np.full((1, n), rng.normal())) for m, n in zip(layers[:-1], layers[1:])]
+    X, Y = _data(layers, "squared_error", rng)
+    moved_loss = _MovedLoss(trainer, net, mats, X, Y, [], True)
+    for l in (1, 2):
+        moved = [(W.copy(), b.copy()) for W, b in mats]
+        moved[l - 1][1][:] += 0.3                                  # every node's copy of b^{l}
+        got, _ = moved_loss(l, 1, (0, 0), 0.3)
+        assert got == pytest.approx(trainer.loss_value(net, moved, X, Y), rel=1e-12, abs=1e-13)
+
+
+def test_a_wrong_shared_bias_gradient_fails_the_check_naming_b(tmp_path):
+    md = matrix_derive(parse_spec(_mazur_matrix(tmp_path).read_text(encoding="utf-8"), source="mazur.toml"))
+    good = compile_matrix_gradients(md)
+
+    class BiasOff:  # db_2 (b^{2}) off by 1 %
+        def matrix_gradients(self, mats, X, Y):
+            grads = [(np.array(dW), np.array(db)) for dW, db in good.matrix_gradients(mats, X, Y)]
+            grads[1][1][0, 0] *= 1.01
+            return grads
+
+    report = check_matrix(md, compiled=BiasOff(), trials=1, fd_sample=None)
+    assert not report.ok
+    assert report.comparisons and all(not c.ok and c.worst_parameter == "b^{2}" for c in report.comparisons)

@@ -66,3 +66,47 @@ def test_the_two_backends_agree_on_the_same_network(tmp_path):
     ga, gb = (m.gradients(params, [[1, 0]], [[1]]) for m in mods)
     for k in ga:
         assert ga[k] == pytest.approx(gb[k], rel=1e-12, abs=1e-15)
+
+
+NETS = [  # (layers, activations, shared biases)
+    ([2, 2, 1], '"sigmoid"', False),
+    ([3, 4, 2, 2], '["tanh", "relu", "identity"]', False),
+    ([2, 3, 2], '"sigmoid"', True),
+]
+
+
+@pytest.mark.parametrize("layers, acts, shared", NETS)
+def test_the_matrix_module_builds_parameters_at_import_in_the_old_order(tmp_path, layers, acts, shared):
+    """PARAMETERS is built from LAYERS (and SHARED_BIASES) on first use, no longer a literal of every name:
+    the same tuple as the old literal (its generator, _parameter_order) and as the per-scalar module's."""
+    import ast
+
+    from symbackprop import derive, parse_spec
+    from symbackprop.compile.matrix_layout import _parameter_order
+    from symbackprop.compile.matrix_numpy import export_matrix_module
+    from symbackprop.compile.numpy_backend import export_module
+    from symbackprop.compile.source import _lit
+    from symbackprop.derivation.matrix_form import matrix_derive
+
+    text = (f"[network]\nlayers = {layers}\nactivations = {acts}\nloss = \"squared_error\"\n"
+            + ('biases = "shared"\n' if shared else "") + "[parameters]\nseed = 1\n")
+    spec = parse_spec(text, source="net.toml")
+    a, b = tmp_path / "scalar_grads.py", tmp_path / "matrix_grads.py"
+    export_module(derive(spec), str(a))
+    source = export_matrix_module(matrix_derive(spec), str(b))
+    assigned = {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets}
+    assert "PARAMETERS" not in assigned and "LAYERS" in assigned   # the module's top level: data and functions
+    assert "'w^{1}_{1,1}'" not in source                           # no name is written out
+    mods = []
+    for p in (a, b):
+        s = importlib.util.spec_from_file_location(p.stem, p)
+        m = importlib.util.module_from_spec(s)
+        s.loader.exec_module(m)
+        mods.append(m)
+    old_literal = ast.literal_eval(_lit(tuple(_parameter_order(layers, shared))))
+    assert mods[1].PARAMETERS == old_literal == mods[0].PARAMETERS
+    assert type(mods[1].PARAMETERS) is tuple and mods[1].SHARED_BIASES is shared
+    assert mods[1].parameter_names() is mods[1].PARAMETERS and "PARAMETERS" in vars(mods[1]).get("_NAMES", {})
+    with pytest.raises(AttributeError):
+        mods[1].PARAMETER
+    assert len(mods[1].PARAMETERS) == sum(m * n + (1 if shared else n) for m, n in zip(layers[:-1], layers[1:]))

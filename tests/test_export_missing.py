@@ -62,3 +62,24 @@ def test_matrix_module_names_the_missing_parameter(tmp_path):
     with pytest.raises(KeyError) as info:
         m.gradients(params, [[1.0, 2.0]], [[1.0]])
     assert "w^{2}_{1,2}" in str(info.value) and "PARAMETERS" in str(info.value)
+
+
+def test_matrix_module_names_every_missing_parameter_and_the_unknown_ones(tmp_path):
+    path = tmp_path / "lecture_matrix.py"
+    export_matrix_module(load_spec(DERIVATIONS / "lecture_2_2_1.toml"), str(path))
+    m = _load(path)
+    assert m.BACKEND == "matrix" and len(m.PARAMETERS) == 9
+    params = m.parameter_template(0.5)
+    del params["w^{1}_{1,2}"], params["b^{2}_{1}"]
+    params["w_{1,2}^1 "] = 0.5                                  # a misspelling: not a name of this module
+    with pytest.raises(KeyError) as info:
+        m.gradients(params, [[1, 0]], [[1]])
+    text = _one_line(info.value)                               # as the per-scalar module says it
+    assert text.startswith("params: no value for w^{1}_{1,2}, b^{2}_{1} (2 of 9 missing")
+    assert "'w_{1,2}^1 '" in text and "PARAMETERS" in text and "parameter_template()" in text
+    assert info.value.__suppress_context__ or info.value.__context__ is None
+    for call in (m.loss, m.forward):                           # every entry point says the same
+        with pytest.raises(KeyError, match=r"no value for w\^\{1\}_\{1,2\}"):
+            call(params, [[1, 0]], [[1]])
+    with pytest.raises(KeyError, match=r"no value for w\^\{1\}_\{1,1\}, .*, \.\.\. \(9 of 9 missing\)"):
+        m.gradients({}, [[1, 0]], [[1]])

@@ -297,8 +297,10 @@ def test_a_large_shared_bias_network_takes_the_matrix_form():
     assert uses_matrix_form(spec)                   # before: a one-line refusal over 5,000 parameters
     md = matrix_derive(spec)
     assert md.parameter_count == 784 * 16 + 1 + 16 * 10 + 1
-    source = generate_matrix_source(md)
-    assert "PARAMETERS = " in source and "'b^{1}'" in source and "'b^{1}_{1}'" not in source
+    module = compile_matrix_gradients(md).module              # PARAMETERS is built from LAYERS on first use
+    assert module.SHARED_BIASES and "b^{1}" in module.PARAMETERS and "b^{1}_{1}" not in module.PARAMETERS
+    assert len(module.PARAMETERS) == md.parameter_count and len(set(module.PARAMETERS)) == md.parameter_count
+    assert "_parameter_names(LAYERS, SHARED_BIASES)" in generate_matrix_source(md)
 
 
 def test_a_shared_bias_on_a_softmax_output_is_still_refused():

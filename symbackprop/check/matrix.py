@@ -54,16 +54,17 @@ class _MovedLoss:
     """The trainer's reduced loss J with one entry of W_l or b_l moved by δ, for finite differences.
 
     Moving W_l[j, i] by δ changes only column i of Z_l = A_{l-1} W_l + b_l, by δ · A_{l-1}[:, j]
-    (by δ for b_l[0, i]); so the layers before l are the case's forward pass (computed once, by the
-    trainer), layer l is that column's update (its activation on that column: every activation but
+    (by δ for b_l[0, i]; a shared bias b_l, ``shared``, moves every column by δ, and the mats here
+    are per node, ``MatrixDerivation.per_node_biases``); so the layers before l are the case's
+    forward pass (computed once, by the trainer), layer l is that column's update (its activation on that column: every activation but
     softmax, which the trainer allows only on the output layer, is elementwise), the next layer's Z
     adds the change of column i of A_l times row i of W_{l+1}, and only the layers after that are
     multiplied out again. For a
     [4096, 488, 1] network a moved entry costs O(n · 488) instead of a (64 × 4096)(4096 × 488) product.
     The activations and the loss are the trainer's own; nothing here reads the compiled gradients."""
 
-    def __init__(self, trainer, net, mats, X, Y, kinked):
-        self.trainer, self.net, self.kinked = trainer, net, list(kinked)
+    def __init__(self, trainer, net, mats, X, Y, kinked, shared: bool = False):
+        self.trainer, self.net, self.kinked, self.shared = trainer, net, list(kinked), shared
         self.mats = [(np.asarray(W, dtype=float), np.asarray(b, dtype=float).reshape(1, -1)) for W, b in mats]
         self.X = np.asarray(X, dtype=float)
         self.Y = np.asarray(Y, dtype=float)
@@ -79,8 +80,12 @@ class _MovedLoss:
         A_prev = self.X if k == 0 else cache[k - 1][1]
         Z = cache[k][0].copy()
         i = int(idx[1])
-        Z[:, i] += delta * A_prev[:, int(idx[0])] if which == 0 else delta
-        if self.net.activations[k] == "softmax":  # a whole row's function (the output layer only)
+        whole = self.net.activations[k] == "softmax" or (which == 1 and self.shared)
+        if which == 1 and self.shared:  # one bias for the layer: every column of Z_l moves by δ
+            Z += delta
+        else:
+            Z[:, i] += delta * A_prev[:, int(idx[0])] if which == 0 else delta
+        if whole:  # softmax is a whole row's function (the output layer only); a shared bias moves every column
             A = self._activate(k, Z)
         else:  # elementwise: only column i of A_l changes
             A = cache[k][1].copy()
@@ -88,7 +93,7 @@ class _MovedLoss:
         changed = {k: Z}
         for m in range(k + 1, len(self.mats)):
             W, b = self.mats[m]
-            if m == k + 1 and self.net.activations[k] != "softmax":
+            if m == k + 1 and not whole:
                 # Z_{l+1} changes by (the change of column i of A_l) times row i of W_{l+1}
                 Z = cache[m][0] + (A[:, i:i + 1] - cache[k][1][:, i:i + 1]) @ W[i:i + 1, :]
             else:
@@ -117,7 +122,8 @@ def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
 
     md = matrix_derive(source)
     compiled = compiled or compile_matrix_gradients(md)
-    net = trainer.Network(list(md.layers), list(md.activations), md.loss, md.reduction)
+    net = trainer.Network(list(md.layers), list(md.activations), md.loss, md.reduction,
+                          shared_biases=md.shared_biases)
     kinked = [l for l, a in enumerate(md.activations) if a in ("relu", "leaky_relu")]
     rng = np.random.default_rng(seed)
     cases = []
@@ -138,7 +144,7 @@ def check_matrix(source, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
             X, Y = random_batch(md, rng, batch)
             cases.append((f"random data #{t + 1}", random_matrices(md, rng), X, Y))
     blocks = [(l, which) for l in range(1, md.depth + 1) for which in (0, 1)]
-    sizes = [md.layers[l - 1] * md.layers[l] if which == 0 else md.layers[l] for l, which in blocks]
+    sizes = [md.layers[l - 1] * md.layers[l] if which == 0 else md.bias_shape(l)[1] for l, which in blocks]
     total = int(sum(sizes))
     comparisons = []
     from ..progress import progress
@@ -158,7 +164,9 @@ def _compare_case(md, compiled, trainer, net, kinked, rng, blocks, sizes, total,
 
     comparisons = []
     ours = compiled.matrix_gradients(mats, X, Y)
-    theirs = trainer.gradients(net, mats, X, Y)
+    theirs = trainer.gradients(net, md.per_node_biases(mats), X, Y)
+    if md.shared_biases:  # the trainer puts a shared bias's gradient (the sum over its uses) in every entry
+        theirs = [(dW, db[:, :1]) for dW, db in theirs]
     err, where, zeros = _matrix_relative_errors(md, ours, theirs, 1e-8)
     bad = _matrix_non_finite(md, ours, "our") or _matrix_non_finite(md, theirs, "the trainer's")
     comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=total, message=bad,
@@ -167,7 +175,7 @@ def _compare_case(md, compiled, trainer, net, kinked, rng, blocks, sizes, total,
     floor = max(1e-6, 1e-4 * scale) if np.isfinite(scale) else 1e-6
     k = total if fd_sample is None else min(fd_sample, total)
     picks = np.sort(rng.choice(total, size=k, replace=False))
-    moved_loss = _MovedLoss(trainer, net, mats, X, Y, kinked)
+    moved_loss = _MovedLoss(trainer, net, md.per_node_biases(mats), X, Y, kinked, md.shared_biases)
     worst, worst_at, fd_bad, fd_zeros = 0.0, "-", "", 0
     for flat in picks.tolist():
         for (l, which), size in zip(blocks, sizes):

@@ -57,6 +57,7 @@ from ..derivation.matrix_form import (
 )
 from ..compile.source import _lit, _load_source, spec_title
 from .matrix_buffered import _fast_gradient_lines, _fast_supported, _workspace_source
+from .matrix_layout import _PARAMETER_NAMES_SOURCE, _SHARED_COMMENT, _SHARED_VECTOR, _block_size, _views
 from ..fileio import write_atomic
 
 _ATOM, _POSTFIX = 9, 8
@@ -243,35 +244,6 @@ def _target_gradient_line(md: MatrixDerivation) -> str:
     }[md.loss]
 
 
-def _block_size(M: int, N: int, shared: bool = False) -> int:
-    """Entries of one layer in a flat vector: N (M + 1), or N M + 1 with one shared bias."""
-    return N * M + 1 if shared else N * (M + 1)
-
-
-def _views(layers, shared: bool = False) -> tuple:
-    """(start, stop, N, M) of each layer's block in a flat parameter vector: the (N, M + 1) block
-    [W_l; b_l]ᵀ, or with a shared bias the (N, M) block W_lᵀ followed by the one b_l."""
-    out, off = [], 0
-    for M, N in zip(layers[:-1], layers[1:]):
-        out.append((off, off + _block_size(M, N, shared), N, M))
-        off += _block_size(M, N, shared)
-    return tuple(out)
-
-
-def _parameter_order(layers, shared: bool = False) -> list:
-    """Every parameter's name in the per-scalar module's order: per neuron i its weights, then its bias
-    (with shared biases: every neuron's weights, then the layer's one bias b^{l})."""
-    out = []
-    for l in range(1, len(layers)):
-        for i in range(1, layers[l] + 1):
-            out.extend("w^{%d}_{%d,%d}" % (l, i, j) for j in range(1, layers[l - 1] + 1))
-            if not shared:
-                out.append("b^{%d}_{%d}" % (l, i))
-        if shared:
-            out.append("b^{%d}" % l)
-    return out
-
-
 def generate_matrix_source(md) -> str:
     """The Python source (NumPy only) of the matrix-form forward pass, loss and gradients."""
     md = matrix_derive(md)
@@ -319,10 +291,16 @@ def generate_matrix_source(md) -> str:
         f"REDUCTION = {_lit(md.reduction)}",
         f"FORWARD = {_lit(tuple(fwd_names))}",
         f"STEPS = {_lit(tuple(step_names))}",
-        f"PARAMETERS = {_lit(tuple(_parameter_order(md.layers, shared)))}",
+        ("SHARED_BIASES = True  # one bias b^{l} per layer: b_l is (1, 1)" if shared else
+         "SHARED_BIASES = False  # one bias b^{l}_{i} per neuron: b_l is (1, N_l)"),
+        "",
+        "",
+        _PARAMETER_NAMES_SOURCE,
+        "",
+        "",
+        "_NAMES = {}  # PARAMETERS, built from LAYERS on first use (parameter_names(); no literal of every name)",
         f"_VIEWS = {_views(md.layers, shared)!r}  # (start, stop, N_l, N_(l-1)) of each layer's block in a flat vector",
         f"_SIZE = {sum(_block_size(m, n, shared) for m, n in zip(md.layers[:-1], md.layers[1:]))}",
-        *(["SHARED_BIASES = True  # one bias b^{l} per layer: b_l is (1, 1)"] if shared else []),
         'BACKEND = "matrix"',
         'BACKEND_REASON = "matrix form: one matrix product per layer (the spec asks for matrix notation or is large)"',
         "",
@@ -460,15 +438,26 @@ def matrix_all(mats, X, Y, r=None):
 # A flat vector lists the parameters in PARAMETERS order: per layer, per neuron i its weights
 # w^{l}_{i,1..M}, then b^{l}_{i}; so layer l's block is the (N, M + 1) matrix [W_l; b_l]ᵀ.
 def parameter_names():
-    """Every parameter's index-notation name, in the per-scalar module's order."""
-    return PARAMETERS
+    """Every parameter's index-notation name, in the per-scalar module's order (a tuple, built from
+    LAYERS and SHARED_BIASES on first use; the module attribute PARAMETERS is the same tuple)."""
+    names = _NAMES.get("PARAMETERS")
+    if names is None:
+        names = _NAMES["PARAMETERS"] = _parameter_names(LAYERS, SHARED_BIASES)
+    return names
+
+
+def __getattr__(name):
+    """The module attribute PARAMETERS (``module.PARAMETERS``, ``from module import PARAMETERS``)."""
+    if name == "PARAMETERS":
+        return parameter_names()
+    raise AttributeError("module " + repr(__name__) + " has no attribute " + repr(name))
 
 
 # the one export interface, shared with the per-scalar module: PARAMETERS, parameter_names(),
 # parameter_template(), loss, forward, gradients, BACKEND and BACKEND_REASON
 def parameter_template(value=0.0):
     """A parameter dict {name: value} with every name, to fill in."""
-    return dict.fromkeys(PARAMETERS, float(value))
+    return dict.fromkeys(parameter_names(), float(value))
 
 
 def _kind(params):
@@ -485,18 +474,34 @@ def _kind(params):
 
 def dict_to_vector(params):
     """{name: value} -> the flat vector in PARAMETERS order (names not in PARAMETERS are ignored)."""
-    n = len(PARAMETERS)
-    if len(params) == n and tuple(params) == PARAMETERS:
+    names = parameter_names()
+    n = len(names)
+    if len(params) == n and tuple(params) == names:
         return numpy.fromiter(params.values(), float, n)  # a dict made from PARAMETERS, in its order
     try:
-        return numpy.fromiter(map(params.__getitem__, PARAMETERS), float, n)
-    except KeyError as exc:
-        raise KeyError(f"parameter {exc.args[0]!r} missing: give a value for every name in PARAMETERS") from None
+        return numpy.fromiter(map(params.__getitem__, names), float, n)
+    except KeyError:
+        pass
+    _missing(params)
+
+
+def _missing(params):
+    """Raise the KeyError for a parameter dict without some names of PARAMETERS: one line naming them
+    (the first 5), how many, the given names that are none (the first 3), and what to give."""
+    names = parameter_names()
+    missing = [name for name in names if name not in params]
+    known = set(names)
+    unknown = [repr(k) for k in params if k not in known]
+    raise KeyError(
+        "params: no value for " + ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        + " (" + str(len(missing)) + " of " + str(len(names)) + " missing"
+        + ("; not names here: " + ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "") if unknown else "")
+        + "); give a value for every name in PARAMETERS (parameter_template() is a dict of them to fill in)")
 
 
 def vector_to_dict(v):
     """The flat vector in PARAMETERS order -> {name: float}."""
-    return dict(zip(PARAMETERS, numpy.asarray(v, dtype=float).tolist()))
+    return dict(zip(parameter_names(), numpy.asarray(v, dtype=float).tolist()))
 
 
 def vector_to_matrices(v):
@@ -609,39 +614,7 @@ def node_gradients(params, X, Y=None):
 #: The per-node flat-vector layout of the runtime, and its shared-bias variant (one b^{l} after each
 #: layer's weights), swapped in for specs with [network] biases = "shared".
 _PER_NODE_VECTOR = _RUNTIME[_RUNTIME.index("def vector_to_matrices(v):"):_RUNTIME.index("def to_matrices(params):")]
-_SHARED_VECTOR = r'''def vector_to_matrices(v):
-    """The flat vector in PARAMETERS order -> [(W_l (N_{l-1}, N_l), b_l (1, 1))]: per layer the (N, M)
-    block W_lᵀ (copied C-contiguous, transposed) followed by the layer's one shared bias b^{l}."""
-    if not (isinstance(v, numpy.ndarray) and v.dtype == numpy.float64):
-        v = numpy.asarray(v, dtype=float)
-    if v.shape != (_SIZE,):
-        raise ValueError(f"a flat parameter vector has {_SIZE} entries (PARAMETERS order), not shape {v.shape}")
-    mats = []
-    for start, stop, N, M in _VIEWS:
-        mats.append((numpy.ascontiguousarray(v[start:stop - 1].reshape(N, M).T), v[stop - 1:stop].reshape(1, 1)))
-    return mats
-
-
-def matrices_to_vector(mats):
-    """[(W_l, b_l)] -> the flat vector in PARAMETERS order (b_l: the layer's one bias, shape (1, 1))."""
-    out = numpy.empty(_SIZE)
-    for l, ((start, stop, N, M), (W, b)) in enumerate(zip(_VIEWS, mats), start=1):
-        b = numpy.asarray(b, dtype=float)
-        if b.size != 1:
-            raise ValueError(f"b_{l}: one shared bias per layer, shape (1, 1), not {b.shape}")
-        out[start:stop - 1].reshape(N, M)[:] = numpy.asarray(W, dtype=float).reshape(M, N).T
-        out[stop - 1] = b.reshape(())
-    return out
-
-
-'''
 _PER_NODE_COMMENT = _RUNTIME[_RUNTIME.index("# ---- index-notation names"):_RUNTIME.index("def parameter_names():")]
-_SHARED_COMMENT = """# ---- index-notation names (the lecture notes): W_l[j, i] = w^{l}_{i,j}, b_l[1, 1] = b^{l} ----
-# A flat vector lists the parameters in PARAMETERS order: per layer, per neuron i its weights
-# w^{l}_{i,1..M}, then the layer's one shared bias b^{l}; so layer l's block is W_lᵀ (N, M), then b^{l}.
-"""
-
-
 def _runtime(shared: bool) -> str:
     """The module's runtime: the per-node flat-vector layout, or the shared-bias one."""
     if not shared:

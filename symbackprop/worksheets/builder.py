@@ -37,6 +37,8 @@ from .choices import CAPTIONS, sheet_symbols
 
 SIGMOID_TABLE = range(-4, 5)
 SPACING = r"\setlength{\lineskiplimit}{2pt}\setlength{\lineskip}{3pt}% inline fractions never touch the next line" + "\n"
+# no paragraph's last line alone at the top of a page (a sheet's last page of one line of text)
+SPACING += r"\widowpenalty=10000" + "\n"
 CODE_INTRO = ("The numbers of this sheet can be computed by a few NumPy functions; here each is captioned by "
               "the formula it computes and written out as the function computes it (from its Python source). "
               "The arrays run over the examples of a batch, one row per example.\n")

@@ -20,8 +20,9 @@ A worksheet for a spec holds
   Derivation (numbers exact, rounded for display).
 
 Randomized variants keep the derivation and change the numbers: small whole-number inputs,
-weights, biases and targets, chosen so that the hidden pre-activations are whole numbers in
-[-4, 4] (a table of \sigma or tanh is printed) and no answer is trivially 0; all variants are distinct and
+weights, biases and targets, chosen so that the first hidden layer's pre-activations are whole
+numbers in [-4, 4] (a table of \sigma or tanh is printed; a later hidden layer's, sums of σ or tanh
+values, are inside [-4, 4]) and no answer is trivially 0; all variants are distinct and
 reproducible from the seed (``random.Random(seed)``). The same spec and seed give
 byte-identical files.
 
@@ -157,9 +158,19 @@ def _finite(value) -> bool:
     return is_finite_number(value)  # one bottom-up pass, no precision retries (symbackprop.derivation.numeric)
 
 
+def _in_table(z, first: bool) -> bool:
+    """A hidden sigmoid or tanh layer's z as the sheet's table covers it: whole and in [-4, 4] in the
+    first hidden layer (whole inputs, weights and biases make it whole); in a later one, whose inputs
+    are σ or tanh values, z is not whole (no draw of 4000 for a 3-4-3-3 network passed), so
+    only inside [-4, 4], where the table still brackets it and the calculator does the rest."""
+    if first:
+        return bool(z.is_Integer) and abs(z) <= 4
+    return abs(float(z)) <= 4
+
+
 def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
-    """Numbers a student can work with: finite everywhere, hidden z whole and in the table of a
-    sigmoid or tanh layer,
+    """Numbers a student can work with: finite everywhere, the first hidden layer's z whole and in
+    the table of a sigmoid or tanh layer (a later hidden layer's inside its range, ``_in_table``),
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
         ev = Evaluation(d, numbers)
@@ -177,7 +188,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
                 act = g.activations[n.layer - 2]
                 if act in ("relu", "leaky_relu") and z == 0:
                     return False
-                if n.layer < len(g.layers) and act in TABLED and (not z.is_Integer or abs(z) > 4):
+                if n.layer < len(g.layers) and act in TABLED and not _in_table(z, first=n.layer == 2):
                     return False
     for w in wrt:
         if g.node(w).kind == PARAMETER and ev.total(w) == 0:
@@ -592,19 +603,27 @@ def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
 
 def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, seed: int = 0, pdf: bool = False,
                      fragment: bool = False, force: bool = False, decimals: int = 2, timeout: float = 120.0,
-                     code: bool | None = None, space: str = "ruled", jobs: int = 1) -> list:
+                     code: bool | None = None, space: str = "ruled", jobs: int = 1, progress: bool | None = None,
+                     stream=None) -> list:
     """Write the worksheet(s) and key(s) (and their PDFs with ``pdf``), in either notation;
     returns the paths written (:func:`symbackprop.worksheets.files.write_sheets`).
 
     Every target is checked before anything is written, so an existing file without ``force``
-    leaves nothing half done; each file is written atomically.
+    leaves nothing half done; each file is written atomically. With ``variants`` the shared
+    progress bar (:mod:`symbackprop.progress`) counts the sheets on ``stream`` (stderr), by default
+    only on a terminal (``progress`` True or False forces it); nothing else is printed.
     """
+    from ..progress import progress as progress_bar
+
     if pdf and fragment:
         raise SpecError("--pdf needs whole documents; leave out --fragment")
     pairs = output_paths(out, variants)
     if variants:
-        sheets = [worksheet(d, nums, k, decimals, fragment, code=code, space=space)
-                  for k, nums in enumerate(variant_numbers(d, variants, seed), start=1)]
+        sheets = []
+        with progress_bar(total=variants, desc="variants", unit="sheet", enabled=progress, stream=stream) as bar:
+            for k, nums in enumerate(variant_numbers(d, variants, seed), start=1):
+                sheets.append(worksheet(d, nums, k, decimals, fragment, code=code, space=space))
+                bar.update()
     else:
         sheets = [worksheet(d, None, None, decimals, fragment, code=code, space=space)]
     return write_sheets(sheets, pairs, out, pdf=pdf, force=force, timeout=timeout, jobs=jobs)

@@ -150,7 +150,8 @@ def _spec_from_matrices(spec, mats, X, Y):
     """A copy of ``spec`` whose parameters are the slides' matrices ``[(W_l, b_l)]``
     (W_l[j, i] = w^{l}_{i,j}) and whose data are the rows of X and Y."""
     weights = tuple(tuple(tuple(W[j][i] for j in range(len(W))) for i in range(len(W[0]))) for W, _ in mats)
-    biases = tuple(tuple(b[0]) for _, b in mats)
+    # a shared bias b_l is (1, 1); the spec keeps it once per node, all equal
+    biases = tuple(tuple(b[0]) * (len(W[0]) if len(b[0]) == 1 else 1) for W, b in mats)
     return dataclasses.replace(spec, weights=weights, biases=biases,
                                x=tuple(tuple(r) for r in X), y=tuple(tuple(r) for r in Y))
 
@@ -167,7 +168,7 @@ def _draw(rng: random.Random, spec, batch: int):
         M, N = layers[l - 1], layers[l]
         wc, bc = (FIRST_WEIGHTS, FIRST_BIASES) if l == 1 else (LATER_WEIGHTS, LATER_BIASES)
         W = [[_exact(rng.choice(wc)) for _ in range(N)] for _ in range(M)]
-        b = [[_exact(rng.choice(bc)) for _ in range(N)]]
+        b = [[_exact(rng.choice(bc)) for _ in range(1 if spec.network.shared_biases else N)]]  # b_l's shape
         mats.append((W, b))
     X = [[I(rng.choice(INPUT_CHOICES)) for _ in range(layers[0])] for _ in range(batch)]
     K = layers[-1]
@@ -291,7 +292,9 @@ class MatrixView(MatrixKey):
             "In the slides' matrix notation the whole batch goes through at once, one row per example:",
             rf"\[ {forward} \]",
             "The lecture notes' index notation is the transpose: $W_l[j, i] = w^{l}_{i,j}$ (row $j$ = input node "
-            "$j$, column $i$ = neuron $i$) and $b_l[1, i] = b^{l}_{i}$; for example "
+            "$j$, column $i$ = neuron $i$) and "
+            + ("$b_l[1, 1] = b^{l}$, the layer's one bias" if md.shared_biases else "$b_l[1, i] = b^{l}_{i}$")
+            + "; for example "
             f"$W_{{1}}[{j}, {i}] = {wname}$.",
             f"The batch ($n = {self.n}$ examples, one per row) and the targets:",
             rf"\[ x = {self.named('x')[0]}, \qquad y = {self.named('y')[0]} \]",
@@ -317,6 +320,9 @@ class MatrixView(MatrixKey):
         if s.rule == "weight gradient":
             return f"{t}: a product of matrices you already have; its shape must be that of ${of}$."
         if s.rule == "bias gradient":
+            if self.md.shared_biases:
+                return (f"{t}: ${of}$, one number, is added to every entry (every example, every neuron): "
+                        "its gradient is the sum over all of them.")
             return f"{t}: ${of}$ is added to every row, one entry per neuron."
         if s.rule == "gradient into the previous layer":
             return f"{t}: ${of}$ reaches the loss only through the next weighted sum."
@@ -421,6 +427,9 @@ def numpy_code(e) -> str:
     if isinstance(e, Transpose):
         return f"{atom(e.arg)}.T"
     if isinstance(e, MatMul):
+        if isinstance(e.left, RowSum) and isinstance(e.right, Ones) and e.right.mshape.sizes[1] == 1:
+            # a shared bias's gradient: the row totals summed over the nodes, the sum of every entry
+            return f"np.sum({numpy_code(e.left.arg)}, keepdims=True)"
         return f"{atom(e.left)} @ {atom(e.right)}"
     if isinstance(e, Hadamard):
         return f"{atom(e.left)} * {atom(e.right)}"

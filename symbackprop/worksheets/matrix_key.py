@@ -23,9 +23,11 @@ class MatrixKey(MatrixNumbers):
 
     def answer_shapes(self) -> str:
         md = self.md
+        bias = ("its one bias, shared by every neuron, has shape $(1, 1)$ and is added to every entry" if md.shared_biases
+                else "its bias has shape $(1, N)$, one per neuron, added to every row")
         rule = ("The slides' rule: the weights of a layer from $M$ inputs to $N$ neurons have shape $(M, N)$ "
-                "(so the inner dimensions of each product match) and its bias has shape $(1, N)$, one per neuron, "
-                "added to every row. Each gradient has the shape of the matrix it differentiates.")
+                f"(so the inner dimensions of each product match) and {bias}. "
+                "Each gradient has the shape of the matrix it differentiates.")
         first = md.forward[0]
         return ("\\subsubsection*{1. Shapes}\n" + rule + "\n" + self.shapes_table(key=True)
                 + rf"For example ${first.target.latex()} = {first.expression.latex()}$: "

@@ -270,7 +270,8 @@ class MatrixNumbers:
             M, N = md.width(l - 1), md.width(l)
             prev = self.tex(md.activation_name(l - 1))
             rows.append((f"W_{l}", rf"${M.size}$ input{'s' if M.size != 1 else ''} to ${N.size}$ neuron{'s' if N.size != 1 else ''}: $(M, N)$", f"dW_{l}"))
-            rows.append((f"b_{l}", "one bias per neuron, added to every row", f"db_{l}"))
+            rows.append((f"b_{l}", "one bias for the layer, added to every entry" if md.shared_biases else
+                         "one bias per neuron, added to every row", f"db_{l}"))
             rows.append((f"z_{l}", rf"${prev} W_{{{l}}}$: $(n, {M.size})({M.size}, {N.size}) \rightarrow (n, {N.size})$",
                          f"dz_{l}"))
             a = md.activation_name(l)
