@@ -26,10 +26,12 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.str import StrPrinter
 
+from ..ops.activations import ACTIVATIONS, ELEMENTWISE
+
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
 _FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "leaky_relu": "LReLU", "exp": "exp", "log": "log",
-                   "tanh": "tanh", "softplus": "softplus", "step": "step", "leaky_step": "step_leaky"}
+                   "tanh": "tanh", "softplus": "softplus"}
 
 
 #: Greek letters by name, as the LaTeX printer writes \lambda (upper case where the name is capitalized)
@@ -127,15 +129,18 @@ class TextPrinter(StrPrinter):
         return f"{prefix}{body}" if body.startswith("(") or not body[:1].isdigit() else f"{prefix} · {body}"
 
     def _product(self, factors) -> str:
-        out = ""
-        for f in sorted(factors, key=lambda f: bool(f.is_Add)):  # ŷ(1 − ŷ): plain factors, then the groups
+        out, previous = "", None
+        for f in factor_order(factors):
             piece = f"({self._print(f)})" if f.is_Add else self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
             if not out:
                 out = piece
-            elif piece.startswith("(") and not out.endswith(")"):
-                out += piece  # ŷ(1 − ŷ); but log(1 − ŷ) · (1 − y), never log(1 − ŷ)(1 − y)
+            elif piece.startswith("(") and (not out.endswith((")", "]")) or _completes(previous, f)):
+                out += piece  # ŷ(1 − ŷ), σ(z)(1 − σ(z)); but 1[z > 0] · (ŷ − y)
+            elif len(piece) == 1 and piece.isalpha() and len(out) == 1 and out.isalpha():
+                out += piece  # qz, as the slides write f = qz
             else:
                 out += " · " + piece
+            previous = f
         return out
 
     # powers ------------------------------------------------------------------------------------
@@ -170,6 +175,9 @@ class TextPrinter(StrPrinter):
     # functions ---------------------------------------------------------------------------------
     def _print_Function(self, expr):
         name = type(expr).__name__
+        template = _helper_template(name)
+        if template is not None:   # the registry's helpers as it writes them: 1[z > 0], LReLU′(z)
+            return template.format(*(self._print(a) for a in expr.args))
         shown = _FUNCTION_NAMES.get(name, name)
         return f"{shown}({', '.join(self._print(a) for a in expr.args)})"
 
@@ -187,6 +195,43 @@ class TextPrinter(StrPrinter):
             name = type(d.expr).__name__
             return f"{_FUNCTION_NAMES.get(name, name)}′({self._print(new[0])})"
         return super()._print_Subs(expr)
+
+
+def factor_order(factors) -> list:
+    """The order both printers write a product's factors in, the loss's and the lectures' written
+    order: SymPy's canonical order (symbols, then groups, then functions: y log(ŷ), (1 − y) log(1 − ŷ),
+    (ŷ − y) 1[z > 0]), except that a factor that a group is written in comes right before it, as
+    in σ′ = ŷ(1 − ŷ) and σ(z)(1 − σ(z))."""
+    factors = list(factors)
+    groups = [f for f in factors if f.is_Add]
+    loose = [f for f in factors if not f.is_Add]
+    pairs = []
+    for group in groups:
+        partner = next((f for f in loose if not f.is_number and _completes(f, group)), None)
+        if partner is not None:
+            loose.remove(partner)
+            pairs += [partner, group]
+        else:
+            pairs.append(group)
+    head = [f for f in loose if not isinstance(f, sympy.Function)]
+    tail = [f for f in loose if isinstance(f, sympy.Function)]
+    return head + pairs + tail
+
+
+def _completes(factor, group) -> bool:
+    """Whether ``group`` is a sum with ``factor`` as one of its terms (1 − ŷ after ŷ, 1 − σ(z) after σ(z))."""
+    if factor is None or not getattr(group, "is_Add", False):
+        return False
+    return any(t == factor or t == -factor for t in group.args)
+
+
+def _helper_template(name: str):
+    """The registry's text template for the functions derivatives are written with (step → 1[z > 0],
+    leaky_step → LReLU′(z)); None for activations and SymPy's own functions, printed by name."""
+    entry = ELEMENTWISE.get(name)
+    if entry is None or name in ACTIVATIONS:
+        return None
+    return entry.text
 
 
 def _is_negative(t) -> bool:
@@ -295,11 +340,14 @@ class LectureLatexPrinter(LatexPrinter):
             if rest.is_Add:
                 body = self._add_parens(body)
             return rf"\frac{{{coeff.p}}}{{{coeff.q}}} {body}"
-        out = ""
-        for f in sympy.Mul.make_args(rest) if rest.is_Mul else [rest]:
+        out, previous = "", None
+        for f in factor_order(sympy.Mul.make_args(rest)):
             piece = self.parenthesize(f, PRECEDENCE["Mul"], strict=False) if f.is_Add else self._print(f)
             joint = r" \cdot " if self._numbers else _joint(out, piece, bool(f.is_Add))
+            if _completes(previous, f) and not self._numbers:
+                joint = ""   # σ(z)(1 − σ(z)), as ŷ(1 − ŷ)
             out = piece if not out else out + joint + piece
+            previous = f
         if coeff == 1:
             return out
         joint = r" \cdot " if self._numbers else _joint("1", out, False, coefficient=True)
