@@ -486,6 +486,11 @@ _KNOWN_FORMULAS = {
     "softplus'(z) = sigma(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
     "d a_i / d z_j = a_i (delta_ij - a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
     "d/dx x = 1": r"\frac{d}{dx} x = 1",
+    # the registry's words (ops/activations.py), already in the lectures' notation
+    "σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a(1 - a)",
+    "tanh′(z) = 1 − tanh²(z) = 1 − a²": r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2",
+    "softplus′(z) = σ(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
+    "∂a_i/∂z_j = a_i(δ_ij − a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
 }
 _KNOWN_RULES = {
     "power rule and chain rule on (y - ŷ)^2": r"power rule and chain rule on $(y - \hat{y})^2$",
