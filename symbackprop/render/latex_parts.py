@@ -17,7 +17,7 @@ from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import NotSupportedError, SymbackpropError
 from ..ops.losses import reduction_factor
 from ..derivation.numeric import numeric
-from .printers import LectureLatexPrinter
+from .printers import LectureLatexPrinter, lecture_forms
 
 
 PACKAGES = (
@@ -419,6 +419,7 @@ class Notation:
 
     def factor(self, expr) -> str:
         """An expression as a factor of a product (parenthesized when it is a sum or negative)."""
+        expr = lecture_forms(expr)   # ŷ − ŷ² is the product ŷ(1 − ŷ), not a sum
         text = self.latex(expr)
         if isinstance(expr, sympy.Add) or text.startswith("-"):
             return rf"\left({text}\right)"

@@ -6,6 +6,8 @@ expressions through :func:`text`, never through ``str(expr)``:
 - the network's output is ŷ (ŷ_1, ŷ_2, … for several outputs) and its target y;
 - sums are written with their positive terms first, so ½(y − ŷ)² reads as the lectures write it;
 - products use juxtaposition before a parenthesis and · elsewhere: ŷ(1 − ŷ), x_1 · w^{2}_{1,1};
+  ``a − a²`` is written a(1 − a) (:func:`lecture_forms`), one factor order for text and LaTeX
+  (:func:`factor_order`);
 - numeric factors as fractions (½, 1/n), small powers as superscripts (x², ŷ³), other powers ^(…);
 - the activations by their lecture names: σ(z), tanh(z), ReLU(z), and derivatives of
   activations as σ′(z).
@@ -48,6 +50,9 @@ class TextPrinter(StrPrinter):
     """SymPy's string printer taught the lectures' notation (see the module docstring)."""
 
     printmethod = "_symbackprop_text"
+
+    def doprint(self, expr):
+        return super().doprint(lecture_forms(expr))
 
     def __init__(self, names: dict | None = None, settings: dict | None = None):
         super().__init__(settings or {})
@@ -197,6 +202,28 @@ class TextPrinter(StrPrinter):
         return super()._print_Subs(expr)
 
 
+def lecture_forms(expr):
+    """``expr`` with every ``a − a²`` written ``a(1 − a)``, as the lectures write σ′ = ŷ(1 − ŷ) and the
+    softmax's ∂ŷ_1/∂z_1 = ŷ_1(1 − ŷ_1) (SymPy expands them to ŷ − ŷ²); the value is unchanged."""
+    if not isinstance(expr, sympy.Basic) or not expr.has(sympy.Pow):
+        return expr
+    return expr.replace(_is_a_minus_a_squared, lambda e: _a_of(e) * (1 - _a_of(e)))
+
+
+def _a_of(e):
+    return next(t for t in e.args if not (t.is_Mul and _is_negative(t)))
+
+
+def _is_a_minus_a_squared(e) -> bool:
+    if not (isinstance(e, sympy.Add) and len(e.args) == 2):
+        return False
+    first, second = e.args
+    for a, b in ((first, second), (second, first)):
+        if not a.is_number and b == -a ** 2:
+            return True
+    return False
+
+
 def factor_order(factors) -> list:
     """The order both printers write a product's factors in, the loss's and the lectures' written
     order: SymPy's canonical order (symbols, then groups, then functions: y log(ŷ), (1 − y) log(1 − ŷ),
@@ -298,6 +325,9 @@ class LectureLatexPrinter(LatexPrinter):
         self._shown = {n: _LATEX_NAMES.get(v, v) for n, v in shown.items()}
         self._numbers = numbers   # names are numbers (an expression with its values): \cdot between all factors
         super().__init__({"mul_symbol": "dot", **(settings or {})})
+
+    def doprint(self, expr):
+        return super().doprint(lecture_forms(expr))
 
     def _print_Symbol(self, expr, style="plain"):
         shown = self._shown.get(expr.name)
