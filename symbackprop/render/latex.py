@@ -248,7 +248,8 @@ def derivation_math(d: Derivation, wrt=None, decimals: int = 2) -> str:
         if r.ev:
             v, ex = r.fmt(r.ev.gradients[0].get(name, sympy.S.Zero))
             rows.append(f"&{_rel(ex)} {v} \\quad \\text{{(example 1)}}")
-    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+    # the documents' rule: plain parentheses unless they enclose something tall (σ(z^{2}_{1}))
+    return plain_parentheses("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
 
 
 # ---------------------------------------------------------------------------------------------
