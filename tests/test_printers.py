@@ -21,6 +21,8 @@ HAT = {a: "ŷ", y: "y"}
     (sympy.Symbol("q") * z, "qz"),  # the slides' f = qz
     (step(z) * (a - y), "(ŷ − y) · 1[z > 0]"),  # the registry's 1[z > 0], never "step"
     (leaky_step(z), "LReLU′(z)"),
+    (1 - a2 ** 2, "1 − (a^{2}_{1})²"),   # tanh′ as LaTeX writes it, (a^{2}_{1})^{2}, never a^{2}_{1}²
+    (a - a ** 2, "ŷ(1 − ŷ)"),            # SymPy's expanded softmax ∂ŷ_1/∂z_1, as the lectures write it
     (sympy.Derivative(sigmoid(z), z), "σ′(z)"),
     ((a - y) / n, "(ŷ − y)/n"),
     (1 / (1 + sympy.exp(-z)), "1/(1 + e^(−z))"),

@@ -89,3 +89,23 @@ def test_other_targets_keep_the_general_box(tmp_path):
     assert abs(fd[0] - (yhat[0] * 0.75 - 0.5)) < 1e-6 and abs(fd[0] - (yhat[0] - 0.5)) > 1e-3
     assert r"\boxed{\hat{y}_{1} y_{1} + \hat{y}_{1} y_{2} - y_{1}}" in _box(doc, 1)
     assert r"\boxed{\hat{y}_{1} - y_{1}}" not in doc and "one-hot" not in doc and "sum to 1" not in doc
+
+
+def test_derive_text_writes_the_softmax_factors_as_the_lectures(tmp_path):
+    """The text face: ∂ŷ_1/∂z^{3}_1 = ŷ_1(1 − ŷ_1) (not ŷ_1 − ŷ_1²), a negative factor in parentheses,
+    and tanh′ = 1 − (a^{2}_{1})²."""
+    import io
+    from contextlib import redirect_stdout
+
+    from symbackprop.cli import main
+
+    p = tmp_path / "s.toml"
+    p.write_text(SOFTMAX.format(y1=1, y2=0))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["derive", str(p)]) == 0
+    shown = out.getvalue()
+    assert "∂ŷ_1/∂z^{3}_{1} = ŷ_1(1 − ŷ_1)    (derivative of softmax: ∂a_i/∂z_j = a_i(δ_ij − a_j))" in shown
+    assert "(−y_1/ŷ_1 · ŷ_1(1 − ŷ_1) · w^{2}_{1,1} · (1 − (a^{2}_{1})²) · x_{1})" in shown
+    assert "−y_2/ŷ_2 · (−ŷ_1 · ŷ_2) · w^{2}_{1,1}" in shown
+    assert "ŷ_1²" not in shown and "a^{2}_{1}²" not in shown

@@ -157,7 +157,7 @@ class TextPrinter(StrPrinter):
             return self._print_Mul(sympy.Mul(sympy.Integer(1), expr, evaluate=False)) if exp_ != -1 \
                 else f"1/{self.parenthesize(base, PRECEDENCE['Pow'])}"
         b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
-        if base.is_Add or base.is_Mul:
+        if base.is_Add or base.is_Mul or "^" in b:   # (a^{2}_{1})², as LaTeX writes it, never a^{2}_{1}²
             b = f"({self._print(base)})"
         if exp_.is_Integer and 0 <= exp_ <= 9:
             return b + str(exp_).translate(_SUPERSCRIPTS)
