@@ -107,3 +107,14 @@ def test_decimals_round_the_same_way_in_text_and_latex(decimals):
     shown_latex = re.search(r"With one example, \$\\frac\{\\partial J\}\{\\partial w\^\{1\}_\{1,1\}\} = "
                             r"\\frac\{\\partial L\}\{\\partial w\^\{1\}_\{1,1\}\} \\approx (\S+)\$", doc).group(1)
     assert shown_text == shown_latex == expected
+
+
+def test_the_notebooks_math_follows_the_documents_parentheses_rule():
+    """derivation_math (Jupyter, the web) writes σ′'s product as lecture 2 does, (ŷ − y) · ŷ(1 − ŷ),
+    with plain parentheses: \\left( \\right) only around something tall, as in the documents."""
+    from symbackprop import derive, load_spec
+    from symbackprop.render.latex import derivation_math
+
+    shown = derivation_math(derive(load_spec("derivations/lecture_2_2_1.toml")), wrt="w^{1}_{1,1}")
+    assert r"&= (\hat{y} - y) \cdot \hat{y}(1 - \hat{y}) \cdot w^{2}_{1,1} \cdot a^{2}_{1}(1 - a^{2}_{1}) \cdot x_{1}" in shown
+    assert r"\left(" not in shown and r"\right)" not in shown

@@ -5,7 +5,7 @@ import sympy
 import pytest
 
 from symbackprop import derive, load_spec
-from symbackprop.ops.functions import sigmoid
+from symbackprop.ops.functions import leaky_step, sigmoid, step
 from symbackprop.render.printers import output_names, text
 
 a, y, x, w, a2, n, z = (sympy.Symbol(s) for s in ["a^{3}_{1}", "y_{1}", "x_{1}", "w^{2}_{1,1}", "a^{2}_{1}", "n", "z"])
@@ -16,7 +16,13 @@ HAT = {a: "ŷ", y: "y"}
     ((y - a) ** 2 / 2, "½(y − ŷ)²"),
     (a * (1 - a), "ŷ(1 − ŷ)"),
     ((a - y) / (a * (1 - a)), "(ŷ − y)/(ŷ(1 − ŷ))"),
-    (sigmoid(z).diff(z), "σ(z) · (1 − σ(z))"),  # a group after a call is never juxtaposed: log(u) · (1 − y)
+    (sigmoid(z).diff(z), "σ(z)(1 − σ(z))"),  # lecture 1: σ′(z) = σ(z)(1 − σ(z)), like ŷ(1 − ŷ)
+    ((1 - y) * sympy.log(1 - a), "(1 − y) · log(1 − ŷ)"),  # the loss's written order, as in LaTeX
+    (sympy.Symbol("q") * z, "qz"),  # the slides' f = qz
+    (step(z) * (a - y), "(ŷ − y) · 1[z > 0]"),  # the registry's 1[z > 0], never "step"
+    (leaky_step(z), "LReLU′(z)"),
+    (1 - a2 ** 2, "1 − (a^{2}_{1})²"),   # tanh′ as LaTeX writes it, (a^{2}_{1})^{2}, never a^{2}_{1}²
+    (a - a ** 2, "ŷ(1 − ŷ)"),            # SymPy's expanded softmax ∂ŷ_1/∂z_1, as the lectures write it
     (sympy.Derivative(sigmoid(z), z), "σ′(z)"),
     ((a - y) / n, "(ŷ − y)/n"),
     (1 / (1 + sympy.exp(-z)), "1/(1 + e^(−z))"),
@@ -63,7 +69,7 @@ def test_graph_text_keeps_the_unit_factor_and_speaks_of_the_output():
     from symbackprop.render.text import derivation_text
 
     shown = derivation_text(derive(load_spec("derivations/computational_graph.toml")))
-    assert "output: f = q · z" in shown
+    assert "output: f = qz" in shown  # the slides: f = qz
     assert "chain rule: ∂f/∂x = ∂f/∂q · ∂q/∂x = z · 1" in shown
     assert "reduction" not in shown and "cost" not in shown
     assert shown.count("at example 1: −4\n") == 3 and "at example 1: 3\n" in shown  # exact: the slides' −4, −4, 3
@@ -84,3 +90,19 @@ def test_a_hat_name_reads_as_the_letter_with_its_hat_like_the_latex():
     assert text(yhat - sympy.Symbol("y")) == "ŷ − y"
     assert text(2 * xhat_1) == "2x̂_{1}"
     assert text(sympy.Symbol("that")) == "t̂" and sympy.latex(sympy.Symbol("that")) == r"\hat{t}"
+
+
+# text and LaTeX write one product in one order: the loss's written order (lecture 2's
+# −[y log(ŷ) + (1 − y) log(1 − ŷ)]), σ(z)(1 − σ(z)), the error before the step
+@pytest.mark.parametrize("expr, text_form, latex_form", [
+    (-(y * sympy.log(a) + (1 - y) * sympy.log(1 - a)), "−y · log(ŷ) − (1 − y) · log(1 − ŷ)",
+     r"-y \log(\hat{y}) - (1 - y) \log(1 - \hat{y})"),
+    (sigmoid(z) * (1 - sigmoid(z)), "σ(z)(1 − σ(z))", r"\sigma(z)(1 - \sigma(z))"),
+    ((a - y) * step(z), "(ŷ − y) · 1[z > 0]", r"(\hat{y} - y) \mathbb{1}\left[z > 0\right]"),
+    (x * (a - y) * a * (1 - a), "x_{1} · ŷ(1 − ŷ) · (ŷ − y)", r"x_{1} \hat{y}(1 - \hat{y})(\hat{y} - y)"),
+])
+def test_text_and_latex_share_the_factor_order(expr, text_form, latex_form):
+    from symbackprop.render.printers import latex
+
+    assert text(expr, HAT) == text_form
+    assert latex(expr, HAT) == latex_form

@@ -1,8 +1,9 @@
 r"""The activation registry: one entry per activation g, a = g(z).
 
 Each entry holds the SymPy function, the derivative written in terms of the
-output as the lectures write it (sigma' = a (1 - a), tanh' = 1 - a^2), the LaTeX
-name, and the rule's name for step-by-step text. Adding an activation means
+output as the lectures write it (σ′ = a(1 − a), tanh′ = 1 − a²), the LaTeX
+name, and the rule's name for step-by-step text, in the lectures' notation (σ′, −, ², never
+``sigma'`` or ``**``: every face shows it as it is). Adding an activation means
 adding an entry here; ``tests/test_activations.py`` checks every entry
 (derivative against ``sympy.diff``, NumPy form against finite differences, LaTeX).
 
@@ -127,11 +128,11 @@ register(Activation(
     r"g(z) = z \Rightarrow g'(z) = 1"))
 register(Activation(
     "sigmoid", sigmoid, lambda a, z: a * (1 - a), r"\sigma",
-    "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z)) = a(1 - a)",
+    "derivative of the sigmoid: σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)",
     r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a\left(1 - a\right)", text_name="σ"))
 register(Activation(
     "tanh", sympy.tanh, lambda a, z: 1 - a**2, r"\tanh",
-    "derivative of tanh: tanh'(z) = 1 - tanh(z)^2 = 1 - a^2",
+    "derivative of tanh: tanh′(z) = 1 − tanh²(z) = 1 − a²",
     r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2"))
 register(Activation(
     "relu", relu, lambda a, z: step(z), r"\operatorname{ReLU}",
@@ -143,11 +144,11 @@ register(Activation(
     r"\operatorname{LReLU}'(z) = 1 \text{ if } z > 0 \text{, else } 0.01", text_name="LReLU"))
 register(Activation(
     "softplus", softplus, lambda a, z: sigmoid(z), r"\operatorname{softplus}",
-    "derivative of softplus: softplus'(z) = sigma(z)",
+    "derivative of softplus: softplus′(z) = σ(z)",
     r"\operatorname{softplus}'(z) = \sigma(z)"))
 register(Activation(
     "softmax", lambda z, zs: softmax(z, *zs), None, r"\operatorname{softmax}",
-    "derivative of softmax: d a_i / d z_j = a_i (delta_ij - a_j)",
+    "derivative of softmax: ∂a_i/∂z_j = a_i(δ_ij − a_j)",
     r"\frac{\partial a_i}{\partial z_j} = a_i\left(\delta_{ij} - a_j\right)",
     layerwise=True, output_only=True, min_width=2, shift_invariant=True,
     min_width_reason="a softmax over one node is always 1, so every gradient would be 0: "

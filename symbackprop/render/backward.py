@@ -12,6 +12,7 @@ from ..spec import names
 from ..derivation.graph import INPUT, PARAMETER, PRE_ACTIVATION, TARGET
 from .blocks import _align, _display, chain_rows, rhs_room
 from .latex_parts import _paren, _rel, rule_tex
+from .printers import lecture_forms
 
 
 class BackwardPass:
@@ -194,12 +195,32 @@ class BackwardPass:
                 out.append(f"The factor ${nt.latex(ld_act.expression)}$ cancels.")
                 out.append(self._matrix_remark(n, ng))
                 return "\n".join(out)
-        product = ng.product if ng.product is not None else ng.expression
         out.append(f"The simplification the lectures box, derived step by step at ${nt.tex(n.name)}$:\n")
-        out.append(_align([f"{nt.grad(n.name)} &= {nt.latex(product)}",
-                           f"&= \\boxed{{{nt.latex(ng.simplified)}}}"]))
+        out.append(_align(self._box_rows(n, ng)))
         out.append(self._matrix_remark(n, ng))
         return "\n".join(out)
+
+    def _box_rows(self, n, ng) -> list:
+        """The rows of a box that sums over the outputs (softmax and cross-entropy): the chain rule's
+        terms as they stand, each term cancelled, the general result ŷ_1 y_1 + ŷ_1 y_2 − y_1, and, when
+        the targets sum to 1, the lectures' boxed ŷ_1 − y_1 with the reason."""
+        nt = self.nt
+        ups = [self.d.node_gradients.get(c) for c, _ in ng.terms]
+        if len(ng.terms) < 2 or any(up is None or [t[0] for t in up.terms] != [self.g.output] for up in ups):
+            product = ng.product if ng.product is not None else ng.expression
+            return [f"{nt.grad(n.name)} &= {nt.latex(product)}", f"&= \\boxed{{{nt.latex(ng.simplified)}}}"]
+        chain = [(up.terms[0][1].expression, ld.expression) for up, (_, ld) in zip(ups, ng.terms)]
+        rows = [f"{nt.grad(n.name)} &= " + " + ".join(f"{nt.factor(u)} \\cdot {nt.factor(l)}" for u, l in chain)]
+        cancelled = [u * lecture_forms(l) for u, l in chain]   # −y_1/ŷ_1 · ŷ_1(1 − ŷ_1) = −y_1(1 − ŷ_1)
+        rows.append("&= " + _signed_sum([nt.latex(t) for t in cancelled]))
+        simple, why = one_hot_form(self.d, ng.simplified, self.numbers)
+        if simple is None:
+            rows.append(f"&= \\boxed{{{nt.latex(ng.simplified)}}}")
+            return rows
+        rows.append(f"&= {nt.latex(ng.simplified)}")
+        ys = " + ".join(nt.tex(t.name) for t in self.g.targets)
+        rows.append(f"&= \\boxed{{{nt.latex(simple)}}} && \\text{{{why}: }} {ys} = 1")
+        return rows
 
     def _matrix_remark(self, n, ng) -> str:
         """In matrix notation (the slides), z^{L} is z_{L-1}: state the boxed result in those names."""
@@ -216,3 +237,31 @@ class BackwardPass:
                 f"{where} ($z_{{1}} = x W_{{1}} + b_{{1}}$, $\\hat{{y}} = \\sigma(z_{{1}})$) this is the boxed result "
                 f"$\\partial L/\\partial z_{{1}} = \\hat{{y}} - y$.\n")
 
+
+
+def _signed_sum(terms: list) -> str:
+    """Printed terms joined as a sum: ``a + b``, ``a - b`` for a term printed ``-b``."""
+    out = terms[0]
+    for t in terms[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out
+
+
+def one_hot_form(d, expr, numbers) -> tuple:
+    """The boxed softmax / cross-entropy gradient as the lectures write it when every example's
+    targets sum to 1: ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1 (substituting y_k = 1 − the others).
+    Returns ``(expression, reason)`` (reason ``one-hot targets`` or ``targets that sum to 1``), or
+    ``(None, "")`` for other losses, other targets, or without numbers."""
+    g = d.graph
+    targets = [t.symbol for t in g.targets]
+    if g.mode != "network" or g.loss != "cross_entropy" or len(targets) < 2 or numbers is None \
+            or not numbers.examples or expr is None:
+        return None, ""
+    if any(sum(ex.get(t, 0) for t in targets) != 1 for ex in numbers.examples):
+        return None, ""
+    total = sum(targets, sympy.S.Zero)
+    shown = min((sympy.expand(expr.subs(t, 1 - (total - t))) for t in targets), key=sympy.count_ops)
+    if sympy.count_ops(shown) >= sympy.count_ops(expr):
+        return None, ""
+    one_hot = all(ex.get(t, 0) in (0, 1) for ex in numbers.examples for t in targets)
+    return shown, "one-hot targets" if one_hot else "targets that sum to 1"

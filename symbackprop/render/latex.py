@@ -99,8 +99,10 @@ from .latex_parts import (  # noqa: F401  (re-exported)
     _tidy,
     format_given,
     format_number,
+    pdf_title,
     rule_tex,
     tex_escape,
+    warn_untypesettable,
 )
 from .renderer import (  # noqa: F401  (re-exported)
     Renderer,
@@ -182,10 +184,22 @@ def derivation_document(d: Derivation, wrt=None, decimals: int = 2, fragment: bo
         return _matrix_module().matrix_derivation_document(d, decimals=decimals, fragment=fragment)
     body = derivation_body(d, wrt=wrt, decimals=decimals)
     head = _header_comment(d, "Derivation")
+    title = _plain_title(d)
+    warn_untypesettable(title, d.spec.source if d.spec is not None and d.spec.source else "<spec>")
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb} and \\usepackage{booktabs}.\n\n"
                 + body)
-    return (head + preamble() + "\\begin{document}\n\n" + body + "\n\\end{document}\n")
+    return (head + preamble() + pdf_title(title) + "\n\\begin{document}\n\n" + body + "\n\\end{document}\n")
+
+
+def _plain_title(d: Derivation) -> str:
+    """The title as the user wrote it (for the PDF's metadata; :func:`_title` is the typeset one)."""
+    spec = d.spec
+    if spec is not None and spec.title:
+        return spec.title
+    if spec is not None and spec.source:
+        return os.path.basename(spec.source)
+    return "Derivation"
 
 
 def _matrix_module():
@@ -248,7 +262,8 @@ def derivation_math(d: Derivation, wrt=None, decimals: int = 2) -> str:
         if r.ev:
             v, ex = r.fmt(r.ev.gradients[0].get(name, sympy.S.Zero))
             rows.append(f"&{_rel(ex)} {v} \\quad \\text{{(example 1)}}")
-    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+    # the documents' rule: plain parentheses unless they enclose something tall (σ(z^{2}_{1}))
+    return plain_parentheses("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import NotSupportedError, SymbackpropError
 from ..ops.losses import reduction_factor
 from ..derivation.numeric import numeric
-from .printers import LectureLatexPrinter
+from .printers import LectureLatexPrinter, lecture_forms
 
 
 PACKAGES = (
@@ -81,6 +81,52 @@ def _latin1(ch: str) -> str:
         acc = _ACCENTS[decomposed[1]]
         return f"\\{acc}{{{decomposed[0]}}}" if acc.isalpha() else f"\\{acc}{{{decomposed[0]}}}"
     return {"ß": r"\ss{}", "æ": r"\ae{}", "Æ": r"\AE{}", "ø": r"\o{}", "Ø": r"\O{}", "å": r"\aa{}"}.get(ch, "?")
+
+
+def untypesettable(text: str) -> list:
+    """The characters of ``text`` that :func:`tex_escape` cannot typeset with the installed fonts
+    (CJK, emoji, …: they become ``?``), each once, in order of appearance."""
+    out = []
+    for ch in str(text):
+        if ch not in out and ch != "?" and "?" in tex_escape(ch):
+            out.append(ch)
+    return out
+
+
+def pdf_title(title: str) -> str:
+    r"""The PDF's /Title entry for ``title``, every character kept (CJK, emoji): pdfTeX's ``\pdfinfo``
+    with a UTF-16BE hexadecimal PDF string, so the user's text is only hex digits in the source (nothing
+    TeX or PDF would read as a command). Empty outside pdfTeX."""
+    title = str(title)
+    if _PLAIN_TITLE.fullmatch(title) and _balanced(title):   # readable in the .tex: a literal PDF string
+        return rf"\ifdefined\pdfinfo\pdfinfo{{/Title ({title})}}\fi"
+    units = title.encode("utf-16-be").hex().upper()
+    return rf"\ifdefined\pdfinfo\pdfinfo{{/Title <FEFF{units}>}}\fi"
+
+
+#: what a literal PDF string may hold as it is, with TeX reading nothing in it as a command
+_PLAIN_TITLE = re.compile(r"[A-Za-z0-9 ,.:;'!?+=/()*-]*")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def warn_untypesettable(title: str, where: str) -> None:
+    """One stderr line naming the title's characters pdflatex cannot typeset here (they show as ``?``
+    in the document; the PDF's title metadata keeps them)."""
+    missing = untypesettable(title)
+    if missing:
+        import sys
+
+        shown = " ".join(f"{ch} (U+{ord(ch):04X})" for ch in missing)
+        sys.stderr.write(f"{where}: title: no font here for {shown}: the document shows '?' for "
+                         f"{'them' if len(missing) > 1 else 'it'}; the PDF's title metadata keeps the title whole\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +465,7 @@ class Notation:
 
     def factor(self, expr) -> str:
         """An expression as a factor of a product (parenthesized when it is a sum or negative)."""
+        expr = lecture_forms(expr)   # ŷ − ŷ² is the product ŷ(1 − ŷ), not a sum
         text = self.latex(expr)
         if isinstance(expr, sympy.Add) or text.startswith("-"):
             return rf"\left({text}\right)"
@@ -486,6 +533,11 @@ _KNOWN_FORMULAS = {
     "softplus'(z) = sigma(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
     "d a_i / d z_j = a_i (delta_ij - a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
     "d/dx x = 1": r"\frac{d}{dx} x = 1",
+    # the registry's words (ops/activations.py), already in the lectures' notation
+    "σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a(1 - a)",
+    "tanh′(z) = 1 − tanh²(z) = 1 − a²": r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2",
+    "softplus′(z) = σ(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
+    "∂a_i/∂z_j = a_i(δ_ij − a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
 }
 _KNOWN_RULES = {
     "power rule and chain rule on (y - ŷ)^2": r"power rule and chain rule on $(y - \hat{y})^2$",

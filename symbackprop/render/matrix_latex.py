@@ -19,27 +19,17 @@ import numpy as np
 
 from ..ops.losses import get_loss
 from ..derivation.matrix_form import MatrixDerivation, _fmt, matrix_derive
-from .latex_parts import plain_parentheses
+from .latex_parts import pdf_title, plain_parentheses, tex_escape, warn_untypesettable
 
 #: Matrices are printed with numbers only up to this many rows and columns.
 MAX_SHOWN_ROWS = 12
 MAX_SHOWN_COLS = 10
 
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
 
 def escape(text: str) -> str:
-    """Plain text made safe for LaTeX (special characters escaped, non-ASCII dropped to '?')."""
-    out = []
-    for ch in text:
-        if ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
-        elif ord(ch) < 128:
-            out.append(ch)
-        else:
-            out.append({"–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''"}.get(ch, "?"))
-    return "".join(out)
+    """Plain text made safe for LaTeX: :func:`~symbackprop.render.latex_parts.tex_escape` (specials
+    escaped, the lectures' symbols as math, accents as commands, what no font here has as '?')."""
+    return tex_escape(text)
 
 
 def _matrix_latex(values, decimals: int) -> str:
@@ -110,6 +100,7 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
     L = md.depth
     out = []
     title = (md.spec.title or md.spec.source) if md.spec is not None else "A network"
+    warn_untypesettable(title, md.spec.source if md.spec is not None and md.spec.source else "<spec>")
     if not fragment:
         out += [
             r"\documentclass[11pt]{article}",
@@ -119,6 +110,7 @@ def matrix_derivation_document(d, decimals: int = 2, fragment: bool = False, wrt
             r"\setcounter{MaxMatrixCols}{20}",
             r"\allowdisplaybreaks",
             r"\emergencystretch=3em",
+            pdf_title(f"{title}: backpropagation in matrix form"),
             r"\begin{document}",
             "",
         ]

@@ -11,6 +11,7 @@ import sympy
 
 from ..ops.activations import get_activation
 from ..derivation.graph import ACTIVATION, LOSS, PARAMETER, PRE_ACTIVATION
+from .backward import one_hot_form
 from .blocks import _align, _display, chain_rows, rhs_room
 from .widths import fits
 from .latex_parts import FACTORS_PER_LINE, MAX_PATHS_SHOWN, rule_tex, tex_escape
@@ -121,8 +122,14 @@ class PathSteps:
         out.append(_align(rows))
         if any(f is not None for f in fused):
             node = paths[0].nodes[[f for f in fused if f is not None][0]]
-            out.append(f"(The first factors combine into the boxed "
-                       f"${nt.inline_grad(node)} = {nt.latex(self.d.node_gradients[node].simplified)}$ derived above.)\n")
+            general = self.d.node_gradients[node].simplified
+            simple, why = one_hot_form(self.d, general, self.numbers)
+            if simple is None:
+                out.append(f"(The first factors combine into the boxed "
+                           f"${nt.inline_grad(node)} = {nt.latex(general)}$ derived above.)\n")
+            else:
+                out.append(f"(The first factors combine into ${nt.inline_grad(node)} = {nt.latex(general)}$, "
+                           f"with {why} the boxed ${nt.latex(simple)}$ derived above.)\n")
         ng = self.d.node_gradients.get(name)
         if ng is not None and ng.terms and not all(c == self.g.output for c, _ in ng.terms):
             out.append("Backpropagation reaches the same product by reusing the upstream gradient "

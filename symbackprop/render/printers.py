@@ -6,6 +6,8 @@ expressions through :func:`text`, never through ``str(expr)``:
 - the network's output is ŷ (ŷ_1, ŷ_2, … for several outputs) and its target y;
 - sums are written with their positive terms first, so ½(y − ŷ)² reads as the lectures write it;
 - products use juxtaposition before a parenthesis and · elsewhere: ŷ(1 − ŷ), x_1 · w^{2}_{1,1};
+  ``a − a²`` is written a(1 − a) (:func:`lecture_forms`), one factor order for text and LaTeX
+  (:func:`factor_order`);
 - numeric factors as fractions (½, 1/n), small powers as superscripts (x², ŷ³), other powers ^(…);
 - the activations by their lecture names: σ(z), tanh(z), ReLU(z), and derivatives of
   activations as σ′(z).
@@ -26,10 +28,12 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.str import StrPrinter
 
+from ..ops.activations import ACTIVATIONS, ELEMENTWISE
+
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
 _FUNCTION_NAMES = {"sigmoid": "σ", "relu": "ReLU", "leaky_relu": "LReLU", "exp": "exp", "log": "log",
-                   "tanh": "tanh", "softplus": "softplus", "step": "step", "leaky_step": "step_leaky"}
+                   "tanh": "tanh", "softplus": "softplus"}
 
 
 #: Greek letters by name, as the LaTeX printer writes \lambda (upper case where the name is capitalized)
@@ -46,6 +50,9 @@ class TextPrinter(StrPrinter):
     """SymPy's string printer taught the lectures' notation (see the module docstring)."""
 
     printmethod = "_symbackprop_text"
+
+    def doprint(self, expr):
+        return super().doprint(lecture_forms(expr))
 
     def __init__(self, names: dict | None = None, settings: dict | None = None):
         super().__init__(settings or {})
@@ -127,15 +134,18 @@ class TextPrinter(StrPrinter):
         return f"{prefix}{body}" if body.startswith("(") or not body[:1].isdigit() else f"{prefix} · {body}"
 
     def _product(self, factors) -> str:
-        out = ""
-        for f in sorted(factors, key=lambda f: bool(f.is_Add)):  # ŷ(1 − ŷ): plain factors, then the groups
+        out, previous = "", None
+        for f in factor_order(factors):
             piece = f"({self._print(f)})" if f.is_Add else self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
             if not out:
                 out = piece
-            elif piece.startswith("(") and not out.endswith(")"):
-                out += piece  # ŷ(1 − ŷ); but log(1 − ŷ) · (1 − y), never log(1 − ŷ)(1 − y)
+            elif piece.startswith("(") and (not out.endswith((")", "]")) or _completes(previous, f)):
+                out += piece  # ŷ(1 − ŷ), σ(z)(1 − σ(z)); but 1[z > 0] · (ŷ − y)
+            elif len(piece) == 1 and piece.isalpha() and len(out) == 1 and out.isalpha():
+                out += piece  # qz, as the slides write f = qz
             else:
                 out += " · " + piece
+            previous = f
         return out
 
     # powers ------------------------------------------------------------------------------------
@@ -147,7 +157,7 @@ class TextPrinter(StrPrinter):
             return self._print_Mul(sympy.Mul(sympy.Integer(1), expr, evaluate=False)) if exp_ != -1 \
                 else f"1/{self.parenthesize(base, PRECEDENCE['Pow'])}"
         b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
-        if base.is_Add or base.is_Mul:
+        if base.is_Add or base.is_Mul or "^" in b:   # (a^{2}_{1})², as LaTeX writes it, never a^{2}_{1}²
             b = f"({self._print(base)})"
         if exp_.is_Integer and 0 <= exp_ <= 9:
             return b + str(exp_).translate(_SUPERSCRIPTS)
@@ -170,6 +180,9 @@ class TextPrinter(StrPrinter):
     # functions ---------------------------------------------------------------------------------
     def _print_Function(self, expr):
         name = type(expr).__name__
+        template = _helper_template(name)
+        if template is not None:   # the registry's helpers as it writes them: 1[z > 0], LReLU′(z)
+            return template.format(*(self._print(a) for a in expr.args))
         shown = _FUNCTION_NAMES.get(name, name)
         return f"{shown}({', '.join(self._print(a) for a in expr.args)})"
 
@@ -187,6 +200,65 @@ class TextPrinter(StrPrinter):
             name = type(d.expr).__name__
             return f"{_FUNCTION_NAMES.get(name, name)}′({self._print(new[0])})"
         return super()._print_Subs(expr)
+
+
+def lecture_forms(expr):
+    """``expr`` with every ``a − a²`` written ``a(1 − a)``, as the lectures write σ′ = ŷ(1 − ŷ) and the
+    softmax's ∂ŷ_1/∂z_1 = ŷ_1(1 − ŷ_1) (SymPy expands them to ŷ − ŷ²); the value is unchanged."""
+    if not isinstance(expr, sympy.Basic) or not expr.has(sympy.Pow):
+        return expr
+    return expr.replace(_is_a_minus_a_squared, lambda e: _a_of(e) * (1 - _a_of(e)))
+
+
+def _a_of(e):
+    return next(t for t in e.args if not (t.is_Mul and _is_negative(t)))
+
+
+def _is_a_minus_a_squared(e) -> bool:
+    if not (isinstance(e, sympy.Add) and len(e.args) == 2):
+        return False
+    first, second = e.args
+    for a, b in ((first, second), (second, first)):
+        if not a.is_number and b == -a ** 2:
+            return True
+    return False
+
+
+def factor_order(factors) -> list:
+    """The order both printers write a product's factors in, the loss's and the lectures' written
+    order: SymPy's canonical order (symbols, then groups, then functions: y log(ŷ), (1 − y) log(1 − ŷ),
+    (ŷ − y) 1[z > 0]), except that a factor that a group is written in comes right before it, as
+    in σ′ = ŷ(1 − ŷ) and σ(z)(1 − σ(z))."""
+    factors = list(factors)
+    groups = [f for f in factors if f.is_Add]
+    loose = [f for f in factors if not f.is_Add]
+    pairs = []
+    for group in groups:
+        partner = next((f for f in loose if not f.is_number and _completes(f, group)), None)
+        if partner is not None:
+            loose.remove(partner)
+            pairs += [partner, group]
+        else:
+            pairs.append(group)
+    head = [f for f in loose if not isinstance(f, sympy.Function)]
+    tail = [f for f in loose if isinstance(f, sympy.Function)]
+    return head + pairs + tail
+
+
+def _completes(factor, group) -> bool:
+    """Whether ``group`` is a sum with ``factor`` as one of its terms (1 − ŷ after ŷ, 1 − σ(z) after σ(z))."""
+    if factor is None or not getattr(group, "is_Add", False):
+        return False
+    return any(t == factor or t == -factor for t in group.args)
+
+
+def _helper_template(name: str):
+    """The registry's text template for the functions derivatives are written with (step → 1[z > 0],
+    leaky_step → LReLU′(z)); None for activations and SymPy's own functions, printed by name."""
+    entry = ELEMENTWISE.get(name)
+    if entry is None or name in ACTIVATIONS:
+        return None
+    return entry.text
 
 
 def _is_negative(t) -> bool:
@@ -254,6 +326,9 @@ class LectureLatexPrinter(LatexPrinter):
         self._numbers = numbers   # names are numbers (an expression with its values): \cdot between all factors
         super().__init__({"mul_symbol": "dot", **(settings or {})})
 
+    def doprint(self, expr):
+        return super().doprint(lecture_forms(expr))
+
     def _print_Symbol(self, expr, style="plain"):
         shown = self._shown.get(expr.name)
         return shown if shown is not None else super()._print_Symbol(expr, style)
@@ -295,11 +370,14 @@ class LectureLatexPrinter(LatexPrinter):
             if rest.is_Add:
                 body = self._add_parens(body)
             return rf"\frac{{{coeff.p}}}{{{coeff.q}}} {body}"
-        out = ""
-        for f in sympy.Mul.make_args(rest) if rest.is_Mul else [rest]:
+        out, previous = "", None
+        for f in factor_order(sympy.Mul.make_args(rest)):
             piece = self.parenthesize(f, PRECEDENCE["Mul"], strict=False) if f.is_Add else self._print(f)
             joint = r" \cdot " if self._numbers else _joint(out, piece, bool(f.is_Add))
+            if _completes(previous, f) and not self._numbers:
+                joint = ""   # σ(z)(1 − σ(z)), as ŷ(1 − ŷ)
             out = piece if not out else out + joint + piece
+            previous = f
         if coeff == 1:
             return out
         joint = r" \cdot " if self._numbers else _joint("1", out, False, coefficient=True)

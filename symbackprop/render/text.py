@@ -19,7 +19,7 @@ from __future__ import annotations
 import sympy
 
 from ..errors import SymbackpropError
-from .printers import output_names, text
+from .printers import lecture_forms, output_names, text
 
 
 def number(value, decimals: int = 2) -> str:
@@ -153,7 +153,7 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
                     local[key] = (text(f.expression, shown), _factor(f.expression, shown))
                 lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({rule_text(f.rule)})")
             symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
-            factors = " · ".join(local[(f.child, f.parent)][1] for f in top_down)
+            factors = _times([local[(f.child, f.parent)][1] for f in top_down])
             contributions.append((symbols, factors))
         if more:
             lines.append(f"  ... more than {MAX_PATHS_SHOWN} paths: the first {MAX_PATHS_SHOWN} are shown; "
@@ -193,5 +193,13 @@ MAX_PATHS_SHOWN = 8
 
 
 def _factor(expr, shown) -> str:
+    """A local derivative as a factor of a product: a sum in parentheses, ŷ − ŷ² as the product
+    ŷ(1 − ŷ) it prints as (so without them)."""
+    expr = lecture_forms(expr)
     body = text(expr, shown)
     return f"({body})" if expr.is_Add else body
+
+
+def _times(factors: list) -> str:
+    """Factors joined with ·, a negative one after the first in parentheses: −y_2/ŷ_2 · (−ŷ_1 · ŷ_2)."""
+    return " · ".join(f"({f})" if i and f.startswith("−") else f for i, f in enumerate(factors))

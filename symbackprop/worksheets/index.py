@@ -477,38 +477,15 @@ def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
     if g.mode == "network":
         out.append("\\subsubsection*{1. Forward pass}\n")
         out.append(r.forward_numbers(0, include_loss=True))
-        out.append(_one_hot_boxes(d, r, r.backward()))
+        out.append(r.backward())
     else:
         out.append(r.forward())
         out.append(r.loss_and_reduction())
         out.append(r.backward())
     for w in wrt:
-        out.append(_one_hot_boxes(d, r, r.target(w)))
+        out.append(r.target(w))
     out.append(r.summary(wrt))
     return "\n".join(o for o in out if o)
-
-
-def _one_hot_boxes(d: Derivation, r: Renderer, text: str) -> str:
-    """The key's boxed softmax/cross-entropy result as the lectures write it, \\hat{y}_k - y_k:
-    the derivation boxes \\hat{y}_1 y_1 + \\hat{y}_1 y_2 - y_1 (true for any targets); when the
-    sheet's targets are one-hot the key adds the step y_1 + y_2 = 1 and boxes \\hat{y}_1 - y_1, the
-    form the exercise asks for (:func:`_simplification`)."""
-    nt = r.nt
-    for name, ng in d.node_gradients.items():
-        if ng.simplified is None:
-            continue
-        shown, note = _simplification(d, ng.simplified, r.numbers)
-        if not note:
-            continue
-        general, simple = nt.latex(ng.simplified), nt.latex(shown)
-        ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(d.graph.targets) + 1))
-        why = "one-hot targets" if _one_hot(d, r.numbers) else "targets that sum to 1"
-        text = text.replace(f"&= \\boxed{{{general}}}",
-                            f"&= {general} \\\\\n&= \\boxed{{{simple}}} && \\text{{{why}: }} {ys} = 1")
-        text = text.replace(f"the boxed ${nt.inline_grad(name)} = {general}$ derived above.",
-                            f"${nt.inline_grad(name)} = {general}$, with {why} the boxed ${simple}$ "
-                            "derived above.")
-    return text
 
 
 class IndexView:
