@@ -102,9 +102,21 @@ def _describe_expected(expected) -> str:
     return "; expected " + ", ".join(words)
 
 
+def _known_functions() -> str:
+    """The function names an answer may write (``\\operatorname{NAME}`` or ``\\NAME``), for an error line."""
+    from .vocabulary import FUNCTIONS
+
+    return ", ".join(sorted({k for k in FUNCTIONS if k.isascii()}, key=str.lower)[:30]) + \
+        ", step, H, and g', f', \\sigma' for a layer's activation derivative"
+
+
 def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
+        named = re.match(r"\\(operatorname|mathrm|text)\{\s*([^{}]{1,40}?)\s*\}", text[pos:])
+        if named:
+            return _error(f"unknown function {named.group(0)}: {named.group(2)!r} is not a function the answers "
+                          f"know; known: {_known_functions()}", text, pos)
         cmd = re.match(r"\\[A-Za-z]+", text[pos:])
         if cmd:
             return _error(f"unknown LaTeX command {cmd.group(0)}; allowed: {_ALLOWED_LATEX}", text, pos)

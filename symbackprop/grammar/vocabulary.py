@@ -65,6 +65,9 @@ FUNCTIONS: dict[str, Callable] = {
     "leaky_relu": functions.leaky_relu,
     "lrelu": functions.leaky_relu,
     "LReLU": functions.leaky_relu,
+    # tanh′(z) = sech² z = 1 − tanh² z: the hyperbolic secant and cosine through exp (evaluated exactly)
+    "sech": lambda z: 2 / (sympy.exp(z) + sympy.exp(-z)),
+    "cosh": lambda z: (sympy.exp(z) + sympy.exp(-z)) / 2,
 }
 
 

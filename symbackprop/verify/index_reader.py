@@ -62,7 +62,7 @@ class _IndexReader:
             expr = self._replace_derivatives(side.expr)
             a_values = self._values(expr)
             if expr.is_Number and reference.free_symbols:
-                found = self._spec_value_match(expr, of, wrt_name)
+                found = self._spec_value_match(expr, of, wrt_name, side.text)
                 if found is not None:
                     numbers[k] = found
                     verdicts.append((found[0], "the value at the spec's data and parameters", expr, (a_values, None)))
