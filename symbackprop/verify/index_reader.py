@@ -120,7 +120,7 @@ class _IndexReader:
                            f"where {target} = {numbers[bad][1]}")
         else:
             mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
-                                                              where)
+                                                              where, sides[bad].text)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
