@@ -43,7 +43,7 @@ class _AnswerShapeError(SymbackpropError):
 
 
 _PRODUCT_FIXES = (("Lt", "missing_transpose"), ("Rt", "missing_transpose"), ("swap", "wrong_order"),
-                  ("swapT", "wrong_order"))
+                  ("swapT", "wrong_order"), ("LRt", "misplaced_transpose"))
 
 
 _ELEMENTWISE_FIXES = (("Lt", "missing_transpose"), ("Rt", "missing_transpose"))
@@ -56,6 +56,8 @@ def _fixed_operands(fix, a, b):
         return a, _untranspose(b)
     if fix == "swap":
         return b, a
+    if fix == "LRt":       # the transpose on the other factor: x dz_1ᵀ for xᵀ dz_1
+        return _untranspose(a), _untranspose(b)
     return _untranspose(b), _untranspose(a)  # swapT: (a b)ᵀ read as bᵀ aᵀ
 
 

@@ -36,7 +36,7 @@ later step builds on it. With ``reduction = "mean"`` the verdict notes that the 
 J = (1/n) Σ_e L_e are (1/n) times these, and an answer that carries the 1/n is a constant
 factor off, exactly as in index notation.
 
-**Feedback** (``mistake``): ``missing_transpose`` and ``wrong_order`` (with the ShapeError's
+**Feedback** (``mistake``): ``missing_transpose``, ``misplaced_transpose`` (x dz_1ᵀ for xᵀ dz_1) and ``wrong_order`` (with the ShapeError's
 shapes, e.g. ``a_1 is (n, N_1) = (4, 2), dz_2 is (n, N_2) = (4, 1)``, and the fix, confirmed by
 evaluation), ``shape_mismatch``, ``missing_sum`` / ``extra_sum`` (the bias gradient sums over the
 batch), ``sign``, ``constant_factor`` (1/n, a stray 2), ``activation_derivative_missing`` /
