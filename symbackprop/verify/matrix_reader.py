@@ -62,6 +62,7 @@ from ..derivation.matrix_form import (
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..grammar.notation import normalize
+from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
@@ -217,7 +218,10 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         target = None
         try:
             target = self.target_name(wrt) if wrt is not None else None
-            return self._check(text, target)
+            try:
+                return self._check(text, target)
+            except ParseError as exc:   # point into the student's own line, not the normalized one
+                raise with_source(exc, text, normalize(text, matrix=True).text) from None
         except (ParseError, NotSupportedError, SpecError) as exc:
             return dataclasses.replace(_unparseable(exc, target), notation="matrix")
         except RecursionError:
