@@ -127,7 +127,7 @@ def _describe_expected(expected) -> str:
 
 def _known_functions() -> str:
     """The function names an answer may write (``\\operatorname{NAME}`` or ``\\NAME``), for an error line."""
-    from .vocabulary import FUNCTIONS
+    from .vocabulary import ALL_FUNCTIONS as FUNCTIONS
 
     return ", ".join(sorted({k for k in FUNCTIONS if k.isascii()}, key=str.lower)[:30]) + \
         ", step, H, and g', f', \\sigma' for a layer's activation derivative"

@@ -13,7 +13,8 @@ from lark import Token, Tree
 from ..derivation.matrix_form import Apply, Hadamard, HadamardDiv, Mat, RowSum, Scalar, Sub, Transpose
 from ..errors import did_you_mean
 from ..grammar.notation import ONES_NAME
-from ..grammar.parser import FUNCTIONS as SCALAR_FUNCTIONS, MAX_SCRIPTS
+from ..grammar.parser import MAX_SCRIPTS
+from ..grammar.vocabulary import ALL_FUNCTIONS as SCALAR_FUNCTIONS
 from .matrix_eval import Elementwise, OnesVector, Power
 
 
