@@ -18,6 +18,16 @@ class SymbackpropError(Exception):
     """Root of every error symbackprop raises on purpose."""
 
 
+class WouldOverwrite(SymbackpropError):
+    """An output file exists and ``force`` was not given. ``str()`` speaks to Python callers
+    (``force=True``), ``cli_message`` to the command line (``--force``)."""
+
+    def __init__(self, path: str, extra: str = ""):
+        self.path = path
+        self.cli_message = f"{path} exists; pass --force to overwrite it{extra}"
+        super().__init__(f"{path} exists; pass force=True to overwrite it{extra}")
+
+
 class SpecError(SymbackpropError, ValueError):
     """A spec file (or spec dictionary) is invalid."""
 

@@ -29,7 +29,7 @@ import os
 import secrets
 import stat
 
-from .errors import SymbackpropError
+from .errors import SymbackpropError, WouldOverwrite
 
 MAX_INPUT_BYTES = 20_000_000
 
@@ -146,7 +146,7 @@ def check_writable(path, force: bool = False) -> str:
     if os.path.isdir(path):
         raise SymbackpropError(f"{path}: is a directory; give a file name")
     if os.path.lexists(path) and not force:
-        raise SymbackpropError(f"{path} exists; pass --force (force=True) to overwrite it")
+        raise WouldOverwrite(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise SymbackpropError(f"{path}: the folder {folder} does not exist")

@@ -1,12 +1,16 @@
 """One progress bar for every long loop: grading a class, training, ``check --trials``, worksheet variants.
 
 A thin wrapper around tqdm, so that every command shows the same bar on stderr, only when stderr is a
-terminal (or when forced with ``enabled=True``), and a Ctrl-C leaves the terminal clean::
+terminal (or when forced with ``enabled=True``), and a Ctrl-C leaves the terminal clean; standard
+output is never touched, so it is byte-identical with or without the bar::
 
     with progress(total=len(rows), desc="grading", unit="answer") as bar:
         for row in rows:
             ...
             bar.update()
+
+``symbackprop.check.trainer`` (the independent oracle) imports nothing of this: it calls an
+``on_epoch(epoch, loss)`` hook, and the ``train`` command updates the bar from it.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ class _Silent:
     def update(self, n: int = 1) -> None:
         pass
 
-    def set_postfix_str(self, text: str) -> None:
+    def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
         pass
 
 
@@ -44,6 +48,7 @@ def progress(total: int, desc: str = "", unit: str = "it", enabled=None, stream=
                mininterval=0.2, ascii=not _unicode(stream))
     try:
         yield bar
+        bar.refresh()  # the last state is drawn once (a fast loop redraws at most every 0.2 s), then cleared
     finally:
         bar.close()
 

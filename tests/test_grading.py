@@ -145,14 +145,28 @@ def test_progress_bar_on_stderr(graph_checker):
     stream = io.StringIO()
     grade_rows(graph_checker, parse_answers_csv(CLASS_CSV), progress=True, stream=stream)
     text = stream.getvalue()
-    assert "grading [" in text and text.rstrip().endswith("7/7")
+    assert "grading:" in text and "0/7" in text and "7/7" in text  # the shared tqdm bar, drawn at its total
+    assert text.endswith("\r")                                       # and cleared: the terminal is left clean
+    quiet = io.StringIO()
+    grade_rows(graph_checker, parse_answers_csv(CLASS_CSV), progress=False, stream=quiet)
+    assert quiet.getvalue() == ""
+
+
+def test_grading_has_no_hand_written_bar():
+    import symbackprop.verify.grading as grading
+
+    from pathlib import Path
+
+    source = Path(grading.__file__).read_text(encoding="utf-8")
+    assert not hasattr(grading, "_Progress") and 'write(f"\\r' not in source and "from ..progress import" in source
 
 
 def test_write_atomically_refuses_to_overwrite(tmp_path):
     f = tmp_path / "report.json"
     write_atomically(f, "one")
-    with pytest.raises(SpecError, match="--force"):
+    with pytest.raises(SpecError, match="force=True") as info:
         write_atomically(f, "two")
+    assert info.value.cli_message.endswith("exists; pass --force to overwrite it")
     assert f.read_text() == "one"
     write_atomically(f, "two", force=True)
     assert f.read_text() == "two"
@@ -175,7 +189,7 @@ def test_cli_grade_json_is_deterministic(tmp_path, capsys):
     answers = tmp_path / "class.csv"
     answers.write_text(CLASS_CSV, encoding="utf-8")
     code, first, err = _main(["grade", str(GRAPH_SPEC), "--answers", str(answers), "--json", "--progress"], capsys)
-    assert code == 0 and "grading [" in err
+    assert code == 0 and "grading:" in err and "7/7" in err
     data = json.loads(first)
     assert [r["verdict"] for r in data["results"]] == [v for _, v, _ in EXPECTED]
     assert data["summary"]["correct"] == 3
@@ -200,7 +214,7 @@ def test_cli_grade_text_report(tmp_path, capsys):
                        encoding="utf-8")
     code, out, _ = _main(["grade", str(LECTURE_SPEC), "--answers", str(answers)], capsys)
     assert code == 0
-    assert "ada [w^{2}_{1,1}]: correct" in out and "1 answers: 1 correct" in out
+    assert "ada [w^{2}_{1,1}]: correct" in out and "1 answer: 1 correct" in out and "1 answers" not in out
 
 
 def test_cli_grade_bad_header_is_one_line(tmp_path, capsys):

@@ -110,13 +110,13 @@ def test_chain_rule_for_w111_is_the_notes_product_in_their_order(lecture):
     # each local derivative on its own line, with the notes' intermediate step and a rule
     assert (r"\frac{\partial z^{3}_{1}}{\partial a^{2}_{1}} = \frac{\partial}{\partial a^{2}_{1}}"
             r"\left[w^{2}_{1,1} a^{2}_{1} + w^{2}_{1,2} a^{2}_{2} + b^{2}_{1}\right] = w^{2}_{1,1}") in doc
-    assert r"\frac{\partial a^{2}_{1}}{\partial z^{2}_{1}} = \sigma'(z^{2}_{1}) = a^{2}_{1} (1 - a^{2}_{1})" \
+    assert r"\frac{\partial a^{2}_{1}}{\partial z^{2}_{1}} = \sigma'(z^{2}_{1}) = a^{2}_{1}(1 - a^{2}_{1})" \
         in doc
     assert doc.count("Rule: ") == 5
     assert "derivative of the sigmoid" in doc and "linear in each weight" in doc
     # the assembled gradient, in the same order
-    assert (r"&= (\hat{y} - y) \cdot \hat{y} (1 - \hat{y}) \cdot w^{2}_{1,1} \cdot "
-            r"a^{2}_{1} (1 - a^{2}_{1}) \cdot x_{1}") in doc
+    assert (r"&= (\hat{y} - y) \cdot \hat{y}(1 - \hat{y}) \cdot w^{2}_{1,1} \cdot "
+            r"a^{2}_{1}(1 - a^{2}_{1}) \cdot x_{1}") in doc
 
 
 def test_gradient_numbers_and_the_update_match_plain_float_math(lecture):
@@ -208,9 +208,9 @@ def test_bce_sigmoid_box_is_derived_in_visible_steps():
     steps = [
         r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\partial L}{\partial \hat{y}} \cdot \frac{\partial \hat{y}}{\partial z^{3}_{1}}",
         r"\frac{\partial L}{\partial \hat{y}} &= \frac{1 - y}{1 - \hat{y}} - \frac{y}{\hat{y}} = "
-        r"\frac{\hat{y} - y}{\hat{y} (1 - \hat{y})}",
-        r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} &= \hat{y} (1 - \hat{y})",
-        r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\hat{y} - y}{\hat{y} (1 - \hat{y})} \cdot \hat{y} (1 - \hat{y})",
+        r"\frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}",
+        r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} &= \hat{y}(1 - \hat{y})",
+        r"\frac{\partial L}{\partial z^{3}_{1}} &= \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})} \cdot \hat{y}(1 - \hat{y})",
         r"&= \boxed{\hat{y} - y}",
     ]
     positions = [body.index(s) for s in steps]

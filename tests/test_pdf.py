@@ -93,7 +93,7 @@ def test_compile_many_is_all_or_nothing_and_names_the_failing_file(tmp_path):
 def test_compile_many_refuses_to_overwrite_and_bad_jobs(tmp_path):
     paths = _sources(tmp_path, 2)
     (tmp_path / "sheet-2.pdf").write_bytes(b"old")
-    with pytest.raises(SymbackpropError, match=r"sheet-2.pdf exists; pass --force"):
+    with pytest.raises(SymbackpropError, match=r"sheet-2.pdf exists; pass force=True"):
         pdf.compile_many(paths, jobs=2)
     assert not (tmp_path / "sheet-1.pdf").exists()
     assert (tmp_path / "sheet-2.pdf").read_bytes() == b"old"

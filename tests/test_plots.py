@@ -116,7 +116,7 @@ def test_writing_refuses_to_overwrite_and_is_atomic(tmp_path):
     path = tmp_path / "loss.svg"
     plots.loss_curve([3, 2, 1], path)
     first = path.read_bytes()
-    with pytest.raises(SymbackpropError, match="exists; pass --force"):
+    with pytest.raises(SymbackpropError, match="exists; pass force=True"):
         plots.loss_curve([5, 4], path)
     assert path.read_bytes() == first
     plots.loss_curve([5, 4], path, force=True)

@@ -75,3 +75,12 @@ def test_a_string_is_refused_never_parsed():
     with pytest.raises(TypeError):
         text('__import__("os").system("touch PWNED")')
     assert text(3) == "3" and text(sympy.Rational(1, 2)) == "½"
+
+
+def test_a_hat_name_reads_as_the_letter_with_its_hat_like_the_latex():
+    """A graph spec's ``yhat`` is ŷ in text, as SymPy's own LaTeX printer writes it \\hat{y}."""
+    yhat, xhat_1 = sympy.Symbol("yhat"), sympy.Symbol("xhat_{1}")
+    assert sympy.latex(yhat) == r"\hat{y}"
+    assert text(yhat - sympy.Symbol("y")) == "ŷ − y"
+    assert text(2 * xhat_1) == "2x̂_{1}"
+    assert text(sympy.Symbol("that")) == "t̂" and sympy.latex(sympy.Symbol("that")) == r"\hat{t}"

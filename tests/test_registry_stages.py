@@ -210,3 +210,23 @@ def test_the_spec_reference_lists_every_registered_activation_and_loss():
     for key, registry in (("`activations`", ACTIVATIONS), ("`loss`", LOSSES)):
         listed = set(re.findall(r"`([a-z_]+)`", rows[key].split("|")[2]))
         assert listed == set(registry), (key, listed ^ set(registry))
+
+
+@pytest.mark.parametrize("act", [a for a in HIDDEN if a != "identity"])
+def test_matrix_answers_read_the_registry_derivative(tmp_path, capsys, act):
+    """Matrix notation too: dz_1 = dz_2 W_2^T ⊙ g′(z_1) with g′ spelled by the registry (\\operatorname{elu}',
+    \\operatorname{silu}', …) or as g′, for every hidden activation; leaving the factor out is named."""
+    spec = _spec(tmp_path, act, "half_squared_error", "matrix")
+    name = ACTIVATIONS[act].latex_name
+    for answer in (rf"dz_2 W_2^T \odot {name}'(z_1)", r"dz_2 W_2^T \odot g'(z_1)"):
+        out = _run(capsys, "verify", spec, "--wrt", "dz_1", "--answer", answer)
+        assert out.startswith("correct"), (answer, out)
+    # another entry's derivative is not this one's
+    other = "tanh" if act != "tanh" else "sigmoid"
+    rc = main(["verify", str(spec), "--wrt", "dz_1", "--answer",
+               rf"dz_2 W_2^T \odot {ACTIVATIONS[other].latex_name}'(z_1)"])
+    out = capsys.readouterr().out
+    assert rc == 1 and out.startswith("incorrect"), out
+    rc = main(["verify", str(spec), "--wrt", "dz_1", "--answer", r"dz_2 W_2^T"])
+    out = capsys.readouterr().out
+    assert rc == 1 and "missing" in out, out

@@ -370,14 +370,30 @@ def test_divergence_is_a_clear_error():
         train(net, init_params([2, 1], 0), GENDER_X * 1e3, GENDER_Y, learning_rate=10.0, epochs=200)
 
 
-def test_progress_bar_only_when_asked(capsys):
+def test_on_epoch_hook_sees_every_epoch_and_the_trainer_prints_nothing(capsys):
     net = Network([2, 2, 1], "sigmoid", "bce")
     start = init_params([2, 2, 1], seed=0)
-    train(net, start, GENDER_X, GENDER_Y, learning_rate=0.1, epochs=5)
-    assert capsys.readouterr().err == ""        # auto: stderr is not a terminal here
-    train(net, start, GENDER_X, GENDER_Y, learning_rate=0.1, epochs=5, progress=True)
-    err = capsys.readouterr().err
-    assert "epoch 5/5" in err and "100%" in err and err.endswith("\n")
+    seen = []
+    hooked = train(net, start, GENDER_X, GENDER_Y, learning_rate=0.1, epochs=5, batch_size=2,
+                   on_epoch=lambda epoch, loss: seen.append((epoch, loss)))
+    plain = train(net, start, GENDER_X, GENDER_Y, learning_rate=0.1, epochs=5, batch_size=2)
+    assert capsys.readouterr() == ("", "")      # the oracle has no bar of its own
+    assert [e for e, _ in seen] == [1, 2, 3, 4, 5]
+    # each reported loss is the full-data loss after that epoch: the last one recomputed from the final parameters
+    assert [loss for _, loss in seen] == hooked.loss_history[1:]
+    assert seen[-1][1] == loss_value(net, plain.params, GENDER_X, GENDER_Y)
+    assert all(np.array_equal(W, W2) and np.array_equal(b, b2)
+               for (W, b), (W2, b2) in zip(hooked.params, plain.params))  # the hook changes nothing
+
+
+def test_the_trainer_imports_no_progress_bar():
+    import symbackprop.check.trainer as t
+
+    from pathlib import Path
+
+    source = Path(t.__file__).read_text(encoding="utf-8")
+    assert not hasattr(t, "_ProgressBar")
+    assert "tqdm" not in source and "symbackprop.progress" not in source and "sys.stderr" not in source
 
 
 def test_init_params_is_deterministic_with_the_slides_shapes():

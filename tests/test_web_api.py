@@ -174,7 +174,7 @@ def test_hint_levels_never_give_the_product(client):
     assert h1["more"] is True
     h2 = client.post("/api/hint", json={"spec": LECTURE, "wrt": "w^{1}_{1,1}", "level": 2}).json()
     joined = "\n".join(h2["lines"])
-    assert r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} = \hat{y} \left(1 - \hat{y}\right)" in joined
+    assert r"\frac{\partial \hat{y}}{\partial z^{3}_{1}} = \hat{y}\left(1 - \hat{y}\right)" in joined
     assert r"\frac{\partial z^{2}_{1}}{\partial w^{1}_{1,1}} = x_{1}" in joined
     assert r"\cdot" not in joined  # the product of the factors is the solution's, not the hint's
     bad = client.post("/api/hint", json={"spec": LECTURE, "wrt": "w^{1}_{1,1}", "level": 7})
@@ -184,7 +184,7 @@ def test_hint_levels_never_give_the_product(client):
 def test_solution_is_the_worked_derivation(client):
     s = client.get("/api/solution", params={"spec": LECTURE, "wrt": "w^{1}_{1,1}"}).json()
     assert s["latex"].startswith(r"\begin{aligned}")
-    assert (r"\left(\hat{y} - y\right) \cdot \hat{y} \left(1 - \hat{y}\right) \cdot w^{2}_{1,1} \cdot a^{2}_{1} "
+    assert (r"\left(\hat{y} - y\right) \cdot \hat{y}\left(1 - \hat{y}\right) \cdot w^{2}_{1,1} \cdot a^{2}_{1}"
             r"\left(1 - a^{2}_{1}\right) \cdot x_{1}") in s["latex"]
     m = client.get("/api/solution", params={"spec": "gender", "wrt": "dW_1"}).json()
     assert "dW_{1} &= x^T dz_{1}" in m["latex"]

@@ -108,6 +108,9 @@ def _student(d, server, spec="lecture_2_2_1", wrt=None):
     _open(d, f"{server}/?spec={spec}")
     _field(d)
     if wrt is not None:
+        # the spec's targets arrive asynchronously (a matrix spec takes longer on a loaded machine)
+        WebDriverWait(d, 30).until(lambda d: d.execute_script(
+            "return [...document.getElementById('wrt').options].some(o => o.value === arguments[0])", wrt))
         Select(d.find_element(By.ID, "wrt")).select_by_value(wrt)
 
 
@@ -122,11 +125,20 @@ def _field(d):
 
 
 def _type_and_check(d, keys, submit="enter"):
-    mf = _field(d)
-    mf.click()
-    d.execute_script("document.getElementById('mathfield').value = ''")
-    d.execute_script("document.getElementById('verdict').dataset.verdict = 'pending'")
-    mf.send_keys(*keys)
+    from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException
+
+    for attempt in range(3):  # the page may still be laying out the spec it loaded (drawing, given values)
+        mf = _field(d)
+        try:
+            mf.click()
+            d.execute_script("document.getElementById('mathfield').value = ''")
+            d.execute_script("document.getElementById('verdict').dataset.verdict = 'pending'")
+            mf.send_keys(*keys)
+            break
+        except (ElementNotInteractableException, StaleElementReferenceException):
+            if attempt == 2:
+                raise
+            time.sleep(1)
     if submit == "enter":
         mf.send_keys(Keys.ENTER)
     else:

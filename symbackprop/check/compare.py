@@ -37,11 +37,36 @@ class Comparison:
     compared: int = 1  # how many gradients were compared; 0 compares nothing and is never "ok"
     message: str = ""  # why it failed, when a value was not a finite real number
     note: str = ""     # what the reader should know although it agrees (e.g. a kink at the point)
+    zeros: int = 0     # how many of the compared gradients are exactly 0 on both sides
+    #: finite differences: the largest relative error beyond each difference's own error estimate
+    #: (the verdict's number; ``max_relative_error`` is the plain one); None where no allowance applies
+    beyond_allowance: float | None = None
+
+    @property
+    def verdict_error(self) -> float:
+        return self.max_relative_error if self.beyond_allowance is None else self.beyond_allowance
 
     @property
     def ok(self) -> bool:
-        return (self.compared > 0 and not self.message and bool(np.isfinite(self.max_relative_error))
-                and self.max_relative_error <= self.tolerance)
+        return (self.compared > 0 and not self.message and bool(np.isfinite(self.verdict_error))
+                and self.verdict_error <= self.tolerance)
+
+    def summary(self) -> str:
+        """What was compared and how closely, for people: never "0.00e+00 at -" for an exact match."""
+        n = f"{self.compared} gradient{'s' if self.compared != 1 else ''}"
+        zeros = ""
+        if self.zeros:
+            zeros = (f"; all {self.zeros} are 0 on both sides, so this point tests only that"
+                     if self.zeros == self.compared else f"; {self.zeros} of them 0 on both sides")
+        if self.max_relative_error == 0:
+            what = (f"{'both' if self.compared == 2 else 'all'} {n} are equal exactly" if self.compared > 1
+                    else f"1 gradient ({self.worst_parameter}): the two values are equal exactly")
+            return f"{what}{zeros} (tolerance {self.tolerance:.0e})"
+        allowance = ""
+        if self.beyond_allowance is not None and self.max_relative_error > self.tolerance:
+            allowance = f", after each difference's own error estimate: {self.beyond_allowance:.2e}"
+        return (f"max relative error {self.max_relative_error:.2e} (at {self.worst_parameter}; {n}{zeros}; "
+                f"tolerance {self.tolerance:.0e}{allowance})")
 
 
 @dataclass(frozen=True)
@@ -67,9 +92,7 @@ class CheckReport:
             if c.message:
                 out.append(f"FAIL {c.trial:<32} vs {c.oracle:<24} {c.message}")
                 continue
-            out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} max relative error {c.max_relative_error:.2e} "
-                       f"(at {c.worst_parameter}; {c.compared} gradient{'s' if c.compared != 1 else ''}; "
-                       f"tolerance {c.tolerance:.0e})")
+            out.append(f"{mark} {c.trial:<32} vs {c.oracle:<24} {c.summary()}")
             if c.note:
                 out.append(f"     note: {c.note}")
         if not self.comparisons:
@@ -98,21 +121,33 @@ def non_finite(ours: dict, theirs: dict) -> str:
     return ""
 
 
-def relative_errors(ours: dict, theirs: dict, floor: float = 1e-8, slack: dict | None = None) -> tuple:
-    """max over names of (|ours - theirs| - slack) / max(|theirs|, |ours|, floor), and the worst name.
-
-    ``slack``: per name, an absolute error the oracle itself may have (finite differences'
-    truncation and rounding error); a non-finite or complex value gives an infinite error.
-    """
-    worst, where = 0.0, "-"
+def error_stats(ours: dict, theirs: dict, floor: float = 1e-8, slack: dict | None = None) -> dict:
+    """The comparison of two {name: value} dicts: ``error``, the largest relative error
+    |ours − theirs| / max(|theirs|, |ours|, floor), at ``at`` (the first name when every error is 0);
+    ``beyond``/``beyond_at``, the same after subtracting each name's ``slack`` (an absolute error
+    the oracle itself may have: finite differences' truncation and rounding), the verdict's number;
+    ``zeros``, how many names are exactly 0 on both sides. A non-finite or complex value gives an
+    infinite error at its name."""
+    worst, where, beyond, beyond_at, zeros = 0.0, None, 0.0, None, 0
     for name, value in ours.items():
         a, b = _real(value), _real(theirs[name])
         if a is None or b is None:
-            return float("inf"), name
-        err = max(abs(a - b) - (slack or {}).get(name, 0.0), 0.0) / max(abs(a), abs(b), floor)
-        if not np.isfinite(err) or err > worst:
-            worst, where = (err if np.isfinite(err) else float("inf")), name
-    return worst, where
+            return {"error": float("inf"), "at": name, "beyond": float("inf"), "beyond_at": name, "zeros": zeros}
+        zeros += a == 0 and b == 0
+        scale = max(abs(a), abs(b), floor)
+        raw = abs(a - b) / scale
+        net = max(abs(a - b) - (slack or {}).get(name, 0.0), 0.0) / scale
+        if where is None or raw > worst:
+            worst, where = raw, name
+        if beyond_at is None or net > beyond:
+            beyond, beyond_at = net, name
+    return {"error": worst, "at": where or "-", "beyond": beyond, "beyond_at": beyond_at or "-", "zeros": zeros}
+
+
+def relative_errors(ours: dict, theirs: dict, floor: float = 1e-8, slack: dict | None = None) -> tuple:
+    """(the verdict's error, its name) of :func:`error_stats`: after each name's ``slack``."""
+    stats = error_stats(ours, theirs, floor, slack)
+    return stats["beyond"], stats["beyond_at"]
 
 
 #: the finite-difference step's scale: h = eps^(1/3) * max(1, |θ|) balances truncation (∝ h²) and rounding (∝ eps/h)
@@ -223,9 +258,9 @@ def input_gradient_comparison(d: Derivation, compiled, params: dict, data: dict,
             key = leaf.name if len(col) == 1 else f"{leaf.name} (example {e + 1})"
             fd[key] = (outputs(params, up)[e] - outputs(params, down)[e]) / (2 * h)
             ours[key] = np.atleast_1d(ours_all[leaf.name])[e]
-    err, where = relative_errors(ours, fd, floor=1e-4)
-    return Comparison("finite differences (inputs)", label, err, where, rtol, compared=len(ours),
-                      message=non_finite(ours, fd))
+    stats = error_stats(ours, fd, floor=1e-4)
+    return Comparison("finite differences (inputs)", label, stats["error"], stats["at"], rtol, compared=len(ours),
+                      message=non_finite(ours, fd), zeros=stats["zeros"])
 
 
 def finite_difference_gradients(loss, params: dict, X, Y, *, step: float = FD_STEP, names_=None,
@@ -343,9 +378,10 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
             if d.graph.mode == "network":
                 with np.errstate(all="ignore"):
                     theirs = trainer_gradients(d, params, X, Y)
-                err, where = relative_errors(ours, theirs)
-                comparisons.append(Comparison("trainer backprop", label, err, where, rtol, compared=len(ours),
-                                              message=bad or non_finite({}, theirs)))
+                stats = error_stats(ours, theirs)
+                comparisons.append(Comparison("trainer backprop", label, stats["error"], stats["at"], rtol,
+                                              compared=len(ours), message=bad or non_finite({}, theirs),
+                                              zeros=stats["zeros"]))
             pick = list(ours)
             if fd_sample is not None and len(pick) > fd_sample:
                 pick = sorted(rng.choice(pick, size=fd_sample, replace=False).tolist())
@@ -354,9 +390,10 @@ def check(d: Derivation, *, trials: int = 3, seed: int = 0, rtol: float = 1e-9, 
                 with np.errstate(all="ignore"):
                     fd = finite_difference_gradients(indep, params, X, Y, names_=pick, errors=slack, kinks=kinks)
                 note = _kink_note(ours, fd, kinks, fd_rtol)
-                err, where = relative_errors({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
-                comparisons.append(Comparison("finite differences", label, err, where, fd_rtol, compared=len(pick),
-                                              message=bad or non_finite({}, fd), note=note))
+                stats = error_stats({k: ours[k] for k in pick}, fd, floor=1e-4, slack=slack)
+                comparisons.append(Comparison("finite differences", label, stats["error"], stats["at"], fd_rtol,
+                                              compared=len(pick), message=bad or non_finite({}, fd), note=note,
+                                              zeros=stats["zeros"], beyond_allowance=stats["beyond"]))
             if d.graph.mode == "graph" and d.graph.inputs:
                 comparisons.append(input_gradient_comparison(d, compiled, params, X, label, rtol=fd_rtol))
     return CheckReport(tuple(comparisons))

@@ -58,8 +58,6 @@ Example, the lecture's 2-2-1 network with every weight and bias 1::
 from __future__ import annotations
 
 import math
-import sys
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -459,7 +457,8 @@ def _as_params(net: Network, params) -> list:
         raise SpecError("parameters: need a list of (W, b) pairs, one per layer after the input") from None
     if len(params) != len(net.layers) - 1:
         raise SpecError(
-            f"parameters: got {len(params)} (W, b) pairs for {len(net.layers) - 1} layers after the input"
+            f"parameters: got {len(params)} (W, b) pair{'' if len(params) == 1 else 's'} for {len(net.layers) - 1} "
+            f"layer{'' if len(net.layers) == 2 else 's'} after the input (one pair per layer)"
         )
     out = []
     for l, pair in enumerate(params, start=1):
@@ -492,7 +491,7 @@ def _as_data(net: Network, X, Y=None):
         X = X.reshape(1, -1)
     M, K = net.layers[0], net.layers[-1]
     if X.ndim != 2 or X.shape[1] != M or X.shape[0] < 1:
-        raise SpecError(f"data x has shape {X.shape}, need (n, {M}): one row of {M} inputs per example")
+        raise SpecError(f"data x has shape {X.shape}, need (n, {M}): one row of {M} input{'' if M == 1 else 's'} per example")
     if not np.all(np.isfinite(X)):
         raise SpecError("data x: every input must be a finite number")
     if Y is None:
@@ -505,7 +504,7 @@ def _as_data(net: Network, X, Y=None):
     if Y.ndim == 1 and Y.size == n * K:
         Y = Y.reshape(n, K)
     if Y.shape != (n, K):
-        raise SpecError(f"data y has shape {Y.shape}, need ({n}, {K}): one row of {K} targets per example")
+        raise SpecError(f"data y has shape {Y.shape}, need ({n}, {K}): one row of {K} target{'' if K == 1 else 's'} per example")
     if not np.all(np.isfinite(Y)):
         raise SpecError("data y: every target must be a finite number")
     return X, Y
@@ -631,39 +630,6 @@ def init_params(layers, seed=0) -> list:
     return params
 
 
-class _ProgressBar:
-    """A one-line bar on a stream, redrawn at most ~100 times: ``[#####.....]  50% epoch 500/1000 loss 0.1234``."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream):
-        self.total = max(total, 1)
-        self.stream = stream
-        self.last_percent = -1
-        self.start = time.monotonic()
-
-    def update(self, epoch: int, loss: float) -> None:
-        percent = int(100 * epoch / self.total)
-        if percent == self.last_percent and epoch != self.total:
-            return
-        self.last_percent = percent
-        filled = int(self.WIDTH * epoch / self.total)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        elapsed = time.monotonic() - self.start
-        self.stream.write(
-            f"\r[{bar}] {percent:3d}% epoch {epoch}/{self.total} loss {loss:.6g} ({elapsed:.1f} s)"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
-
-
-# Auto progress: only when stderr is a terminal and the run has at least this many updates.
-PROGRESS_MIN_STEPS = 20_000
-
-
 def _check_training_options(learning_rate, epochs, batch_size, n):
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating, np.integer)) \
             or not math.isfinite(learning_rate) or learning_rate <= 0:
@@ -677,15 +643,17 @@ def _check_training_options(learning_rate, epochs, batch_size, n):
     return min(int(batch_size), n)
 
 
-def train(net: Network, params, X, Y, learning_rate, epochs, batch_size=None, seed=0, progress=None) -> TrainResult:
+def train(net: Network, params, X, Y, learning_rate, epochs, batch_size=None, seed=0,
+          on_epoch: Optional[Callable[[int, float], None]] = None) -> TrainResult:
     """Gradient descent: for each epoch, shuffle the examples with ``default_rng(seed)`` (one
     permutation per epoch, only when mini-batching), split them into batches of ``batch_size``
     (the last one may be smaller; full batch when ``None``), and for each batch apply
     ``W ← W − α dW``, ``b ← b − α db`` with the gradient of the loss reduced over that batch.
 
     ``loss_history`` holds the full-data loss before training and after every epoch.
-    ``progress``: ``True``/``False`` forces the bar on stderr on/off; ``None`` shows it only
-    when stderr is a terminal and the run has at least ``PROGRESS_MIN_STEPS`` updates.
+    ``on_epoch(epoch, loss)``, when given, is called after every epoch with the epoch (1 ..
+    ``epochs``) and that full-data loss (the trainer prints nothing itself: the ``train`` command
+    drives its progress bar from this hook).
     The input ``params`` are not modified. Raises ``SpecError`` if the loss stops being finite
     (the learning rate is too large)."""
     params = _as_params(net, params)
@@ -693,40 +661,31 @@ def train(net: Network, params, X, Y, learning_rate, epochs, batch_size=None, se
     n = X.shape[0]
     batch = _check_training_options(learning_rate, epochs, batch_size, n)
     learning_rate = float(learning_rate)
-    batches_per_epoch = -(-n // batch)
-    if progress is None:
-        isatty = getattr(sys.stderr, "isatty", None)
-        progress = bool(isatty and isatty()) and epochs * batches_per_epoch >= PROGRESS_MIN_STEPS
-    bar = _ProgressBar(epochs, sys.stderr) if progress else None
 
     rng = np.random.default_rng(seed)
     params = [(W.copy(), b.copy()) for W, b in params]
     history = [_loss(net, params, X, Y)]
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(1, epochs + 1):
-                order = rng.permutation(n) if batch < n else None
-                for start in range(0, n, batch):
-                    if order is None:
-                        Xb, Yb = X, Y
-                    else:
-                        rows = order[start:start + batch]
-                        Xb, Yb = X[rows], Y[rows]
-                    grads = _gradients(net, params, Xb, Yb)
-                    params = [
-                        (gradient_descent_update(W, dW, learning_rate), gradient_descent_update(b, db, learning_rate))
-                        for (W, b), (dW, db) in zip(params, grads)
-                    ]
-                loss = _loss(net, params, X, Y)
-                if not math.isfinite(loss) or not all(np.all(np.isfinite(W)) and np.all(np.isfinite(b)) for W, b in params):
-                    raise SpecError(
-                        f"training diverged at epoch {epoch} (loss {loss!r}); lower training learning_rate"
-                        f" (now {learning_rate:g})"
-                    )
-                history.append(loss)
-                if bar is not None:
-                    bar.update(epoch, loss)
-    finally:
-        if bar is not None:
-            bar.close()
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n) if batch < n else None
+            for start in range(0, n, batch):
+                if order is None:
+                    Xb, Yb = X, Y
+                else:
+                    rows = order[start:start + batch]
+                    Xb, Yb = X[rows], Y[rows]
+                grads = _gradients(net, params, Xb, Yb)
+                params = [
+                    (gradient_descent_update(W, dW, learning_rate), gradient_descent_update(b, db, learning_rate))
+                    for (W, b), (dW, db) in zip(params, grads)
+                ]
+            loss = _loss(net, params, X, Y)
+            if not math.isfinite(loss) or not all(np.all(np.isfinite(W)) and np.all(np.isfinite(b)) for W, b in params):
+                raise SpecError(
+                    f"training diverged at epoch {epoch} (loss {loss!r}); lower training learning_rate"
+                    f" (now {learning_rate:g})"
+                )
+            history.append(loss)
+            if on_epoch is not None:
+                on_epoch(epoch, loss)
     return TrainResult(params=params, loss_history=history)

@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except SymbackpropError as exc:
-        print(f"symbackprop: error: {exc}", file=sys.stderr)
+        print(f"symbackprop: error: {getattr(exc, 'cli_message', exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("symbackprop: interrupted (Ctrl-C); nothing more was written", file=sys.stderr)

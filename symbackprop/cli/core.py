@@ -181,7 +181,8 @@ def run_grad(args) -> int:
         out = report.get("output")
         loss = _shown_value(report["loss"])
         if out is None:
-            print(f"loss ({report['reduction']} over {report['n_examples']}): {loss}")
+            n = report["n_examples"]
+            print(f"J ({report['reduction']} of the loss over {n} example{'' if n == 1 else 's'}) = {loss}")
         else:
             print(f"{out} = {loss}" if report["n_examples"] == 1 else
                   f"{out} ({report['reduction']} over {report['n_examples']} examples) = {loss}")
@@ -221,14 +222,15 @@ def run_check(args) -> int:
                                  + tuple(replace(c, trial="matrix: " + c.trial) for c in report.comparisons))
     else:
         report = check(derive(spec), trials=args.trials, seed=args.seed)
-    if sum(getattr(c, "compared", 1) for c in report.comparisons) == 0:
+    if sum(c.compared for c in report.comparisons) == 0:
         raise SymbackpropError(f"{spec.source}: nothing to check: the output depends on no parameter and no input "
                                "(give [graph].parameters or inputs in the equations)")
     if args.json:
         print(json_text({"ok": report.ok, "comparisons": [
             {"oracle": c.oracle, "trial": c.trial, "max_relative_error": c.max_relative_error, "message": c.message or None,
              "worst_parameter": c.worst_parameter, "tolerance": c.tolerance, "ok": c.ok,
-             "compared": getattr(c, "compared", 1)}
+             "compared": c.compared, "zeros": c.zeros, "beyond_allowance": c.beyond_allowance,
+             "summary": c.message or c.summary()}
             for c in report.comparisons]}, indent=2))
     else:
         for line in report.lines():
@@ -273,8 +275,7 @@ def run_train(args) -> int:
     else:
         X, Y = md.spec_data()
         start = md.spec_matrices
-    result = trainer.train(net, start, X, Y, learning_rate=lr, epochs=epochs,
-                           batch_size=spec.training.batch_size, seed=spec.training.seed, progress=args.progress)
+    result = _train_with_bar(trainer, net, start, X, Y, lr, epochs, spec.training, args.progress)
     params = from_matrices(d, result.params) if shared else compile_matrix_gradients(md).module.from_matrices(result.params)
     if args.plot:
         from ..lessons.plots import loss_curve
@@ -284,10 +285,35 @@ def run_train(args) -> int:
         print(json_text({"loss_history": [float(v) for v in result.loss_history], "parameters": params}))
     else:
         hist = result.loss_history
-        print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epochs (learning rate {lr:g})")
+        print(f"loss: {hist[0]:.6g} -> {hist[-1]:.6g} after {epochs} epoch{'' if epochs == 1 else 's'} (learning rate {lr:g})")
         for k, v in params.items():
             print(f"  {k} = {v:.6g}")
+    if args.plot:  # like every other writer; on stderr with --json, so stdout stays one JSON document
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+#: without --progress/--no-progress the bar shows only on a terminal and for at least this many updates
+PROGRESS_MIN_STEPS = 20_000
+
+
+def _train_with_bar(trainer, net, start, X, Y, lr, epochs, training, wanted):
+    """``trainer.train`` with the shared progress bar (symbackprop.progress) driven by its
+    ``on_epoch`` hook: one step per epoch, the loss after it as the bar's postfix, on stderr."""
+    from ..progress import progress
+
+    n = len(X)
+    size = training.batch_size
+    batch = min(size, n) if isinstance(size, int) and not isinstance(size, bool) and size >= 1 else n
+    if wanted is None and epochs * -(-n // max(batch, 1)) < PROGRESS_MIN_STEPS:
+        wanted = False  # a short run: no bar even on a terminal
+    with progress(total=epochs, desc="training", unit="epoch", enabled=wanted) as bar:
+        def on_epoch(epoch, loss):
+            bar.set_postfix_str(f"loss {loss:.6g}", refresh=False)
+            bar.update()
+
+        return trainer.train(net, start, X, Y, learning_rate=lr, epochs=epochs, batch_size=training.batch_size,
+                             seed=training.seed, on_epoch=on_epoch)
 
 
 def run_export(args) -> int:

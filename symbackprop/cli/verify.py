@@ -153,9 +153,8 @@ def run_verify(args) -> int:
 
 def run_grade(args) -> int:
     """Grade every row; exit 0 when the batch ran (whatever the verdicts), 2 on invalid input."""
-    progress = args.progress
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    progress = args.progress  # None: only on a terminal (grade_rows decides)
+    shown = progress if progress is not None else bool(getattr(sys.stderr, "isatty", lambda: False)())
     if args.output:
         from ..fileio import check_writable, refuse_inputs
 
@@ -175,8 +174,9 @@ def run_grade(args) -> int:
         print(summary_text(report), file=sys.stderr)
     else:
         sys.stdout.write(text)
-    if seconds is not None and progress:
+    if seconds is not None and shown:
         n = max(report["summary"]["total"], 1)
-        print(f"graded {report['summary']['total']} answers in {seconds:.1f} s "
+        total = report["summary"]["total"]
+        print(f"graded {total} answer{'s' if total != 1 else ''} in {seconds:.1f} s "
               f"({1000 * seconds / n:.0f} ms each; at most {ANSWER_SECONDS:g} s per answer)", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import NotSupportedError, SymbackpropError
 from ..ops.losses import reduction_factor
 from ..derivation.numeric import numeric
+from .printers import LectureLatexPrinter
 
 
 PACKAGES = (
@@ -412,7 +413,9 @@ class Notation:
 
     # expressions
     def latex(self, expr, **kw) -> str:
-        return sympy.latex(expr, symbol_names=self.symbol_names, **kw)
+        """``expr`` in the lectures' LaTeX (:class:`~symbackprop.render.printers.LectureLatexPrinter`):
+        ŷ and y, positive terms first (½(y − ŷ)²), ŷ(1 − ŷ), \\tanh(z), fractions."""
+        return LectureLatexPrinter(self.symbol_names, kw).doprint(expr)
 
     def factor(self, expr) -> str:
         """An expression as a factor of a product (parenthesized when it is a sum or negative)."""
@@ -447,7 +450,7 @@ class Notation:
                 text, ex = self.number(s, numbers[s], decimals)
                 exact = exact and ex
                 sn[s] = _paren(text)
-        return _tidy(sympy.latex(expr, symbol_names=sn, mul_symbol="dot", **kw)), exact
+        return _tidy(LectureLatexPrinter(sn, kw, numbers=True).doprint(expr)), exact
 
 
 _DOUBLE_PAREN = re.compile(r"\\left\(\((-[^()]*)\)\s*\\right\)")

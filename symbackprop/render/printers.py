@@ -19,9 +19,11 @@ Example::
 """
 from __future__ import annotations
 
+import unicodedata
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.str import StrPrinter
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -55,6 +57,8 @@ class TextPrinter(StrPrinter):
         if name is not None:
             return name
         head, sep, tail = expr.name.partition("_")   # a Greek name is its letter: lambda → λ, theta_{0} → θ_{0}
+        if len(head) == 4 and head.endswith("hat") and head[0].isalpha():   # yhat → ŷ, as LaTeX writes \hat{y}
+            return unicodedata.normalize("NFC", head[0] + "\u0302") + sep + tail
         return GREEK.get(head, head) + sep + tail
 
     _print_Dummy = _print_Symbol
@@ -230,16 +234,31 @@ def output_names(graph) -> dict:
 
 
 class LectureLatexPrinter(LatexPrinter):
-    r"""SymPy's LaTeX printer with the lectures' habits: ``\hat{y}`` and ``y``, positive terms first
-    (``y - \hat{y}``), ``\cdot`` between factors, plain parentheses (no ``\left( \right)``)."""
+    r"""SymPy's LaTeX printer with the lectures' habits, for every LaTeX face (documents, worksheets,
+    Markdown, feedback):
 
-    def __init__(self, names: dict | None = None, settings: dict | None = None):
+    - ``\hat{y}`` and ``y`` (or any ``names``); other symbols as SymPy writes them (``\lambda``);
+    - positive terms first: ``y - \hat{y}``, ``1 - a``, so ½(y − ŷ)² reads in the loss's written order;
+    - a fraction coefficient in front (``\frac{1}{2} (y - \hat{y})^{2}``), an integer one juxtaposed
+      (``2 x``), ``\cdot`` between factors, but a group right after a letter: ``\hat{y}(1 - \hat{y})``
+      (σ′ = ŷ(1 − ŷ)); after a number (``0.53 \cdot (1 - 0.53)``) or a parenthesis the ``\cdot`` stays;
+    - functions with their arguments in parentheses: ``\tanh(z)``, ``\log(\hat{y})``, ``\sigma(z)``.
+
+    Parentheses are written ``\left( \right)``: :func:`latex` makes them all plain (Markdown,
+    feedback), the documents keep them only around something tall (``render.latex_parts.plain_parentheses``).
+    """
+
+    def __init__(self, names: dict | None = None, settings: dict | None = None, numbers: bool = False):
         shown = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in (names or {}).items()}
         self._shown = {n: _LATEX_NAMES.get(v, v) for n, v in shown.items()}
+        self._numbers = numbers   # names are numbers (an expression with its values): \cdot between all factors
         super().__init__({"mul_symbol": "dot", **(settings or {})})
 
     def _print_Symbol(self, expr, style="plain"):
-        return self._shown.get(expr.name, expr.name)
+        shown = self._shown.get(expr.name)
+        return shown if shown is not None else super()._print_Symbol(expr, style)
+
+    _print_Dummy = _print_Symbol
 
     def _print_Add(self, expr, order=None):
         terms = list(expr.as_ordered_terms())
@@ -249,7 +268,7 @@ class LectureLatexPrinter(LatexPrinter):
             if _is_negative(t):
                 body = self._print(-t)
                 if (-t).is_Add:
-                    body = f"({body})"
+                    body = self._add_parens(body)
                 out += f" - {body}" if i else f"-{body}"
             else:
                 body = self._print(t)
@@ -258,28 +277,68 @@ class LectureLatexPrinter(LatexPrinter):
 
     def _print_Mul(self, expr):
         coeff, rest = expr.as_coeff_Mul()
-        no_denominator = all(not (f.is_Pow and f.exp.is_negative) for f in sympy.Mul.make_args(rest))
-        if coeff.is_Rational and coeff.q != 1 and rest != 1 and no_denominator:
-            sign = "-" if coeff < 0 else ""
+        if _is_negative(expr) and coeff.is_Rational:
+            body = self._print(-expr)
+            return "-" + (self._add_parens(body) if (-expr).is_Add else body)
+        no_denominator = all(not (f.is_Pow and f.exp.is_Rational and f.exp.is_negative)
+                             for f in sympy.Mul.make_args(rest))
+        if not no_denominator:  # \frac{numerator}{denominator}, each a product printed as above
+            top, bottom = [sympy.Integer(coeff.p)], [sympy.Integer(coeff.q)]
+            for f in sympy.Mul.make_args(rest):
+                if f.is_Pow and f.exp.is_Rational and f.exp.is_negative:
+                    bottom.append(f.base ** -f.exp)
+                else:
+                    top.append(f)
+            return rf"\frac{{{self._print(sympy.Mul(*top))}}}{{{self._print(sympy.Mul(*bottom))}}}"
+        if coeff.is_Rational and coeff.q != 1 and rest != 1:
             body = self._print(rest)
             if rest.is_Add:
-                body = f"({body})"
-            return rf"{sign}\frac{{{abs(coeff.p)}}}{{{coeff.q}}} {body}"
-        return super()._print_Mul(expr)
+                body = self._add_parens(body)
+            return rf"\frac{{{coeff.p}}}{{{coeff.q}}} {body}"
+        out = ""
+        for f in sympy.Mul.make_args(rest) if rest.is_Mul else [rest]:
+            piece = self.parenthesize(f, PRECEDENCE["Mul"], strict=False) if f.is_Add else self._print(f)
+            joint = r" \cdot " if self._numbers else _joint(out, piece, bool(f.is_Add))
+            out = piece if not out else out + joint + piece
+        if coeff == 1:
+            return out
+        joint = r" \cdot " if self._numbers else _joint("1", out, False, coefficient=True)
+        return self._print(coeff) + joint + out
 
     def _add_parens(self, s) -> str:
-        return f"({s})"
+        return rf"\left({s}\right)"
 
     def _add_parens_lspace(self, s) -> str:
-        return f"({s})"
+        return rf"\left({s}\right)"
 
     def _print_Function(self, expr, exp=None):
         name = type(expr).__name__
-        if name in _LATEX_FUNCTIONS:
+        if name in _LATEX_FUNCTIONS or (name in accepted_latex_functions and len(expr.args) == 1):
             args = ", ".join(self._print(a) for a in expr.args)
-            head = _LATEX_FUNCTIONS[name]
-            return f"{head}^{{{exp}}}({args})" if exp else f"{head}({args})"
+            head = _LATEX_FUNCTIONS.get(name, "\\" + name)
+            return (rf"{head}^{{{exp}}}" if exp else head) + self._add_parens(args)
         return super()._print_Function(expr, exp)
+
+    def _print_log(self, expr, exp=None):
+        if len(expr.args) != 1:
+            return super()._print_log(expr, exp)
+        return (rf"\log^{{{exp}}}" if exp else r"\log") + self._add_parens(self._print(expr.args[0]))
+
+
+def _joint(left: str, right: str, group: bool, coefficient: bool = False) -> str:
+    r"""What stands between two printed factors: nothing before a group that follows a letter
+    (``\hat{y}(1 - \hat{y})``), a space between letters as the lectures write them (``q z``,
+    ``2 x y``, ``y \log(\hat{y})``), and ``\cdot`` wherever a number meets a number or a
+    parenthesis (``0.53 \cdot (1 - 0.53)``, ``2 \cdot (-0.5)``, ``(1 - y) \cdot (1 - \hat{y})``)."""
+    numeric_left = left[-1:].isdigit() or left[-1:] == "." or left[-1:] == ")" and group
+    numeric_right = right[:1].isdigit() or right[:1] in "(-." or right.startswith(r"\frac")
+    if coefficient:
+        return r" \cdot " if numeric_right else " "
+    if group and not numeric_left:
+        return ""
+    if numeric_left and (group or numeric_right or right.startswith(r"\left(")) or numeric_right:
+        return r" \cdot "
+    return " "
 
 
 _LATEX_NAMES = {"ŷ": r"\hat{y}"}

@@ -204,7 +204,7 @@ def _exact(value: Any, where: _Where, place: str) -> sympy.Rational:
     """An exact Rational for a TOML number: finite and at most ``MAX_MAGNITUDE`` (1e15) in size,
     floats as for whole numbers."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise where.error(place, f"expected a number, got {_short(value)}")
+        raise where.error(place, f"expected a number (such as 2 or 0.5), got {_got(value)}")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise where.error(place, f"expected a finite number, got {value!r}")
@@ -221,6 +221,19 @@ def _short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _got(value) -> str:
+    """A TOML value as a message names it: true/false as TOML writes them, text quoted, a list or a table by kind."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (true and false are not numbers)"
+    if isinstance(value, str):
+        return f"the text {_short(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return _short(value)
+
+
 def _check_keys(table: dict, allowed, where: _Where, place: str):
     if not isinstance(table, dict):
         raise where.error(place, f"expected a table, got {type(table).__name__}")
@@ -234,7 +247,7 @@ def _check_keys(table: dict, allowed, where: _Where, place: str):
 
 def _int(value, where, place, lo, hi) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise where.error(place, f"expected a whole number, got {value!r}")
+        raise where.error(place, f"expected a whole number from {lo} to {hi}, got {_got(value)}")
     if not lo <= value <= hi:
         raise where.error(place, f"{value} is out of range (allowed: {lo} to {hi})")
     return value

@@ -43,13 +43,13 @@ def read_answers(path) -> list[dict]:
 
 def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     """Rows from CSV text; the header must name ``student``, ``wrt`` and ``answer``."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # strict: a broken quote is an error, not a merged field
     try:
         header = next(reader)
     except StopIteration:
         raise SpecError(f"{source}: empty file; expected a header 'student,wrt,answer'") from None
     except csv.Error as exc:
-        raise SpecError(f"{source}: line 1: {exc}") from None
+        raise SpecError(f"{source}: line 1 (the header): {_malformed(exc, _unclosed(exc), header=True)}") from None
     columns = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
@@ -58,15 +58,21 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
     index = {c: columns.index(c) for c in REQUIRED_COLUMNS}
     rows = []
     row_no = 0
+    offset = 0  # lines before the reader's text (after an unclosed quote, the reader starts again below it)
     while True:
+        start = offset + reader.line_num + 1  # the line this record starts on (a quoted field may span lines)
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             row_no += 1
+            spanned = _unclosed(exc) or offset + reader.line_num > start  # a quote that runs past its line
             rows.append({"row": row_no, "student": "", "wrt": "", "answer": None,
-                         "error": f"{source}: line {reader.line_num}: {exc}"})
+                         "error": f"{source}: line {start}: {_malformed(exc, spanned)}"})
+            if spanned:  # read on from the next line, as if the broken line had ended there
+                offset = start
+                reader = csv.reader(io.StringIO("".join(text.splitlines(True)[start:]), newline=""), strict=True)
             continue
         if not record or all(not cell.strip() for cell in record):
             continue
@@ -78,50 +84,40 @@ def parse_answers_csv(text: str, *, source: str = "<answers>") -> list[dict]:
             i = index[c]
             row[c] = record[i] if i < len(record) else None
         if row["answer"] is None:
-            row["error"] = f"{source}: line {reader.line_num}: the row has no 'answer' column"
+            row["error"] = (f"{source}: line {start}: malformed CSV row: {len(record)} field"
+                            f"{'s' if len(record) != 1 else ''} for the {len(columns)} columns {', '.join(columns)}, "
+                            "so it has no answer")
         elif len(record) > len(columns):
-            row["error"] = (f"{source}: line {reader.line_num}: {len(record)} fields for {len(columns)} columns; "
+            row["error"] = (f"{source}: line {start}: {len(record)} fields for {len(columns)} columns; "
                             f"a field that contains a comma must be in double quotes, e.g. \"w^{{1}}_{{1,1}}\"")
         rows.append(row)
     return rows
 
 
-class _Progress:
-    """``grading [#####.....] 12/40`` on stderr, redrawn in place."""
-
-    def __init__(self, total: int, stream, width: int = 30):
-        self.total, self.stream, self.width = max(total, 1), stream, width
-        self.last = -1
-
-    def update(self, done: int):
-        filled = self.width * done // self.total
-        if filled == self.last and done != self.total:
-            return
-        self.last = filled
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\rgrading [{bar}] {done}/{self.total}")
-        if done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+def _wanted(progress):
+    """``progress``: True/False forces the bar on stderr on/off; None shows it only on a terminal."""
+    return None if progress is None else bool(progress)
 
 
 def grade_rows(checker: AnswerChecker, rows, *, progress=False, stream=None, budget: float | None = None,
                clock=time.monotonic, accept_numbers: bool = False) -> dict:
     """Check every row; ``{"results": [...], "summary": {...}}``.  A bad row never stops the batch.
 
+    ``progress``: the shared bar (:mod:`symbackprop.progress`) on ``stream`` (stderr): True/False
+    force it on/off, None shows it only on a terminal.
     ``budget``: seconds for the whole batch; once spent, the remaining rows get the verdict
     ``"not checked: time budget"`` (never a hang; each answer also has its own per-answer budget).
     """
+    from ..progress import progress as bar_for
+
     rows = list(rows)
-    stream = stream if stream is not None else sys.stderr
-    bar = _Progress(len(rows), stream) if progress else None
     memo = _VerdictMemo(checker, accept_numbers)
     results = []
     deadline = None if budget is None else clock() + budget
-    for k, row in enumerate(rows, start=1):
-        results.append(_grade_row(memo, row, deadline, budget, clock))
-        if bar is not None:
-            bar.update(k)
+    with bar_for(len(rows), desc="grading", unit="answer", enabled=_wanted(progress), stream=stream) as bar:
+        for row in rows:
+            results.append(_grade_row(memo, row, deadline, budget, clock))
+            bar.update()
     return {"results": results, "summary": summarize(results)}
 
 
@@ -171,9 +167,9 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from ..progress import progress as bar_for
+
     rows = list(rows)
-    stream = stream if stream is not None else sys.stderr
-    bar = _Progress(len(rows), stream) if progress else None
     deadline = None if budget is None else time.monotonic() + budget
     size = max(20, -(-len(rows) // (jobs * 8)))
     chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
@@ -182,19 +178,38 @@ def grade_rows_parallel(spec_path, rows, jobs: int, *, progress=False, stream=No
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(), initializer=_init_worker,
                              initargs=(str(spec_path), deadline, budget, accept_numbers)) as pool:
         futures = [pool.submit(_grade_chunk, chunk) for chunk in chunks]
-        for chunk, future in zip(chunks, futures):
-            try:
-                part = future.result()
-            except BrokenProcessPool:
-                if local is None:
-                    from ..verify.checker import checker_for_spec
+        # the bar after the workers are forked (tqdm's monitor is a thread; fork wants none)
+        with bar_for(len(rows), desc="grading", unit="answer", enabled=_wanted(progress), stream=stream) as bar:
+            for chunk, future in zip(chunks, futures):
+                try:
+                    part = future.result()
+                except BrokenProcessPool:
+                    if local is None:
+                        from ..verify.checker import checker_for_spec
 
-                    local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
-                part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
-            results.extend(part)
-            if bar is not None:
-                bar.update(len(results))
+                        local = _VerdictMemo(checker_for_spec(spec_path), accept_numbers)
+                    part = [_grade_row(local, row, deadline, budget, time.monotonic) for row in chunk]
+                results.extend(part)
+                bar.update(len(part))
     return {"results": results, "summary": summarize(results)}
+
+
+def _unclosed(exc: csv.Error) -> bool:
+    text = str(exc)
+    return "end of data" in text or "EOF" in text
+
+
+def _malformed(exc: csv.Error, spanned: bool = False, header: bool = False) -> str:
+    """What a CSV syntax error means for the person who wrote the file."""
+    text = str(exc)
+    if spanned:
+        return ("malformed CSV: a double quote opened on this line is not closed on it"
+                + ("" if header else " (the rows below are read from the next line on)")
+                + "; close it, e.g. \"w^{1}_{1,1}\", or remove it")
+    if "expected after" in text:
+        return ("malformed CSV: text after a closing double quote; put the whole field in quotes and write a "
+                "quote inside it as two (\"\")")
+    return f"malformed CSV: {text}"
 
 
 class _VerdictMemo:
@@ -312,7 +327,7 @@ def results_csv(report: dict) -> str:
 
 def summary_text(report: dict) -> str:
     s = report["summary"]
-    lines = [f"{s['total']} answers: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"
+    lines = [f"{s['total']} answer{'' if s['total'] == 1 else 's'}: {s[CORRECT]} correct, {s[INCORRECT]} incorrect, {s[UNPARSEABLE]} unparseable"
              + (f", {s[NOT_CHECKED]} not checked (time budget)" if s.get(NOT_CHECKED) else "")]
     if s["mistakes"]:
         lines.append("mistakes: " + ", ".join(f"{k} {v}" for k, v in s["mistakes"].items()))
@@ -336,7 +351,9 @@ def write_atomically(path, text: str, *, force: bool = False) -> None:
     try:
         write_atomic(path, text, force=force)
     except SymbackpropError as exc:
-        raise SpecError(str(exc)) from None
+        error = SpecError(str(exc))
+        error.cli_message = getattr(exc, "cli_message", str(exc))  # --force on the command line
+        raise error from None
 
 
 def grade_file(spec_path, answers_path, *, progress=False, stream=None, budget: float | None = BATCH_SECONDS,
@@ -449,7 +466,7 @@ def benchmark(spec_path="derivations/lecture_2_2_1.toml", n: int = 1000, seed: i
         "median_ms": round(1000 * times[len(times) // 2], 2), "p90_ms": round(1000 * times[int(0.9 * len(times))], 2),
         "max_ms": round(1000 * times[-1], 2), "summary": summarize(results),
     }
-    stream.write(f"graded {n} answers in {total:.2f} s (setup {setup:.2f} s): median {out['median_ms']} ms, "
+    stream.write(f"graded {n} answer{'' if n == 1 else 's'} in {total:.2f} s (setup {setup:.2f} s): median {out['median_ms']} ms, "
                  f"p90 {out['p90_ms']} ms, max {out['max_ms']} ms; "
                  f"{out['summary']['correct']} correct, {out['summary']['incorrect']} incorrect, "
                  f"{out['summary']['unparseable']} unparseable\n")

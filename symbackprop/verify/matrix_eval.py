@@ -30,6 +30,7 @@ from ..derivation.matrix_form import (
     Transpose,
 )
 from ..ops import functions
+from ..ops.activations import ELEMENTWISE
 from .exact import _Kink, _Undefined, ExactPoint, Value
 
 
@@ -188,6 +189,8 @@ class _Evaluator:
             return p.exp(v)
         if name == "log":
             return p.log(v)
+        if name not in ("relu", "step", "leaky_relu", "leaky_step"):
+            return self._registered(name, v)
         s = v.sign()
         if s == 0:
             raise _Kink()
@@ -200,7 +203,20 @@ class _Evaluator:
             return v if s > 0 else v * slope
         if name == "leaky_step":
             return Value.rational(1 if s > 0 else slope)
-        raise _Undefined(f"no exact rule for {name}")  # pragma: no cover - every FUNCTIONS key is above
+        raise _Undefined(f"no exact rule for {name}")  # pragma: no cover - every sign-read key is above
+
+    def _registered(self, name, v):
+        """Any other registry function (elu, silu, …) through its elementary form (exp, log,
+        Piecewise; ``ops.functions``), evaluated exactly at ``v`` like the index reader does."""
+        entry = ELEMENTWISE.get(name)
+        elementary = getattr(entry.function, "elementary", None) if entry is not None else None
+        if elementary is None:
+            raise _Undefined(f"no exact rule for {name}")
+        t = sympy.Dummy("t", real=True)
+        point = self.p.sibling({})
+        point.values = dict(self.p.values)
+        point.values[t] = v
+        return point.evaluate(elementary(t))
 
     def ev(self, e):
         if isinstance(e, Mat):

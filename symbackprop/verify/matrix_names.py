@@ -10,19 +10,32 @@ import re
 import sympy
 from lark import Token, Tree
 
-from ..derivation.matrix_form import Apply, Hadamard, HadamardDiv, Mat, RowSum, Scalar, Sub, Transpose
+from ..derivation.matrix_form import Apply, HadamardDiv, Mat, RowSum, Scalar, Transpose
+from ..derivation.matrix_rules import ACTIVATION_RULES
 from ..errors import did_you_mean
 from ..grammar.notation import ONES_NAME
 from ..grammar.parser import MAX_SCRIPTS
 from ..grammar.vocabulary import ALL_FUNCTIONS as SCALAR_FUNCTIONS
-from .matrix_eval import Elementwise, OnesVector, Power
+from ..ops.activations import ACTIVATIONS, ELEMENTWISE, answer_spellings
+from .matrix_eval import Elementwise, OnesVector
 
 
-_FUNCTION_NAMES = {
-    "sigma": "sigmoid", "sigmoid": "sigmoid", "σ": "sigmoid", "tanh": "tanh", "relu": "relu", "ReLU": "relu",
-    "ReLu": "relu", "softplus": "softplus", "leaky_relu": "leaky_relu", "lrelu": "leaky_relu",
-    "LReLU": "leaky_relu", "exp": "exp", "log": "log", "ln": "log",
-}
+#: spellings the registry does not list (the lectures' shorthands and other courses')
+_ALIASES = {"sigma": "sigmoid", "σ": "sigmoid", "ReLu": "relu", "lrelu": "leaky_relu", "LReLU": "leaky_relu",
+            "exp": "exp", "log": "log", "ln": "log"}
+
+
+def _function_names() -> dict:
+    """``{spelling: registry name}`` for every elementwise activation of ``ops`` (elu, silu, … as
+    soon as they are registered), plus the shorthands above."""
+    by_function = {act.function: name for name, act in ACTIVATIONS.items()}
+    out = {spelled: by_function[f] for spelled, f in answer_spellings().items()
+           if by_function.get(f) in ELEMENTWISE}
+    out.update(_ALIASES)
+    return out
+
+
+_FUNCTION_NAMES = _function_names()
 
 
 #: names of the cost J (the reduced loss) in the courses' notations: J, C, E, \mathcal{L}
@@ -220,8 +233,9 @@ class _MatrixNames:
         arg = self.build(node.children[-1])
         if name is None and not isinstance(arg, Scalar):
             hint = "; for tanh′ write 1 - \\tanh^2(z_1) or 1 - a_1 \\odot a_1" if spelled in ("sech", "cosh") else ""
-            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there: \\sigma, \\tanh, relu, "
-                            f"softplus, leaky_relu, \\exp, \\log, entry by entry){hint}", node)
+            known = ", ".join(sorted({k for k in _FUNCTION_NAMES if k.isascii()}, key=str.lower))
+            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known}){hint}",
+                            node)
         if primes > 1:
             raise self.fail("matrix notation takes one derivative of a function, as in \\sigma'(z_1)", node)
         if isinstance(arg, Scalar):
@@ -245,26 +259,20 @@ class _MatrixNames:
             raise self.fail("g' (or f') is the derivative of a layer's activation at its pre-activation; "
                             "write it as g'(z_1)", node)
         name = self.c.md.activations[layer - 1]
-        if name not in ("sigmoid", "tanh", "relu", "leaky_relu", "softplus"):
+        rule = ACTIVATION_RULES.get(name)
+        if rule is None or rule.derivative is None or ACTIVATIONS[name].layerwise:
             raise self.fail(f"g'(z_{layer}): layer {layer} has the activation {name}; write its derivative out", node)
         return self._derivative_of(name, arg)
 
     def _derivative_of(self, name, arg):
-        # g'(A) entry by entry
-        if name == "sigmoid":
-            s = Apply("sigmoid", arg)
-            return Hadamard(s, Sub(Scalar(sympy.S.One), s))
-        if name == "tanh":
-            return Sub(Scalar(sympy.S.One), Power(Apply("tanh", arg), 2))
-        if name == "relu":
-            return Apply("step", arg)
-        if name == "leaky_relu":
-            return Apply("leaky_step", arg)
-        if name == "softplus":
-            return Apply("sigmoid", arg)
+        """g'(A) entry by entry: the registry's derivative (written once in a and z, σ′ = a(1 − a))
+        lifted elementwise with a = g(A) and z = A; exp′ = exp, log′ = 1/x."""
         if name == "exp":
             return Elementwise("exp", arg)
-        return HadamardDiv(Scalar(sympy.S.One), arg)  # log' = 1/x
+        if name == "log":
+            return HadamardDiv(Scalar(sympy.S.One), arg)  # log' = 1/x
+        lifted = ACTIVATION_RULES[name].derivative(arg, Apply(name, arg))
+        return Scalar(sympy.S.One) if lifted is None else lifted
 
     def _indicator(self, node):
         r"""``\mathbb{1}[z_2 > 0]``, ``[z_2 > 0]``: ReLU′ entry by entry (the unit step of the difference)."""

@@ -1,4 +1,10 @@
-r"""Worksheets with answer keys, generated like the lecture notes' self-assessment.
+r"""Worksheets with answer keys in the lecture notes' index notation, and the worksheets' entry point.
+
+This module is the per-scalar *view* (:class:`IndexView`) of the one worksheet builder
+(:mod:`~symbackprop.worksheets.builder`, which lays out the sheet and the key), and the public
+entry point for both notations: :func:`worksheet`, :func:`variant_numbers` and
+:func:`write_worksheets` hand a ``notation = "matrix"`` spec to the matrix view
+(:mod:`~symbackprop.worksheets.matrix`).
 
 A worksheet for a spec holds
 
@@ -15,7 +21,7 @@ A worksheet for a spec holds
 
 Randomized variants keep the derivation and change the numbers: small whole-number inputs,
 weights, biases and targets, chosen so that the hidden pre-activations are whole numbers in
-[-4, 4] (a table of \sigma is printed) and no answer is trivially 0; all variants are distinct and
+[-4, 4] (a table of \sigma or tanh is printed) and no answer is trivially 0; all variants are distinct and
 reproducible from the seed (``random.Random(seed)``). The same spec and seed give
 byte-identical files.
 
@@ -26,9 +32,7 @@ Options in the spec's ``[worksheet]`` table:
 """
 from __future__ import annotations
 
-import os
 import random
-from dataclasses import dataclass
 
 import sympy
 
@@ -36,44 +40,34 @@ from ..spec import names
 from ..derivation.chain_rule import Derivation
 from ..errors import SpecError, SymbackpropError
 from ..derivation.graph import INPUT, PARAMETER
-from ..ops.losses import get_loss
 from ..derivation.numeric import is_finite_number
 from ..render.latex import (
     Evaluation,
     Numbers,
     Renderer,
-    _header_comment,
     _title,
-    format_number,
-    preamble,
     tex_escape,
 )
-from ..render.tikz import drawing, tikz_packages
-from .choices import CAPTIONS, answer_space, check_space, network_name, rounding_sentence, sheet_symbols, \
-    variant_title
+from ..render.parameters import parameter_block
+from ..render.tikz import drawing
+from .builder import (CODE_INTRO, SPACING, Worksheet, assemble, check_count_seed, code_functions, code_items,
+                      code_section, loss_formula, search_variants, sigmoid_table,
+                      value_tables)
+from .choices import answer_space, check_space, network_name, rounding_sentence, variant_title
+from .files import compile_all, output_paths, write_sheets
 from .layout import fit_page
 
 WORKSHEET_KEYS = ("wrt", "example")
 MAX_VARIANTS = 200
 MAX_ATTEMPTS = 4000
-SIGMOID_TABLE = range(-4, 5)
 GRAPH_EXAMPLES_KEPT = 4   # graph specs with at most this many examples keep them all
+TABLED = ("sigmoid", "tanh")   # activations the sheet prints a table of (z = -4 ... 4)
 
 INPUT_CHOICES = (-1, 0, 1, 2)
 WEIGHT_CHOICES = (-1, 1, 2)
 BIAS_CHOICES = (-1, 0, 1)
 TARGET_CHOICES = (0, 1)
 GRAPH_CHOICES = tuple(v for v in range(-5, 6) if v != 0)
-
-
-@dataclass(frozen=True)
-class Worksheet:
-    """One worksheet: the exercises, the answer key (LaTeX), and the numbers it uses."""
-
-    exercises: str
-    answers: str
-    numbers: Numbers
-    variant: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +158,8 @@ def _finite(value) -> bool:
 
 
 def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
-    """Numbers a student can work with: finite everywhere, hidden z whole and in the sigma table,
+    """Numbers a student can work with: finite everywhere, hidden z whole and in the table of a
+    sigmoid or tanh layer,
     no z exactly 0 under a kinked activation, and no asked-for gradient exactly 0."""
     try:
         ev = Evaluation(d, numbers)
@@ -182,7 +177,7 @@ def _acceptable(d: Derivation, numbers: Numbers, wrt: list) -> bool:
                 act = g.activations[n.layer - 2]
                 if act in ("relu", "leaky_relu") and z == 0:
                     return False
-                if n.layer < len(g.layers) and act == "sigmoid" and (not z.is_Integer or abs(z) > 4):
+                if n.layer < len(g.layers) and act in TABLED and (not z.is_Integer or abs(z) > 4):
                     return False
     for w in wrt:
         if g.node(w).kind == PARAMETER and ev.total(w) == 0:
@@ -282,48 +277,17 @@ def variant_numbers(d: Derivation, count: int, seed: int = 0, wrt=None) -> list:
         from ..worksheets.matrix import variant_specs
 
         return variant_specs(mspec, count, seed)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_VARIANTS:
-        raise SpecError(f"--variants {count!r}: allowed a whole number from 1 to {MAX_VARIANTS}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise SpecError(f"--seed {seed!r}: allowed a whole number from 0 to {2**32 - 1}")
+    check_count_seed(count, seed, MAX_VARIANTS)
     check_sheet_size(d)
     base = base_numbers(d)
     wrt = list(wrt) if wrt else (options(d).get("wrt") or default_wrt(d))
     rng = random.Random(seed)
-    seen = {_key(base)}
-    out = []
-    for _ in range(MAX_ATTEMPTS):
-        cand = _draw(d, rng, base)
-        k = _key(cand)
-        if k in seen:
-            continue
-        seen.add(k)
-        if _acceptable(d, cand, wrt):
-            out.append(cand)
-            if len(out) == count:
-                return out
-    raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: found only {len(out)} distinct hand-computable "
-                    f"variants in {MAX_ATTEMPTS} draws; ask for fewer")
+    return search_variants(lambda: _draw(d, rng, base), _key, lambda cand: _acceptable(d, cand, wrt), {_key(base)},
+                           count, MAX_ATTEMPTS, d.spec.source if d.spec else '<spec>')
 
 
 # ---------------------------------------------------------------------------------------------
 # the documents
-
-
-def code_functions(activations, loss: str | None, reduction: str) -> list:
-    """Names in ``trainer.CODE_FUNCTIONS`` that compute a network's numbers (``activations`` one
-    name per layer, ``loss`` a loss name; both empty/None for a computational graph)."""
-    from ..check.trainer import CODE_FUNCTIONS
-
-    wanted = []
-    if loss is not None:
-        for act in dict.fromkeys(activations):
-            wanted += [act, f"{act}_derivative"] if act != "softmax" else ["softmax", "softmax_backward"]
-        wanted += [loss, f"{loss}_derivative"]
-        if activations[-1] in get_loss(loss).pairs_with:
-            wanted += [f"{loss}_from_logits", f"{loss}_from_logits_delta"]
-    wanted += ["reduce_mean" if reduction == "mean" else "reduce_sum", "gradient_descent_update"]
-    return [w for w in dict.fromkeys(wanted) if w in CODE_FUNCTIONS]
 
 
 def _code_functions(d: Derivation) -> list:
@@ -334,67 +298,19 @@ def _code_functions(d: Derivation) -> list:
     return code_functions((), None, d.reduction)
 
 
-def code_items(function_names) -> list:
-    """``\\item`` lines: each trainer function rendered by latexify-py (``prefixes={"np"}``)."""
-    import latexify
-
-    from ..check.trainer import CODE_FUNCTIONS
-
-    items = []
-    for name in function_names:
-        f = CODE_FUNCTIONS[name]
-        try:
-            tex = latexify.get_latex(f, prefixes={"np"})
-        except Exception as exc:  # latexify cannot render this one: say so, keep the sheet
-            items.append(f"\\item \\texttt{{{tex_escape(name)}}}: not rendered ({tex_escape(type(exc).__name__)}).")
-            continue
-        caption = CAPTIONS.get(name, "")
-        word = tex_escape(name.replace("_", " "))
-        tex = sheet_symbols(tex)
-        if "\\mathrm{softplus}" in tex and name != "softplus":   # the stable form the function uses
-            caption += r", computed with $\mathrm{softplus}(u) = \log(1 + e^{u})$"
-        items.append(f"\\item {word}: {caption}\n\\[\n{tex}\n\\]")
-    return items
-
-
-CODE_INTRO = ("The numbers of this sheet can be computed by a few NumPy functions; here each is captioned by "
-              "the formula it computes and written out as the function computes it (from its Python source). "
-              "The arrays run over the examples of a batch, one row per example.\n")
-
-
 def math_to_code(d: Derivation) -> str:
     """The trainer's NumPy functions for this spec, rendered by latexify-py (``prefixes={"np"}``)."""
-    out = ["\\subsection*{From math to code}\n", CODE_INTRO]
-    items = code_items(_code_functions(d))
-    if not items:
-        return ""
-    return "\n".join(out) + "\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}\n"
+    return code_section(_code_functions(d))
 
 
-def sigmoid_table(activations, decimals: int) -> str:
-    """A table of sigma(z) for z = -4 ... 4 when a layer uses the sigmoid (else empty)."""
-    if "sigmoid" not in activations:
-        return ""
-    from ..ops.functions import sigmoid
-
-    zs = " & ".join(f"${z}$" for z in SIGMOID_TABLE)
-    vals = " & ".join(f"${format_number(sigmoid(sympy.Integer(z)), decimals)[0]}$" for z in SIGMOID_TABLE)
-    cols = "c" * (len(SIGMOID_TABLE) + 1)
-    return ("Values of the sigmoid $\\sigma(z) = \\frac{1}{1 + e^{-z}}$ you may use (a calculator is allowed "
-            "for the others):\n\\begin{center}\n\\small\n"
-            f"\\begin{{tabular}}{{{cols}}}\n\\toprule\n$z$ & {zs} \\\\\n$\\sigma(z)$ & {vals} \\\\\n"
-            "\\bottomrule\n\\end{tabular}\n\\end{center}\n")
-
-
-def _sigmoid_table(d: Derivation, decimals: int) -> str:
+def _value_tables(d: Derivation, decimals: int) -> str:
     if d.graph.mode != "network":
         return ""
-    return sigmoid_table(d.graph.activations, decimals)
+    return value_tables(d.graph.activations, decimals)
 
 
 MAX_SHEET_WIDTH = 6       # nodes per layer a per-scalar worksheet shows (every weight as a matrix entry)
 MAX_SHEET_DEPTH = 4       # weight layers
-INLINE_PARAMETERS = 6     # a layer with at most this many weights and biases lists them inline
 
 
 def check_sheet_size(d: Derivation) -> None:
@@ -425,55 +341,11 @@ def _layer_words(g) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _matrix_tex(rows) -> str:
-    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in rows) + r" \end{bmatrix}"
-
-
-def parameter_block(d: Derivation, r: Renderer) -> str:
-    """Every weight and bias of the network: a small layer inline (w^{1}_{1,1} = 1, ...), a bigger
-    one as the matrix W^{k} (row i, column j holds w^{k}_{i,j}) and the column vector b^{k}."""
-    g, nt = d.graph, r.nt
-    vals = r.numbers.parameters
-    inline, mats = [], []
-    for k in range(1, len(g.layers)):
-        rows_n, cols_n = g.layers[k], g.layers[k - 1]
-        if rows_n * cols_n + rows_n <= INLINE_PARAMETERS:
-            items = [f"{nt.tex(names.weight(k, i, j))} = {r.given(vals[names.symbol(names.weight(k, i, j))])}"
-                     for i in range(1, rows_n + 1) for j in range(1, cols_n + 1)]
-            biases = dict.fromkeys(names.layer_bias(k, i, g.shared_biases) for i in range(1, rows_n + 1))
-            items += [f"{nt.tex(b)} = {r.given(vals[names.symbol(b)])}" for b in biases]
-            inline.append(",\\quad ".join(items))
-            continue
-        W = [[r.given(vals[names.symbol(names.weight(k, i, j))]) for j in range(1, cols_n + 1)]
-             for i in range(1, rows_n + 1)]
-        if g.shared_biases:  # one number: the layer's bias b^{k}
-            mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = "
-                        f"{r.given(vals[names.symbol(names.shared_bias(k))])}")
-            continue
-        b = [[r.given(vals[names.symbol(names.bias(k, i))])] for i in range(1, rows_n + 1)]
-        mats.append(f"W^{{{k}}} = {_matrix_tex(W)},\\qquad b^{{{k}}} = {_matrix_tex(b)}")
-    out = []
-    if inline:
-        out.append("Parameters:\n\\[\n\\begin{gathered}\n" + " \\\\\n".join(inline)
-                   + "\n\\end{gathered}\n\\]\n")
-    if mats:
-        first = next(k for k in range(1, len(g.layers)) if g.layers[k] * g.layers[k - 1] + g.layers[k] > INLINE_PARAMETERS)
-        out.append(("The other weights and biases" if inline else "The weights and biases") +
-                   f", layer by layer: the entry in row $i$ and column $j$ of $W^{{k}}$ is $w^{{k}}_{{i,j}}$ "
-                   f"(from node $j$ of layer $k$ to node $i$ of layer $k + 1$), entry $i$ of $b^{{k}}$ is "
-                   f"$b^{{k}}_{{i}}$; for example $w^{{{first}}}_{{1,2}}$ is row 1, column 2 of $W^{{{first}}}$.\n"
-                   + "\\begin{gather*}\n" + " \\\\\n".join(mats) + "\n\\end{gather*}\n")
-    return "\n".join(out)
-
-
 def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
     g, nt = d.graph, r.nt
     out = []
     if g.mode == "network":
-        loss = get_loss(g.loss)
-        formula = loss.latex
-        if len(g.outputs) == 1:
-            formula = formula.replace(r"\sum_k ", "").replace("_k", "").replace(r"\frac{1}{K} ", "")
+        formula = loss_formula(g.loss, len(g.outputs))
         out.append(
             f"The network below has {_layer_words(g)}; the loss is ${formula}$. "
             "Notation of the lecture notes: $w^{k}_{i,j}$ joins node $j$ of layer $k$ to node $i$ of layer "
@@ -519,11 +391,13 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
                      + rounding_sentence(dec), min(2 + len(listed) // 2, 12)))
         boxes = [n for n in defined if d.node_gradients.get(n.name) is not None
                  and d.node_gradients[n.name].simplified is not None]
-        for n in boxes:
-            shown, note = _simplification(d, d.node_gradients[n.name].simplified, r.numbers)
-            items.append((f"\\textbf{{A simplification.}} Show step by step that "
-                          f"${nt.inline_grad(n.name)} = {nt.latex(shown)}$ "
-                          f"(the chain rule through $\\hat{{y}}${note}; name the rules you use).", 6))
+        if boxes:   # one exercise for all the outputs (the same derivation at each)
+            shown = [_simplification(d, d.node_gradients[n.name].simplified, r.numbers) for n in boxes]
+            claims = " and ".join(f"${nt.inline_grad(n.name)} = {nt.latex(e)}$" for n, (e, _) in zip(boxes, shown))
+            note = next((t for _, t in shown if t), "")
+            items.append((f"\\textbf{{A simplification.}} Show step by step that {claims} "
+                          f"(the chain rule through $\\hat{{y}}${note}; name the rules you use).",
+                          min(6 + 2 * (len(boxes) - 1), 12)))
         items.append((f"\\textbf{{Chain rule.}} For {grads}: write the path of influence to ${nt.out_tex}$, "
                       "the chain rule as a product of local derivatives, each local derivative with the rule it "
                       "uses, and evaluate the gradient at your forward pass.", min(5 * len(wrt), 14)))
@@ -531,7 +405,8 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
         if params:
             items.append(("\\textbf{One update.} With the learning rate $\\alpha$, do one step of gradient "
                           "descent, $w \\leftarrow w - \\alpha \\tfrac{\\partial J}{\\partial w}$, on "
-                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + "." + _one_example_cost(r),
+                          2 * len(params)))
     else:
         items.append(("\\textbf{Forward pass.} Compute the value of every node"
                       + (" for each example" if len(r.numbers.examples) > 1 else "") + ". "
@@ -547,14 +422,24 @@ def _exercises(d: Derivation, r: Renderer, wrt: list, space: str = "none") -> st
         if params:
             items.append(("\\textbf{One update.} Do one step of gradient descent, "
                           "$\\theta \\leftarrow \\theta - \\alpha \\tfrac{\\partial J}{\\partial \\theta}$, on "
-                          + ", ".join(f"${nt.tex(p)}$" for p in params) + ".", 2 * len(params)))
+                          + ", ".join(f"${nt.tex(p)}$" for p in params) + "." + _one_example_cost(r, "\\theta"),
+                          2 * len(params)))
     return "\\subsection*{Exercises}\n\\begin{enumerate}\n" + "\n".join(
         f"\\item {text}{answer_space(space, lines)}" for text, lines in items) + "\n\\end{enumerate}\n"
 
 
+def _one_example_cost(r: Renderer, var: str = "w") -> str:
+    """The update exercise asks for the cost's gradient: say what J is when the sheet never defines it."""
+    if len(r.numbers.examples) != 1:
+        return ""   # the setup states J as the mean or sum over the examples
+    out = r.nt.out_tex
+    return (f" (With one example the cost $J$ is that example's ${out}$, so "
+            f"$\\partial J/\\partial {var} = \\partial {out}/\\partial {var}$.)")
+
+
 def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
     """The boxed simplification as a student is asked to show it: with cross-entropy and targets
-    that sum to 1 (one-hot), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
+    that sum to 1 (one-hot ones do), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
     g = d.graph
     targets = [n.symbol for n in g.targets]
     if g.mode != "network" or g.loss != "cross_entropy" or len(targets) < 2:
@@ -566,7 +451,13 @@ def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
     if sympy.count_ops(shown) >= sympy.count_ops(expr):
         return expr, ""
     ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(targets) + 1))
-    return shown, f", and that the targets are one-hot, ${ys} = 1$"
+    if _one_hot(d, numbers):
+        return shown, f", and that the targets are one-hot, ${ys} = 1$"
+    return shown, f", and that the targets sum to 1, ${ys} = 1$"
+
+
+def _one_hot(d: Derivation, numbers: Numbers) -> bool:
+    return all(ex.get(n.symbol, 0) in (0, 1) for ex in numbers.examples for n in d.graph.targets)
 
 
 def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
@@ -575,15 +466,83 @@ def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
     if g.mode == "network":
         out.append("\\subsubsection*{1. Forward pass}\n")
         out.append(r.forward_numbers(0, include_loss=True))
-        out.append(r.backward())
+        out.append(_one_hot_boxes(d, r, r.backward()))
     else:
         out.append(r.forward())
         out.append(r.loss_and_reduction())
         out.append(r.backward())
     for w in wrt:
-        out.append(r.target(w))
+        out.append(_one_hot_boxes(d, r, r.target(w)))
     out.append(r.summary(wrt))
     return "\n".join(o for o in out if o)
+
+
+def _one_hot_boxes(d: Derivation, r: Renderer, text: str) -> str:
+    """The key's boxed softmax/cross-entropy result as the lectures write it, \\hat{y}_k - y_k:
+    the derivation boxes \\hat{y}_1 y_1 + \\hat{y}_1 y_2 - y_1 (true for any targets); when the
+    sheet's targets are one-hot the key adds the step y_1 + y_2 = 1 and boxes \\hat{y}_1 - y_1, the
+    form the exercise asks for (:func:`_simplification`)."""
+    nt = r.nt
+    for name, ng in d.node_gradients.items():
+        if ng.simplified is None:
+            continue
+        shown, note = _simplification(d, ng.simplified, r.numbers)
+        if not note:
+            continue
+        general, simple = nt.latex(ng.simplified), nt.latex(shown)
+        ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(d.graph.targets) + 1))
+        why = "one-hot targets" if _one_hot(d, r.numbers) else "targets that sum to 1"
+        text = text.replace(f"&= \\boxed{{{general}}}",
+                            f"&= {general} \\\\\n&= \\boxed{{{simple}}} && \\text{{{why}: }} {ys} = 1")
+        text = text.replace(f"the boxed ${nt.inline_grad(name)} = {general}$ derived above.",
+                            f"${nt.inline_grad(name)} = {general}$, with {why} the boxed ${simple}$ "
+                            "derived above.")
+    return text
+
+
+class IndexView:
+    """The per-scalar notation's pieces of a worksheet (see :mod:`~symbackprop.worksheets.builder`):
+    the lecture notes' w^{k}_{i,j} for a network, the slides' nodes for a computational graph."""
+
+    def __init__(self, d: Derivation, r: Renderer, wrt: list, variant: int | None):
+        self.d, self.r, self.wrt = d, r, wrt
+        self.numbers = r.numbers
+        self.source = d.spec.source if d.spec is not None else None
+        g = d.graph
+        self.title = variant_title(_title(d), variant,
+                                   network_name(g.layers, g.activations, g.loss) if g.mode == "network" else None)
+
+    def setup(self) -> str:
+        return _setup(self.d, self.r, self.wrt)
+
+    def drawing(self, key: bool) -> str:
+        return drawing(self.d, self.r.ev, 0, self.r.decimals) if key else drawing(self.d)
+
+    def caption(self, key: bool) -> str:
+        d, ev, dec = self.d, self.r.ev, self.r.decimals
+        if d.graph.mode == "network":
+            from ..render.tikz import network_caption, network_values_table
+
+            return network_caption(d, ev, 0, dec) + network_values_table(d, ev, 0, dec) if key else network_caption(d)
+        if not key:
+            return ""
+        return ("In the key the drawing shows the forward values and, in red, the gradients"
+                + (" of the first example" if ev.n > 1 else "") + ".\n")
+
+    def table(self) -> str:
+        return _value_tables(self.d, self.r.decimals)
+
+    def exercises(self, space: str) -> str:
+        return _exercises(self.d, self.r, self.wrt, space)
+
+    def answers(self) -> str:
+        return _answers(self.d, self.r, self.wrt)
+
+    def code(self, key: bool) -> str:
+        return math_to_code(self.d)
+
+    def fit(self, body: str) -> str:
+        return fit_page(body)
 
 
 def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None = None,
@@ -611,36 +570,9 @@ def worksheet(d: Derivation, numbers: Numbers | None = None, variant: int | None
     else:
         wrt = options(d).get("wrt") or default_wrt(d)
     r = _renderer(d, decimals, numbers)
-    ev = r.ev
-    if ev is None:
+    if r.ev is None:
         raise SpecError(f"{d.spec.source if d.spec else '<spec>'}: the worksheet's numbers cannot be evaluated")
-    g = d.graph
-    title = variant_title(_title(d), variant,
-                          network_name(g.layers, g.activations, g.loss) if g.mode == "network" else None)
-    head_ex = f"\\section*{{Worksheet: {title}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
-    head_key = f"\\section*{{Answer key: {title}}}\n"
-    pic = drawing(d)
-    pic_key = drawing(d, ev, 0, decimals)
-    setup = _setup(d, r, wrt)
-    table = _sigmoid_table(d, decimals)
-    exercises = _exercises(d, r, wrt, space)
-    exercises_key = _exercises(d, r, wrt)
-    code_text = math_to_code(d) if code is not False else ""
-    if d.graph.mode == "network":
-        from ..render.tikz import network_caption, network_values_table
-
-        caption_ex = network_caption(d)
-        caption_key = network_caption(d, ev, 0, decimals) + network_values_table(d, ev, 0, decimals)
-    else:
-        caption_ex = ""
-        caption_key = ("In the key the drawing shows the forward values and, in red, the gradients"
-                       + (" of the first example" if ev.n > 1 else "") + ".\n")
-    ex_body = "\n".join([head_ex, setup, "\\begin{center}\n" + pic + "\\end{center}\n", caption_ex, table,
-                         exercises, code_text if code else ""])
-    key_body = "\n".join([head_key, setup, "\\begin{center}\n" + pic_key + "\\end{center}\n", caption_key,
-                          table, exercises_key, _answers(d, r, wrt), code_text])
-    return Worksheet(_wrap(d, ex_body, fragment, "Worksheet"), _wrap(d, key_body, fragment, "Answer key"),
-                     numbers, variant)
+    return assemble(IndexView(d, r, wrt, variant), fragment=fragment, code=code, space=space, variant=variant)
 
 
 def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
@@ -654,39 +586,19 @@ def _renderer(d: Derivation, decimals: int, numbers: Numbers) -> Renderer:
     return r
 
 
-def _wrap(d: Derivation, body: str, fragment: bool, what: str) -> str:
-    head = _header_comment(d, what)
-    body = fit_page(body)
-    if fragment:
-        return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
-                "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
-    return head + preamble(tikz_packages()) + "\\begin{document}\n" + SPACING + "\n" + body + "\n\\end{document}\n"
-
-
 # ---------------------------------------------------------------------------------------------
 # writing files
-
-
-def output_paths(out: str, variants: int | None = None) -> list:
-    """[(exercises.tex, answers.tex), ...] for ``-o out.tex`` (with variants: out-1.tex, ...)."""
-    if not out.endswith(".tex"):
-        raise SpecError(f"{out}: the worksheet's file name must end in .tex")
-    stem = out[:-4]
-    if not variants:
-        return [(out, f"{stem}-answers.tex")]
-    return [(f"{stem}-{k}.tex", f"{stem}-{k}-answers.tex") for k in range(1, variants + 1)]
 
 
 def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, seed: int = 0, pdf: bool = False,
                      fragment: bool = False, force: bool = False, decimals: int = 2, timeout: float = 120.0,
                      code: bool | None = None, space: str = "ruled", jobs: int = 1) -> list:
-    """Write the worksheet(s) and key(s) (and their PDFs with ``pdf``); returns the paths written.
+    """Write the worksheet(s) and key(s) (and their PDFs with ``pdf``), in either notation;
+    returns the paths written (:func:`symbackprop.worksheets.files.write_sheets`).
 
     Every target is checked before anything is written, so an existing file without ``force``
     leaves nothing half done; each file is written atomically.
     """
-    from ..fileio import write_all
-
     if pdf and fragment:
         raise SpecError("--pdf needs whole documents; leave out --fragment")
     pairs = output_paths(out, variants)
@@ -695,59 +607,9 @@ def write_worksheets(d: Derivation, out: str, *, variants: int | None = None, se
                   for k, nums in enumerate(variant_numbers(d, variants, seed), start=1)]
     else:
         sheets = [worksheet(d, None, None, decimals, fragment, code=code, space=space)]
-    targets = [p for pair in pairs for p in pair]
-    if pdf:
-        targets += [p[:-4] + ".pdf" for p in targets]
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        raise SpecError(f"{out}: the folder {folder} does not exist")
-    if not force:
-        existing = [p for p in targets if os.path.exists(p)]
-        if existing:
-            raise SymbackpropError(f"{existing[0]} exists; pass --force to overwrite"
-                                   + (f" ({len(existing)} files would be overwritten)" if len(existing) > 1 else ""))
-    pdf_jobs = []
-    for (ex_path, key_path), sheet in zip(pairs, sheets):
-        for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers)):
-            pdf_jobs.append((path[:-4] + ".pdf", text))
-    if pdf:  # compile first: a failing compile writes nothing
-        from ..render.pdf import compile_tex
-
-        compiled = compile_all(pdf_jobs, timeout=timeout, jobs=jobs)
-    files = [(path, text) for (ex_path, key_path), sheet in zip(pairs, sheets)
-             for path, text in ((ex_path, sheet.exercises), (key_path, sheet.answers))]
-    if pdf:
-        files += compiled
-    written = write_all(files, force=force)  # all or nothing: a failure leaves no half-written set
-    return written
-
-
-def compile_all(jobs_: list, *, timeout: float = 120.0, jobs: int = 1) -> list:
-    """[(pdf path, pdf bytes)] for [(pdf path, LaTeX)], compiled by ``jobs`` pdflatex processes at
-    once (each in its own temporary folder); the order of the input is kept."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..render.pdf import compile_tex
-
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise SpecError(f"--jobs {jobs!r}: allowed a whole number from 1 up")
-
-    def one(job):
-        p, t = job
-        return p, compile_tex(t, timeout=timeout, name=_safe(os.path.basename(p)[:-4]))
-
-    if jobs == 1 or len(jobs_) == 1:
-        return [one(j) for j in jobs_]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:   # the work is in the pdflatex subprocesses
-        return list(pool.map(one, jobs_))
-
-
-SPACING = r"\setlength{\lineskiplimit}{2pt}\setlength{\lineskip}{3pt}% inline fractions never touch the next line" + "\n"
-
-
-def _safe(stem: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) or "worksheet"
+    return write_sheets(sheets, pairs, out, pdf=pdf, force=force, timeout=timeout, jobs=jobs)
 
 
 __all__ = ["Worksheet", "worksheet", "variant_numbers", "base_numbers", "default_wrt", "math_to_code",
-           "write_worksheets", "output_paths", "options", "code_functions", "code_items", "sigmoid_table"]
+           "write_worksheets", "output_paths", "options", "code_functions", "code_items", "sigmoid_table",
+           "IndexView", "compile_all", "CODE_INTRO", "SPACING"]

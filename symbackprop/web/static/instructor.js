@@ -82,7 +82,7 @@
     const box = $("summary");
     box.textContent = "";
     const p = document.createElement("p");
-    p.textContent = `${s.total} answers: ${s.correct} correct, ${s.incorrect} incorrect, ${s.unparseable} unreadable.`;
+    p.textContent = `${s.total} ${s.total === 1 ? "answer" : "answers"}: ${s.correct} correct, ${s.incorrect} incorrect, ${s.unparseable} unreadable.`;
     box.appendChild(p);
     if (st.common_mistakes && st.common_mistakes.length) {
       const t = document.createElement("table");
