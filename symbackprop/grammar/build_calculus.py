@@ -14,7 +14,7 @@ from lark import Token, Tree
 from ..errors import ParseError
 from ..ops import functions
 from .resolve import _NAMEBASES, _canonical, _Unknown
-from .vocabulary import FUNCTIONS, MAX_PRIMES, MAX_SUM_TERMS, _is_example_sum, activation_derivative, example_sum
+from .vocabulary import ALL_FUNCTIONS, MAX_PRIMES, MAX_SUM_TERMS, _is_example_sum, activation_derivative, example_sum
 
 
 class _Calculus:
@@ -92,7 +92,7 @@ class _Calculus:
         primes = sum(1 for c in node.children if isinstance(c, Token) and c.type == "PRIME")
         arg = self.build(node.children[-1])
         spelled = re.sub(r"^\\(operatorname|mathrm|text)\{(.*)\}$", r"\2", str(func_tok)).lstrip("\\")
-        f = FUNCTIONS[spelled]
+        f = ALL_FUNCTIONS[spelled]
         if primes == 0:
             return f(arg)
         if primes > MAX_PRIMES:

@@ -38,6 +38,8 @@ _WINDOW = 400
 _ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:!]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{(\\?[A-Za-z0-9]+)\}")
 _CAL = re.compile(r"\\mathcal\s*\{([A-Za-z])\}")
+#: a lone \mathbf{1} in a matrix answer (a vector of ones), as the name the matrix reader knows it by
+ONES_NAME = "onesvec"
 _ONES_T = re.compile(r"\\(mathbf|boldsymbol|bm|vec)\{1\}\s*\^\s*(\{\s*(T|\\top)\s*\}|T|\\top)")
 _OPSUM = re.compile(r"\\(operatorname|mathrm|text)\{sum\}")
 _LAYER = re.compile(r"\^\{\s*([(\[])\s*(\d+)\s*([)\]])\s*(T|\\top)?\s*\}")
@@ -152,8 +154,10 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
     text = _OPSUM.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
     # \mathcal{L} -> mathcalL (a name: the cost), \mathbf{a} -> a
     text = _CAL.sub(lambda m: ("mathcal" + m.group(1)).ljust(len(m.group(0))), text)
+    # \mathbf{1}_{z>0} is the indicator; in a matrix answer a lone \mathbf{1} is a vector of ones (the
+    # reader gives it the shape its neighbour needs: (Σ_rows dz_2) \mathbf{1} sums the columns)
     text = _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and text[m.end():].lstrip().startswith("_")
-                      else m.group(2).ljust(len(m.group(0))), text)  # \mathbf{1}_{z>0} is the indicator
+                      else (ONES_NAME if matrix and m.group(2) == "1" else m.group(2)).ljust(len(m.group(0))), text)
     # layer conventions
     seen_paren = seen_bracket = False
 

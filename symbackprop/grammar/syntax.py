@@ -55,6 +55,29 @@ def _error(message: str, text: str, pos: int | None) -> ParseError:
     return err
 
 
+def with_source(exc: ParseError, original: str, normalized: str) -> ParseError:
+    """The error re-pointed into the student's own line: the grammar reads the normalized text
+    (W^{(3)}_{11} as W^{3}  _{11}), which keeps every column when it keeps the length; then the
+    line shown is the original one.  Otherwise (or without a column) the error as it is."""
+    column = getattr(exc, "column", None)
+    if not column or not isinstance(original, str) or len(original) != len(normalized) \
+            or original.count("\n") != normalized.count("\n"):
+        return exc
+    head = str(exc).split("\n", 1)[0]
+    pos = 0
+    line_no = int(m.group(1)) if (m := re.search(r"\(line (\d+), column \d+\)$", head)) else 1
+    for _ in range(line_no - 1):
+        pos = original.index("\n", pos) + 1
+    line_text = original[pos:].split("\n", 1)[0]
+    start = max(0, column - 1 - 40)
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if start + 80 < len(line_text) else ""
+    pointer = " " * (len(prefix) + column - 1 - start) + "^"
+    err = ParseError(f"{head}\n  {prefix}{line_text[start:start + 80]}{suffix}\n  {pointer}", column=column)
+    err.text = line_text
+    return err
+
+
 def _pos(node) -> int | None:
     if isinstance(node, Token):
         return node.start_pos
@@ -102,9 +125,21 @@ def _describe_expected(expected) -> str:
     return "; expected " + ", ".join(words)
 
 
+def _known_functions() -> str:
+    """The function names an answer may write (``\\operatorname{NAME}`` or ``\\NAME``), for an error line."""
+    from .vocabulary import ALL_FUNCTIONS as FUNCTIONS
+
+    return ", ".join(sorted({k for k in FUNCTIONS if k.isascii()}, key=str.lower)[:30]) + \
+        ", step, H, and g', f', \\sigma' for a layer's activation derivative"
+
+
 def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
+        named = re.match(r"\\(operatorname|mathrm|text)\{\s*([^{}]{1,40}?)\s*\}", text[pos:])
+        if named:
+            return _error(f"unknown function {named.group(0)}: {named.group(2)!r} is not a function the answers "
+                          f"know; known: {_known_functions()}", text, pos)
         cmd = re.match(r"\\[A-Za-z]+", text[pos:])
         if cmd:
             return _error(f"unknown LaTeX command {cmd.group(0)}; allowed: {_ALLOWED_LATEX}", text, pos)

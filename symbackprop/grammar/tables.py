@@ -1,6 +1,6 @@
 r"""The lark parser of grammar.lark: built from the grammar, or loaded from its shipped LALR tables.
 
-Takes grammar.lark (with its FUNC token spelled out from :data:`~symbackprop.grammar.vocabulary.FUNCTIONS`);
+Takes grammar.lark (with its FUNC token spelled out from :data:`~symbackprop.grammar.vocabulary.ALL_FUNCTIONS`);
 gives :func:`_lark`, the parser, built once per process.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import LarkError
 
-from .vocabulary import FUNCTIONS
+from .vocabulary import ALL_FUNCTIONS
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 #: the LALR tables of grammar.lark, serialized as plain JSON data (never pickle, never code): loading
@@ -68,8 +68,8 @@ def tables_json(grammar: str | None = None) -> str:
 
 
 def grammar_text() -> str:
-    """grammar.lark with its FUNC token spelled out from :data:`FUNCTIONS`."""
-    names = sorted((re.escape(k) for k in FUNCTIONS if k != "σ"), key=lambda k: (-len(k), k))
+    """grammar.lark with its FUNC token spelled out from :data:`ALL_FUNCTIONS` (the spec's and the answers')."""
+    names = sorted((re.escape(k) for k in ALL_FUNCTIONS if k != "σ"), key=lambda k: (-len(k), k))
     return GRAMMAR.read_text(encoding="utf-8").replace("@FUNCS@", "|".join(names))
 
 

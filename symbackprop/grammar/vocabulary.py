@@ -77,6 +77,16 @@ def _registry_functions() -> dict:
 
 FUNCTIONS.update(_registry_functions())
 
+#: functions read in answers but not spec equations (a spec's ``sech(x)`` is an unknown function
+#: there, see ``spec.load.FUNCTION_WORDS``): tanh′(z) = sech² z = 1 − tanh² z, written through exp
+#: so that the checker evaluates them exactly
+ANSWER_FUNCTIONS: dict[str, Callable] = {
+    "sech": lambda z: 2 / (sympy.exp(z) + sympy.exp(-z)),
+    "cosh": lambda z: (sympy.exp(z) + sympy.exp(-z)) / 2,
+}
+#: every function the grammar's FUNC token reads
+ALL_FUNCTIONS: dict[str, Callable] = {**FUNCTIONS, **ANSWER_FUNCTIONS}
+
 
 _USUP_DIGITS = {c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 

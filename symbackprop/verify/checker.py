@@ -12,8 +12,9 @@ gradient is (1/n) Σ_e of it, which the verdict notes.
 
 How it is decided (the verdict's ``decided_by`` says which):
 
-1. **exact evaluation** (always): both are evaluated at random rational points (integers,
-   different for every parameter, targets in the loss's domain) *exactly*: the forward pass
+1. **exact evaluation** (always): both are evaluated at 6 or more random rational points (p/q with
+   q a prime from 3 to 31, never an integer; different for every leaf; targets in the loss's
+   domain; every ReLU kink seen on both sides, see :mod:`.points`) *exactly*: the forward pass
    runs in the field Q(e, exp(u_1), ..., log 2, ...) of independent transcendental atoms
    (σ(2) is e²/(e² + 1), never a float), and two numbers of that field are compared through
    two random homomorphisms into GF(2^61 − 1) (see :class:`Value`).  Different at one point:
@@ -26,9 +27,13 @@ Floats are used only to read the sign of a number known to be non-zero (ReLU, lo
 a counterexample.
 
 Feedback (``mistake``): ``sign``, ``constant_factor`` (a stray 2, a missing ½, the batch's
-1/n), ``missing_factor`` / ``extra_factor`` (named, with the edge it belongs to),
-``activation_derivative_missing`` / ``activation_derivative_twice``, ``wrong_index``,
-``missing_path`` (only some paths of influence summed), else ``counterexample``.
+1/n; with n = 2 both readings when both fit), ``missing_factor`` / ``extra_factor`` (named, with
+the edge it belongs to), ``activation_derivative_missing`` / ``activation_derivative_twice``,
+``missing_path`` (only some paths of influence summed), ``wrong_index``, then the likely mistakes
+generated from the derivation (:mod:`.mutations`, :mod:`.mutations_paths`: ``transposed_indices``,
+``wrong_parameter``, ``extra_path``, ``activation_derivative_at_a`` / ``_in_z`` / ``_wrong_node`` /
+``_incomplete``, ``activation_for_derivative``, ``wrong_activation_derivative``, ``wrong_factor``),
+else ``counterexample``.
 A multi-line derivation ``A = B = C`` is checked step by step; the first step that is not an
 equality is named.
 

@@ -14,7 +14,7 @@ from sympy import Rational
 
 from ..spec import names
 from .exact import _Kink, _Undefined
-from .feedback import constant_factor_message
+from .feedback import constant_factor_message, written_constants
 from .verdict import _lecture_form, _plain, _tex
 
 
@@ -57,8 +57,7 @@ class _Diagnosis:
         except (ZeroDivisionError, _Undefined, _Kink):
             return False
 
-    def _diagnose(self, expr, reference, a_values, r_values, of, wrt, where):
-        pts = self.points()
+    def _diagnose(self, expr, reference, a_values, r_values, of, wrt, where, text=None):
         usable = [i for i, r in enumerate(r_values) if r is not None]
         defined = all(a_values[i] is not None for i in usable)
         target = self._target_text(of, wrt)
@@ -77,7 +76,7 @@ class _Diagnosis:
             ratios = [(a_values[i] / r_values[i]).constant() for i in nonzero]
             if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1 \
                     and self._constant_ratio_holds(ratios[0], nonzero, usable, a_values):
-                return self._constant_message(ratios[0], of, wrt)
+                return self._constant_message(ratios[0], of, wrt, expr, text)
             # a named factor missing or extra: the local derivatives on the paths first
             for cand in self._candidates(of, wrt):
                 found = self._factor_relation(cand.expr, a_values, r_values, usable)
@@ -97,16 +96,6 @@ class _Diagnosis:
                     return "extra_factor", f"extra factor {cand.label}: it does not belong in {target}", None
                 if found == "extra_neg":
                     return "extra_factor", f"extra factor {cand.label}, and the sign is wrong", None
-            # any one symbol of the spec as the missing or extra factor
-            for node in self.graph.nodes:
-                found = self._factor_relation(node.symbol, a_values, r_values, usable)
-                if found in ("missing", "missing_neg"):
-                    sign = ", and the sign is wrong" if found == "missing_neg" else ""
-                    return "missing_factor", f"missing the factor {self._name(node.name)}{sign}", None
-                if found in ("extra", "extra_neg"):
-                    sign = ", and the sign is wrong" if found == "extra_neg" else ""
-                    return ("extra_factor", f"extra factor {self._name(node.name)}: it does not belong in {target}{sign}",
-                            None)
             partial = self._partial_paths(expr, a_values, r_values, usable, of, wrt)
             if partial is not None:
                 return "missing_path", partial, None
@@ -115,11 +104,31 @@ class _Diagnosis:
                 wrote, meant = swap
                 return ("wrong_index", f"wrong index: you wrote {self._name(wrote)} where {self._name(meant)} belongs",
                         None)
+            # a likely mistake generated from the derivation, matched exactly (names the edge or node)
             mutation = self._matching_mutation(a_values, r_values, usable, of, wrt)
             if mutation is not None:
                 return mutation.mistake, mutation.message, None
+            found = self._node_factor(expr, a_values, r_values, usable, target)
+            if found is not None:
+                return found
         cx = self._counterexample(expr, reference, a_values, r_values, where, of)
         return "counterexample", self._counterexample_message(cx, of, wrt), cx
+
+    def _node_factor(self, expr, a_values, r_values, usable, target):
+        """(mistake, message, None) when one node of the spec is the missing or extra factor."""
+        # any one symbol of the spec as the missing or extra factor (the answer's own symbols first:
+        # an extra a^{2}_{1} is named as written, not as the z^{2}_{1} it equals where the unit is active)
+        own = expr.free_symbols
+        for node in sorted(self.graph.nodes, key=lambda n: n.symbol not in own):
+            found = self._factor_relation(node.symbol, a_values, r_values, usable)
+            if found in ("missing", "missing_neg"):
+                sign = ", and the sign is wrong" if found == "missing_neg" else ""
+                return "missing_factor", f"missing the factor {self._name(node.name)}{sign}", None
+            if found in ("extra", "extra_neg"):
+                sign = ", and the sign is wrong" if found == "extra_neg" else ""
+                return ("extra_factor", f"extra factor {self._name(node.name)}: it does not belong in {target}{sign}",
+                        None)
+        return None
 
     def _constant_ratio_holds(self, c, nonzero, usable, a_values) -> bool:
         """answer = c · reference at every usable point: c is not 1 (then they differ only where the
@@ -137,18 +146,28 @@ class _Diagnosis:
 
     def _factor_relation(self, factor, a_values, r_values, usable):
         """'missing' when answer * factor = reference, 'extra' when answer = reference * factor (± variants)."""
-        pts = self.points()
         # each relation as (left, right): missing means answer * factor = reference, and so on
         relations = {"missing": lambda a, r, f: (a * f, r), "missing_neg": lambda a, r, f: (a * f, -r),
                      "extra": lambda a, r, f: (a, r * f), "extra_neg": lambda a, r, f: (a, -r * f)}
+        # the relation must say something about the answer: "extra" (answer = reference · factor)
+        # constrains it at every point, but needs one point where reference · factor ≠ 0; "missing"
+        # (answer · factor = reference) says nothing where the factor is 0 (a ReLU′ off), so it
+        # needs ≥ 2 points (all, if fewer) where the factor is not 0, one of them with reference ≠ 0
+        f_values = {i: self._value_at(factor, i) for i in usable}
+        if any(v is None for v in f_values.values()):
+            return None
+        nonzero_f = [i for i in usable if not f_values[i].is_zero()]
+        both = [i for i in nonzero_f if not r_values[i].is_zero()]
+        if not both:
+            return None
         for name, rel in relations.items():
+            if name.startswith("missing") and len(nonzero_f) < min(2, len(usable)):
+                continue
+
             def test(i, rel=rel):
-                f = self._value_at(factor, i)
-                if f is None:
-                    return False
-                left, right = rel(a_values[i], r_values[i], f)
+                left, right = rel(a_values[i], r_values[i], f_values[i])
                 return left.equals(right)
-            if self._everywhere(usable, test):
+            if self._everywhere(both, test) and self._everywhere(usable, test):
                 return name
         return None
 
@@ -157,13 +176,19 @@ class _Diagnosis:
             return set()
         return {f.expression for p in self.d.paths(wrt, limit=50) for f in p.factors}
 
-    def _constant_message(self, c, of, wrt):
+    def _constant_message(self, c, of, wrt, expr=None, text=None):
+        from .vocabulary import COST
+
         target = self._target_text(of, wrt)
         n = self.d.n_examples
+        cost = None
+        if of == COST and COST not in self.graph.by_name:
+            cost = self.d.reduction
         mistake, message = constant_factor_message(
             c, target, n=n, n_shown=n, per_example=f"{target} per example (the lectures' convention)",
             per_example_short=f"the per-example {target}",
-            half_squared=self.graph.loss == "half_squared_error" and of == self.graph.output)
+            half_squared=self.graph.loss == "half_squared_error" and of == self.graph.output,
+            cost=cost, written=written_constants(expr, text, n, self.names))
         return mistake, message, None
 
     def _candidates(self, of, wrt) -> list:

@@ -370,12 +370,15 @@ class ExactPoint:
             if c is not None:
                 v = Value.rational(c)
         if v.q is not None:
+            # exp(r) = e^k · exp(f)^±1 with k = r truncated toward 0 and the atom exp(|f|), so that
+            # exp(−r) = 1/exp(r) holds exactly (sech z = 2/(e^z + e^−z) against tanh z at a rational z)
             r = v.q
-            whole = math.floor(r)
+            whole = int(r)
             value = self.e ** whole
             frac = r - whole
             if frac:
-                value = value * self._keyed_atom(("exp", frac), _MP.exp(_MP.mpf(frac.p) / frac.q))
+                atom = self._keyed_atom(("exp", abs(frac)), _MP.exp(_MP.mpf(abs(frac).p) / abs(frac).q))
+                value = value * (atom if frac > 0 else 1 / atom)
             return value
         found = self._atoms.exp_relation(v)     # exp(k u + c) = exp(u)^k exp(c)
         if found is not None:

@@ -11,6 +11,7 @@ import sympy
 from ..errors import ParseError
 from ..grammar.notation import normalize
 from ..grammar.parser import parse_chain
+from ..grammar.syntax import with_source
 from ..spec import names
 from .verdict import CORRECT, INCORRECT, LazyExpected, Step, Verdict
 from .vocabulary import COST
@@ -26,7 +27,10 @@ class _IndexReader:
 
     def _check(self, text, wrt_name, accept_numbers: bool = False) -> Verdict:
         normalized = normalize(text)
-        chain = parse_chain(normalized.text, resolve=self.names)
+        try:
+            chain = parse_chain(normalized.text, resolve=self.names)
+        except ParseError as exc:
+            raise with_source(exc, text, normalized.text) from None
         sides = list(chain.sides)
         of = self.graph.output
         target_text = None
@@ -62,7 +66,7 @@ class _IndexReader:
             expr = self._replace_derivatives(side.expr)
             a_values = self._values(expr)
             if expr.is_Number and reference.free_symbols:
-                found = self._spec_value_match(expr, of, wrt_name)
+                found = self._spec_value_match(expr, of, wrt_name, side.text)
                 if found is not None:
                     numbers[k] = found
                     verdicts.append((found[0], "the value at the spec's data and parameters", expr, (a_values, None)))
@@ -113,20 +117,21 @@ class _IndexReader:
         ok, how, expr, (a_values, where) = verdicts[bad]
         if bad in numbers:
             mistake, counterexample = "wrong_value", None
-            if len(sides) > 1:
+            if len(sides) > 1 and len(steps) > 1:
                 message = f"at the spec's data and parameters {target} = {numbers[bad][1]}"
             else:
-                message = (f"{sides[bad].text.strip()} is not {target} at the spec's data and parameters, "
+                message = (f"the number {sides[bad].text.strip()} is not {target} at the spec's data and parameters, "
                            f"where {target} = {numbers[bad][1]}")
         else:
             mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
-                                                              where)
+                                                              where, sides[bad].text)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
                       f"is not an equality; " + message
-        elif len(sides) > 1:
-            message = f"line {bad + 1} ({sides[bad].text.strip()}) is not {target}: " + message
+        elif len(sides) > 1 and bad not in numbers:
+            # one line A ≈ B or A = B (no left-hand side): name the expression, not a "line"
+            message = f"{sides[bad].text.strip()} is not {target}: " + message
         if where is not None:
             at = (counterexample or {}).get("at")
             how = f"exact evaluation: differs from {target} at a random rational point"

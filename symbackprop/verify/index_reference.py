@@ -7,6 +7,7 @@ numbers.  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
 """
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 import sympy
@@ -218,23 +219,37 @@ class _References:
         except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
             return None
 
-    def _spec_value_match(self, number, of, wrt):
+    def _spec_value_match(self, number, of, wrt, text: str | None = None):
         """(equal?, the value for display) for an answer that is a number; None when the spec's
-        numbers do not give the value.  A decimal with k digits after the point matches a value
-        that rounds to it (|value − number| ≤ ½·10^−k); any other number must be exact."""
+        numbers do not give the value.  A decimal with k digits after the point (as written in
+        ``text``: 2.084 has k = 3 although it reduces to 521/250) matches a value that rounds to it
+        (|value − number| ≤ ½·10^−k); any other number (an integer, a fraction) must be exact."""
         value = self.spec_value(of, wrt)
         if value is None:
             return None
         r = Rational(number)
-        q = int(r.q)
-        k = 0
-        while q % 10 == 0:
-            q //= 10
-            k += 1
-        if q == 1 and k > 0:
+        k = _decimal_digits(text, r)
+        if k:
             ok = abs(value.num - _MP.mpf(r.p) / r.q) <= _MP.mpf(5) / 10 ** (k + 1) * (1 + _MP.mpf(10) ** -30)
         else:
             ok = value.equals(Value.rational(r))
         exact = value.constant()
         shown = readable_number(exact) if exact is not None and exact.q <= 20 else value.readable()
         return bool(ok), shown
+
+
+_DECIMAL = re.compile(r"(\d*)\.(\d+)(?:[eE]([+-]?\d+))?")
+
+
+def _decimal_digits(text, r) -> int:
+    """The decimal places of the decimal that ``text`` writes for the number ``r`` (2.084 has 3
+    although it reduces to 521/250; 2.93e-3 has 5), else those of r's denominator when it is a
+    power of 10; 0 (compared exactly) for an integer or a fraction."""
+    for m in _DECIMAL.finditer((text or "").replace("{,}", ".")):
+        if Rational(m.group(0).lower()) == abs(r):
+            return max(len(m.group(2)) - int(m.group(3) or 0), 0)
+    q, k = int(r.q), 0
+    while q % 10 == 0:
+        q //= 10
+        k += 1
+    return k if q == 1 else 0

@@ -20,14 +20,17 @@ from ..derivation.matrix_form import (
     MatMul,
     MatrixExpr,
     Neg,
+    ONE,
+    Ones,
     Scalar,
     Scale,
+    Shape,
     ShapeError,
     Sub,
 )
 from ..errors import ParseError, SymbackpropError
 from ..grammar.parser import _Builder, _error, _pos, _Resolver, MAX_BITS, MAX_EXPONENT
-from .matrix_eval import _untranspose, Power
+from .matrix_eval import _untranspose, OnesVector, Power
 from .matrix_names import _MatrixNames
 
 
@@ -40,7 +43,7 @@ class _AnswerShapeError(SymbackpropError):
 
 
 _PRODUCT_FIXES = (("Lt", "missing_transpose"), ("Rt", "missing_transpose"), ("swap", "wrong_order"),
-                  ("swapT", "wrong_order"))
+                  ("swapT", "wrong_order"), ("LRt", "misplaced_transpose"))
 
 
 _ELEMENTWISE_FIXES = (("Lt", "missing_transpose"), ("Rt", "missing_transpose"))
@@ -53,6 +56,8 @@ def _fixed_operands(fix, a, b):
         return a, _untranspose(b)
     if fix == "swap":
         return b, a
+    if fix == "LRt":       # the transpose on the other factor: x dz_1ᵀ for xᵀ dz_1
+        return _untranspose(a), _untranspose(b)
     return _untranspose(b), _untranspose(a)  # swapT: (a b)ᵀ read as bᵀ aᵀ
 
 
@@ -72,7 +77,7 @@ class _MatrixBuilder(_MatrixNames):
     def fail(self, message: str, node) -> ParseError:
         return _error(message, self.text, _pos(node))
 
-    def build(self, node) -> MatrixExpr:
+    def _build_node(self, node) -> MatrixExpr:
         if isinstance(node, Token):
             raise self.fail(f"unexpected {node.value!r}", node)
         method = getattr(self, "_" + node.data, None)
@@ -153,6 +158,8 @@ class _MatrixBuilder(_MatrixNames):
     def product(self, node, a, b):
         """Juxtaposition, ``\\cdot``, ``*``: the matrix product, or the slides' elementwise
         product when the factors have the same shape and cannot be multiplied."""
+        if isinstance(a, OnesVector) or isinstance(b, OnesVector):
+            a, b = self._sized_ones(node, a, b)
         if isinstance(a, Scalar) and isinstance(b, Scalar):
             return self.scalar(a.value * b.value, node)
         if isinstance(a, Scalar):
@@ -173,7 +180,25 @@ class _MatrixBuilder(_MatrixNames):
             self.fixed[id(node)] = out
         return out
 
+    def _sized_ones(self, node, a, b):
+        """\\mathbf{1} beside a matrix: the column of ones after it (M 1: the row totals), the row of
+        ones before it (1 M: the column totals)."""
+        if isinstance(b, OnesVector) and not isinstance(a, (OnesVector, Scalar)) and a.shape is not None:
+            return a, Ones(Shape(a.shape.cols, ONE))
+        if isinstance(a, OnesVector) and not isinstance(b, (OnesVector, Scalar)) and b.shape is not None:
+            return Ones(Shape(ONE, b.shape.rows)), b
+        raise self.fail("\\mathbf{1} (a vector of ones) is read beside a matrix, as in (\\sum_{rows} dz_2)\\mathbf{1}", node)
+
+    def build(self, node) -> MatrixExpr:
+        out = self._build_node(node)
+        if isinstance(out, OnesVector) and getattr(node, "data", None) not in ("name", "paren", "group"):
+            raise self.fail("\\mathbf{1} (a vector of ones) is read beside a matrix, as in (\\sum_{rows} dz_2)\\mathbf{1}", node)
+        return out
+
     def elementwise(self, node, op, a, b):
+        if isinstance(a, OnesVector) or isinstance(b, OnesVector):
+            raise self.fail("\\mathbf{1} (a vector of ones) is read beside a matrix in a product, as in "
+                            "(\\sum_{rows} dz_2)\\mathbf{1}", node)
         if isinstance(a, Scalar) and isinstance(b, Scalar):
             value = {"+": a.value + b.value, "-": a.value - b.value, "⊙": a.value * b.value}[op]
             return self.scalar(value, node)
@@ -192,6 +217,8 @@ class _MatrixBuilder(_MatrixNames):
         return out
 
     def divide(self, node, a, b):
+        if isinstance(a, OnesVector) or isinstance(b, OnesVector):
+            raise self.fail("\\mathbf{1} (a vector of ones) is read beside a matrix in a product", node)
         if isinstance(b, Scalar):
             if b.value == 0:
                 raise self.fail("division by zero", node)
@@ -210,6 +237,8 @@ class _MatrixBuilder(_MatrixNames):
         return out
 
     def power(self, base, exponent: MatrixExpr, node):
+        if isinstance(base, OnesVector):
+            raise self.fail("\\mathbf{1} (a vector of ones) is read beside a matrix in a product", node)
         if not isinstance(exponent, Scalar):
             raise self.fail("an exponent must be a number (the elementwise power a_1^2)", node)
         if isinstance(base, Scalar):

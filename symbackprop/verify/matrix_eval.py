@@ -64,6 +64,26 @@ class Elementwise(MatrixExpr):
 
 
 @dataclass(frozen=True)
+class OnesVector(MatrixExpr):
+    """A vector of ones written ``\\mathbf{1}`` without its size: only beside a matrix in a product,
+    where the builder makes it the column (N×1) or row (1×n) of ones the product needs."""
+
+    @property
+    def children(self):
+        return ()
+
+    @property
+    def shape(self):
+        return None
+
+    def latex(self) -> str:
+        return r"\mathbf{1}"
+
+    def text(self) -> str:
+        return "1"
+
+
+@dataclass(frozen=True)
 class Power(MatrixExpr):
     """A^k entry by entry, k a whole number (the slides' a² in tanh' = 1 − a²)."""
 

@@ -13,9 +13,11 @@ from lark import Token, Tree
 from ..derivation.matrix_form import Apply, HadamardDiv, Mat, RowSum, Scalar, Transpose
 from ..derivation.matrix_rules import ACTIVATION_RULES
 from ..errors import did_you_mean
-from ..grammar.parser import FUNCTIONS as SCALAR_FUNCTIONS, MAX_SCRIPTS
+from ..grammar.notation import ONES_NAME
+from ..grammar.parser import MAX_SCRIPTS
+from ..grammar.vocabulary import ALL_FUNCTIONS as SCALAR_FUNCTIONS
 from ..ops.activations import ACTIVATIONS, ELEMENTWISE, answer_spellings
-from .matrix_eval import Elementwise
+from .matrix_eval import Elementwise, OnesVector
 
 
 #: spellings the registry does not list (the lectures' shorthands and other courses')
@@ -85,6 +87,8 @@ class _MatrixNames:
 
     def resolve(self, nb, index, node, prefix: str = ""):
         word = prefix + self._word(nb)
+        if word == ONES_NAME and index is None and not prefix:
+            return OnesVector()
         value = self.c.lookup(word, index)
         if value is None:
             shown = word if index is None else f"{word}_{index}"
@@ -225,8 +229,13 @@ class _MatrixNames:
         func_tok = node.children[0]
         primes = sum(1 for c in node.children if isinstance(c, Token) and c.type == "PRIME")
         spelled = re.sub(r"^\\(operatorname|mathrm|text)\{(.*)\}$", r"\2", str(func_tok)).lstrip("\\")
-        name = _FUNCTION_NAMES[spelled]
+        name = _FUNCTION_NAMES.get(spelled)
         arg = self.build(node.children[-1])
+        if name is None and not isinstance(arg, Scalar):
+            hint = "; for tanh′ write 1 - \\tanh^2(z_1) or 1 - a_1 \\odot a_1" if spelled in ("sech", "cosh") else ""
+            known = ", ".join(sorted({k for k in _FUNCTION_NAMES if k.isascii()}, key=str.lower))
+            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known}){hint}",
+                            node)
         if primes > 1:
             raise self.fail("matrix notation takes one derivative of a function, as in \\sigma'(z_1)", node)
         if isinstance(arg, Scalar):
@@ -264,6 +273,30 @@ class _MatrixNames:
             return HadamardDiv(Scalar(sympy.S.One), arg)  # log' = 1/x
         lifted = ACTIVATION_RULES[name].derivative(arg, Apply(name, arg))
         return Scalar(sympy.S.One) if lifted is None else lifted
+
+    def _indicator(self, node):
+        r"""``\mathbb{1}[z_2 > 0]``, ``[z_2 > 0]``: ReLU′ entry by entry (the unit step of the difference)."""
+        cond = next(c for c in node.children if isinstance(c, Tree) and c.data in ("greater", "less"))
+        left, _, right = cond.children
+        a, b = self.build(left), self.build(right)
+        if cond.data == "less":
+            a, b = b, a
+        if isinstance(a, Scalar) and isinstance(b, Scalar):
+            return self.scalar(sympy.Integer(1 if (a.value - b.value).is_positive else 0), node)
+        diff = a if isinstance(b, Scalar) and b.value == 0 else self.elementwise(node, "-", a, b)
+        return Apply("step", diff)
+
+    def _step_call(self, node):
+        """``step(z_2)``, ``H(z_2)`` (Heaviside): the unit step entry by entry."""
+        arg = self.build(node.children[-2])
+        if isinstance(arg, Scalar):
+            return self.scalar(sympy.Integer(1 if arg.value.is_positive else 0), node)
+        return Apply("step", arg)
+
+    def _text(self, node):
+        raise self.fail(f"{node.children[0]} inside the expression: text is read only as an annotation, at the end "
+                        "of a line (as in \\quad\\text{by the chain rule}) or in parentheses (\\text{(chain rule)}); "
+                        "move it there or remove it", node)
 
     def _call_power(self, node):
         func_tok, _, exponent, arg = node.children

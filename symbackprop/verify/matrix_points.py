@@ -88,7 +88,7 @@ class _MatrixPoints:
                    "y": self._targets_values(rng, n, widths[-1])}
             for l in range(1, md.depth + 1):
                 raw[f"W_{l}"] = [[random_rational(rng) for _ in range(widths[l])] for _ in range(widths[l - 1])]
-                raw[f"b_{l}"] = [[random_rational(rng) for _ in range(widths[l])]]
+                raw[f"b_{l}"] = [[random_rational(rng) for _ in range(1 if md.shared_biases else widths[l])]]
             exact = ExactPoint({}, seed=attempt)
             values = {}
             for name, rows in raw.items():

@@ -36,7 +36,7 @@ later step builds on it. With ``reduction = "mean"`` the verdict notes that the 
 J = (1/n) Σ_e L_e are (1/n) times these, and an answer that carries the 1/n is a constant
 factor off, exactly as in index notation.
 
-**Feedback** (``mistake``): ``missing_transpose`` and ``wrong_order`` (with the ShapeError's
+**Feedback** (``mistake``): ``missing_transpose``, ``misplaced_transpose`` (x dz_1ᵀ for xᵀ dz_1) and ``wrong_order`` (with the ShapeError's
 shapes, e.g. ``a_1 is (n, N_1) = (4, 2), dz_2 is (n, N_2) = (4, 1)``, and the fix, confirmed by
 evaluation), ``shape_mismatch``, ``missing_sum`` / ``extra_sum`` (the bias gradient sums over the
 batch), ``sign``, ``constant_factor`` (1/n, a stray 2), ``activation_derivative_missing`` /
@@ -62,6 +62,7 @@ from ..derivation.matrix_form import (
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..grammar.notation import normalize
+from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
@@ -217,7 +218,10 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         target = None
         try:
             target = self.target_name(wrt) if wrt is not None else None
-            return self._check(text, target)
+            try:
+                return self._check(text, target)
+            except ParseError as exc:   # point into the student's own line, not the normalized one
+                raise with_source(exc, text, normalize(text, matrix=True).text) from None
         except (ParseError, NotSupportedError, SpecError) as exc:
             return dataclasses.replace(_unparseable(exc, target), notation="matrix")
         except RecursionError:

@@ -52,6 +52,9 @@ class _MatrixShapes:
                 which = exc.left if fix == "Lt" else exc.right
                 head = f"missing transpose: write {_untranspose(which).text()} for {which.text()}" + \
                        (f" ({shown} is {t.mat.text()})" if part is not None and part == fixed else f" ({shown})")
+            elif mistake == "misplaced_transpose":
+                head = (f"the transpose is on the wrong factor: write {shown}" + (f", not {wrote}" if wrote else "")
+                        + (f" ({shown} is {t.mat.text()})" if part is not None and part == fixed else ""))
             else:
                 head = f"wrong order: write {shown}" + (f", not {wrote}" if wrote else "") + \
                        (f" ({shown} is {t.mat.text()})" if part is not None and part == fixed else "")

@@ -4,12 +4,14 @@ The correct answer ∂L/∂θ is the sum over the paths of influence of the prod
 derivatives on their edges (:meth:`symbackprop.derivation.chain_rule.Derivation.paths`).  Each
 mutation changes that sum the way a student's derivation goes wrong:
 
-- a neighbouring parameter's gradient (the transposed index convention w^{l}_{j,k} for w^{l}_{k,j},
-  or another weight of the layer), and an extra path (that gradient added to the right one);
+- a neighbouring parameter's gradient, an extra path, a layer's weights with swapped indices, the
+  paths through one node dropped (:mod:`.mutations_paths`);
 - one local derivative dropped or doubled (on every path that has it);
-- an activation's derivative taken at a instead of z, written in z (z(1 − z) for a(1 − a)), only
-  part of it (a for a(1 − a)), or another activation's (a(1 − a) in a tanh layer, whose
-  tanh′(z) = 1 − a²: the forms come from the registry entries, ``ops.activations``);
+- an activation's derivative taken at a instead of z, written in z (z(1 − z) for a(1 − a)) or in
+  another node (x_1(1 − x_1)), only part of it (a for a(1 − a), 1 − a for tanh′ = 1 − a² =
+  (1 − a)(1 + a)), the activation itself (a^{3}_{2} or ReLU(z) for ReLU′(z)), or another
+  activation's (a(1 − a) in a tanh layer, whose tanh′(z) = 1 − a²: the forms come from the
+  registry entries, ``ops.activations``);
 - one factor that is a node (x_1, a^{2}_{1}, w^{2}_{1,1}) replaced by another node.
 
 Signs, 1/n and stray 2s are constant ratios (:mod:`.diagnose`), dropped paths are subsets of the
@@ -20,34 +22,18 @@ A mixin of :class:`symbackprop.verify.checker.AnswerChecker` (it uses :mod:`.dia
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy
 
 from ..grammar.parser import example_sum
 from ..spec import names
+from .mutations_paths import _Mutation, _PathMutations, MAX_MUTATIONS, MAX_PATHS, MAX_SWAPS
 from .verdict import _lecture_form, _plain, _tex
 from .vocabulary import COST
 
-#: at most this many mutations per target (a bound on the work for big networks)
-MAX_MUTATIONS = 400
-#: at most this many paths of influence are mutated one factor at a time
-MAX_PATHS = 24
-#: at most this many nodes are tried in place of one node factor
-MAX_SWAPS = 40
+__all__ = ["_Mutation", "_Mutations", "MAX_MUTATIONS", "MAX_PATHS", "MAX_SWAPS"]
 
 
-@dataclass(frozen=True)
-class _Mutation:
-    """A likely wrong answer (node symbols), the mistake's kind and the sentence that names it."""
-
-    expr: sympy.Expr
-    mistake: str
-    message: str
-    math: tuple = ()
-
-
-class _Mutations:
+class _Mutations(_PathMutations):
     """Generates the likely mistakes of ∂L/∂θ from the derivation and matches an answer against them."""
 
     def _mutations(self, of, wrt) -> list:
@@ -88,6 +74,8 @@ class _Mutations:
         paths = self.d.paths(wrt, limit=MAX_PATHS + 1)
         if not paths or len(paths) > MAX_PATHS:
             return out
+        out.extend(self._transposed_weights(paths, wrap))
+        out.extend(self._dropped_node_paths(paths, wrap, wrt))
         for f in self._distinct_factors(paths):
             out.extend(self._factor_mutations(paths, f, of, wrt, wrap))
         return out
@@ -119,50 +107,6 @@ class _Mutations:
 
     def _shown(self, expr) -> str:
         return _plain(_lecture_form(expr), self.shown)
-
-    def _family(self, wrt) -> list:
-        """The other parameters of wrt's kind and layer (w^{1}_{·,·} for w^{1}_{1,2}), by name; in a
-        graph spec (names without indices) the other inputs and parameters (x, y, z of f = (x + y) z)."""
-        g = self.graph
-        parts = names.split_indexed(wrt)
-        if parts is None or parts[1] is None:
-            if g.mode == "network" or not g.by_name[wrt].is_leaf:
-                return []
-            return sorted(n.name for n in g.nodes if n.is_leaf and n.name != wrt and n.kind != "target")[:24]
-        return sorted((n.name for n in g.nodes if n.kind == "parameter" and n.name != wrt
-                       and (names.split_indexed(n.name) or (None, None))[:2] == parts[:2]))[:24]
-
-    def _parameter_mutations(self, of, wrt, wrap) -> list:
-        out = []
-        parts = names.split_indexed(wrt)
-        target = self._target_text(of, wrt)
-        for q in self._family(wrt):
-            other = self.derivative(of, q)
-            q_parts = names.split_indexed(q)
-            theirs = self._target_text(of, q)
-            if parts is not None and q_parts is not None and len(parts[2]) == 2 and q_parts[2] == parts[2][::-1]:
-                child = next(iter(self.graph.children[wrt]), None)
-                source = None
-                if child is not None:
-                    coefficient = sympy.diff(self.graph.by_name[child].definition, self.graph.by_name[wrt].symbol)
-                    source = self._shown(coefficient) if coefficient.is_Symbol else None
-                where = (f"; in {self._name(wrt)} the first index is the unit it leads to ({self._name(child)}) "
-                         f"and the second the one it comes from ({source})" if source else "")
-                out.append(_Mutation(other, "transposed_indices",
-                                     f"transposed indices: your answer is {theirs}, not {target}{where}"))
-            else:
-                out.append(_Mutation(other, "wrong_parameter",
-                                     f"this is {theirs}: the gradient of {self._name(q)}, not of {self._name(wrt)}"))
-        for q in self._family(wrt):
-            own = self.derivative(of, wrt)
-            other = self.derivative(of, q)
-            paths = self.d.paths(q, limit=2)
-            through = (" (" + " → ".join(self._name(n) for n in paths[0].nodes) + ")") if len(paths) == 1 else ""
-            out.append(_Mutation(own + other, "extra_path",
-                                 f"an extra path: your answer adds {theirs}{through}, a path that does not start "
-                                 f"at {self._name(wrt)}; the chain rule sums only the paths from {self._name(wrt)} "
-                                 f"to {self._name(self.graph.output)}"))
-        return out
 
     def _factor_mutations(self, paths, f, of, wrt, wrap) -> list:
         g = self.graph
@@ -213,16 +157,30 @@ class _Mutations:
         if expr.has(a):
             in_z = expr.xreplace({a: z})
             out.append(_Mutation(wrap(self._replaced(paths, f, in_z)), "activation_derivative_in_z",
-                                 f"{self._shown(in_z)} is written in {self._name(f.parent)}; {named} is in terms of "
-                                 f"the output {self._name(f.child)} ({prime}(z) = {generic})", math))
-        if expr.is_Mul:
-            for part in expr.args:
-                if part.is_Number:
-                    continue
-                rest = expr / part
-                out.append(_Mutation(wrap(self._replaced(paths, f, rest)), "activation_derivative_incomplete",
-                                     f"part of the activation's derivative is missing: {named}, your answer has "
-                                     f"{self._shown(rest)} without {self._shown(part)}", math))
+                                 f"{self._shown(in_z)} is written in {self._name(f.parent)} where "
+                                 f"{self._name(f.child)} belongs: {named} is in terms of the output "
+                                 f"{self._name(f.child)} ({prime}(z) = {generic})", math))
+        for part in self._parts(expr):
+            rest = sympy.cancel(expr / part)
+            out.append(_Mutation(wrap(self._replaced(paths, f, rest)), "activation_derivative_incomplete",
+                                 f"part of the activation's derivative is missing: {named}, your answer has "
+                                 f"{self._shown(rest)} without {self._shown(part)}", math))
+        # the activation's value where its derivative belongs (a^{3}_{2} or ReLU(z^{3}_{2}) for ReLU′(z^{3}_{2})),
+        # unless that is part of it (a for σ′ = a(1 − a) is named as the missing 1 − a)
+        parts = self._parts(expr)
+        if expr != a and a not in parts:
+            value = prime.rstrip("′'")
+            out.append(_Mutation(wrap(self._replaced(paths, f, a)), "activation_for_derivative",
+                                 f"the activation itself where its derivative belongs: {self._name(f.child)} = "
+                                 f"{value}({self._name(f.parent)}) is not ∂{self._name(f.child)}/∂"
+                                 f"{self._name(f.parent)}; {named}", math))
+        # another node in place of the activation inside its derivative (x_1(1 − x_1) for a^{2}_{1}(1 − a^{2}_{1}))
+        if expr.has(a):
+            for node in self._nearby_values(f):
+                wrong = expr.xreplace({a: node.symbol})
+                out.append(_Mutation(wrap(self._replaced(paths, f, wrong)), "activation_derivative_wrong_node",
+                                     f"{self._shown(wrong)} is written in {self._name(node.name)} where "
+                                     f"{self._name(f.child)} belongs: {named}", math))
         for other_name, other in ACTIVATIONS.items():
             if other_name in (entry.name, "identity") or other.layerwise or other.derivative is None:
                 continue
@@ -235,6 +193,39 @@ class _Mutations:
                                  f"({other_prime}(z) = {_plain(_lecture_form(other.scalar_derivative()))}), but the layer "
                                  f"is {entry.name}: {prime}(z) = {generic}, here {named}", math))
         return out
+
+    @staticmethod
+    def _parts(expr) -> list:
+        """The factors of a local derivative a student may drop: a(1 − a) -> a, 1 − a; 1 − a² -> 1 − a, 1 + a."""
+        if expr.is_Mul:
+            return [p for p in expr.args if not p.is_Number]
+        try:
+            _, factors = sympy.factor_list(expr)
+        except (sympy.PolynomialError, ValueError, TypeError):
+            return []
+        if len(factors) < 2:
+            return []
+        out = []
+        for base, _ in factors:
+            if base.could_extract_minus_sign():
+                base = -base
+            out.append(base)
+        return out
+
+    def _nearby_values(self, f) -> list:
+        """Nodes a student may write in place of the activation a = g(z) inside g′: the inputs of z
+        (x_1 for a^{2}_{1}) and the other activations of a's layer, at most 8."""
+        g = self.graph
+        z = g.by_name[f.parent]
+        out = []
+        for name in list(z.parents) + sorted(g.by_name):
+            node = g.by_name[name]
+            if node.name == f.child or node.kind not in ("input", "activation") or node in out:
+                continue
+            if name not in z.parents and self._closeness(f.child, node)[0] > 1:
+                continue
+            out.append(node)
+        return out[:8]
 
     def _closeness(self, name: str, node) -> tuple:
         """The order in which nodes are tried in place of ``name``: the same unit first (z^{3}_{2} for

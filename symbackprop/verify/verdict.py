@@ -64,7 +64,8 @@ class Verdict:
     """The outcome of checking one answer.
 
     ``verdict`` is ``correct``, ``incorrect`` or ``unparseable``; ``decided_by`` says how
-    (``symbolic`` or ``exact evaluation at 3 random rational points``); ``feedback`` is
+    (``symbolic (confirmed by exact evaluation at 6 random rational points)``, ``exact evaluation at 6 random
+    rational points`` (``N_POINTS``, more where ReLU kinks need them), ``the value at the spec's data and parameters``); ``feedback`` is
     one or more sentences in the lectures' terms; ``mistake`` a machine-readable kind.
     ``expected`` (LaTeX) and ``expected_text`` (plain text) are the reference in the lectures'
     notation, printed on first use (``expected_source`` is a :class:`LazyExpected`, or a string).
