@@ -93,7 +93,7 @@ def names_mistake(answer, mistake, feedback) -> bool:
     fb = normalise(feedback)
     if not re.search(rule, fb):
         return False
-    return not answer.culprit or any(c in fb for c in answer.culprit)
+    return not answer.culprit or any(c.lower() in fb.lower() for c in answer.culprit)  # ReLU′ names relu
 
 
 # --- truth ---------------------------------------------------------------------------------------
