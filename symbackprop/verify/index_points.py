@@ -6,18 +6,22 @@ Extended until every kink of the graph is on both sides at some point; each poin
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 
 from sympy import Rational
 
 from ..errors import NotSupportedError
-from .exact import _Kink, _Undefined, ExactPoint
+from .exact import _Kink, _Undefined, ExactPoint, Value
 from .points import (
+    EXHAUSTIVE_KINKS,
+    PATTERN_POINTS,
     _additive_leaf,
     _DENOMINATORS,
     _kink_arguments,
     _near_rational,
     _record_signs,
+    _signs_of,
     random_rational,
 )
 
@@ -72,6 +76,7 @@ class _SamplePoints:
                 if sum(len(v) for v in seen.values()) > before:
                     out.append(point)
             self.uncovered = tuple(sorted(str(k) for k in kinks if len(seen[k]) < 2))
+            out.extend(self._pattern_points(rng, leaves, kinks, out, attempts))
         for k, p in enumerate(out):
             p.examples = (lambda p=p, k=k: self._examples_of(p, k))
         return out
@@ -117,13 +122,72 @@ class _SamplePoints:
         cache[k] = out
         return out
 
-    def _random_point(self, rng, leaves, *, positive, seed, push=None):
-        """One point (None when the graph is undefined there).  ``push = (arg, sign)``: shift the
-        additive leaf of ``arg`` (the bias b of z = w a + b) so that ``arg`` gets that sign."""
+    def _pattern_points(self, rng, leaves, kinks, have, attempts) -> list:
+        """More points, one per sign pattern of the graph's ReLU-type units, so that a mistake seen
+        only when several units are on given sides of their kinks at once (a relu′ dropped where
+        its unit is off while the units before it are on) cannot agree by luck.  With at most
+        :data:`EXHAUSTIVE_KINKS` units every pattern gets a point (each region of the piecewise
+        function is then tested); with more, :data:`PATTERN_POINTS` random patterns, so a mistake
+        visible only in one pattern of m given units is missed with probability ≤ (1 − 2^−m)^P
+        (P = 128: below 10^−7 for m ≤ 3)."""
+        if len(kinks) <= EXHAUSTIVE_KINKS:
+            patterns = list(itertools.product((1, -1), repeat=len(kinks)))
+        else:
+            prng = random.Random(f"symbackprop-patterns-{self.seed}")
+            patterns = [tuple(prng.choice((1, -1)) for _ in kinks) for _ in range(PATTERN_POINTS)]
+        seen = {_signs_of(p, kinks) for p in have}
+        by_symbol = {n.symbol for n in self.graph.nodes if not n.is_leaf}
+        out = []
+        for pattern in patterns:
+            if pattern in seen:
+                continue
+            attempts += 1
+            if all(k in by_symbol for k in kinks):
+                point = self._pattern_point(rng, leaves, dict(zip(kinks, pattern)), attempts)
+            else:
+                point = self._random_point(rng, leaves, positive=False, seed=attempts, push=list(zip(kinks, pattern)))
+            if point is None:
+                continue
+            got = _signs_of(point, kinks)
+            if got not in seen:
+                seen.add(got)
+                out.append(point)
+        return out
+
+    def _pattern_point(self, rng, leaves, wanted: dict, seed):
+        """One point whose units z have the signs ``wanted`` ({z: ±1}), in one pass over the graph
+        in its order: where a unit has the wrong sign its own bias is moved (z = w a + b, so the
+        new z is known at once) before anything downstream is computed.  None where undefined."""
+        values = self._leaf_values(rng, positive=False)
+        point = ExactPoint(values, seed=seed)
+        biases = self.__dict__.setdefault("_bias_leaves", {})
+        try:
+            for n in self.graph.nodes:
+                if n.is_leaf:
+                    continue
+                v = point.evaluate(n.definition)
+                sign = wanted.get(n.symbol)
+                if sign is not None and v.sign() != sign:
+                    if n.symbol not in biases:
+                        biases[n.symbol] = _additive_leaf(self.graph, n.symbol)
+                    leaf = biases[n.symbol]
+                    if leaf is not None:
+                        moved = -float(v.num) + sign * float(random_rational(rng, positive=True))
+                        values[leaf] = _near_rational(float(values[leaf]) + moved, rng)
+                        point.values[leaf] = Value.rational(values[leaf])
+                        point._memo.clear()
+                        v = point.evaluate(n.definition)
+                point.values[n.symbol] = v
+        except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+            return None
+        return point
+
+    def _leaf_values(self, rng, *, positive) -> dict:
+        """Random rationals for the leaves (distinct), and targets as the loss wants them."""
         values = {}
         used: set = set()
-        for n in leaves:
-            if n.kind == "target" and self.graph.mode == "network":
+        for n in self.graph.nodes:
+            if not n.is_leaf or (n.kind == "target" and self.graph.mode == "network"):
                 continue
             v = random_rational(rng, positive=positive)
             while v in used:
@@ -131,7 +195,16 @@ class _SamplePoints:
             used.add(v)
             values[n.symbol] = v
         values.update(self._targets(rng))
-        for _ in range(4 if push is not None else 1):
+        return values
+
+    def _random_point(self, rng, leaves, *, positive, seed, push=None):
+        """One point (None when the graph is undefined there).  ``push = (arg, sign)`` or a list of
+        them (in the graph's order): shift the additive leaf of each ``arg`` (the bias b of
+        z = w a + b) so that ``arg`` gets that sign."""
+        if push is not None and not isinstance(push, list):
+            push = [push]
+        values = self._leaf_values(rng, positive=positive)
+        for _ in range(4 * len(push) if push is not None else 1):
             point = ExactPoint(values, seed=seed)
             try:
                 for n in self.graph.nodes:
@@ -141,13 +214,14 @@ class _SamplePoints:
                 return None
             if push is None:
                 return point
-            arg, sign = push
             try:
-                now = point.evaluate(arg)
-                if now.sign() == sign:
-                    return point
+                wrong = next(((arg, sign, now) for arg, sign in push
+                              for now in (point.evaluate(arg),) if now.sign() != sign), None)
             except (_Undefined, _Kink, ZeroDivisionError):
                 return None
+            if wrong is None:
+                return point
+            arg, sign, now = wrong
             leaf = _additive_leaf(self.graph, arg)
             if leaf is None:
                 return point

@@ -78,6 +78,25 @@ def _record_signs(point, kinks, seen) -> None:
             pass
 
 
+def _signs_of(point, kinks) -> tuple:
+    """The point's sign pattern: the side of its kink each unit is on (0 where undefined)."""
+    out = []
+    for k in kinks:
+        try:
+            out.append(point.evaluate(k).sign())
+        except (_Undefined, _Kink, ZeroDivisionError):
+            out.append(0)
+    return tuple(out)
+
+
+#: up to this many ReLU-type units, the points cover every sign pattern (2^K points at most)
+EXHAUSTIVE_KINKS = 8
+#: beyond it, this many points with random sign patterns
+PATTERN_POINTS = 128
+#: lazy points (big networks) with ReLU-type units: each unit's sign is random per point
+LAZY_PATTERN_POINTS = 96
+
+
 def _additive_leaf(graph, arg):
     """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol."""
     expr = arg
