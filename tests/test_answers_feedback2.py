@@ -71,7 +71,7 @@ def test_half_of_tanh_prime_is_named_as_the_missing_part():
     _confirm(L, "w^{1}_{4,1}", core * (1 - a24) * x1, core * (1 - a24 ** 2) * x1, softmax=True)
     _named(checker_for_spec(SOFTMAX), "w^{1}_{4,1}",
            r"\left((\hat{y}_1 - y_1) w^{2}_{1,4} + (\hat{y}_2 - y_2) w^{2}_{2,4}\right)(1 - a^{2}_{4}) x_1",
-           "activation_derivative_incomplete", ["tanh′(z^{2}_{4}) = 1 − a^{2}_{4}²", "without"])
+           "activation_derivative_incomplete", ["tanh′(z^{2}_{4}) = 1 − (a^{2}_{4})²", "without"])
 
 
 def test_another_node_inside_sigma_prime(tmp_path):
