@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .tikz_layout import SCRIPT_PT, TEXT_PT
+from .tikz_layout import SCRIPT_PT, TEXT_PT, _group as _tikz_group
 
 TEXT_WIDTH_PT = (21.0 - 2 * 2.2) / 2.54 * 72.27      # 472.3 pt
 _TEXT_SCALE = 10.95 / 8.0     # the table's 8 pt glyphs at 11 pt
@@ -45,20 +45,10 @@ _IGNORED = {r"\left", r"\right", r"\displaystyle", r"\big", r"\Big", r"\bigg", r
 
 
 def _group(toks, i):
-    """(the tokens of the group or single token at i, the index after it)."""
+    """(the tokens of the group or single token at i, the index after it), after any spaces."""
     while i < len(toks) and toks[i].isspace():
         i += 1
-    if i >= len(toks):
-        return [], i
-    if toks[i] != "{":
-        return [toks[i]], i + 1
-    depth = 0
-    for k in range(i, len(toks)):
-        depth += toks[k] == "{"
-        depth -= toks[k] == "}"
-        if depth == 0:
-            return toks[i + 1:k], k + 1
-    return toks[i + 1:], len(toks)
+    return _tikz_group(toks, i)
 
 
 def _glyph(t: str, script: bool) -> float:
