@@ -37,6 +37,8 @@ def register(sub):
     p.add_argument("spec")
     p.add_argument("--json", action="store_true", help="print JSON: loss, values, gradients, node_gradients")
     p.add_argument("--matrices", action="store_true", help="(matrix notation) also report whole matrices")
+    p.add_argument("--wrt", action="append", metavar="NAME",
+                   help="only this parameter's or node's gradient (repeatable; any spelling verify --wrt reads)")
     p.set_defaults(func=run_grad)
 
     p = _add(sub, "check", "check our gradients against the independent trainer and finite differences",
@@ -76,10 +78,34 @@ def _emit(text: str, output: str | None, force: bool):
         from ..fileio import write_atomic
 
         write_atomic(output, text, force=force)
+        print(f"wrote {output}")  # as worksheet, export and train do: the text went to the file
     else:
         sys.stdout.write(text)
         if not text.endswith("\n"):
             sys.stdout.write("\n")
+
+
+def index_targets(d, wrts, option: str = "--wrt") -> list:
+    """The canonical names of ``wrts`` (every spelling ``verify --wrt`` reads, by its own reader), each
+    once, in the order given: ``--wrt`` repeated derives each name."""
+    wrts = list(wrts)
+    if all(isinstance(w, str) and w in d.graph.by_name for w in wrts):
+        return list(dict.fromkeys(wrts))
+    from ..verify.checker import AnswerChecker
+    from ..verify.wrt import resolve_wrt
+
+    checker = AnswerChecker(d)
+    return list(dict.fromkeys(resolve_wrt(checker, w, option=option) for w in wrts))
+
+
+def matrix_targets(spec, md, wrts, option: str = "--wrt") -> list:
+    """For a matrix spec: each of ``wrts`` as a name the matrix derivation places (an index entry
+    such as ``w^{1}_{1,1}``, or a gradient matrix such as ``dW_2``), read as ``verify --wrt`` reads it."""
+    from ..verify.checker import AnswerChecker
+    from ..verify.wrt import resolve_matrix_wrt
+
+    checker = AnswerChecker(spec)
+    return list(dict.fromkeys(resolve_matrix_wrt(checker, md, w, option=option) for w in wrts))
 
 
 def derivation_text(d, wrt=None, decimals=2) -> str:
@@ -100,6 +126,8 @@ def run_derive(args) -> int:
         from ..derivation.matrix_form import matrix_derivation_text, matrix_derive
 
         md = matrix_derive(spec)
+        if args.wrt:
+            args.wrt = matrix_targets(spec, md, args.wrt)
         if args.latex:
             from ..render.matrix_latex import matrix_derivation_document
 
@@ -112,7 +140,7 @@ def run_derive(args) -> int:
         raise SymbackpropError(f"--decimals {args.decimals}: allowed 0 to 12")
     d = derive(spec)
     if args.wrt:
-        args.wrt = list(dict.fromkeys(d.resolve(w) for w in args.wrt))  # any spelling verify --wrt reads
+        args.wrt = index_targets(d, args.wrt)
     if args.latex:
         from ..render.latex import derivation_document
 
@@ -164,8 +192,28 @@ def grad_report(d) -> dict:
     return report
 
 
+def _grad_targets(spec, wrts) -> list:
+    """``grad --wrt``: the canonical index names (a matrix spec's too: its gradients are reported per entry)."""
+    from ..verify.checker import AnswerChecker
+    from ..verify.wrt import resolve_wrt
+
+    checker = AnswerChecker(spec if uses_matrix_form(spec) else derive(spec))
+    return list(dict.fromkeys(resolve_wrt(checker, w) for w in wrts))
+
+
+def only(report: dict, wanted) -> dict:
+    """The grad report restricted to the ``wanted`` names (``grad --wrt``), which it lists under ``wrt``."""
+    keep = lambda table: {k: v for k, v in table.items() if k in wanted}  # noqa: E731
+    out = {**report, "wrt": list(wanted)}
+    for key in ("gradients", "node_gradients", "input_gradients"):
+        if key in out:
+            out[key] = keep(out[key])
+    return out
+
+
 def run_grad(args) -> int:
     spec = load_spec(args.spec)
+    wanted = _grad_targets(spec, args.wrt) if args.wrt else None  # a bad name fails before the work
     if spec.network is not None and (args.matrices or uses_matrix_form(spec)):
         from ..compile.matrix_numpy import matrix_grad_report
 
@@ -175,6 +223,8 @@ def run_grad(args) -> int:
             raise SymbackpropError(f"{spec.source}: --matrices needs a [network] spec")
         with np.errstate(all="ignore"):  # an undefined value is reported as such, not as a NumPy warning
             report = grad_report(derive(spec))
+    if wanted is not None:
+        report = only(report, wanted)
     if args.json:
         print(json_text(report, indent=2))
     else:
@@ -196,6 +246,14 @@ def run_grad(args) -> int:
             if report["n_examples"] > 1:
                 print(f"  ∂{out}/∂{shown(k)} per example = "
                       + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
+        per_example = out or "L"
+        for k in report.get("wrt", ()):  # a node asked for by --wrt: its gradient per example
+            if k in report["gradients"] or k in report.get("input_gradients", {}):
+                continue
+            v = report["node_gradients"].get(k)
+            values = ", ".join("undefined" if x is None else f"{x:.6g}" for x in v or ())
+            print(f"  ∂{per_example}/∂{shown(k)} " + ("= 0 (nothing depends on it)" if v is None else
+                                                      f"= {values}" if len(v) == 1 else f"per example = {values}"))
     return 0
 
 

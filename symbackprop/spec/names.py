@@ -88,3 +88,60 @@ def split_indexed(name: str):
     if m:
         return m.group(1), None, (int(m.group(2)),)
     return None
+
+
+#: what a network name's letter is, for messages that list "the known names of that kind"
+NAME_KINDS = {"w": "weights", "b": "biases", "z": "pre-activations", "a": "activations", "x": "inputs",
+              "y": "targets", "hat": "outputs"}
+
+_TEX_COMMAND = re.compile(r"\\(?!hat)[A-Za-z]+")
+
+
+def name_kind(text: str) -> str | None:
+    r"""The kind a written name is of, by its letter: ``W^{[2]}_{11}`` -> ``"w"``, ``\hat{yy}`` -> ``"hat"``;
+    None for a word that is no network name (``q2``, ``sigmoid``)."""
+    text = str(text)
+    if "hat" in text or "ŷ" in text:
+        return "hat"
+    m = re.match(r"[{(\s]*([A-Za-z]+)", _TEX_COMMAND.sub("", text))
+    if m is None:
+        return None
+    word = m.group(1)
+    return word.lower() if len(word) == 1 and word.lower() in NAME_KINDS else None
+
+
+def quoted(text, limit: int = 60) -> str:
+    r"""A user's name in a one-line message, quoted once as typed (``'\hat{y}'``, not ``'\\hat{y}'``);
+    control characters escaped, long text shortened."""
+    text = str(text)
+    short = text[:limit]
+    short = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
+    return f"'{short}'" + ("..." if len(text) > limit else "")
+
+
+def unknown_name(text, known, *, spellings=(), outputs=(), option: str = "--wrt", limit: int = 30) -> str:
+    r"""The one-line message for a name that is in no spelling of the spec's names.
+
+    ``known``: the canonical names (graph order); ``spellings``: the other accepted spellings
+    (``yhat``, ``\hat{y}``, ``a^{1}_{1}``), used only to recognise a typo; ``outputs``: the output's
+    spellings, listed for a ``\hat{...}``.  The names listed are those of the same kind
+    (:data:`NAME_KINDS`: a weight lists the weights), or all of them; a suggestion is offered only
+    for a real typo (:func:`symbackprop.errors.typo_suggestion`), never another parameter:
+
+    >>> unknown_name("w^{3}_{1,1}", ["x_{1}", "w^{1}_{1,1}", "w^{2}_{1,1}", "L"])
+    "--wrt 'w^{3}_{1,1}' is not a name in this spec (its weights: w^{1}_{1,1}, w^{2}_{1,1})"
+    """
+    from ..errors import typo_suggestion
+
+    known = [str(k) for k in known]
+    kind = name_kind(text)
+    if kind == "hat" and outputs:
+        same, word = list(outputs), NAME_KINDS["hat"]
+    else:
+        same = [k for k in known if kind is not None and name_kind(k) == kind]
+        word = NAME_KINDS.get(kind) if same else None
+    if not same:
+        same, word = known, "names"
+    listing = ", ".join(same[:limit]) + (f", ... ({len(same)} in all)" if len(same) > limit else "")
+    fix = typo_suggestion(text, [*known, *spellings, *outputs])
+    return f"{option} {quoted(text)} is not a name in this spec{fix} (its {word}: {listing})"

@@ -1,0 +1,116 @@
+r"""Names given as arguments (``--wrt``, a CSV's ``wrt`` column), read as ``verify --wrt`` reads them.
+
+One reader for every command: the answer checker's own (:meth:`AnswerChecker.resolve_wrt`, the
+answers' grammar over :func:`symbackprop.verify.vocabulary.answer_names`), so that
+
+    W^{[2]}_{11} = w^{(2)}_{11} = w^2_{1,1} = w^{2}_{11} = w_{11}^2 = w^{2}_{1,1}   (index notation)
+
+and ``\hat{y}``, ``yhat``, ``a^{L}_{1}``, and the matrix form's ``z_2``, ``b_2`` of a width-1 layer
+all name one node for ``derive``, ``grad``, ``worksheet``, ``verify`` and ``grade`` alike.  A name that
+is not in the spec gets one line (:func:`symbackprop.spec.names.unknown_name`): the names of its
+kind, and a suggestion only for a real typo (``\hat{yy}`` -> ``\hat{y}``; ``w^{3}_{1,1}`` is no typo
+of ``w^{2}_{1,1}``: it is another weight).
+
+Matrix specs (``notation = "matrix"``) also read the slides' gradient names (``dW_2``, ``W_2``,
+``dz_1``) with the matrix checker's reader (:meth:`MatrixAnswerChecker.target_name`).
+"""
+from __future__ import annotations
+
+from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
+from ..spec.names import quoted, unknown_name
+
+
+def _empty(option: str) -> SpecError:
+    return SpecError(f"{option}: give the name of a parameter or node, e.g. w^{{1}}_{{1,1}}")
+
+
+def output_spellings(graph) -> list:
+    r"""How a person types the network's output: ``\hat{y}`` (or ``\hat{y}_{k}`` for several outputs)."""
+    if getattr(graph, "mode", None) != "network":
+        return []
+    outputs = list(graph.outputs)
+    return [r"\hat{y}"] if len(outputs) == 1 else [rf"\hat{{y}}_{{{k}}}" for k in range(1, len(outputs) + 1)]
+
+
+def resolve_wrt(checker, text, *, option: str = "--wrt") -> str:
+    """The canonical node name for ``text`` in index notation, by verify's reader; a SpecError of one
+    line otherwise (``option`` names the argument in it: ``--wrt``, or ``wrt`` for a CSV column)."""
+    if not isinstance(text, str) or not text.strip():
+        raise _empty(option)
+    graph = checker.graph
+    if text in graph.by_name:
+        return text
+    try:
+        return checker.resolve_wrt(text)
+    except RecursionError:
+        raise SpecError(f"{option} {quoted(text)}: nested too deeply to be a name") from None
+    except SymbackpropError as exc:
+        first = str(exc).splitlines()[0]
+        if isinstance(exc, ParseError) and "unknown name" not in first:
+            # not a name at all (x +, \frac{): the grammar's reason, with its column
+            reason = first.split(": ", 1)[1] if first.startswith("--wrt ") and ": " in first else first
+            raise SpecError(f"{option} {quoted(text)} is not a name: {reason}") from None
+        raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=list(checker.names),
+                                     outputs=output_spellings(graph), option=option)) from None
+
+
+def _index_reading(checker, text, option):
+    """The index reading of ``text`` for a checker of a matrix spec: (name, None) or (None, error);
+    a network too big for per-scalar derivation has no index reading."""
+    try:
+        return resolve_wrt(checker, text, option=option), None
+    except NotSupportedError:
+        return None, None
+    except SpecError as exc:
+        return None, exc
+
+
+def resolve_matrix_wrt(checker, md, text, *, option: str = "--wrt") -> str:
+    """For a matrix spec: a name ``md.steps_for`` places, read as ``verify --wrt`` reads it: the index
+    reading first (``w_{11}^1``, ``\\hat{y}``, ``z_2``), then the slides' gradient names (``dW_2``, ``W_2``).
+    Returns the canonical index name or the gradient matrix's name."""
+    if not isinstance(text, str) or not text.strip():
+        raise _empty(option)
+    gradients = [s.name for s in md.backward]
+    if text in gradients:
+        return text
+    name, index_error = _index_reading(checker, text, option)
+    if name is not None:
+        try:
+            md.steps_for([name])
+        except SymbackpropError:
+            which = quoted(text) if name == text else f"{quoted(text)} (that is {name})"
+            raise SpecError(f"{option} {which}: no backward step of the matrix form computes its gradient "
+                            f"(its gradient matrices: {', '.join(gradients)})") from None
+        return name
+    matrix = checker.matrix
+    if matrix is not None:
+        try:
+            return matrix.target_name(text)
+        except (SymbackpropError, RecursionError):
+            pass
+    if index_error is not None and ("^" in text or "," in text):  # written in index notation: say so in its terms
+        raise index_error
+    raise SpecError(unknown_name(text, gradients, spellings=list(md.matrices), option=option)
+                    .replace("(its names:", "(its gradient matrices:")[:-1]
+                    + "; or an entry in index notation, e.g. w^{1}_{1,1})")
+
+
+def wrt_problem(checker, text, *, option: str = "--wrt") -> SpecError | None:
+    """Why ``text`` names nothing ``checker`` can check (the one-line error), or None when some
+    reading of it (index notation, or a matrix spec's gradient names) names a node or gradient."""
+    if text is None:
+        return None
+    try:
+        resolve_wrt(checker, text, option=option)
+        return None
+    except NotSupportedError:
+        error = None
+    except SpecError as exc:
+        error = exc
+    matrix = checker.matrix
+    if matrix is not None and matrix.is_target(text):
+        return None
+    if error is None:  # no index reading (too many parameters) and no matrix one: the matrix checker says why
+        return None
+    return error
