@@ -19,6 +19,7 @@ import sys
 
 from ..verify.checker import checker_for_spec
 from ..verify.limits import ANSWER_SECONDS
+from ..verify.wrt import wrt_problem
 from ..errors import SpecError
 from . import json_text, bounded
 from ..verify.grading import BATCH_SECONDS, MAX_JOBS, grade_file, report_text, results_csv, summary_text, write_atomically
@@ -131,7 +132,13 @@ def run_verify(args) -> int:
                              ensure_ascii=False))
             return 2
         raise
-    verdict = checker.check(text, args.wrt, accept_numbers="numbers" in args.accept)
+    problem = wrt_problem(checker, args.wrt)  # a name in no notation of the spec: one line, as derive says it
+    if problem is not None:
+        from ..verify.verdict import failure_verdict
+
+        verdict = failure_verdict(problem, args.wrt)
+    else:
+        verdict = checker.check(text, args.wrt, accept_numbers="numbers" in args.accept)
     if args.json:
         print(json_text(verdict.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -5,6 +5,7 @@ import argparse
 
 from ..errors import SymbackpropError
 from . import DECIMALS, SEED
+from .core import index_targets
 
 
 def register(sub):
@@ -30,8 +31,22 @@ def register(sub):
                    help="answer space under each exercise of the sheet: ruled lines, a box, or none (default ruled)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="with --pdf, run N pdflatex processes at once (default 1)")
+    p.add_argument("--wrt", action="append", metavar="NAME",
+                   help="a weight of the chain-rule exercises (repeatable; any spelling verify --wrt reads; "
+                        "default: [worksheet].wrt, else the spec's first and last weights)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=run)
+
+
+def with_worksheet_wrt(d, wrt: list):
+    """The derivation ``d`` with ``[worksheet].wrt`` replaced by the canonical names ``wrt``."""
+    from dataclasses import replace
+
+    from ..derivation.chain_rule import Derivation
+
+    options = dict(d.spec.worksheet)
+    options["wrt"] = list(wrt)
+    return Derivation(replace(d.spec, worksheet=tuple(sorted(options.items()))), d.graph)
 
 
 def run(args) -> int:
@@ -54,8 +69,21 @@ def run(args) -> int:
     outs = [p for pair in pairs for p in pair]
     refuse_inputs(outs + ([p[:-4] + ".pdf" for p in outs] if args.pdf else []), [args.spec])
     spec = load_spec(args.spec)
+    if args.wrt and is_matrix_spec(spec):
+        raise SymbackpropError(f"{spec.source}: --wrt: a worksheet in matrix notation has an exercise for every "
+                               "backward step; for one gradient use derive --wrt NAME")
     # notation = "matrix": the slides' matrix notation, from the matrix derivation (no per-scalar graph)
     d = spec if is_matrix_spec(spec) else derive(spec)
+    given = dict(spec.worksheet).get("wrt") if not is_matrix_spec(spec) else None
+    if isinstance(given, str):
+        given = [given]
+    if args.wrt:  # read as verify --wrt reads it; the sheet then takes the canonical names as [worksheet].wrt
+        d = with_worksheet_wrt(d, index_targets(d, args.wrt))
+    elif isinstance(given, list) and given and all(isinstance(w, str) for w in given):
+        try:  # the spec's own [worksheet].wrt, read the same way
+            d = with_worksheet_wrt(d, index_targets(d, given, option="[worksheet].wrt"))
+        except SymbackpropError as exc:
+            raise SymbackpropError(f"{spec.source}: {exc}") from None
     written = write_worksheets(d, args.output, variants=args.variants, seed=args.seed, pdf=args.pdf,
                                fragment=args.fragment, force=args.force, decimals=args.decimals,
                                code=args.code, space=args.space, jobs=args.jobs)

@@ -224,6 +224,7 @@ class _VerdictMemo:
         self.checker, self.accept_numbers = checker, accept_numbers
         self.verdicts: dict = {}
         self.targets: dict = {}
+        self.problems: dict = {}
 
     def target(self, wrt):
         """The canonical name of an index-notation ``wrt`` (``w_{1,1}^1`` -> ``w^{1}_{1,1}``), else the text."""
@@ -239,6 +240,17 @@ class _VerdictMemo:
             self.targets[wrt] = resolved
         return self.targets[wrt]
 
+    def problem(self, wrt):
+        """Why the row's ``wrt`` names nothing of the spec (one line, in the column's name), or None."""
+        if wrt is None:
+            return None
+        if wrt not in self.problems:
+            from .wrt import wrt_problem
+
+            error = wrt_problem(self.checker, wrt, option="wrt")
+            self.problems[wrt] = None if error is None else str(error)
+        return self.problems[wrt]
+
     def grade(self, row: dict) -> dict:
         if row.get("error"):
             return _grade_one(self.checker, row, self.accept_numbers)
@@ -246,6 +258,10 @@ class _VerdictMemo:
         answer = row.get("answer") or ""
         key = (self.target(wrt), answer)
         hit = self.verdicts.get(key)
+        problem = self.problem(wrt) if hit is None else None
+        if problem is not None:
+            hit = {"verdict": UNPARSEABLE, "mistake": None, "decided_by": None, "feedback": problem,
+                   "error": {"message": problem}}
         if hit is None:
             hit = _verdict_fields(self.checker, answer, wrt, self.accept_numbers)
             if len(self.verdicts) < self.MAX:
@@ -276,6 +292,8 @@ def _verdict_fields(checker: AnswerChecker, answer: str, wrt, accept_numbers: bo
     if verdict.verdict == UNPARSEABLE and verdict.error is not None:
         # one line: the message with its column (the pointer drawing is for terminals)
         feedback = verdict.feedback.splitlines()[0]
+    if feedback.startswith("--wrt "):  # in a class's CSV the name is the wrt column, not an option
+        feedback = feedback[2:]
     out = {"verdict": verdict.verdict, "mistake": verdict.mistake, "decided_by": verdict.decided_by,
            "feedback": feedback}
     if verdict.wrt:

@@ -16,6 +16,8 @@ Matrix specs (``notation = "matrix"``) also read the slides' gradient names (``d
 """
 from __future__ import annotations
 
+import re
+
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..spec.names import quoted, unknown_name
 
@@ -89,11 +91,20 @@ def resolve_matrix_wrt(checker, md, text, *, option: str = "--wrt") -> str:
             return matrix.target_name(text)
         except (SymbackpropError, RecursionError):
             pass
-    if index_error is not None and ("^" in text or "," in text):  # written in index notation: say so in its terms
-        raise index_error
-    raise SpecError(unknown_name(text, gradients, spellings=list(md.matrices), option=option)
-                    .replace("(its names:", "(its gradient matrices:")[:-1]
-                    + "; or an entry in index notation, e.g. w^{1}_{1,1})")
+    raise _not_found(text, index_error, gradients, list(md.matrices), option)
+
+
+_MATRIX_NAME = re.compile(r"\s*(d|\\partial\s*)?[A-Za-z]+_\{?\d+\}?\s*|\s*d\S*|\s*\\frac.*")
+
+
+def _not_found(text, index_error, gradients, spellings, option) -> SpecError:
+    """A name of a matrix spec read in neither notation: in the terms of the notation it is written in
+    (``W_3``, ``dW_3`` in the slides' gradient matrices; ``w^{3}_{1,1}``, ``\hat{yy}`` in index notation)."""
+    if index_error is not None and not _MATRIX_NAME.fullmatch(text):
+        return index_error
+    return SpecError(unknown_name(text, gradients, spellings=spellings, option=option)
+                     .replace("(its names:", "(its gradient matrices:")[:-1]
+                     + "; or an entry in index notation, e.g. w^{1}_{1,1})")
 
 
 def wrt_problem(checker, text, *, option: str = "--wrt") -> SpecError | None:
@@ -109,8 +120,11 @@ def wrt_problem(checker, text, *, option: str = "--wrt") -> SpecError | None:
     except SpecError as exc:
         error = exc
     matrix = checker.matrix
-    if matrix is not None and matrix.is_target(text):
+    if matrix is None:
+        return error
+    if matrix.is_target(text):
         return None
     if error is None:  # no index reading (too many parameters) and no matrix one: the matrix checker says why
         return None
-    return error
+    gradients = [t.mat.text() for t in matrix.targets.values()]
+    return _not_found(text, error, gradients, gradients, option)
