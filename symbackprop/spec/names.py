@@ -129,7 +129,7 @@ def unknown_name(text, known, *, spellings=(), outputs=(), option: str = "--wrt"
     for a real typo (:func:`symbackprop.errors.typo_suggestion`), never another parameter:
 
     >>> unknown_name("w^{3}_{1,1}", ["x_{1}", "w^{1}_{1,1}", "w^{2}_{1,1}", "L"])
-    "--wrt 'w^{3}_{1,1}' is not a name in this spec (its weights: w^{1}_{1,1}, w^{2}_{1,1})"
+    "--wrt: unknown name 'w^{3}_{1,1}' (the spec's weights: w^{1}_{1,1}, w^{2}_{1,1})"
     """
     from ..errors import typo_suggestion
 
@@ -144,4 +144,4 @@ def unknown_name(text, known, *, spellings=(), outputs=(), option: str = "--wrt"
         same, word = known, "names"
     listing = ", ".join(same[:limit]) + (f", ... ({len(same)} in all)" if len(same) > limit else "")
     fix = typo_suggestion(text, [*known, *spellings, *outputs])
-    return f"{option} {quoted(text)} is not a name in this spec{fix} (its {word}: {listing})"
+    return f"{option}: unknown name {quoted(text)}{fix} (the spec's {word}: {listing})"

@@ -83,7 +83,7 @@ def resolve_matrix_wrt(checker, md, text, *, option: str = "--wrt") -> str:
         except SymbackpropError:
             which = quoted(text) if name == text else f"{quoted(text)} (that is {name})"
             raise SpecError(f"{option} {which}: no backward step of the matrix form computes its gradient "
-                            f"(its gradient matrices: {', '.join(gradients)})") from None
+                            f"(the spec's gradient matrices: {', '.join(gradients)})") from None
         return name
     matrix = checker.matrix
     if matrix is not None:
@@ -99,11 +99,11 @@ _MATRIX_NAME = re.compile(r"\s*(d|\\partial\s*)?[A-Za-z]+_\{?\d+\}?\s*|\s*d\S*|\
 
 def _not_found(text, index_error, gradients, spellings, option) -> SpecError:
     """A name of a matrix spec read in neither notation: in the terms of the notation it is written in
-    (``W_3``, ``dW_3`` in the slides' gradient matrices; ``w^{3}_{1,1}``, ``\hat{yy}`` in index notation)."""
+    (``W_3``, ``dW_3`` in the slides' gradient matrices; ``w^{3}_{1,1}``, ``\\hat{yy}`` in index notation)."""
     if index_error is not None and not _MATRIX_NAME.fullmatch(text):
         return index_error
     return SpecError(unknown_name(text, gradients, spellings=spellings, option=option)
-                     .replace("(its names:", "(its gradient matrices:")[:-1]
+                     .replace("(the spec's names:", "(the spec's gradient matrices:")[:-1]
                      + "; or an entry in index notation, e.g. w^{1}_{1,1})")
 
 
