@@ -245,10 +245,7 @@ class _VerdictMemo:
         if wrt is None:
             return None
         if wrt not in self.problems:
-            from .wrt import wrt_problem
-
-            error = wrt_problem(self.checker, wrt, option="wrt")
-            self.problems[wrt] = None if error is None else str(error)
+            self.problems[wrt] = _wrt_problem(self.checker, wrt)
         return self.problems[wrt]
 
     def grade(self, row: dict) -> dict:
@@ -258,12 +255,8 @@ class _VerdictMemo:
         answer = row.get("answer") or ""
         key = (self.target(wrt), answer)
         hit = self.verdicts.get(key)
-        problem = self.problem(wrt) if hit is None else None
-        if problem is not None:
-            hit = {"verdict": UNPARSEABLE, "mistake": None, "decided_by": None, "feedback": problem,
-                   "error": {"message": problem}}
         if hit is None:
-            hit = _verdict_fields(self.checker, answer, wrt, self.accept_numbers)
+            hit = _verdict_fields(self.checker, answer, wrt, self.accept_numbers, problem=self.problem(wrt))
             if len(self.verdicts) < self.MAX:
                 self.verdicts[key] = hit
         base = {"row": row.get("row"), "student": row.get("student") or "", "wrt": row.get("wrt") or ""}
@@ -279,9 +272,26 @@ def _grade_one(checker: AnswerChecker, row: dict, accept_numbers: bool = False) 
     return {**base, **_verdict_fields(checker, row.get("answer") or "", wrt, accept_numbers)}
 
 
-def _verdict_fields(checker: AnswerChecker, answer: str, wrt, accept_numbers: bool = False) -> dict:
+def _wrt_problem(checker: AnswerChecker, wrt) -> str | None:
+    """Why a row's ``wrt`` names nothing of the spec, in the column's name (``wrt: unknown name ...``), or None."""
+    from .wrt import wrt_problem
+
+    try:
+        error = wrt_problem(checker, wrt, option="wrt")
+    except Exception:  # noqa: BLE001 - one bad row never stops the batch: the check itself reports it
+        return None
+    return None if error is None else str(error)
+
+
+def _verdict_fields(checker: AnswerChecker, answer: str, wrt, accept_numbers: bool = False, *,
+                    problem: str | None | bool = False) -> dict:
     """The result's fields that depend only on the answer and the target (``wrt`` only when the
-    verdict names it)."""
+    verdict names it).  ``problem``: :func:`_wrt_problem` of ``wrt`` when the caller knows it."""
+    if problem is False:
+        problem = _wrt_problem(checker, wrt)
+    if problem is not None:  # the name is read as verify --wrt and derive --wrt read it
+        return {"verdict": UNPARSEABLE, "mistake": None, "decided_by": None, "feedback": problem,
+                "error": {"message": problem}}
     try:
         verdict = checker.check(answer, wrt, accept_numbers=True) if accept_numbers else checker.check(answer, wrt)
     except Exception as exc:  # one bad row never stops the batch
