@@ -492,9 +492,29 @@ def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
         for m in _CALL.finditer(rhs):
             name = m.group(1)
             if name not in FUNCTION_WORDS and name not in known:
-                raise where.error(f"[graph].equations[{i}]", f"unknown function {name} in {_short(text)} "
-                                  f"(functions: exp, log, ln, tanh, sigma, relu, softplus, leaky_relu; "
-                                  f"for a product write {name}*(...)){did_you_mean(name, FUNCTION_WORDS)}")
+                raise where.error(f"[graph].equations[{i}]", unknown_function(name, text))
+
+
+#: functions answers read (grammar.vocabulary.ANSWER_FUNCTIONS; a test keeps the names equal) that spec
+#: equations do not: they are no registry entry, so a derivation would have no rule to name for them
+ANSWER_ONLY_FUNCTIONS = {"sech": "sech(u) = 2/(exp(u) + exp(-u))", "cosh": "cosh(u) = (exp(u) + exp(-u))/2"}
+
+
+def allowed_functions() -> list:
+    """The functions a spec equation may call, one spelling each as the docs list them (from the registry)."""
+    return sorted(w for w in FUNCTION_WORDS if w.isascii() and w.islower() and w != "lrelu")
+
+
+def unknown_function(name: str, text: str) -> str:
+    """Why ``name(...)`` in the equation ``text`` is refused, and what is allowed, in one line."""
+    from ..errors import typo_suggestion
+
+    allowed = ", ".join(allowed_functions())
+    if name in ANSWER_ONLY_FUNCTIONS:
+        return (f"{name} in {_short(text)} is read in answers but not in spec equations (no registry rule "
+                f"for it); write it through exp, {ANSWER_ONLY_FUNCTIONS[name]} (functions: {allowed})")
+    return (f"unknown function {name} in {_short(text)}{typo_suggestion(name, FUNCTION_WORDS)} "
+            f"(functions: {allowed}; for a product write {name}*(...))")
 
 
 def _check_targets(y, loss: str, where: _Where) -> None:
