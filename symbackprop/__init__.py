@@ -28,6 +28,7 @@ _PUBLIC = {
     "export_module": ".compile.numpy_backend", "spec_data": ".compile.numpy_backend",
     "spec_parameters": ".compile.numpy_backend",
     "check_matrix": ".check.matrix", "compile_matrix_gradients": ".compile.matrix_numpy",
+    "wrt_name": ".verify.wrt",
 }
 
 __all__ = sorted([*_PUBLIC, "NotSupportedError", "ParseError", "SpecError", "SymbackpropError"])

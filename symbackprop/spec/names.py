@@ -119,12 +119,12 @@ def quoted(text, limit: int = 60) -> str:
     return f"'{short}'" + ("..." if len(text) > limit else "")
 
 
-def unknown_name(text, known, *, spellings=(), outputs=(), option: str = "--wrt", limit: int = 30) -> str:
+def unknown_name(text, known, *, spellings=(), outputs=(), option: str | None = "--wrt", limit: int = 30) -> str:
     r"""The one-line message for a name that is in no spelling of the spec's names.
 
     ``known``: the canonical names (graph order); ``spellings``: the other accepted spellings
     (``yhat``, ``\hat{y}``, ``a^{1}_{1}``), used only to recognise a typo; ``outputs``: the output's
-    spellings, listed for a ``\hat{...}``.  The names listed are those of the same kind
+    spellings, listed for a ``\hat{...}``; ``option``: the argument named first (None: none, for Python).  The names listed are those of the same kind
     (:data:`NAME_KINDS`: a weight lists the weights), or all of them; a suggestion is offered only
     for a real typo (:func:`symbackprop.errors.typo_suggestion`), never another parameter:
 
@@ -144,4 +144,5 @@ def unknown_name(text, known, *, spellings=(), outputs=(), option: str = "--wrt"
         same, word = known, "names"
     listing = ", ".join(same[:limit]) + (f", ... ({len(same)} in all)" if len(same) > limit else "")
     fix = typo_suggestion(text, [*known, *spellings, *outputs])
-    return f"{option}: unknown name {quoted(text)}{fix} (the spec's {word}: {listing})"
+    lead = f"{option}: unknown name" if option else "unknown name"
+    return f"{lead} {quoted(text)}{fix} (the spec's {word}: {listing})"

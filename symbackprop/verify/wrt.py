@@ -22,8 +22,13 @@ from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..spec.names import quoted, unknown_name
 
 
-def _empty(option: str) -> SpecError:
-    return SpecError(f"{option}: give the name of a parameter or node, e.g. w^{{1}}_{{1,1}}")
+def _empty(option: str | None) -> SpecError:
+    return SpecError((f"{option}: " if option else "") + "give the name of a parameter or node, e.g. w^{1}_{1,1}")
+
+
+def _named(option: str | None, text) -> str:
+    """``--wrt 'x +'`` in a message (or ``'x +'`` with no option: the Python API)."""
+    return f"{option} {quoted(text)}" if option else quoted(text)
 
 
 def output_spellings(graph) -> list:
@@ -34,7 +39,7 @@ def output_spellings(graph) -> list:
     return [r"\hat{y}"] if len(outputs) == 1 else [rf"\hat{{y}}_{{{k}}}" for k in range(1, len(outputs) + 1)]
 
 
-def resolve_wrt(checker, text, *, option: str = "--wrt") -> str:
+def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
     """The canonical node name for ``text`` in index notation, by verify's reader; a SpecError of one
     line otherwise (``option`` names the argument in it: ``--wrt``, or ``wrt`` for a CSV column)."""
     if not isinstance(text, str) or not text.strip():
@@ -45,13 +50,13 @@ def resolve_wrt(checker, text, *, option: str = "--wrt") -> str:
     try:
         return checker.resolve_wrt(text)
     except RecursionError:
-        raise SpecError(f"{option} {quoted(text)}: nested too deeply to be a name") from None
+        raise SpecError(f"{_named(option, text)}: nested too deeply to be a name") from None
     except SymbackpropError as exc:
         first = str(exc).splitlines()[0]
         if isinstance(exc, ParseError) and "unknown name" not in first:
             # not a name at all (x +, \frac{): the grammar's reason, with its column
             reason = first.split(": ", 1)[1] if first.startswith("--wrt ") and ": " in first else first
-            raise SpecError(f"{option} {quoted(text)} is not a name: {reason}") from None
+            raise SpecError(f"{_named(option, text)} is not a name: {reason}") from None
         raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=list(checker.names),
                                      outputs=output_spellings(graph), option=option)) from None
 
@@ -67,7 +72,7 @@ def _index_reading(checker, text, option):
         return None, exc
 
 
-def resolve_matrix_wrt(checker, md, text, *, option: str = "--wrt") -> str:
+def resolve_matrix_wrt(checker, md, text, *, option: str | None = "--wrt") -> str:
     """For a matrix spec: a name ``md.steps_for`` places, read as ``verify --wrt`` reads it: the index
     reading first (``w_{11}^1``, ``\\hat{y}``, ``z_2``), then the slides' gradient names (``dW_2``, ``W_2``).
     Returns the canonical index name or the gradient matrix's name."""
@@ -81,8 +86,8 @@ def resolve_matrix_wrt(checker, md, text, *, option: str = "--wrt") -> str:
         try:
             md.steps_for([name])
         except SymbackpropError:
-            which = quoted(text) if name == text else f"{quoted(text)} (that is {name})"
-            raise SpecError(f"{option} {which}: no backward step of the matrix form computes its gradient "
+            which = _named(option, text) + ("" if name == text else f" (that is {name})")
+            raise SpecError(f"{which}: no backward step of the matrix form computes its gradient "
                             f"(the spec's gradient matrices: {', '.join(gradients)})") from None
         return name
     matrix = checker.matrix
@@ -107,7 +112,7 @@ def _not_found(text, index_error, gradients, spellings, option) -> SpecError:
                      + "; or an entry in index notation, e.g. w^{1}_{1,1})")
 
 
-def wrt_problem(checker, text, *, option: str = "--wrt") -> SpecError | None:
+def wrt_problem(checker, text, *, option: str | None = "--wrt") -> SpecError | None:
     """Why ``text`` names nothing ``checker`` can check (the one-line error), or None when some
     reading of it (index notation, or a matrix spec's gradient names) names a node or gradient."""
     if text is None:
@@ -128,3 +133,18 @@ def wrt_problem(checker, text, *, option: str = "--wrt") -> SpecError | None:
         return None
     gradients = [t.mat.text() for t in matrix.targets.values()]
     return _not_found(text, error, gradients, gradients, option)
+
+
+def wrt_name(target, text: str) -> str:
+    r"""The canonical name of ``text`` in a derivation (or spec), read exactly as ``verify --wrt`` reads it:
+
+    >>> from symbackprop import derive, load_spec
+    >>> d = derive(load_spec("derivations/lecture_2_2_1.toml"))
+    >>> [wrt_name(d, t) for t in ("W^{[2]}_{11}", "w_{11}^1", r"\hat{y}", "z_2")]
+    ['w^{2}_{1,1}', 'w^{1}_{1,1}', 'a^{3}_{1}', 'z^{3}_{1}']
+
+    A SpecError of one line when it names nothing (:func:`symbackprop.spec.names.unknown_name`)."""
+    from .checker import AnswerChecker
+
+    checker = target if isinstance(target, AnswerChecker) else AnswerChecker(target)
+    return resolve_wrt(checker, text, option=None)
