@@ -101,6 +101,13 @@ def index_targets(d, wrts, option: str = "--wrt") -> list:
 def matrix_targets(spec, md, wrts, option: str = "--wrt") -> list:
     """For a matrix spec: each of ``wrts`` as a name the matrix derivation places (an index entry
     such as ``w^{1}_{1,1}``, or a gradient matrix such as ``dW_2``), read as ``verify --wrt`` reads it."""
+    wrts = list(wrts)
+    if all(isinstance(w, str) and w in md.matrices for w in wrts):  # canonical matrix names: nothing to read
+        try:
+            md.steps_for(wrts)
+            return list(dict.fromkeys(wrts))
+        except SymbackpropError:
+            pass  # x, y: the reader below says what to write instead
     from ..verify.checker import AnswerChecker
     from ..verify.wrt import resolve_matrix_wrt
 

@@ -61,6 +61,12 @@ def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
                                      outputs=output_spellings(graph), option=option)) from None
 
 
+def _no_step(option, text, name, gradients) -> SpecError:
+    which = _named(option, text) + ("" if name == text else f" (that is {name})")
+    return SpecError(f"{which}: no backward step of the matrix form computes its gradient "
+                     f"(the spec's gradient matrices: {', '.join(gradients)})")
+
+
 def _index_reading(checker, text, option):
     """The index reading of ``text`` for a checker of a matrix spec: (name, None) or (None, error);
     a network too big for per-scalar derivation has no index reading."""
@@ -81,21 +87,38 @@ def resolve_matrix_wrt(checker, md, text, *, option: str | None = "--wrt") -> st
     gradients = [s.name for s in md.backward]
     if text in gradients:
         return text
+    if text in md.matrices:  # a canonical matrix name (W_2, z_1): the step of its gradient, as it is written
+        try:
+            md.steps_for([text])
+            return text
+        except SymbackpropError:
+            raise _no_step(option, text, text, gradients) from None
+    matrix = checker.matrix
+    if matrix is not None and _MATRIX_NAME.fullmatch(text):  # dW_2, W_2, dz_1: no per-scalar derivation needed
+        try:
+            target = matrix.target_name(text)
+            md.steps_for([target])
+            return target
+        except (SymbackpropError, RecursionError):
+            pass
     name, index_error = _index_reading(checker, text, option)
     if name is not None:
         try:
             md.steps_for([name])
         except SymbackpropError:
-            which = _named(option, text) + ("" if name == text else f" (that is {name})")
-            raise SpecError(f"{which}: no backward step of the matrix form computes its gradient "
-                            f"(the spec's gradient matrices: {', '.join(gradients)})") from None
+            raise _no_step(option, text, name, gradients) from None
         return name
-    matrix = checker.matrix
     if matrix is not None:
         try:
             return matrix.target_name(text)
         except (SymbackpropError, RecursionError):
             pass
+    try:  # a matrix written another way (X for x): it has no gradient step, or it would have been read above
+        other = md.resolve(text)
+    except (SymbackpropError, RecursionError):
+        other = None
+    if other is not None:
+        raise _no_step(option, text, other, gradients)
     raise _not_found(text, index_error, gradients, list(md.matrices), option)
 
 
@@ -117,6 +140,9 @@ def wrt_problem(checker, text, *, option: str | None = "--wrt") -> SpecError | N
     reading of it (index notation, or a matrix spec's gradient names) names a node or gradient."""
     if text is None:
         return None
+    matrix = checker.matrix
+    if matrix is not None and matrix.is_target(text):  # a gradient's name: no per-scalar derivation needed
+        return None
     try:
         resolve_wrt(checker, text, option=option)
         return None
@@ -124,11 +150,8 @@ def wrt_problem(checker, text, *, option: str | None = "--wrt") -> SpecError | N
         error = None
     except SpecError as exc:
         error = exc
-    matrix = checker.matrix
     if matrix is None:
         return error
-    if matrix.is_target(text):
-        return None
     if error is None:  # no index reading (too many parameters) and no matrix one: the matrix checker says why
         return None
     gradients = [t.mat.text() for t in matrix.targets.values()]
