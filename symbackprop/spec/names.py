@@ -119,14 +119,17 @@ def quoted(text, limit: int = 60) -> str:
     return f"'{short}'" + ("..." if len(text) > limit else "")
 
 
-def unknown_name(text, known, *, spellings=(), outputs=(), option: str | None = "--wrt", limit: int = 30) -> str:
+def unknown_name(text, known, *, spellings=(), outputs=(), option: str | None = "--wrt", limit: int = 30,
+                 word: str | None = None, also: str = "") -> str:
     r"""The one-line message for a name that is in no spelling of the spec's names.
 
     ``known``: the canonical names (graph order); ``spellings``: the other accepted spellings
     (``yhat``, ``\hat{y}``, ``a^{1}_{1}``), used only to recognise a typo; ``outputs``: the output's
-    spellings, listed for a ``\hat{...}``; ``option``: the argument named first (None: none, for Python).  The names listed are those of the same kind
-    (:data:`NAME_KINDS`: a weight lists the weights), or all of them; a suggestion is offered only
-    for a real typo (:func:`symbackprop.errors.typo_suggestion`), never another parameter:
+    spellings, listed for a ``\hat{...}``; ``option``: the argument named first (None: none, for Python);
+    ``word``: what ``known`` are, when all of them are listed ("gradient matrices"); ``also``: said after
+    the list.  Otherwise the names listed are those of the same kind (:data:`NAME_KINDS`: a weight lists
+    the weights), or all of them.  A suggestion is offered only for a real typo
+    (:func:`symbackprop.errors.typo_suggestion`), never another parameter:
 
     >>> unknown_name("w^{3}_{1,1}", ["x_{1}", "w^{1}_{1,1}", "w^{2}_{1,1}", "L"])
     "--wrt: unknown name 'w^{3}_{1,1}' (the spec's weights: w^{1}_{1,1}, w^{2}_{1,1})"
@@ -135,7 +138,9 @@ def unknown_name(text, known, *, spellings=(), outputs=(), option: str | None = 
 
     known = [str(k) for k in known]
     kind = name_kind(text)
-    if kind == "hat" and outputs:
+    if word is not None:
+        same = known
+    elif kind == "hat" and outputs:
         same, word = list(outputs), NAME_KINDS["hat"]
     else:
         same = [k for k in known if kind is not None and name_kind(k) == kind]
@@ -145,4 +150,4 @@ def unknown_name(text, known, *, spellings=(), outputs=(), option: str | None = 
     listing = ", ".join(same[:limit]) + (f", ... ({len(same)} in all)" if len(same) > limit else "")
     fix = typo_suggestion(text, [*known, *spellings, *outputs])
     lead = f"{option}: unknown name" if option else "unknown name"
-    return f"{lead} {quoted(text)}{fix} (the spec's {word}: {listing})"
+    return f"{lead} {quoted(text)}{fix} (the spec's {word}: {listing}{also})"

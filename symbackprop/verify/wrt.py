@@ -130,9 +130,8 @@ def _not_found(text, index_error, gradients, spellings, option) -> SpecError:
     (``W_3``, ``dW_3`` in the slides' gradient matrices; ``w^{3}_{1,1}``, ``\\hat{yy}`` in index notation)."""
     if index_error is not None and not _MATRIX_NAME.fullmatch(text):
         return index_error
-    return SpecError(unknown_name(text, gradients, spellings=spellings, option=option)
-                     .replace("(the spec's names:", "(the spec's gradient matrices:")[:-1]
-                     + "; or an entry in index notation, e.g. w^{1}_{1,1})")
+    return SpecError(unknown_name(text, gradients, spellings=spellings, option=option, word="gradient matrices",
+                                  also="; or an entry in index notation, e.g. w^{1}_{1,1}"))
 
 
 def wrt_problem(checker, text, *, option: str | None = "--wrt") -> SpecError | None:
