@@ -252,13 +252,13 @@ def run_grad(args) -> int:
         for k, v in report.get("input_gradients", {}).items():
             if report["n_examples"] > 1:
                 print(f"  ∂{out}/∂{shown(k)} per example = "
-                      + ", ".join("undefined" if x is None else f"{x:.6g}" for x in v))
+                      + ", ".join("undefined" if x is None else f"{x + 0.0:.6g}" for x in v))  # no -0
         per_example = out or "L"
         for k in report.get("wrt", ()):  # a node asked for by --wrt: its gradient per example
             if k in report["gradients"] or k in report.get("input_gradients", {}):
                 continue
             v = report["node_gradients"].get(k)
-            values = ", ".join("undefined" if x is None else f"{x:.6g}" for x in v or ())
+            values = ", ".join("undefined" if x is None else f"{x + 0.0:.6g}" for x in v or ())  # no -0
             print(f"  ∂{per_example}/∂{shown(k)} " + ("= 0 (nothing depends on it)" if v is None else
                                                       f"= {values}" if len(v) == 1 else f"per example = {values}"))
     return 0

@@ -57,8 +57,10 @@ def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
             # not a name at all (x +, \frac{): the grammar's reason, with its column
             reason = first.split(": ", 1)[1] if first.startswith("--wrt ") and ": " in first else first
             raise SpecError(f"{_named(option, text)} is not a name: {reason}") from None
+        network = getattr(graph, "mode", None) == "network"  # a graph spec's names are its own: no kinds
         raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=list(checker.names),
-                                     outputs=output_spellings(graph), option=option)) from None
+                                     outputs=output_spellings(graph), option=option,
+                                     word=None if network else "names")) from None
 
 
 def _no_step(option, text, name, gradients) -> SpecError:
