@@ -185,3 +185,14 @@ def test_worksheet_wrt_reads_the_same_spellings(tmp_path):
     assert rf"\partial J/\partial w^{{1}}_{{2,1}} = \partial L/\partial w^{{1}}_{{2,1}} \approx {ORACLE['w^{1}_{2,1}']:.6f}$" in section
     err = run("worksheet", LECTURE, "-o", str(tmp_path / "t.tex"), "--wrt", "w^{3}_{1,1}", check_rc=2).stderr
     assert err == f"symbackprop: error: --wrt: unknown name 'w^{{3}}_{{1,1}}' {WEIGHTS}\n"
+
+
+def test_graph_spec_names_are_its_own():
+    """The slides' linear regression at w = b = 0: ∂J/∂w = (1/n) Σ −2 x_i y_i = −35, ∂J/∂b = (1/n) Σ −2 y_i = −12."""
+    spec = "derivations/linear_regression.toml"
+    x, y = np.array([1, 2, 3, 4.0]), np.array([3, 5, 7, 9.0])
+    report = json.loads(run("grad", spec, "--wrt", "w", "--wrt", "b", "--json", check_rc=0).stdout)
+    assert report["gradients"] == pytest.approx({"w": np.mean(-2 * x * y), "b": np.mean(-2 * y)}, rel=1e-12)
+    err = run("grad", spec, "--wrt", "w_1", check_rc=2).stderr
+    assert err == "symbackprop: error: --wrt: unknown name 'w_1' (the spec's names: b, w, x, y, yhat, L)\n"
+    assert "did you mean 'w'?" in run("derive", spec, "--wrt", "W", check_rc=2).stderr  # a change of case is a typo
