@@ -83,3 +83,14 @@ def test_docs_spec_example_error_is_the_one_printed(tmp_path):
 
     prose = docs.split("the functions ", 1)[1].split("(every activation", 1)[0]
     assert set(re.findall(r"`(\w+)`", prose)) == set(allowed_functions()), listed
+
+
+def test_grade_output_says_wrote_too(tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text('student,wrt,answer\nana,"w^{2}_{1,1}",(yhat - y) yhat (1 - yhat) a^{2}_{1}\n', encoding="utf-8")
+    report = tmp_path / "report.csv"
+    out = run("grade", LECTURE, "--answers", str(answers), "--csv", "-o", str(report), "--no-progress")
+    assert (out.returncode, out.stdout) == (0, f"wrote {report}\n")
+    assert out.stderr.startswith("1 answer: 1 correct, 0 incorrect, 0 unparseable")
+    again = run("grade", LECTURE, "--answers", str(answers), "--csv", "-o", str(report))
+    assert again.returncode == 2 and again.stderr == f"symbackprop: error: {report} exists; pass --force to overwrite it\n"

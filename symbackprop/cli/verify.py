@@ -179,6 +179,7 @@ def run_grade(args) -> int:
     if args.output:
         write_atomically(args.output, text, force=args.force)
         print(summary_text(report), file=sys.stderr)
+        print(f"wrote {args.output}")  # as every command that writes a file says
     else:
         sys.stdout.write(text)
     if seconds is not None and shown:
