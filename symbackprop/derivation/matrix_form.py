@@ -225,10 +225,10 @@ class MatrixDerivation(MatrixNumbers):
                 return cand
         if s in self.matrices:
             return s
-        from ..errors import did_you_mean
+        from ..errors import typo_suggestion
 
         known = list(self.matrices)
-        raise SpecError(f"unknown matrix {name!r}{did_you_mean(s, known)} (known: {', '.join(known)})")
+        raise SpecError(f"unknown matrix {name!r}{typo_suggestion(s, known)} (known: {', '.join(known)})")
 
     def matrix(self, name: str) -> Mat:
         return self.matrices[self.resolve(name)]

@@ -210,16 +210,10 @@ def verify(path: str, answer: str, wrt: str | None) -> dict:
 
 
 def _resolve_scalar(d, wrt: str) -> str:
-    from ..verify.vocabulary import answer_names
+    """The node ``wrt`` names, read as ``verify --wrt`` reads it (one reader for every face)."""
+    from ..verify.wrt import wrt_name
 
-    try:
-        return d.resolve(wrt)
-    except Exception:
-        pass
-    names_ = answer_names(d)
-    if wrt in names_ and hasattr(names_[wrt], "name"):
-        return names_[wrt].name
-    raise SpecError(f"wrt: {wrt!r} is not a parameter or node of this spec")
+    return wrt_name(d, wrt)
 
 
 def _matrix_step_name(md, wrt: str):
