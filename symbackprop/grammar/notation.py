@@ -14,7 +14,7 @@ the student wrote) and is recorded, so the verdict can say which convention it r
   (written ``mathcalL``);
 - ``{a \over b}`` is ``\frac{a}{b}``, ``\frac12`` is ``\frac{1}{2}``;
 - ``\text{(chain rule)}``, ``(\text{chain rule})``, ``\quad\text{by the chain rule}`` at the end of a line
-  or before ``=``, and punctuation at the end of a line are annotations, ignored; other text (``\text{hello} z``)
+  or before ``=``, and punctuation at the end of a line (. , ; :, never '!', which the grammar refuses) are annotations, ignored; other text (``\text{hello} z``)
   is left in place for the grammar, which refuses it by name; ``w^{2}_{1 1}`` is w^{2}_{1,1};
 - matrix notation only: a MATLAB transpose ``a_1'`` is ``a_1^T`` (a prime after a function name,
   ``\sigma'(z)``, ``g'(z)``, stays a derivative).
@@ -35,14 +35,38 @@ _MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|soft
 _MAX_TEXT = 4 * MAX_LENGTH
 _WINDOW = 400
 #: what may follow an annotation: layout and punctuation up to the end of the line or of the side
-_ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:!]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
+_ANNOTATION_END = re.compile(r"(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|[.,;:]|&|\$)*(\\\\|\n|$|=|\\approx(?![A-Za-z])|≈)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathrm|mathsf)\s*\{(\\?[A-Za-z0-9]+)\}")
+#: what follows \mathbf{1} when it is the indicator (ReLU′): _{z>0}, [z > 0], (z > 0)
+_INDICATOR_AFTER = re.compile(r"\s*(_|\[|\\\{|\((?=[^()]*[<>]))")
 _CAL = re.compile(r"\\mathcal\s*\{([A-Za-z])\}")
 #: a lone \mathbf{1} in a matrix answer (a vector of ones), as the name the matrix reader knows it by
 ONES_NAME = "onesvec"
 _ONES_T = re.compile(r"\\(mathbf|boldsymbol|bm|vec)\{1\}\s*\^\s*(\{\s*(T|\\top)\s*\}|T|\\top)")
 _OPSUM = re.compile(r"\\(operatorname|mathrm|text)\{sum\}")
-_LAYER = re.compile(r"\^\{\s*([(\[])\s*(\d+)\s*([)\]])\s*(T|\\top)?\s*\}")
+#: ^{(2)}, ^{[1]}, with an example index ^{[2](i)}, a transpose ^{[1]T} or a prime ^{[1]\\prime} (g^{[1]\\prime})
+_LAYER = re.compile(r"\^\{\s*([(\[])\s*(\d+)\s*([)\]])\s*(\(\s*[a-z]\s*\))?\s*(T|\\top|'|′|\\prime)?\s*\}")
+#: Goodfellow et al.'s hidden layer h^{(l)}: the l-th hidden layer (the lectures' a^{l+1}, the slides' a_l)
+_HIDDEN = re.compile(r"(?<![\\A-Za-z])h(\s*)\^\{\s*\(\s*(\d+)\s*\)\s*\}")
+#: the input as bracketed layer 0: x^{[0]}, X^{[0]}, a^{[0]}, A^{[0]} (optionally transposed)
+_INPUT = re.compile(r"(?<![\\A-Za-z])([xXaA])(\s*)\^\{\s*\[\s*0\s*\]\s*(T|\\top)?\s*\}")
+#: \nabla_{W^{2}} J, \nabla_W C, \nabla_a C: the gradient of a cost by one quantity
+_NABLA = re.compile(r"\\nabla\s*_\s*(\{((?:[^{}]|\{[^{}]*\})*)\}|(\\?[A-Za-z]))\s*"
+                    r"(C|J|L|E|mathcal[A-Z](?![A-Za-z]))")
+#: matrix notation: a plain layer superscript right after a layer letter (W^{2}, b^2, a^{2}, dZ^{2}) counts
+#: layers as the lectures do (input layer 1), as a parenthesised one does
+_PLAIN_LAYER = re.compile(r"(?<![\\A-Za-z])(d?[WwbBaAzZ]|\\delta|\\Delta)(\s*)\^(\{\s*(\d+)\s*\}|(\d)(?!\d))")
+#: Nielsen's weights and biases: w^{l}_{jk} (no comma), b^{l}_{j}, with the layer they lead into
+_NIELSEN = re.compile(r"(?<![\\A-Za-z])(d?[WwbB])(\s*(?:_\s*(?:\{[^{}]*\}|[A-Za-z0-9])\s*)?)\^\s*(\{\s*(\d+)\s*\}|(\d)(?!\d))")
+_COMMA_WEIGHT = re.compile(r"(?<![\\A-Za-z])[wW]\s*(\^\s*(\{[^{}]*\}|\w)\s*)?_\s*\{[^{}]*,[^{}]*\}")
+#: (the lectures' reading, Nielsen's) of an answer that could be either, as the verdict's note says them
+_INDEX_NOTES = ("w^{l}_{jk} as the lectures' w^{l}_{j,k} (out of layer l; in Nielsen's convention, into layer l, "
+                "it would be the lectures' w^{l−1}_{j,k})",
+                "w^{l}_{jk} as Nielsen's (the weight into layer l from unit k of layer l − 1: the lectures' "
+                "w^{l−1}_{j,k}; b^{l}_{j} is the lectures' b^{l−1}_{j})")
+_MATRIX_NOTES = ("W^{l} as the lectures' w^{l} (out of layer l: the slides' W_l; in Nielsen's convention, into "
+                 "layer l, it would be W_{l−1})",
+                 "W^{l} as Nielsen's (the weights into layer l: the slides' W_{l−1}, b^{l} their b_{l−1})")
 _FUNC_BEFORE_PRIME = re.compile(
     r"(\\?(sigma|sigmoid|tanh|relu|ReLU|ReLu|softplus|leaky_relu|lrelu|LReLU|elu|silu|exp|log|ln)"
     r"|\\(operatorname|mathrm|text)\{[A-Za-z_]+\}|σ|\b[gf])['′]*$")
@@ -156,47 +180,92 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
     text = _CAL.sub(lambda m: ("mathcal" + m.group(1)).ljust(len(m.group(0))), text)
     # \mathbf{1}_{z>0} is the indicator; in a matrix answer a lone \mathbf{1} is a vector of ones (the
     # reader gives it the shape its neighbour needs: (Σ_rows dz_2) \mathbf{1} sums the columns)
-    text = _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and text[m.end():].lstrip().startswith("_")
+    text = _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and _INDICATOR_AFTER.match(text, m.end())
                       else (ONES_NAME if matrix and m.group(2) == "1" else m.group(2)).ljust(len(m.group(0))), text)
+    # \nabla_{X} C -> \frac{\partial C}{\partial X} (lengthens the text); Nielsen's \nabla_a C is by the output a^{L}
+    def nabla(m):
+        by = m.group(2) if m.group(2) is not None else m.group(3)
+        if by.strip() == "a":
+            by = "\\hat{y}" if matrix else "a^{L}"
+        return f"\\frac{{\\partial {m.group(4)}}}{{\\partial {by}}}"
+
+    text = _NABLA.sub(nabla, text)
+    # Goodfellow et al.'s h^{(l)}: hidden layer l
+    hidden = _HIDDEN.search(text) is not None
+    text = _HIDDEN.sub(lambda m: ((f"a_{{{m.group(2)}}}" if matrix else f"a^{{{int(m.group(2)) + 1}}}")
+                                  .ljust(len(m.group(0)))), text)
+    if hidden:
+        conventions.append("h^{(l)} as hidden layer l (h^{(1)} is the lectures' a^{2}"
+                           + (", the slides' a_1)" if matrix else ")"))
+    # x^{[0]}, a^{[0]}: the input layer 0 of the bracketed convention
+    seen_bracket = _INPUT.search(text) is not None
+
+    def the_input(m):
+        if not matrix and m.group(1) in "aA":
+            return m.group(0)  # a^{[0]} -> a^{1} below (the lectures' name of the input x)
+        return ("x" + ("^T" if m.group(3) else "")).ljust(len(m.group(0)))
+
+    text = _INPUT.sub(the_input, text)
     # layer conventions
-    seen_paren = seen_bracket = False
+    seen_paren = seen_example = False
 
     def layer(m):
-        nonlocal seen_paren, seen_bracket
-        opening, number, closing, transpose = m.group(1), int(m.group(2)), m.group(3), m.group(4)
+        nonlocal seen_paren, seen_bracket, seen_example
+        opening, number, closing, example, tail = m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5)
         if (opening, closing) not in (("(", ")"), ("[", "]")):
             return m.group(0)
         letter = _letter_before(text, m.start())
         size = len(m.group(0))
-        if opening == "(":
-            seen_paren = True
+        seen_example = seen_example or example is not None
+        prime = tail in ("'", "′", "\\prime")
+        after = "'" if prime else ("^T" if tail else "")
+        if prime and letter in ("g", "f", "sigma", "σ"):
+            out = after  # g^{[1]\prime}(z): the layer is its argument's
+        elif opening == "(":
             if matrix:
                 shift = -1 if letter in _NODE_LETTERS else 0
-                out = f"_{{{number + shift}}}" + ("^T" if transpose else "")
+                out = f"_{{{number + shift}}}" + after
             else:
-                out = f"^{{{number}}}" + ("^T" if transpose else "")
+                out = f"^{{{number}}}" + after
+        elif matrix:
+            out = f"_{{{number}}}" + after
+        else:
+            shift = 1 if letter in _NODE_LETTERS else 0
+            out = f"^{{{number + shift}}}" + after
+        if opening == "(":
+            seen_paren = True
         else:
             seen_bracket = True
-            if matrix:
-                out = f"_{{{number}}}" + ("^T" if transpose else "")
-            else:
-                shift = 1 if letter in _NODE_LETTERS else 0
-                out = f"^{{{number + shift}}}" + ("^T" if transpose else "")
         return out.ljust(size) if len(out) <= size else out
 
     text = _LAYER.sub(layer, text)
+    if matrix:
+        plain = _PLAIN_LAYER.search(text) is not None
+
+        def plain_layer(m):
+            letter, number = m.group(1).lstrip("\\"), int(m.group(4) or m.group(5))
+            shift = -1 if letter in _NODE_LETTERS else 0
+            return (m.group(1) + f"_{{{number + shift}}}").ljust(len(m.group(0)))
+
+        text = _PLAIN_LAYER.sub(plain_layer, text)
+        if plain:
+            conventions.append("superscript layer numbers as the lectures' (input layer 1: W^{2} is the slides' W_2, "
+                               "a^{2} their a_1)")
     if seen_paren:
         conventions.append("parenthesised layer numbers as the lectures' (input layer 1: a^{(2)} is a^{2}"
                            + (", the slides' a_1)" if matrix else ")"))
     if seen_bracket:
         conventions.append("bracketed layer numbers from input layer 0 (a^{[1]} is the lectures' a^{2}, "
                            "W^{[1]} leads into layer [1]" + (": the slides' a_1, W_1)" if matrix else ": w^{1})"))
+    if seen_example:
+        conventions.append("(i) as example i: one example's quantity, as the lectures write them")
     # w^{2}_{1 1} -> w^{2}_{1,1}
     text = re.sub(r"_\{(\d+)( +)(\d+)\}", lambda m: "_{" + m.group(1) + "," + " " * (len(m.group(2)) - 1)
                   + m.group(3) + "}", text)
     # punctuation that ends a line or the answer
     chars = list(text)
-    for m in re.finditer(r"[.,;:!]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\end\{[a-z]+\*?\}|\$)*(\\\\|\n|$))",
+    # ('!' is not punctuation here: a factorial or a stray '!' is refused by the grammar, naming it)
+    for m in re.finditer(r"(?<!\\)[.,;:]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\end\{[a-z]+\*?\}|\$)*(\\\\|\n|$))",
                          text):
         before = text[:m.start()].rstrip()
         if m.group(0).startswith(".") and before[-1:].isdigit() and "," not in m.group(0) and len(m.group(0)) == 1 \
@@ -215,3 +284,41 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
                 chars[m.start()] = "ᵀ"
         text = "".join(chars)
     return Normalized(text, tuple(conventions))
+
+
+def readings(text: str, *, matrix: bool = False) -> tuple[Normalized, ...]:
+    r"""Every reading of an answer, the lectures' first: one, or two where Nielsen's convention fits too.
+
+    Nielsen writes w^{l}_{jk} for the weight *into* layer l from unit k of layer l − 1 and b^{l}_{j} for the
+    bias of unit j of layer l; the lectures' w^{l}_{j,k} leads *out of* layer l.  Both number the input
+    layer 1 (a^{l}, z^{l}, δ^{l} are the same), so Nielsen's w^{l}_{jk} is the lectures' w^{l−1}_{j,k}.
+    An answer whose weights are written without a comma (``w^{3}_{11}``, ``w^2_{jk}``) or, in matrix
+    notation, with a plain superscript (``W^{2}``) could be either: the second reading shifts every
+    plain-superscript w, b (W, dW, ...) down one layer, and each reading names its convention.  A weight
+    written with a comma (``w^{2}_{1,1}``, the lectures' own mark) or a layer in brackets or parentheses
+    has one reading.  The checker accepts an answer when some reading is right and says which.
+
+    >>> [r.text for r in readings("w^{3}_{11} a^{2}_{1}")]
+    ['w^{3}_{11} a^{2}_{1}', 'w^{2}_{11} a^{2}_{1}']
+    >>> len(readings("w^{2}_{1,1} a^{2}_{1}"))
+    1
+    """
+    lecture = normalize(text, matrix=matrix)
+    if not isinstance(text, str) or len(text) > _MAX_TEXT or _COMMA_WEIGHT.search(text):
+        return (lecture,)
+    found = [m for m in _NIELSEN.finditer(text) if matrix or m.group(1) in "wb"]
+    if not found or not any(int(m.group(4) or m.group(5)) >= 2 for m in found):
+        return (lecture,)
+
+    def shift(m):
+        if not matrix and m.group(1) not in "wb":
+            return m.group(0)
+        number = int(m.group(4) or m.group(5))
+        return (m.group(1) + m.group(2) + "^{" + str(number - 1) + "}").ljust(len(m.group(0)))
+
+    nielsen = normalize(_NIELSEN.sub(shift, text), matrix=matrix)
+    if nielsen.text == lecture.text:
+        return (lecture,)
+    notes = _MATRIX_NOTES if matrix else _INDEX_NOTES
+    return (Normalized(lecture.text, lecture.conventions + (notes[0],)),
+            Normalized(nielsen.text, nielsen.conventions + (notes[1],)))
