@@ -49,7 +49,7 @@ _LAYER = re.compile(r"\^\{\s*([(\[])\s*(\d+)\s*([)\]])\s*(\(\s*[a-z]\s*\))?\s*(T
 #: Goodfellow et al.'s hidden layer h^{(l)}: the l-th hidden layer (the lectures' a^{l+1}, the slides' a_l)
 _HIDDEN = re.compile(r"(?<![\\A-Za-z])h(\s*)\^\{\s*\(\s*(\d+)\s*\)\s*\}")
 #: the input as bracketed layer 0: x^{[0]}, X^{[0]}, a^{[0]}, A^{[0]} (optionally transposed)
-_INPUT = re.compile(r"(?<![\\A-Za-z])([xXaA])(\s*)\^\{\s*\[\s*0\s*\]\s*(T|\\top)?\s*\}")
+_INPUT = re.compile(r"(?<![\\A-Za-z])([xXaA])(\s*)\^\{\s*\[\s*0\s*\]\s*(\(\s*[a-z]\s*\))?\s*(T|\\top)?\s*\}")
 #: \nabla_{W^{2}} J, \nabla_W C, \nabla_a C: the gradient of a cost by one quantity
 _NABLA = re.compile(r"\\nabla\s*_\s*(\{((?:[^{}]|\{[^{}]*\})*)\}|(\\?[A-Za-z]))\s*"
                     r"(C|J|L|E|mathcal[A-Z](?![A-Za-z]))")
@@ -198,16 +198,17 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
         conventions.append("h^{(l)} as hidden layer l (h^{(1)} is the lectures' a^{2}"
                            + (", the slides' a_1)" if matrix else ")"))
     # x^{[0]}, a^{[0]}: the input layer 0 of the bracketed convention
-    seen_bracket = _INPUT.search(text) is not None
+    inputs = list(_INPUT.finditer(text))
+    seen_bracket, input_example = bool(inputs), any(m.group(3) for m in inputs)
 
     def the_input(m):
         if not matrix and m.group(1) in "aA":
             return m.group(0)  # a^{[0]} -> a^{1} below (the lectures' name of the input x)
-        return ("x" + ("^T" if m.group(3) else "")).ljust(len(m.group(0)))
+        return ("x" + ("^T" if m.group(4) else "")).ljust(len(m.group(0)))
 
     text = _INPUT.sub(the_input, text)
     # layer conventions
-    seen_paren = seen_example = False
+    seen_paren, seen_example = False, input_example
 
     def layer(m):
         nonlocal seen_paren, seen_bracket, seen_example

@@ -17,12 +17,12 @@ from ..grammar.notation import ONES_NAME
 from ..grammar.parser import MAX_SCRIPTS
 from ..grammar.vocabulary import ALL_FUNCTIONS as SCALAR_FUNCTIONS
 from ..ops.activations import ACTIVATIONS, ELEMENTWISE, answer_spellings
-from .matrix_eval import Elementwise, OnesVector
+from .matrix_eval import Elementwise, ELEMENTWISE_FUNCTIONS, OnesVector
 
 
 #: spellings the registry does not list (the lectures' shorthands and other courses')
 _ALIASES = {"sigma": "sigmoid", "σ": "sigmoid", "ReLu": "relu", "lrelu": "leaky_relu", "LReLU": "leaky_relu",
-            "exp": "exp", "log": "log", "ln": "log"}
+            "exp": "exp", "log": "log", "ln": "log", "sech": "sech", "cosh": "cosh"}
 
 
 def _function_names() -> dict:
@@ -232,10 +232,11 @@ class _MatrixNames:
         name = _FUNCTION_NAMES.get(spelled)
         arg = self.build(node.children[-1])
         if name is None and not isinstance(arg, Scalar):
-            hint = "; for tanh′ write 1 - \\tanh^2(z_1) or 1 - a_1 \\odot a_1" if spelled in ("sech", "cosh") else ""
             known = ", ".join(sorted({k for k in _FUNCTION_NAMES if k.isascii()}, key=str.lower))
-            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known}){hint}",
+            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known})",
                             node)
+        if primes and name in ("sech", "cosh") and not isinstance(arg, Scalar):
+            raise self.fail(f"write the derivative of {spelled} out (tanh′ is sech² z_1 = 1 - \\tanh^2(z_1))", node)
         if primes > 1:
             raise self.fail("matrix notation takes one derivative of a function, as in \\sigma'(z_1)", node)
         if isinstance(arg, Scalar):
@@ -245,7 +246,7 @@ class _MatrixNames:
             t = sympy.Dummy("t", real=True)
             return self.scalar(sympy.diff(f(t), t).subs(t, arg.value), node)
         if primes == 0:
-            return Elementwise(name, arg) if name in ("exp", "log") else Apply(name, arg)
+            return Elementwise(name, arg) if name in ELEMENTWISE_FUNCTIONS else Apply(name, arg)
         return self._derivative_of(name, arg)
 
     def _act_prime(self, node):
