@@ -18,6 +18,7 @@ from sympy import Piecewise, Rational, Symbol, exp
 from symbackprop.grammar.notation import normalize, readings
 from symbackprop.grammar.parser import parse_expression
 from symbackprop.verify.answers import checker_for_spec
+from test_grammar_notation import _agree as _agree_at_points
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = ROOT / "derivations" / "lecture_2_2_1.toml"
@@ -88,13 +89,7 @@ def _net(path) -> Net:
 
 def _agree(a, b, symbols, seed=3, trials=6) -> bool:
     """a == b at random rational points (to 40 significant digits)."""
-    rng = random.Random(seed)
-    for _ in range(trials):
-        point = {s: Rational(rng.choice([-1, 1]) * rng.randint(1, 40), rng.randint(3, 17)) for s in symbols}
-        u, v = sympy.N(a.xreplace(point), 50), sympy.N(b.xreplace(point), 50)
-        if abs(u - v) > Rational(1, 10 ** 40) * max(1, abs(u)):
-            return False
-    return True
+    return _agree_at_points(a, b, random.Random(seed), symbols, trials)
 
 
 def _spec(tmp_path, name, network: str, notation="index", data="x = [[1, 2]]\ny = [[3]]") -> Path:

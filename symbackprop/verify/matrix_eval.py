@@ -29,6 +29,7 @@ from ..derivation.matrix_form import (
     Sub,
     Transpose,
 )
+from ..derivation.matrix_expr import _Entrywise
 from ..ops import functions
 from ..ops.activations import ELEMENTWISE
 from .exact import _Kink, _Undefined, ExactPoint, Value
@@ -42,20 +43,12 @@ _PREC_ATOM = 4
 
 
 @dataclass(frozen=True)
-class Elementwise(MatrixExpr):
+class Elementwise(_Entrywise):
     """exp(A), log(A), sech(A) = 2/(e^A + e^{−A}) or cosh(A) = (e^A + e^{−A})/2, entry by entry
     (``function`` names one of :data:`ELEMENTWISE_FUNCTIONS`); sech² z = tanh′ z = 1 − tanh² z."""
 
     function: str
     arg: MatrixExpr
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         name = rf"\{self.function}" if self.function in ("exp", "log") else rf"\operatorname{{{self.function}}}"
@@ -90,19 +83,11 @@ class OnesVector(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class Power(MatrixExpr):
+class Power(_Entrywise):
     """A^k entry by entry, k a whole number (the slides' a² in tanh' = 1 − a²)."""
 
     arg: MatrixExpr
     exponent: int
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         return f"{self.arg._wrap_latex(_PREC_ATOM)}^{{{self.exponent}}}"
