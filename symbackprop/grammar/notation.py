@@ -14,10 +14,20 @@ the student wrote) and is recorded, so the verdict can say which convention it r
   (written ``mathcalL``);
 - ``{a \over b}`` is ``\frac{a}{b}``, ``\frac12`` is ``\frac{1}{2}``;
 - ``\text{(chain rule)}``, ``(\text{chain rule})``, ``\quad\text{by the chain rule}`` at the end of a line
-  or before ``=``, and punctuation at the end of a line (. , ; :, never '!', which the grammar refuses) are annotations, ignored; other text (``\text{hello} z``)
-  is left in place for the grammar, which refuses it by name; ``w^{2}_{1 1}`` is w^{2}_{1,1};
+  or before ``=``, and punctuation at the end of a line (``. , ; :``; never ``!``, which the grammar refuses
+  by name) are annotations, ignored; other text (``\text{hello} z``) is left in place for the grammar, which
+  refuses it by name; ``w^{2}_{1 1}`` is w^{2}_{1,1};
+- ``x^{[0]}``, ``a^{[0]}``, ``A^{[0]}`` are the input x; ``g^{[1]\prime}(z)``, ``g^{[1]'}(z)`` are g'(z) (the
+  layer is its argument's); ``^{[2](i)}`` is layer [2] of example i (one example's quantity, as answers are);
+  Goodfellow et al.'s ``h^{(l)}`` is hidden layer l (the lectures' a^{l+1}, the slides' a_l);
+- ``\nabla_{X} C`` is ``\frac{\partial C}{\partial X}``, and Nielsen's ``\nabla_a C`` is by the output
+  activations (a^{L}; ŷ in matrix notation); ``\mathbf{1}[z > 0]`` stays the indicator (ReLU′);
+- matrix notation: a plain layer superscript right after a layer's letter (``W^{2}``, ``a^{2}``) numbers
+  layers as the lectures do, like a parenthesised one (W^{2} is W_2, a^{2} is a_1);
 - matrix notation only: a MATLAB transpose ``a_1'`` is ``a_1^T`` (a prime after a function name,
-  ``\sigma'(z)``, ``g'(z)``, stays a derivative).
+  ``\sigma'(z)``, ``g'(z)``, stays a derivative);
+- **Nielsen's** w^{l}_{jk} (into layer l) against the lectures' w^{l}_{j,k} (out of layer l): an answer that
+  could be either has two readings, :func:`readings`, each naming its convention.
 
 Nothing here evaluates anything: these are textual rewrites of a bounded string.
 """
@@ -29,7 +39,7 @@ from dataclasses import dataclass
 from .vocabulary import MAX_LENGTH
 
 #: \text{...} contents that mean something to the grammar (kept)
-_MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum|step|H|"
+_MEANINGFUL_TEXT = re.compile(r"\s*(exp|log|ln|tanh|sech|cosh|huber|sigmoid|sigma|relu|ReLU|softplus|d|T|rows?|batch|examples|sum|step|H|"
                               r"Heaviside)\s*$")
 #: texts longer than this are left as they are (the grammar reads at most MAX_LENGTH characters)
 _MAX_TEXT = 4 * MAX_LENGTH
@@ -123,12 +133,11 @@ def _letter_before(text: str, pos: int) -> str:
     return m.group(1).lstrip("\\") if m else ""
 
 
-def normalize(text: str, *, matrix: bool = False) -> Normalized:
-    """The answer in the lectures' notation (see the module docstring)."""
-    if not isinstance(text, str) or len(text) > _MAX_TEXT:  # the grammar refuses it by its length anyway
-        return Normalized(text)
-    conventions: list[str] = []
-    # {a \over b} -> {\frac{a}{b}} (lengthens the text; only when \over is written)
+# ---- the rewrites, in order: each takes the text, whether it is matrix notation, and the list of
+# conventions read so far (to which it adds the one it read), and gives the rewritten text
+
+def _over(text, matrix, conventions):
+    r"""``{a \over b}`` -> ``{\frac{a}{b}}`` (lengthens the text; only when \over is written)."""
     for _ in range(8):
         m = re.search(r"\\over(?![A-Za-z])", text)
         if not m:
@@ -147,10 +156,18 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
             break
         text = (text[:start] + "{\\frac{" + text[start + 1:m.start()] + "}{" + text[m.end():end] + "}}"
                 + text[end + 1:])
-    # \frac12 (TeX's shorthand) -> \frac{1}{2} (lengthens the text by 4)
-    text = re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
-    # \text{...} annotations (not \text{exp}, \text{T}, ...): at the end of a line or side, or in parentheses;
-    # any other text is left for the grammar, which refuses it by name (text inside a product is no factor)
+    return text
+
+
+def _frac_shorthand(text, matrix, conventions):
+    r"""``\frac12`` (TeX's shorthand) -> ``\frac{1}{2}`` (lengthens the text by 4)."""
+    return re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
+
+
+def _annotations(text, matrix, conventions):
+    r"""``\text{...}`` annotations (not \text{exp}, \text{T}, ...) at the end of a line or side, or in
+    parentheses, blanked; any other text is left for the grammar, which refuses it by name (text inside a
+    product is no factor)."""
     chars = list(text)
     pairs = _brace_pairs(text)
     for m in reversed(list(re.finditer(r"\\(text|textrm|textbf|textit|mbox)\s*\{", text))):
@@ -172,118 +189,158 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
         elif not (re.fullmatch(r"\s*\(.*\)\s*", inner, re.S) or ending):
             continue
         _blank(chars, m.start(), end + 1)
-    text = "".join(chars)
-    # \mathbf{1}^T M -> \sum M (the column sum over the batch)
+    return "".join(chars)
+
+
+def _faces(text, matrix, conventions):
+    r"""``\mathbf{1}^T M`` and ``\operatorname{sum}(M)`` -> ``\sum M`` (the column sum over the batch);
+    ``\mathcal{L}`` -> ``mathcalL`` (a name: the cost); ``\mathbf{a}`` -> a.  ``\mathbf{1}`` before
+    ``_{z>0}``, ``[z > 0]`` or ``(z > 0)`` stays the indicator; in a matrix answer a lone ``\mathbf{1}`` is
+    a vector of ones (the reader gives it the shape its neighbour needs: (Σ_rows dz_2) \mathbf{1} sums
+    the columns)."""
     text = _ONES_T.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
     text = _OPSUM.sub(lambda m: "\\sum" + " " * (len(m.group(0)) - 4), text)
-    # \mathcal{L} -> mathcalL (a name: the cost), \mathbf{a} -> a
     text = _CAL.sub(lambda m: ("mathcal" + m.group(1)).ljust(len(m.group(0))), text)
-    # \mathbf{1}_{z>0} is the indicator; in a matrix answer a lone \mathbf{1} is a vector of ones (the
-    # reader gives it the shape its neighbour needs: (Σ_rows dz_2) \mathbf{1} sums the columns)
-    text = _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and _INDICATOR_AFTER.match(text, m.end())
+    return _STYLE.sub(lambda m: m.group(0) if m.group(2) == "1" and _INDICATOR_AFTER.match(text, m.end())
                       else (ONES_NAME if matrix and m.group(2) == "1" else m.group(2)).ljust(len(m.group(0))), text)
-    # \nabla_{X} C -> \frac{\partial C}{\partial X} (lengthens the text); Nielsen's \nabla_a C is by the output a^{L}
-    def nabla(m):
+
+
+def _nabla(text, matrix, conventions):
+    r"""``\nabla_{X} C`` -> ``\frac{\partial C}{\partial X}`` (lengthens the text); Nielsen's ``\nabla_a C``
+    is by the output activations a^{L} (ŷ in matrix notation)."""
+    def gradient(m):
         by = m.group(2) if m.group(2) is not None else m.group(3)
         if by.strip() == "a":
             by = "\\hat{y}" if matrix else "a^{L}"
         return f"\\frac{{\\partial {m.group(4)}}}{{\\partial {by}}}"
 
-    text = _NABLA.sub(nabla, text)
-    # Goodfellow et al.'s h^{(l)}: hidden layer l
-    hidden = _HIDDEN.search(text) is not None
-    text = _HIDDEN.sub(lambda m: ((f"a_{{{m.group(2)}}}" if matrix else f"a^{{{int(m.group(2)) + 1}}}")
+    return _NABLA.sub(gradient, text)
+
+
+def _hidden(text, matrix, conventions):
+    """Goodfellow et al.'s ``h^{(l)}``: hidden layer l, the lectures' a^{l+1} (the slides' a_l)."""
+    if _HIDDEN.search(text) is None:
+        return text
+    _note(conventions, "h^{(l)} as hidden layer l (h^{(1)} is the lectures' a^{2}" + (", the slides' a_1)" if matrix else ")"))
+    return _HIDDEN.sub(lambda m: ((f"a_{{{m.group(2)}}}" if matrix else f"a^{{{int(m.group(2)) + 1}}}")
                                   .ljust(len(m.group(0)))), text)
-    if hidden:
-        conventions.append("h^{(l)} as hidden layer l (h^{(1)} is the lectures' a^{2}"
-                           + (", the slides' a_1)" if matrix else ")"))
-    # x^{[0]}, a^{[0]}: the input layer 0 of the bracketed convention
+
+
+def _input(text, matrix, conventions):
+    """``x^{[0]}``, ``A^{[0]}``: the input, layer 0 of the bracketed convention (x; ``a^{[0]}`` in index
+    notation becomes a^{1} with the other bracketed layers, the lectures' name of x)."""
     inputs = list(_INPUT.finditer(text))
-    seen_bracket, input_example = bool(inputs), any(m.group(3) for m in inputs)
+    if not inputs:
+        return text
+    _note(conventions, _BRACKET_NOTE[matrix])
+    if any(m.group(3) for m in inputs):
+        _note(conventions, _EXAMPLE_NOTE)
 
     def the_input(m):
         if not matrix and m.group(1) in "aA":
-            return m.group(0)  # a^{[0]} -> a^{1} below (the lectures' name of the input x)
+            return m.group(0)
         return ("x" + ("^T" if m.group(4) else "")).ljust(len(m.group(0)))
 
-    text = _INPUT.sub(the_input, text)
-    # layer conventions
-    seen_paren, seen_example = False, input_example
+    return _INPUT.sub(the_input, text)
 
+
+def _layers(text, matrix, conventions):
+    """Parenthesised and bracketed layer superscripts (the module docstring), with an example index,
+    a transpose or a prime: ``g^{[1]\\prime}`` is g' (the layer is its argument's)."""
     def layer(m):
-        nonlocal seen_paren, seen_bracket, seen_example
         opening, number, closing, example, tail = m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5)
         if (opening, closing) not in (("(", ")"), ("[", "]")):
             return m.group(0)
         letter = _letter_before(text, m.start())
-        size = len(m.group(0))
-        seen_example = seen_example or example is not None
+        _note(conventions, _PAREN_NOTE[matrix] if opening == "(" else _BRACKET_NOTE[matrix])
+        if example is not None:
+            _note(conventions, _EXAMPLE_NOTE)
         prime = tail in ("'", "′", "\\prime")
         after = "'" if prime else ("^T" if tail else "")
         if prime and letter in ("g", "f", "sigma", "σ"):
-            out = after  # g^{[1]\prime}(z): the layer is its argument's
+            out = after
         elif opening == "(":
-            if matrix:
-                shift = -1 if letter in _NODE_LETTERS else 0
-                out = f"_{{{number + shift}}}" + after
-            else:
-                out = f"^{{{number}}}" + after
-        elif matrix:
-            out = f"_{{{number}}}" + after
+            shift = -1 if matrix and letter in _NODE_LETTERS else 0
+            out = ("_{" if matrix else "^{") + str(number + shift) + "}" + after
         else:
-            shift = 1 if letter in _NODE_LETTERS else 0
-            out = f"^{{{number + shift}}}" + after
-        if opening == "(":
-            seen_paren = True
-        else:
-            seen_bracket = True
-        return out.ljust(size) if len(out) <= size else out
+            shift = 1 if not matrix and letter in _NODE_LETTERS else 0
+            out = ("_{" if matrix else "^{") + str(number + shift) + "}" + after
+        return out.ljust(len(m.group(0)))
 
-    text = _LAYER.sub(layer, text)
-    if matrix:
-        plain = _PLAIN_LAYER.search(text) is not None
+    return _LAYER.sub(layer, text)
 
-        def plain_layer(m):
-            letter, number = m.group(1).lstrip("\\"), int(m.group(4) or m.group(5))
-            shift = -1 if letter in _NODE_LETTERS else 0
-            return (m.group(1) + f"_{{{number + shift}}}").ljust(len(m.group(0)))
 
-        text = _PLAIN_LAYER.sub(plain_layer, text)
-        if plain:
-            conventions.append("superscript layer numbers as the lectures' (input layer 1: W^{2} is the slides' W_2, "
-                               "a^{2} their a_1)")
-    if seen_paren:
-        conventions.append("parenthesised layer numbers as the lectures' (input layer 1: a^{(2)} is a^{2}"
-                           + (", the slides' a_1)" if matrix else ")"))
-    if seen_bracket:
-        conventions.append("bracketed layer numbers from input layer 0 (a^{[1]} is the lectures' a^{2}, "
-                           "W^{[1]} leads into layer [1]" + (": the slides' a_1, W_1)" if matrix else ": w^{1})"))
-    if seen_example:
-        conventions.append("(i) as example i: one example's quantity, as the lectures write them")
-    # w^{2}_{1 1} -> w^{2}_{1,1}
-    text = re.sub(r"_\{(\d+)( +)(\d+)\}", lambda m: "_{" + m.group(1) + "," + " " * (len(m.group(2)) - 1)
+def _plain_layers(text, matrix, conventions):
+    """Matrix notation: ``W^{2}``, ``a^{2}`` (a plain superscript right after a layer's letter) number
+    layers as the lectures do: W^{2} is W_2, a^{2} is a_1."""
+    if not matrix or _PLAIN_LAYER.search(text) is None:
+        return text
+    _note(conventions, "superscript layer numbers as the lectures' (input layer 1: W^{2} is the slides' W_2, "
+                       "a^{2} their a_1)")
+
+    def plain_layer(m):
+        letter, number = m.group(1).lstrip("\\"), int(m.group(4) or m.group(5))
+        shift = -1 if letter in _NODE_LETTERS else 0
+        return (m.group(1) + f"_{{{number + shift}}}").ljust(len(m.group(0)))
+
+    return _PLAIN_LAYER.sub(plain_layer, text)
+
+
+def _spaced_indices(text, matrix, conventions):
+    """``w^{2}_{1 1}`` -> ``w^{2}_{1,1}``."""
+    return re.sub(r"_\{(\d+)( +)(\d+)\}", lambda m: "_{" + m.group(1) + "," + " " * (len(m.group(2)) - 1)
                   + m.group(3) + "}", text)
-    # punctuation that ends a line or the answer
+
+
+def _punctuation(text, matrix, conventions):
+    """``. , ; :`` that end a line or the answer, blanked ("= 0." is still the number 0); never ``!``: a
+    factorial or a stray ``!`` is refused by the grammar, naming it."""
     chars = list(text)
-    # ('!' is not punctuation here: a factorial or a stray '!' is refused by the grammar, naming it)
     for m in re.finditer(r"(?<!\\)[.,;:]+(?=(\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\end\{[a-z]+\*?\}|\$)*(\\\\|\n|$))",
                          text):
-        before = text[:m.start()].rstrip()
-        if m.group(0).startswith(".") and before[-1:].isdigit() and "," not in m.group(0) and len(m.group(0)) == 1 \
-                and not text[m.end():].strip():
-            pass  # "= 0." is still the number 0
         _blank(chars, m.start(), m.end())
-    text = "".join(chars)
-    # MATLAB transpose (matrix notation): a_1' -> a_1ᵀ
-    if matrix and ("'" in text or "′" in text):
-        chars = list(text)
-        for m in re.finditer(r"['′]", text):
-            before = text[:m.start()]
-            if _FUNC_BEFORE_PRIME.search(before):
-                continue
-            if before.rstrip()[-1:].isalnum() or before.rstrip()[-1:] in ")}":
-                chars[m.start()] = "ᵀ"
-        text = "".join(chars)
+    return "".join(chars)
+
+
+def _matlab_transpose(text, matrix, conventions):
+    """Matrix notation: a MATLAB transpose ``a_1'`` -> ``a_1ᵀ`` (a prime after a function name stays a derivative)."""
+    if not matrix or ("'" not in text and "′" not in text):
+        return text
+    chars = list(text)
+    for m in re.finditer(r"['′]", text):
+        before = text[:m.start()]
+        if _FUNC_BEFORE_PRIME.search(before):
+            continue
+        if before.rstrip()[-1:].isalnum() or before.rstrip()[-1:] in ")}":
+            chars[m.start()] = "ᵀ"
+    return "".join(chars)
+
+
+#: the rewrites :func:`normalize` applies, in this order
+REWRITES = (_over, _frac_shorthand, _annotations, _faces, _nabla, _hidden, _input, _layers, _plain_layers,
+            _spaced_indices, _punctuation, _matlab_transpose)
+
+_PAREN_NOTE = {False: "parenthesised layer numbers as the lectures' (input layer 1: a^{(2)} is a^{2})",
+               True: "parenthesised layer numbers as the lectures' (input layer 1: a^{(2)} is a^{2}, the slides' a_1)"}
+_BRACKET_NOTE = {False: "bracketed layer numbers from input layer 0 (a^{[1]} is the lectures' a^{2}, "
+                        "W^{[1]} leads into layer [1]: w^{1})",
+                 True: "bracketed layer numbers from input layer 0 (a^{[1]} is the lectures' a^{2}, "
+                       "W^{[1]} leads into layer [1]: the slides' a_1, W_1)"}
+_EXAMPLE_NOTE = "(i) as example i: one example's quantity, as the lectures write them"
+
+
+def _note(conventions: list, note: str) -> None:
+    if note not in conventions:
+        conventions.append(note)
+
+
+def normalize(text: str, *, matrix: bool = False) -> Normalized:
+    """The answer in the lectures' notation (see the module docstring): every rewrite of :data:`REWRITES`."""
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:  # the grammar refuses it by its length anyway
+        return Normalized(text)
+    conventions: list[str] = []
+    for rewrite in REWRITES:
+        text = rewrite(text, matrix, conventions)
     return Normalized(text, tuple(conventions))
 
 
