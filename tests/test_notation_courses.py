@@ -362,6 +362,29 @@ def test_a_plain_matrix_superscript_has_both_readings(tmp_path, answer, which):
     assert graded[which] == "correct" and graded[1 - which] != "correct"
 
 
+@pytest.mark.parametrize("answer, right", [(r"\nabla_W C = \frac{1}{n} x^T (\hat{y} - y)", True),
+                                           (r"\nabla_b C = \frac{1}{n} \sum (\hat{y} - y)", True),
+                                           (r"\nabla_W C = x^T (\hat{y} - y)", False)])  # C's 1/n missing
+def test_nabla_w_of_a_one_layer_network(tmp_path, answer, right):
+    """\\nabla_W C: the cost's gradient by the one weight matrix W (= W_1) of logistic regression."""
+    spec = _spec(tmp_path, "logreg", 'layers = [2, 1]\nactivations = ["sigmoid"]\nloss = "bce"\nreduction = "mean"',
+                 "matrix", MATRIX_DATA)
+    m = MatNet(spec)
+    by_w = "W" in answer
+    param = m.W[1] if by_w else m.b[1]
+    residual = m.Yhat - m.Y
+    formula = m.X.T * residual if by_w else sympy.ones(1, m.n) * residual
+    formula = formula / m.n if right else formula
+    assert _matrices_agree(formula, m.gradient(param, m.S / m.n), m.symbols) == right
+    verdict = checker_for_spec(spec).check(answer)
+    assert verdict.verdict == ("correct" if right else "incorrect"), verdict.feedback
+
+
+def test_a_layerless_w_in_a_deeper_network_asks_for_its_layer():
+    verdict = checker_for_spec(GENDER).check(r"\nabla_W C = \frac{1}{n} x^T (\hat{y} - y)")
+    assert verdict.verdict == "unparseable" and "give the layer (W_1, W_2)" in verdict.feedback
+
+
 def test_the_verdict_names_the_convention_it_read():
     note = checker_for_spec(GENDER).check(r"X^T (dZ^{[2]} W^{[2]T} \odot g^{[1]\prime}(Z^{[1]}))", "dW_1").note
     assert "bracketed layer numbers from input layer 0" in note
