@@ -193,10 +193,11 @@ def test_huber_prime_in_an_answer(tmp_path, answer, right):
 # ---- Nielsen's w^{l}_{jk}: into layer l (the lectures' w^{l−1}_{j,k}) --------------------------------------
 
 def _graded(checker, text, wrt=None):
-    """What the checker does with an answer that has several readings (the hook described in the report):
-    each reading is checked, the first right one is the verdict, else the lectures' reading's."""
-    graded = [(reading, checker.check(reading.text, wrt)) for reading in readings(text)]
-    return next(((r, v) for r, v in graded if v.verdict == "correct"), graded[0])
+    """(the note, the verdict) of an answer with several readings, as the checker is to grade it (the hook
+    of the report, until the checker has it): each reading is checked, the first right one is the verdict,
+    else the lectures' reading's; the note names the reading's convention."""
+    graded = [(reading.note, checker.check(reading.text, wrt)) for reading in readings(text)]
+    return next(((n, v) for n, v in graded if v.verdict == "correct"), graded[0])
 
 
 NIELSEN = [
@@ -225,10 +226,10 @@ def test_nielsen_weights_lead_into_layer_l(answer, formula, wrt, right):
     assert _agree(formula(net), sympy.diff(net.L, wrt(net)), net.symbols) == right
     both = readings(answer)
     assert len(both) == 2 and "Nielsen" in both[1].note and "the lectures' w^{l}_{j,k}" in both[0].note
-    reading, verdict = _graded(checker_for_spec(LECTURE), answer)
+    note, verdict = _graded(checker_for_spec(LECTURE), answer)
     assert verdict.verdict == ("correct" if right else "incorrect"), verdict.feedback
     if right:
-        assert reading == both[1]   # named: Nielsen's convention
+        assert "as Nielsen's (the weight into layer l" in note   # named: Nielsen's convention
 
 
 def test_the_lectures_comma_has_one_reading():
