@@ -190,6 +190,19 @@ def _as_expr(value) -> MatrixExpr:
     raise TypeError(f"not a matrix expression: {value!r}")
 
 
+class _Entrywise(MatrixExpr):
+    """A node of one matrix ``arg`` that has its argument's shape (−A, c A; g(A), exp(A), A^k entry by entry).
+    Subclasses are frozen dataclasses with an ``arg`` field."""
+
+    @property
+    def children(self):
+        return (self.arg,)
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
 @dataclass(frozen=True, eq=True)
 class Mat(MatrixExpr):
     """A named matrix: ``name`` (``W_1``, ``a_1``, ``dz_2``, ``x``, ``yhat``), its ``Shape``,
@@ -409,19 +422,11 @@ class Sub(_Binary):
 
 
 @dataclass(frozen=True)
-class Neg(MatrixExpr):
+class Neg(_Entrywise):
     """−A."""
 
     arg: MatrixExpr
     precedence = _PREC_ADD
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         return "-" + self.arg._wrap_latex(_PREC_HAD)
@@ -431,20 +436,12 @@ class Neg(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class Scale(MatrixExpr):
+class Scale(_Entrywise):
     """c A for a scalar c (a SymPy expression, e.g. 1/n or 2/K)."""
 
     factor: sympy.Expr
     arg: MatrixExpr
     precedence = _PREC_MUL
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         f = sympy.latex(self.factor)
@@ -486,7 +483,7 @@ FUNCTIONS = {name: (e.latex, e.text) for name, e in ELEMENTWISE.items()}
 
 
 @dataclass(frozen=True)
-class Apply(MatrixExpr):
+class Apply(_Entrywise):
     """g(A) elementwise (``softmax``: row by row). ``function`` is a key of ``FUNCTIONS``."""
 
     function: str
@@ -496,14 +493,6 @@ class Apply(MatrixExpr):
         if self.function not in FUNCTIONS:
             raise NotSupportedError(f"unknown elementwise function {self.function!r} "
                                     f"(allowed: {', '.join(sorted(FUNCTIONS))})")
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         return ELEMENTWISE[self.function].latex.replace("{}", self.arg.latex(), 1)

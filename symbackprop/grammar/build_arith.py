@@ -14,11 +14,31 @@ from .syntax import _error, _pos
 from .vocabulary import _USUP_DIGITS, MAX_BITS, MAX_DIGITS, MAX_EXPONENT, MAX_SCRIPTS
 
 
-class _Arithmetic:
-    """Dispatch, arithmetic and powers."""
+_BRACKETS = ("LPAR", "RPAR", "LBRACK", "RBRACK", "LBRACE", "RBRACE")
+
+
+class _Grouping:
+    """``(x)``, ``[x]``, ``{x}`` are x; ``{i,j}`` is a list, which only a name's ``_`` reads; an error points
+    at its node in ``self.text``.  Shared by the index builder and the matrix builder (each has ``build``;
+    ``_LIST_MESSAGE`` says where a list goes)."""
+
+    _LIST_MESSAGE = "a list of indices {i,j} can only follow a name's '_'"
 
     def fail(self, message: str, node) -> ParseError:
         return _error(message, self.text, _pos(node))
+
+    def _paren(self, node):
+        return self.build(next(c for c in node.children if isinstance(c, Tree) or c.type not in _BRACKETS))
+
+    def _group(self, node):
+        items = [c for c in node.children if isinstance(c, Tree) or c.type not in ("LBRACE", "RBRACE", "COMMA")]
+        if len(items) != 1:
+            raise self.fail(self._LIST_MESSAGE, node)
+        return self.build(items[0])
+
+
+class _Arithmetic(_Grouping):
+    """Dispatch, arithmetic and powers."""
 
     # ---- dispatch -------------------------------------------------------------
     def build(self, node) -> sympy.Expr:
@@ -82,17 +102,6 @@ class _Arithmetic:
 
     def _unary_plus(self, node):
         return self.build(node.children[-1])
-
-    def _paren(self, node):
-        inner = [c for c in node.children if isinstance(c, Tree) or c.type not in
-                 ("LPAR", "RPAR", "LBRACK", "RBRACK", "LBRACE", "RBRACE")]
-        return self.build(inner[0])
-
-    def _group(self, node):
-        items = [c for c in node.children if isinstance(c, Tree) or c.type not in ("LBRACE", "RBRACE", "COMMA")]
-        if len(items) != 1:
-            raise self.fail("a list of indices {i,j} can only follow a name's '_'", node)
-        return self.build(items[0])
 
     def _number(self, node):
         tok = node.children[0] if isinstance(node, Tree) else node

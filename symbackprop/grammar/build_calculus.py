@@ -14,7 +14,7 @@ from lark import Token, Tree
 from ..errors import ParseError
 from ..ops import functions
 from .resolve import _NAMEBASES, _canonical, _Unknown
-from .vocabulary import ALL_FUNCTIONS, MAX_PRIMES, MAX_SUM_TERMS, _is_example_sum, activation_derivative, example_sum
+from .vocabulary import ALL_FUNCTIONS, MAX_PRIMES, MAX_SUM_BOUND, MAX_SUM_TERMS, _is_example_sum, activation_derivative, example_sum
 
 
 class _Calculus:
@@ -183,6 +183,7 @@ class _Calculus:
 
     def int_bound(self, node) -> int:
         value = self.build(node)
-        if not value.is_Integer or not (0 <= int(value) <= 10 ** 6):
-            raise self.fail("the bounds of a \\sum must be whole numbers", node)
+        if not value.is_Integer or not (0 <= int(value) <= MAX_SUM_BOUND):
+            raise self.fail(f"sum bounds must be whole numbers no larger than {MAX_SUM_BOUND} "
+                            f"(and a \\sum has at most {MAX_SUM_TERMS} terms)", node)
         return int(value)

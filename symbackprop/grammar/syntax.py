@@ -143,6 +143,9 @@ def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
         cmd = re.match(r"\\[A-Za-z]+", text[pos:])
         if cmd:
             return _error(f"unknown LaTeX command {cmd.group(0)}; allowed: {_ALLOWED_LATEX}", text, pos)
+        if text[pos] == "!":
+            return _error("unexpected character '!': a factorial (or a stray '!') is not part of a derivative; "
+                          "remove it", text, pos)
         return _error(f"unexpected character {text[pos]!r}", text, pos)
     if isinstance(exc, UnexpectedToken):
         tok = exc.token

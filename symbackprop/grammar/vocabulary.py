@@ -19,6 +19,8 @@ MAX_EXPONENT = 64
 MAX_DIGITS = 30
 MAX_BITS = 4096
 MAX_SUM_TERMS = 64
+#: the largest bound a \sum may write (its terms are counted by MAX_SUM_TERMS)
+MAX_SUM_BOUND = 10 ** 6
 MAX_PRIMES = 3
 MAX_SCRIPTS = 8
 
@@ -79,10 +81,12 @@ FUNCTIONS.update(_registry_functions())
 
 #: functions read in answers but not spec equations (a spec's ``sech(x)`` is an unknown function
 #: there, see ``spec.load.FUNCTION_WORDS``): tanh′(z) = sech² z = 1 − tanh² z, written through exp
-#: so that the checker evaluates them exactly
+#: so that the checker evaluates them exactly; huber(r) (δ = 1), so that ``\operatorname{huber}'(ŷ − y)``
+#: is its derivative, r clipped to [−1, 1]
 ANSWER_FUNCTIONS: dict[str, Callable] = {
     "sech": lambda z: 2 / (sympy.exp(z) + sympy.exp(-z)),
     "cosh": lambda z: (sympy.exp(z) + sympy.exp(-z)) / 2,
+    "huber": functions.huber,
 }
 #: every function the grammar's FUNC token reads
 ALL_FUNCTIONS: dict[str, Callable] = {**FUNCTIONS, **ANSWER_FUNCTIONS}

@@ -28,8 +28,9 @@ from ..derivation.matrix_form import (
     ShapeError,
     Sub,
 )
-from ..errors import ParseError, SymbackpropError
-from ..grammar.parser import _Builder, _error, _pos, _Resolver, MAX_BITS, MAX_EXPONENT
+from ..errors import SymbackpropError
+from ..grammar.build_arith import _Grouping
+from ..grammar.parser import _Builder, _Resolver, MAX_BITS, MAX_EXPONENT
 from .matrix_eval import _untranspose, OnesVector, Power
 from .matrix_names import _MatrixNames
 
@@ -61,11 +62,12 @@ def _fixed_operands(fix, a, b):
     return _untranspose(b), _untranspose(a)  # swapT: (a b)ᵀ read as bᵀ aᵀ
 
 
-class _MatrixBuilder(_MatrixNames):
+class _MatrixBuilder(_MatrixNames, _Grouping):
     """Builds one parse tree into a matrix expression; ``fixes`` {id(node): fix} rewrites one
     operation (a transpose added, the factors swapped) to test a diagnosis."""
 
     cost = False   # set when a ∂J/∂M (the reduced cost) was read
+    _LIST_MESSAGE = "a list {i,j} is not a matrix expression"
 
     def __init__(self, text: str, checker: "MatrixAnswerChecker", fixes=None):
         self.text = text
@@ -73,9 +75,6 @@ class _MatrixBuilder(_MatrixNames):
         self.fixes = fixes or {}
         self.fixed = {}  # id(node) -> the rewritten operation, as built
         self._numbers = _Builder(text, _Resolver(None))
-
-    def fail(self, message: str, node) -> ParseError:
-        return _error(message, self.text, _pos(node))
 
     def _build_node(self, node) -> MatrixExpr:
         if isinstance(node, Token):
@@ -99,17 +98,6 @@ class _MatrixBuilder(_MatrixNames):
         return self.scalar(self._numbers.number(node.children[0]), node)
 
     # ---- arithmetic -------------------------------------------------------------------
-    def _paren(self, node):
-        inner = [c for c in node.children if isinstance(c, Tree) or c.type not in
-                 ("LPAR", "RPAR", "LBRACK", "RBRACK", "LBRACE", "RBRACE")]
-        return self.build(inner[0])
-
-    def _group(self, node):
-        items = [c for c in node.children if isinstance(c, Tree) or c.type not in ("LBRACE", "RBRACE", "COMMA")]
-        if len(items) != 1:
-            raise self.fail("a list {i,j} is not a matrix expression", node)
-        return self.build(items[0])
-
     def _add(self, node):
         a, _, b = node.children
         return self.elementwise(node, "+", self.build(a), self.build(b))

@@ -1,7 +1,7 @@
 r"""Exact evaluation of matrix expressions, entry by entry, in the exact field of :mod:`.exact`.
 
-Gives the two elementwise nodes matrix answers need beyond the matrix form (``Elementwise`` exp/log,
-``Power``), the evaluator of a matrix expression at one point (an array of :class:`Value`), and the
+Gives the two elementwise nodes matrix answers need beyond the matrix form (``Elementwise`` exp, log,
+sech, cosh; ``Power``), the evaluator of a matrix expression at one point (an array of :class:`Value`), and the
 lazily computed named matrices of a point.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ..derivation.matrix_form import (
     Sub,
     Transpose,
 )
+from ..derivation.matrix_expr import _Entrywise
 from ..ops import functions
 from ..ops.activations import ELEMENTWISE
 from .exact import _Kink, _Undefined, ExactPoint, Value
@@ -42,25 +43,23 @@ _PREC_ATOM = 4
 
 
 @dataclass(frozen=True)
-class Elementwise(MatrixExpr):
-    """exp(A) or log(A), entry by entry (``function`` is ``exp`` or ``log``)."""
+class Elementwise(_Entrywise):
+    """exp(A), log(A), sech(A) = 2/(e^A + e^{−A}) or cosh(A) = (e^A + e^{−A})/2, entry by entry
+    (``function`` names one of :data:`ELEMENTWISE_FUNCTIONS`); sech² z = tanh′ z = 1 − tanh² z."""
 
     function: str
     arg: MatrixExpr
 
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
-
     def latex(self) -> str:
-        return rf"\{self.function}\left({self.arg.latex()}\right)"
+        name = rf"\{self.function}" if self.function in ("exp", "log") else rf"\operatorname{{{self.function}}}"
+        return rf"{name}\left({self.arg.latex()}\right)"
 
     def text(self) -> str:
         return f"{self.function}({self.arg.text()})"
+
+
+#: the functions an :class:`Elementwise` node applies (the matrix form's activations are ``Apply`` nodes)
+ELEMENTWISE_FUNCTIONS = ("exp", "log", "sech", "cosh")
 
 
 @dataclass(frozen=True)
@@ -84,19 +83,11 @@ class OnesVector(MatrixExpr):
 
 
 @dataclass(frozen=True)
-class Power(MatrixExpr):
+class Power(_Entrywise):
     """A^k entry by entry, k a whole number (the slides' a² in tanh' = 1 − a²)."""
 
     arg: MatrixExpr
     exponent: int
-
-    @property
-    def children(self):
-        return (self.arg,)
-
-    @property
-    def shape(self):
-        return self.arg.shape
 
     def latex(self) -> str:
         return f"{self.arg._wrap_latex(_PREC_ATOM)}^{{{self.exponent}}}"
@@ -189,6 +180,9 @@ class _Evaluator:
             return p.exp(v)
         if name == "log":
             return p.log(v)
+        if name in ("sech", "cosh"):
+            up_down = p.exp(v) + p.exp(-v)
+            return 2 / up_down if name == "sech" else up_down / 2
         if name not in ("relu", "step", "leaky_relu", "leaky_step"):
             return self._registered(name, v)
         s = v.sign()

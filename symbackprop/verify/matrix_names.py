@@ -17,12 +17,12 @@ from ..grammar.notation import ONES_NAME
 from ..grammar.parser import MAX_SCRIPTS
 from ..grammar.vocabulary import ALL_FUNCTIONS as SCALAR_FUNCTIONS
 from ..ops.activations import ACTIVATIONS, ELEMENTWISE, answer_spellings
-from .matrix_eval import Elementwise, OnesVector
+from .matrix_eval import Elementwise, ELEMENTWISE_FUNCTIONS, OnesVector
 
 
 #: spellings the registry does not list (the lectures' shorthands and other courses')
 _ALIASES = {"sigma": "sigmoid", "σ": "sigmoid", "ReLu": "relu", "lrelu": "leaky_relu", "LReLU": "leaky_relu",
-            "exp": "exp", "log": "log", "ln": "log"}
+            "exp": "exp", "log": "log", "ln": "log", "sech": "sech", "cosh": "cosh"}
 
 
 def _function_names() -> dict:
@@ -37,6 +37,9 @@ def _function_names() -> dict:
 
 _FUNCTION_NAMES = _function_names()
 
+
+#: a network's parameters (and their gradients), which a one-layer network's answer may write without the layer
+_LAYERLESS = ("W", "b", "dW", "db")
 
 #: names of the cost J (the reduced loss) in the courses' notations: J, C, E, \mathcal{L}
 COST_WORDS = ("J", "C", "E", "mathcal{L}", "mathcal{J}", "mathcal{C}")
@@ -85,14 +88,29 @@ class _MatrixNames:
                     return str(value)
         raise self.fail("the index of a matrix name is a layer number, as in W_2 or a_{L-1}", sarg)
 
+    def lookup(self, word: str, index: str | None):
+        """The matrix ``word_index``; a parameter written without its layer (``W``, ``b``, ``dW``, as in
+        ``\\nabla_W C``) is layer 1's when the network has one weight layer (else None: it names none)."""
+        value = self.c.lookup(word, index)
+        if value is None and index is None and word in _LAYERLESS and self.c.md.depth == 1:
+            value = self.c.lookup(word, "1")
+        return value
+
+    def _layer_hint(self, word: str, index: str | None) -> str:
+        if index is not None or word not in _LAYERLESS:
+            return ""
+        layers = ", ".join(f"{word}_{k}" for k in range(1, self.c.md.depth + 1))
+        return f": this network has {self.c.md.depth} weight layers, so give the layer ({layers})"
+
     def resolve(self, nb, index, node, prefix: str = ""):
         word = prefix + self._word(nb)
         if word == ONES_NAME and index is None and not prefix:
             return OnesVector()
-        value = self.c.lookup(word, index)
+        value = self.lookup(word, index)
         if value is None:
             shown = word if index is None else f"{word}_{index}"
-            raise self.fail(f"unknown matrix {shown!r}{did_you_mean(shown, self.c.known_names)}; matrix answers use "
+            raise self.fail(f"unknown matrix {shown!r}{self._layer_hint(word, index)}"
+                            f"{did_you_mean(shown, self.c.known_names)}; matrix answers use "
                             f"the slides' names: {', '.join(self.c.known_names)}", node)
         return value
 
@@ -179,10 +197,11 @@ class _MatrixNames:
             return "L"
         if word == "L" and index is None:
             return "L"
-        value = self.c.lookup(word, index)
+        value = self.lookup(word, index)
         if not isinstance(value, Mat):
             shown = word if index is None else f"{word}_{index}"
-            raise self.fail(f"unknown matrix {shown!r} after \\partial{did_you_mean(shown, self.c.known_names)}", node)
+            raise self.fail(f"unknown matrix {shown!r} after \\partial{self._layer_hint(word, index)}"
+                            f"{did_you_mean(shown, self.c.known_names)}", node)
         return value
 
     def _leibniz(self, node):
@@ -210,7 +229,7 @@ class _MatrixNames:
             return None
         word = str(nb.children[0])[1:]
         index = self.index(subs[0].children[-1]) if subs else None
-        value = self.c.lookup(word, index)
+        value = self.lookup(word, index)
         if not isinstance(value, Mat):
             return None
         return self.c.gradient_of(value, lambda m: self.fail(m, den))
@@ -232,10 +251,11 @@ class _MatrixNames:
         name = _FUNCTION_NAMES.get(spelled)
         arg = self.build(node.children[-1])
         if name is None and not isinstance(arg, Scalar):
-            hint = "; for tanh′ write 1 - \\tanh^2(z_1) or 1 - a_1 \\odot a_1" if spelled in ("sech", "cosh") else ""
             known = ", ".join(sorted({k for k in _FUNCTION_NAMES if k.isascii()}, key=str.lower))
-            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known}){hint}",
+            raise self.fail(f"{spelled} of a matrix is not read in matrix notation (there, entry by entry: {known})",
                             node)
+        if primes and name in ("sech", "cosh") and not isinstance(arg, Scalar):
+            raise self.fail(f"write the derivative of {spelled} out (tanh′ is sech² z_1 = 1 - \\tanh^2(z_1))", node)
         if primes > 1:
             raise self.fail("matrix notation takes one derivative of a function, as in \\sigma'(z_1)", node)
         if isinstance(arg, Scalar):
@@ -245,7 +265,7 @@ class _MatrixNames:
             t = sympy.Dummy("t", real=True)
             return self.scalar(sympy.diff(f(t), t).subs(t, arg.value), node)
         if primes == 0:
-            return Elementwise(name, arg) if name in ("exp", "log") else Apply(name, arg)
+            return Elementwise(name, arg) if name in ELEMENTWISE_FUNCTIONS else Apply(name, arg)
         return self._derivative_of(name, arg)
 
     def _act_prime(self, node):
