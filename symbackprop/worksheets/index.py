@@ -306,7 +306,11 @@ def _code_functions(d: Derivation) -> list:
     g = d.graph
     if g.mode == "network":
         return code_functions(g.activations, g.loss, d.reduction)
-    return code_functions((), None, d.reduction)
+    # a graph: the cost's reduction only over several examples, the update only for parameters
+    wanted = {"reduce_mean", "reduce_sum"} if d.n_examples > 1 else set()
+    if g.parameters:
+        wanted.add("gradient_descent_update")
+    return [f for f in code_functions((), None, d.reduction) if f in wanted]
 
 
 def math_to_code(d: Derivation) -> str:
@@ -366,8 +370,10 @@ def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
         out.append(f"Input and target: ${r.example_label(0)}$. Learning rate: "
                    f"$\\alpha = {r.given(r.numbers.learning_rate)}$.\n")
     else:
-        eqs = ",\\quad ".join(f"{nt.tex(n.name)} = {r.definition_tex(n)}" for n in g.nodes if not n.is_leaf)
-        out.append(f"The computational graph below computes ${eqs}$; the output is ${nt.out_tex}$.\n")
+        # one formula per equation, so that a line breaks between equations, never inside one
+        eqs = [f"${nt.tex(n.name)} = {r.definition_tex(n)}$" for n in g.nodes if not n.is_leaf]
+        listed = eqs[0] if len(eqs) == 1 else ", ".join(eqs[:-1]) + " and " + eqs[-1]
+        out.append(f"The computational graph below computes {listed}; the output is ${nt.out_tex}$.\n")
         ns = r.numbers
         if len(ns.examples) == 1:
             if r.example_label(0):
@@ -512,10 +518,9 @@ class IndexView:
             from ..render.tikz import network_caption, network_values_table
 
             return network_caption(d, ev, 0, dec) + network_values_table(d, ev, 0, dec) if key else network_caption(d)
-        if not key:
-            return ""
-        return ("In the key the drawing shows the forward values and, in red, the gradients"
-                + (" of the first example" if ev.n > 1 else "") + ".\n")
+        from ..render.tikz import graph_caption
+
+        return graph_caption(d, ev, 0, dec) if key else ""
 
     def table(self) -> str:
         return _value_tables(self.d, self.r.decimals)
