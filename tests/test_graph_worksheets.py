@@ -242,3 +242,18 @@ def test_same_spec_same_pdf_bytes(tmp_path):
     write_worksheets(d, str(second / "s.tex"), pdf=True)
     for name in ("s.pdf", "s-answers.pdf"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+HOSTILE = "Ünïcode 日本 \\input{/etc/passwd} $x$ } { % # & ~ ^ _ \\end{document}"
+
+
+@needs_tex
+def test_a_hostile_unicode_title_compiles_escaped_and_is_the_pdfs_title(tmp_path, capsys):
+    spec = dict(SLIDES, title=HOSTILE)
+    write_worksheets(derive(spec_from_dict(spec)), str(tmp_path / "h.tex"), pdf=True)
+    assert "no font here for 日 (U+65E5) 本 (U+672C)" in capsys.readouterr().err
+    key = (tmp_path / "h-answers.tex").read_text(encoding="utf-8")
+    assert "\\input{/etc" not in key and "\\textbackslash{}input\\{/etc/passwd\\}" in key
+    for name, what in (("h.pdf", "Worksheet"), ("h-answers.pdf", "Answer key")):
+        info = subprocess.run(["pdfinfo", str(tmp_path / name)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Title: +(.*)$", info, re.M).group(1) == f"{what}: {HOSTILE}"
