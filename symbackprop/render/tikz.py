@@ -216,7 +216,8 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
 
 
 def _layout(g) -> dict:
-    """{node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
+    """The web page's graph drawing (web/svg.py; the TikZ drawing is :class:`GraphDrawing`'s).
+    {node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
     follows the nodes it feeds (so f = (x + y) z reads like the slides: x, y -> q, then q, z -> f)."""
     influencing = [n for n in g.nodes if g.influences(n.name)]
     column = {}
@@ -421,20 +422,6 @@ def graph_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
 
 def _definition(nt, n) -> str:
     return nt.latex(n.definition)
-
-
-def _edge(src: str, dst: str, name: str, values, grads, decimals, nt=None) -> str:
-    """An arrow carrying the value of ``name`` above (``v = 3``) and, in red, its gradient below,
-    always named (``\\partial f/\\partial v = -4``), never a bare red number."""
-    parts = [rf"\draw[->] ({src}) -- ({dst})"]
-    v = nt.tex(name) if nt is not None else None
-    if values is not None and name in values:
-        lead = f"{v} " if v else ""
-        parts.append(rf" node[val, above, pos=0.45] {{${lead}{_num(values[name], decimals)}$}}")
-    if grads is not None and name in grads:
-        lead = rf"\partial {nt.out_tex}/\partial {v} " if v else ""
-        parts.append(rf" node[grad, below, pos=0.45] {{${lead}{_num(grads[name], decimals)}$}}")
-    return "".join(parts) + ";"
 
 
 _ACTIVATION_LABELS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "leaky_relu": r"\mathrm{LReLU}",
