@@ -257,3 +257,15 @@ def test_a_hostile_unicode_title_compiles_escaped_and_is_the_pdfs_title(tmp_path
     for name, what in (("h.pdf", "Worksheet"), ("h-answers.pdf", "Answer key")):
         info = subprocess.run(["pdfinfo", str(tmp_path / name)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"^Title: +(.*)$", info, re.M).group(1) == f"{what}: {HOSTILE}"
+
+
+def test_paths_name_the_outputs_own_local_derivative():
+    """On the path e → f → g the factor ∂g/∂f is g's own local derivative (−10/f²), not the whole
+    ∂g/∂f (½ − 10/f²): it is marked |direct wherever it stands for the local one."""
+    key = worksheet(derive(spec_from_dict(dict(MICROGRAD, worksheet={"wrt": ["f", "e"]})))).answers
+    direct = r"\left.\frac{\partial g}{\partial f}\right|_{\text{direct}}"
+    section_e = key[key.index(r"The gradient $\partial g/\partial e$"):]
+    assert f"&+ {direct} \\cdot \\frac{{\\partial f}}{{\\partial e}}" in section_e
+    assert f"{direct} = \\frac{{\\partial}}{{\\partial f}}\\left[g_{{1}} + \\frac{{10}}{{f}}\\right] = -\\frac{{10}}{{f^{{2}}}}" in key
+    section_f = key[key.index(r"The gradient $\partial g/\partial f$"):key.index(r"The gradient $\partial g/\partial e$")]
+    assert "&= 1 \\cdot \\frac{1}{2} \\\\\n&- \\frac{10}{f^{2}}" in section_f

@@ -96,6 +96,16 @@ class BackwardPass:
                 f"${self.direct(v, inline=True)}$, the derivative of its equation with respect to ${nt.tex(v)}$ "
                 f"(the upstream gradient there is ${nt.inline_grad(out)} = 1$).\n")
 
+    def local_frac(self, child: str, parent: str) -> str:
+        r"""The local derivative \partial child/\partial parent as a fraction; the output's own one is
+        marked ``|_direct`` when ``parent`` also reaches the output through other nodes (then the bare
+        fraction would read as the whole gradient \partial L/\partial parent)."""
+        if child == self.g.output:
+            ng = self.d.node_gradients.get(parent)
+            if ng is not None and len(ng.terms) > 1:
+                return self.direct(parent)
+        return self.nt.local(child, parent)
+
     def feeds_output_and_more(self) -> list:
         """The nodes whose chain rule has a direct term (they feed the output and other nodes)."""
         out = self.g.output
