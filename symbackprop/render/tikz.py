@@ -378,7 +378,8 @@ def graph_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1
             lines.append(rf"\node[lab] (lab{k}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
     lowest = min(y - lay.half[name][1] for name, (_, y) in lay.at.items())
     label_low = min((box.y0 for box, _ in lay.placer.labels), default=lowest) if lay.labelled else lowest
-    foot = min(lowest, label_low) - 0.3
+    route_low = min(y for _, pts in lay.arrows for _, y in pts)   # a wire may pass below every node
+    foot = min(lowest, label_low, route_low) - 0.3
     defs = r",\quad ".join(f"${nt.tex(n.name)} = {_definition(nt, n)}$" for n in lay.nodes if not n.is_leaf)
     left = min(x - lay.half[name][0] for name, (x, _) in lay.at.items())
     lines.append(rf"\node[anchor=north west, font=\small, text width={TEXT_WIDTH_CM:.1f}cm, align=left] "
