@@ -8,8 +8,9 @@ key) each node also shows its forward values (z, a) and its upstream gradient
 \partial L/\partial z, and each weight's arrow the gradient \partial L/\partial w.
 
 Graph mode draws the slides' circuit for f = (x + y) z: the inputs on the left, one node
-per equation, and on every arrow the forward value above and (in the key) the gradient
-\partial f/\partial v below.
+per equation in columns by depth, no arrow through a node (:mod:`~symbackprop.render.graph_layout`),
+and in the key, on an arrow out of each node, its forward value and the gradient
+\partial f/\partial v below it (or, when they do not all fit, a table of them).
 
 Matrix mode (``matrix_network_tikz``) draws the same network as the slides think of it: one
 column per matrix of the batch (x, then z_l, a_l, then \hat{y}), headed by its name and, in the
