@@ -269,3 +269,21 @@ def test_paths_name_the_outputs_own_local_derivative():
     assert f"{direct} = \\frac{{\\partial}}{{\\partial f}}\\left[g_{{1}} + \\frac{{10}}{{f}}\\right] = -\\frac{{10}}{{f^{{2}}}}" in key
     section_f = key[key.index(r"The gradient $\partial g/\partial f$"):key.index(r"The gradient $\partial g/\partial e$")]
     assert "&= 1 \\cdot \\frac{1}{2} \\\\\n&- \\frac{10}{f^{2}}" in section_f
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_no_arrow_passes_through_a_node_in_random_graphs(seed):
+    """Random DAGs of sums and squares over two or three inputs, the output using the last node and an
+    earlier one (long arrows across several columns, several consumers per node)."""
+    import random
+
+    rng = random.Random(seed)
+    names = ["x", "y", "z"][:rng.randint(2, 3)]
+    eqs = []
+    for k in range(rng.randint(3, 9)):
+        ins = rng.sample(names, min(len(names), rng.randint(1, 3)))
+        eqs.append(f"n{k} = " + " + ".join(f"{i}*{i}" if rng.random() < 0.3 else i for i in ins))
+        names.append(f"n{k}")
+    eqs.append(f"out = {names[-1]} + {rng.choice(names[:-1])}")
+    data = {n: 1 for n in ("x", "y", "z") if any(re.search(rf"\b{n}\b", e.split("=")[1]) for e in eqs)}
+    assert crossings(drawing(derive(spec_from_dict({"graph": {"equations": eqs}, "data": data})))) == []

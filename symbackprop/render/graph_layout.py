@@ -12,7 +12,8 @@ drawing whose arrows pass through no node.
   are the closest to those means that keep neighbours apart (a node's box and a wire's clearance),
   found by isotonic regression (pool adjacent violators);
 - **straightened**: a waypoint is dropped when the straight arrow without it meets no node box,
-  so an arrow bends only where it must.
+  so an arrow bends only where it must; a steep arrow between neighbouring columns that would clip
+  a node beside its ends leaves and enters level, its slanted part in the gap between the columns.
 
 :func:`layered_layout` returns a :class:`GraphLayout`; ``tests/test_graph_worksheets.py`` parses
 the TikZ drawn from it and checks that no arrow segment meets a node's box.
@@ -185,12 +186,31 @@ def layered_layout(order, parents, leaves, half_sizes, dx, dy) -> GraphLayout:
     def clear(a, b, ends):
         return not any(_box_hit(a, b, box) for v, box in boxes.items() if v not in ends)
 
+    widest = {}   # {x of a column: the half width of its widest node}
+    for v in order:
+        widest[at[v][0]] = max(widest.get(at[v][0], 0.0), half_sizes[v][0])
     routes = {}
     for c in order:
         for p in parents[c]:
             points = [at[p]] + [(k * dx, y[(p, k)]) for k in range(column[p] + 1, column[c])] + [at[c]]
-            routes[(p, c)] = _straighten(points, lambda a, b, p=p, c=c: clear(a, b, {p, c}))
+            points = _straighten(points, lambda a, b, p=p, c=c: clear(a, b, {p, c}))
+            routes[(p, c)] = _elbows(points, widest, lambda a, b, p=p, c=c: clear(a, b, {p, c}))
     return GraphLayout(at, routes, column)
+
+
+def _elbows(points, widest, clear) -> list:
+    """A steep segment between neighbouring columns that clips a node next to its ends leaves its
+    start level and reaches its end level: a → (just right of a, a's height) → (just left of b,
+    b's height) → b, so its slanted part lies in the gap between the columns, where no node is."""
+    out = [points[0]]
+    for a, b in zip(points, points[1:]):
+        if not clear(a, b):
+            xa = a[0] + widest.get(a[0], 0.0) + NODE_CLEAR_CM + 0.05
+            xb = b[0] - widest.get(b[0], 0.0) - NODE_CLEAR_CM - 0.05
+            if xa < xb:
+                out += [(xa, a[1]), (xb, b[1])]
+        out.append(b)
+    return out
 
 
 def _straighten(points, clear) -> list:
