@@ -48,6 +48,9 @@ class BackwardPass:
             + _display(rf"\frac{{\partial {nt.out_tex}}}{{\partial v}} = \sum_{{c}} "
                        rf"\underbrace{{\frac{{\partial {nt.out_tex}}}{{\partial c}}}}_{{\text{{upstream}}}}\,"
                        rf"\underbrace{{\frac{{\partial c}}{{\partial v}}}}_{{\text{{local}}}}."))
+        direct = self.feeds_output_and_more()
+        if direct:
+            out.append(self.direct_sentence(direct))
         if g.mode == "graph":
             out.append(self.local_gradients())
         boxes = [n for n in self.backward_nodes() if self.d.node_gradients[n.name].simplified is not None]
@@ -65,14 +68,53 @@ class BackwardPass:
 
 
     def chain_fracs(self, n) -> str:
-        """sum_c dL/dc dc/dn as fractions ('' when n feeds only the output)."""
+        r"""The chain rule at n as fractions, one term per node n feeds (the output included):
+        ``\sum_c \partial L/\partial c \cdot \partial c/\partial n``. A node that feeds the output's own
+        equation and other nodes too gets the output's term as ``\partial L/\partial n|_direct`` (its
+        upstream gradient is \partial L/\partial L = 1), so the sum is over every consumer, as the slides sum
+        over every path. '' when n feeds only the output (the local gradient is the gradient)."""
         nt = self.nt
         ng = self.d.node_gradients[n.name]
-        fracs = [f"{nt.grad(c)}\\,{nt.local(c, n.name)}" for c, _ in ng.terms if c != self.g.output]
-        return " + ".join(fracs)
+        if all(c == self.g.output for c, _ in ng.terms):
+            return ""
+        return " + ".join(self.direct(n.name) if c == self.g.output else f"{nt.grad(c)}\\,{nt.local(c, n.name)}"
+                          for c, _ in ng.terms)
+
+    def direct(self, name: str, inline: bool = False) -> str:
+        r"""``\left.\frac{\partial g}{\partial f}\right|_{\text{direct}}``: the output's equation
+        differentiated with respect to ``name`` (a local gradient, not the whole gradient)."""
+        grad = self.nt.inline_grad(name) if inline else self.nt.grad(name)
+        return rf"\left.{grad}\right|_{{\text{{direct}}}}"
+
+    def direct_sentence(self, nodes) -> str:
+        """What the direct term means, said once where a node feeds the output and other nodes."""
+        nt, out = self.nt, self.g.output
+        v = nodes[0].name
+        which = ", ".join(f"${nt.tex(n.name)}$" for n in nodes)
+        return (f"The output ${nt.tex(out)}$ is itself one of the nodes that {which} "
+                f"feed{'s' if len(nodes) == 1 else ''}: its term is its own local gradient "
+                f"${self.direct(v, inline=True)}$, the derivative of its equation with respect to ${nt.tex(v)}$ "
+                f"(the upstream gradient there is ${nt.inline_grad(out)} = 1$).\n")
+
+    def local_frac(self, child: str, parent: str) -> str:
+        r"""The local derivative \partial child/\partial parent as a fraction; the output's own one is
+        marked ``|_direct`` when ``parent`` also reaches the output through other nodes (then the bare
+        fraction would read as the whole gradient \partial L/\partial parent)."""
+        if child == self.g.output:
+            ng = self.d.node_gradients.get(parent)
+            if ng is not None and len(ng.terms) > 1:
+                return self.direct(parent)
+        return self.nt.local(child, parent)
+
+    def feeds_output_and_more(self) -> list:
+        """The nodes whose chain rule has a direct term (they feed the output and other nodes)."""
+        out = self.g.output
+        return [n for n in self.backward_nodes() if n.name != out
+                and len(self.d.node_gradients[n.name].terms) > 1
+                and any(c == out for c, _ in self.d.node_gradients[n.name].terms)]
 
     def chain_expression(self, n) -> str:
-        """sum_c dL/dc * (local derivative written out)."""
+        """sum_c dL/dc * (local derivative written out); the output's own term is its local derivative."""
         nt = self.nt
         ng = self.d.node_gradients[n.name]
         exprs = []
@@ -81,7 +123,7 @@ class BackwardPass:
                 exprs.append(nt.latex(ld.expression))
             else:
                 exprs.append(f"{nt.grad(c)} \\cdot {nt.factor(ld.expression)}")
-        return " + ".join(exprs)
+        return _signed_sum(exprs)
 
     def chain_at_node(self, n) -> str:
         """sum_c dL/dc dc/dn = sum_c dL/dc * (local derivative), in symbols."""
@@ -106,7 +148,7 @@ class BackwardPass:
                 ut, uex = self.fmt(grads[c])
                 exact = exact and uex
                 parts.append(f"{_paren(ut)} \\cdot {nt.factor_text(ld.expression, lt)}")
-        return " + ".join(parts), exact
+        return _signed_sum(parts), exact
 
     def backward_rows(self, e, symbolic: bool = True) -> list:
         """One row per node: dL/dv = (chain rule in symbols) = (numbers) = value; a row too wide for
@@ -136,7 +178,8 @@ class BackwardPass:
                 last = chain[-1] if chain else None
                 if subst != last and subst != v:
                     pieces.append(f"{_rel(exact)} {subst}")
-                pieces.append(f"{_rel(exact and vex)} {v}")
+                if v != last or not (exact and vex):
+                    pieces.append(f"{_rel(exact and vex)} {v}")
             chains.append((nt.grad(n.name), pieces))
         room = rhs_room([lhs for lhs, _ in chains])
         return [row for lhs, pieces in chains for row in chain_rows(lhs, pieces, room)]

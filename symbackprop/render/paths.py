@@ -56,7 +56,7 @@ class PathSteps:
 
     def path_product_fracs(self, path) -> list:
         """The chain-rule factors of a path, in the lecture's order (from the output backwards)."""
-        return [self.nt.local(f.child, f.parent) for f in reversed(path.factors)]
+        return [self.local_frac(f.child, f.parent) for f in reversed(path.factors)]
 
     def paths_block(self, name: str, paths) -> str:
         nt = self.nt
@@ -95,8 +95,12 @@ class PathSteps:
         rows = []
         for i, p in enumerate(paths):
             factors = [self.nt.factor(f.expression) for f in reversed(p.factors)]
+            rel = "=" if i == 0 else "+"
+            if i and len(p.factors) == 1:   # a one-factor path is a term of the sum: + x, or − x, never + (−x)
+                text = nt.latex(p.factors[0].expression)
+                rel, factors = ("-", [text[1:].lstrip()]) if text.startswith("-") else ("+", [text])
             lhs = nt.grad(name) if i == 0 else ""
-            rows.extend(self._long_product(lhs, factors, " \\cdot ", first_rel="=" if i == 0 else "+"))
+            rows.extend(self._long_product(lhs, factors, " \\cdot ", first_rel=rel))
         fused = [self.fused_node(p) for p in paths]
         if any(f is not None for f in fused):
             terms, combined = [], set()
@@ -192,7 +196,7 @@ class PathSteps:
     def local_item(self, ld) -> str:
         nt, g = self.nt, self.g
         child = g.node(ld.child)
-        lhs = nt.local(ld.child, ld.parent)
+        lhs = self.local_frac(ld.child, ld.parent)
         result = nt.latex(ld.expression)
         if child.kind == ACTIVATION and child.activation and not get_activation(child.activation).layerwise:
             act = get_activation(child.activation)

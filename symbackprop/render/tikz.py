@@ -8,8 +8,9 @@ key) each node also shows its forward values (z, a) and its upstream gradient
 \partial L/\partial z, and each weight's arrow the gradient \partial L/\partial w.
 
 Graph mode draws the slides' circuit for f = (x + y) z: the inputs on the left, one node
-per equation, and on every arrow the forward value above and (in the key) the gradient
-\partial f/\partial v below.
+per equation in columns by depth, no arrow through a node (:mod:`~symbackprop.render.graph_layout`),
+and in the key, on an arrow out of each node, its forward value and the gradient
+\partial f/\partial v below it (or, when they do not all fit, a table of them).
 
 Matrix mode (``matrix_network_tikz``) draws the same network as the slides think of it: one
 column per matrix of the batch (x, then z_l, a_l, then \hat{y}), headed by its name and, in the
@@ -29,6 +30,7 @@ import sympy
 from ..spec import names
 from ..render.latex import Notation, format_number
 
+from .graph_layout import layered_layout
 from .tikz_layout import (GRADIENT_COLOR, NODE_CM, TEXT_WIDTH_CM, VALUE_COLOR, Box, NetworkLayout,  # noqa: F401
                           Placer, along, arrow_positions, arrowheads, label_size_cm,
                           math_width_pt)
@@ -215,7 +217,8 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
 
 
 def _layout(g) -> dict:
-    """{node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
+    """The web page's graph drawing (web/svg.py; the TikZ drawing is :class:`GraphDrawing`'s).
+    {node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
     follows the nodes it feeds (so f = (x + y) z reads like the slides: x, y -> q, then q, z -> f)."""
     influencing = [n for n in g.nodes if g.influences(n.name)]
     column = {}
@@ -245,109 +248,182 @@ def _layout(g) -> dict:
     return {name: (column[name], y[name]) for name in column}
 
 
+GRAPH_NODE_CM = 1.0      # the operations' diameter (minimum size=10mm)
+
+
+class GraphDrawing:
+    r"""The computational graph's drawing, measured (cm): nodes in columns by depth, arrows routed
+    between the nodes (:func:`~symbackprop.render.graph_layout.layered_layout`), and in the key each
+    node's value and gradient on one of its outgoing arrows, where its box meets no node, no other
+    label and no other arrow. ``labelled``: every label found its place (otherwise the drawing has
+    none and :func:`graph_values_table` lists them)."""
+
+    def __init__(self, d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0):
+        g = d.graph
+        self.g, self.nt = g, Notation(d)
+        nt = self.nt
+        shown = [n for n in g.nodes if g.influences(n.name)]
+        self.nodes = shown
+        self.leaves = {n.name for n in shown if n.is_leaf}
+        names_ = [n.name for n in shown]
+        parents = {n.name: [p for p in n.parents if p in names_] for n in shown}
+        half = {}
+        for n in shown:
+            if n.is_leaf:
+                w, h = label_size_cm([nt.tex(n.name)])
+                half[n.name] = (w * 11 / 8 / 2 + 0.07, h * 11 / 8 / 2 + 0.07)
+            else:
+                half[n.name] = (GRAPH_NODE_CM / 2, GRAPH_NODE_CM / 2)
+        self.half = half
+        columns = max(_columns_of(names_, parents, self.leaves)) + 1.8
+        self.dx = min(4.6, TEXT_WIDTH_CM / columns) * scale
+        self.dy = (2.1 if ev is not None else 1.8) * scale
+        lay = layered_layout(names_, parents, self.leaves, half, self.dx, self.dy)
+        self.at, self.routes = lay.at, lay.routes
+        out = g.output
+        self.end = (self.at[out][0] + 0.8 * self.dx, self.at[out][1])
+        self.arrows = []   # (source, [points]) from the source's boundary to the arrowhead
+        for (p, c), pts in self.routes.items():
+            self.arrows.append((p, self._clip(pts, p, c)))
+        self.arrows.append((out, self._clip([self.at[out], self.end], out, None)))
+        pl = Placer()
+        for n in shown:
+            x, y = self.at[n.name]
+            hw, hh = half[n.name]
+            if n.is_leaf:
+                pl.boxes.append(Box(x, y, 2 * hw, 2 * hh, n.name))
+            else:
+                pl.circles.append((x, y, hw + 0.02, n.name))
+        for k, (p, pts) in enumerate(self.arrows):
+            for a, b in zip(pts, pts[1:]):
+                pl.segments.append((f"from {p}", (a, b)))
+        pl.circles += arrowheads([(name, seg) for name, seg in pl.segments])
+        self.placer = pl
+        self.labelled = True
+        if ev is not None:
+            values, grads = ev.values[example], ev.gradients[example]
+            items = []
+            for n in shown:
+                if n.name not in values:
+                    continue
+                v = nt.tex(n.name)
+                info = [rf"\color{{{VALUE_COLOR}}}{v} {_num(values[n.name], decimals)}"]
+                if n.name in grads:
+                    info.append(rf"\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial {v} "
+                                f"{_num(grads[n.name], decimals)}")
+                cands = []
+                for p, pts in self.arrows:
+                    if p == n.name:
+                        ts = sorted(arrow_positions(False, True), key=lambda t: (abs(t - 0.45), t))
+                        cands += along(pts[0], pts[1], ts)
+                text = r"\\".join(f"${m}$" for m in info)
+                items.append((text, info, cands, f"from {n.name}", f"values {n.name}"))
+            self.labelled = pl.place_all(items)
+
+    def _clip(self, pts, p, c) -> list:
+        """The route's ends moved from the centres to the boundaries (the arrowhead 1 mm off ``c``)."""
+        def towards(a, b, r):
+            ln = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 or 1.0
+            return (a[0] + (b[0] - a[0]) * r / ln, a[1] + (b[1] - a[1]) * r / ln)
+
+        first = towards(pts[0], pts[1], self._reach(p, pts[0], pts[1]))
+        last = pts[-1] if c is None else towards(pts[-1], pts[-2], self._reach(c, pts[-1], pts[-2]) + 0.1)
+        return [first] + list(pts[1:-1]) + [last]
+
+    def _reach(self, name, a, b) -> float:
+        """From the centre of node ``name`` at ``a`` towards ``b``: the distance to its boundary."""
+        hw, hh = self.half[name]
+        if name not in self.leaves:
+            return hw
+        ux, uy = abs(b[0] - a[0]), abs(b[1] - a[1])
+        ln = (ux * ux + uy * uy) ** 0.5 or 1.0
+        return min(hw * ln / ux if ux else float("inf"), hh * ln / uy if uy else float("inf"))
+
+
+def _columns_of(names_, parents, leaves) -> list:
+    depth = {}
+    for v in names_:
+        depth[v] = 0 if v in leaves else 1 + max((depth[p] for p in parents[v]), default=0)
+    return list(depth.values())
+
+
 def graph_tikz(d, ev=None, example: int = 0, decimals: int = 2, scale: float = 1.0) -> str:
     r"""The computational graph as the slides draw it: the inputs on the left, one node per equation.
 
-    In the key every arrow carries the value flowing along it (green, ``q = 3``) and, below it,
-    the gradient of the output with respect to that value (red, always named:
-    ``\partial f/\partial q = -4``). Each label sits on its own arrow, placed by
-    :class:`~symbackprop.render.tikz_layout.Placer` where its box meets no node, no other label and
-    no other arrow (the position is searched along the arrow)."""
-    g = d.graph
-    nt = Notation(d)
-    place = _layout(g)
-    values = ev.values[example] if ev is not None else None
-    grads = ev.gradients[example] if ev is not None else None
-    n_columns = max(c for c, _ in place.values()) + 0.8
-    dx = min(4.6, TEXT_WIDTH_CM / max(n_columns, 1)) * scale
-    dy = (2.1 if ev is not None else 1.8) * scale
+    The nodes are in columns by depth and no arrow passes through a node (an arrow across several
+    columns bends between the nodes there: :mod:`~symbackprop.render.graph_layout`). In the key each
+    node's value (green, ``q = 3``) and, below it, the output's gradient with respect to it (red,
+    always named: ``\partial f/\partial q = -4``) sit on one of its arrows, where the box meets no
+    node, no other label and no other arrow; when they cannot all be placed so, the drawing has
+    none and :func:`graph_values_table` lists them."""
+    lay = GraphDrawing(d, ev, example, decimals, scale)
+    nt = lay.nt
     lines = [
         r"\begin{tikzpicture}[x=1cm, y=1cm, >={Stealth[length=2.2mm]},",
         r"  op/.style={circle, draw, thick, minimum size=10mm, inner sep=1pt, fill=white},",
         r"  leaf/.style={inner sep=2pt},",
         r"  lab/.style={fill=white, inner sep=0.5pt, font=\scriptsize, align=center}]",
     ]
-    pl = Placer()
-    at, node_id, radius = {}, {}, {}
-    for n in g.nodes:
-        if n.name not in place:
-            continue
-        ident = f"v{len(node_id)}"
-        node_id[n.name] = ident
-        col, yy = place[n.name]
-        at[n.name] = (col * dx, yy * dy)
-        tex = nt.tex(n.name)
-        if n.is_leaf:
-            w, h = label_size_cm([tex])
-            radius[n.name] = max(w, h) * 11 / 8 / 2 + 0.05
-        else:
-            radius[n.name] = 0.5
-        pl.circles.append((*at[n.name], radius[n.name] + 0.02, ident))
+    ident = {}
+    for n in lay.nodes:
+        ident[n.name] = f"v{len(ident)}"
+        x, y = lay.at[n.name]
         style = "leaf" if n.is_leaf else "op"
-        lines.append(rf"\node[{style}] ({ident}) at ({at[n.name][0]:.3f},{at[n.name][1]:.3f}) {{${tex}$}};")
-    out = g.output
-    end = (at[out][0] + 0.8 * dx, at[out][1])
-    arrows = []
-    for n in g.nodes:
-        if n.is_leaf or n.name not in place:
-            continue
-        for p in n.parents:
-            if p in node_id:
-                arrows.append((p, at[p], at[n.name], radius[p], radius[n.name] + 0.1))
-    arrows.append((out, at[out], end, radius[out], 0.0))
-    for k, (p, a, b, ra, rb) in enumerate(arrows):
-        ln = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5 or 1.0
-        ux, uy = (b[0] - a[0]) / ln, (b[1] - a[1]) / ln
-        seg = ((a[0] + ux * ra, a[1] + uy * ra), (b[0] - ux * rb, b[1] - uy * rb))
-        pl.segments.append((f"arrow{k}", seg))
-        lines.append(rf"\draw[->] ({seg[0][0]:.3f},{seg[0][1]:.3f}) -- ({seg[1][0]:.3f},{seg[1][1]:.3f});")
-    pl.circles += arrowheads(pl.segments)
-    lowest = min(y for _, y in at.values())
-    defs = ",\\quad ".join(f"{nt.tex(n.name)} = {_definition(nt, n)}" for n in g.nodes
-                           if not n.is_leaf and n.name in place)
-    foot = lowest - 0.45 * dy
-    pl.boxes.append(Box(TEXT_WIDTH_CM / 2, foot - 0.6, TEXT_WIDTH_CM + 2, 1.2, "definitions"))
-    if values is not None:
-        for k, (p, a, b, ra, rb) in enumerate(arrows):
-            if p not in values:
-                continue
-            v = nt.tex(p)
-            info = [rf"\color{{{VALUE_COLOR}}}{v} {_num(values[p], decimals)}"]
-            if grads is not None and p in grads:
-                info.append(rf"\color{{{GRADIENT_COLOR}}}\partial {nt.out_tex}/\partial {v} {_num(grads[p], decimals)}")
-            seg = pl.segments[k][1]
-            cands = along(*seg, sorted(arrow_positions(False, True), key=lambda t: (abs(t - 0.45), t)))
-            text = r"\\".join(f"${m}$" for m in info)
-            if not pl.place(text, info, cands, f"arrow{k}", f"values arrow{k}"):
-                pl.labels.append((Box(*along(*seg, [0.45])[0], *label_size_cm(info), f"values arrow{k}"), text))
-    for n, (box, text) in enumerate(pl.labels, start=1):
-        cx, cy = box.centre
-        lines.append(rf"\node[lab] (lab{n}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
-    lines.append(rf"\node[anchor=north west, font=\small] at (-0.3,{foot:.3f}) {{${defs}$}};")
-    if ev is not None:
-        lines.append(rf"\node[anchor=north west, font=\footnotesize] at (-0.3,{foot - 0.8:.3f}) "
-                     rf"{{on each arrow: \textcolor{{{VALUE_COLOR}}}{{the value $v$}} and "
-                     rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {nt.out_tex}/\partial v$}}}};")
+        lines.append(rf"\node[{style}] ({ident[n.name]}) at ({x:.3f},{y:.3f}) {{${nt.tex(n.name)}$}};")
+    for _, pts in lay.arrows:
+        path = " -- ".join(f"({x:.3f},{y:.3f})" for x, y in pts)
+        lines.append(rf"\draw[->] {path};")
+    if ev is not None and lay.labelled:
+        for k, (box, text) in enumerate(lay.placer.labels, start=1):
+            cx, cy = box.centre
+            lines.append(rf"\node[lab] (lab{k}) at ({cx:.3f},{cy:.3f}) {{{text}}};")
+    lowest = min(y - lay.half[name][1] for name, (_, y) in lay.at.items())
+    label_low = min((box.y0 for box, _ in lay.placer.labels), default=lowest) if lay.labelled else lowest
+    route_low = min(y for _, pts in lay.arrows for _, y in pts)   # a wire may pass below every node
+    foot = min(lowest, label_low, route_low) - 0.3
+    defs = r",\quad ".join(f"${nt.tex(n.name)} = {_definition(nt, n)}$" for n in lay.nodes if not n.is_leaf)
+    left = min(x - lay.half[name][0] for name, (x, _) in lay.at.items())
+    lines.append(rf"\node[anchor=north west, font=\small, text width={TEXT_WIDTH_CM:.1f}cm, align=left] "
+                 rf"at ({left:.3f},{foot:.3f}) {{{defs}}};")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 
 
+def graph_caption(d, ev=None, example: int = 0, decimals: int = 2) -> str:
+    """What the key's drawing leaves to the text: what the colours mean, or where the numbers are."""
+    if ev is None:
+        return ""
+    lay = GraphDrawing(d, ev, example, decimals)
+    out = lay.nt.out_tex
+    grad = rf"\textcolor{{{GRADIENT_COLOR}}}{{the gradient $\partial {out}/\partial v$ in red}}"
+    first = " of the first example" if ev.n > 1 else ""
+    if lay.labelled:
+        return (rf"On an arrow out of each node $v$: its value{first} in \textcolor{{{VALUE_COLOR}}}{{green}} "
+                f"and {grad}.\n")
+    return (f"The table gives each node's value $v${first} and {grad} (there is no room for them on "
+            "the arrows).\n" + graph_values_table(d, ev, example, decimals))
+
+
+def graph_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
+    """Each node's value and the output's gradient with respect to it, in the equations' order."""
+    g, nt = d.graph, Notation(d)
+    values, grads = ev.values[example], ev.gradients[example]
+    rows = []
+    for n in g.nodes:
+        if n.name not in values or not g.influences(n.name):
+            continue
+        gv = format_number(grads[n.name], decimals)[0] if n.name in grads else ""
+        rows.append(f"${nt.tex(n.name)}$ & ${format_number(values[n.name], decimals)[0]}$ & "
+                    rf"$\color{{{GRADIENT_COLOR}}}{gv}$ \\")
+    head = rf"$v$ & value & \textcolor{{{GRADIENT_COLOR}}}{{$\partial {nt.out_tex}/\partial v$}} \\"
+    half = (len(rows) + 1) // 2 if len(rows) > 8 else len(rows)
+    tabs = ["\\begin{tabular}{ccc}\n\\toprule\n" + head + "\n\\midrule\n" + "\n".join(chunk)
+            + "\n\\bottomrule\n\\end{tabular}" for chunk in (rows[:half], rows[half:]) if chunk]
+    return "\\begin{center}\n\\small\n" + "\\qquad\n".join(tabs) + "\n\\end{center}\n"
+
+
 def _definition(nt, n) -> str:
     return nt.latex(n.definition)
-
-
-def _edge(src: str, dst: str, name: str, values, grads, decimals, nt=None) -> str:
-    """An arrow carrying the value of ``name`` above (``v = 3``) and, in red, its gradient below,
-    always named (``\\partial f/\\partial v = -4``), never a bare red number."""
-    parts = [rf"\draw[->] ({src}) -- ({dst})"]
-    v = nt.tex(name) if nt is not None else None
-    if values is not None and name in values:
-        lead = f"{v} " if v else ""
-        parts.append(rf" node[val, above, pos=0.45] {{${lead}{_num(values[name], decimals)}$}}")
-    if grads is not None and name in grads:
-        lead = rf"\partial {nt.out_tex}/\partial {v} " if v else ""
-        parts.append(rf" node[grad, below, pos=0.45] {{${lead}{_num(grads[name], decimals)}$}}")
-    return "".join(parts) + ";"
 
 
 _ACTIVATION_LABELS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}", "leaky_relu": r"\mathrm{LReLU}",
@@ -495,4 +571,4 @@ def matrix_network_tikz(md, env=None, decimals: int = 2, scale: float = 1.0, giv
     return note + "\n".join(lines) + "\n"
 
 
-__all__ = ["drawing", "network_tikz", "network_layout", "network_caption", "network_values_table", "uniform_numbers", "graph_tikz", "matrix_network_tikz", "tikz_packages"]
+__all__ = ["drawing", "network_tikz", "network_layout", "network_caption", "network_values_table", "uniform_numbers", "graph_tikz", "graph_caption", "graph_values_table", "GraphDrawing", "matrix_network_tikz", "tikz_packages"]

@@ -32,6 +32,7 @@ import sympy
 
 from ..errors import SpecError
 from ..render.latex import format_number, preamble, tex_escape
+from ..render.latex_parts import pdf_title, warn_untypesettable
 from ..render.tikz import tikz_packages
 from .choices import CAPTIONS, sheet_symbols
 
@@ -65,6 +66,11 @@ def assemble(view, *, fragment: bool = False, code: bool | None = None, space: s
     ``code``: the code section on both (True), on neither (False), or only in the key (None).
     ``space``: the answer space under each exercise of the sheet (the key never has it)."""
     title = view.title
+    plain = getattr(view, "plain_title", None) or "Worksheet"
+    if variant in (None, 1):   # one warning for a run, not one per variant
+        warn_untypesettable(plain, view.source or "<spec>")
+    if variant is not None:
+        plain = f"{plain}, variant {variant}"
     head_ex = f"\\section*{{Worksheet: {title}}}\n\nName: \\rule{{7cm}}{{0.4pt}}\n"
     head_key = f"\\section*{{Answer key: {title}}}\n"
     setup = view.setup()
@@ -73,8 +79,9 @@ def assemble(view, *, fragment: bool = False, code: bool | None = None, space: s
                          view.exercises(space), view.code(key=False) if code else ""])
     key_body = "\n".join([head_key, setup, _center(view.drawing(key=True)), view.caption(key=True), table,
                           view.exercises("none"), view.answers(), view.code(key=True) if code is not False else ""])
-    return Worksheet(wrap(view.source, view.fit(ex_body), fragment, "Worksheet"),
-                     wrap(view.source, view.fit(key_body), fragment, "Answer key"), view.numbers, variant)
+    return Worksheet(wrap(view.source, view.fit(ex_body), fragment, "Worksheet", f"Worksheet: {plain}"),
+                     wrap(view.source, view.fit(key_body), fragment, "Answer key", f"Answer key: {plain}"),
+                     view.numbers, variant)
 
 
 def _center(picture: str) -> str:
@@ -88,13 +95,17 @@ def header(source: str | None, what: str) -> str:
             f"% Numbers are computed exactly and rounded only for display.\n")
 
 
-def wrap(source: str | None, body: str, fragment: bool, what: str) -> str:
-    """The fitted ``body`` as a whole document (or, with ``fragment``, without the preamble)."""
+def wrap(source: str | None, body: str, fragment: bool, what: str, title: str | None = None) -> str:
+    """The fitted ``body`` as a whole document (or, with ``fragment``, without the preamble); the
+    PDF's title metadata is ``title`` as the user wrote it (:func:`~symbackprop.render.latex_parts.pdf_title`,
+    hexadecimal unless plainly safe, so nothing in it is read as TeX)."""
     head = header(source, what)
     if fragment:
         return (head + "% Fragment: needs \\usepackage{amsmath,amssymb,booktabs,tikz} and "
                 "\\usetikzlibrary{arrows.meta,positioning}.\n\n" + body)
-    return head + preamble(tikz_packages()) + "\\begin{document}\n" + SPACING + "\n" + body + "\n\\end{document}\n"
+    info = pdf_title(title) + "\n" if title else ""
+    return (head + preamble(tikz_packages()) + info + "\\begin{document}\n" + SPACING + "\n" + body
+            + "\n\\end{document}\n")
 
 
 # ---------------------------------------------------------------------------------------------

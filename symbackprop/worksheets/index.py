@@ -46,9 +46,11 @@ from ..render.latex import (
     Evaluation,
     Numbers,
     Renderer,
+    _plain_title,
     _title,
     tex_escape,
 )
+from ..render.backward import one_hot_form
 from ..render.parameters import parameter_block
 from ..render.tikz import drawing
 from .builder import (CODE_INTRO, SPACING, Worksheet, assemble, check_count_seed, code_functions, code_items,
@@ -306,7 +308,11 @@ def _code_functions(d: Derivation) -> list:
     g = d.graph
     if g.mode == "network":
         return code_functions(g.activations, g.loss, d.reduction)
-    return code_functions((), None, d.reduction)
+    # a graph: the cost's reduction only over several examples, the update only for parameters
+    wanted = {"reduce_mean", "reduce_sum"} if d.n_examples > 1 else set()
+    if g.parameters:
+        wanted.add("gradient_descent_update")
+    return [f for f in code_functions((), None, d.reduction) if f in wanted]
 
 
 def math_to_code(d: Derivation) -> str:
@@ -366,8 +372,10 @@ def _setup(d: Derivation, r: Renderer, wrt: list) -> str:
         out.append(f"Input and target: ${r.example_label(0)}$. Learning rate: "
                    f"$\\alpha = {r.given(r.numbers.learning_rate)}$.\n")
     else:
-        eqs = ",\\quad ".join(f"{nt.tex(n.name)} = {r.definition_tex(n)}" for n in g.nodes if not n.is_leaf)
-        out.append(f"The computational graph below computes ${eqs}$; the output is ${nt.out_tex}$.\n")
+        # one formula per equation, so that a line breaks between equations, never inside one
+        eqs = [f"${nt.tex(n.name)} = {r.definition_tex(n)}$" for n in g.nodes if not n.is_leaf]
+        listed = eqs[0] if len(eqs) == 1 else ", ".join(eqs[:-1]) + " and " + eqs[-1]
+        out.append(f"The computational graph below computes {listed}; the output is ${nt.out_tex}$.\n")
         ns = r.numbers
         if len(ns.examples) == 1:
             if r.example_label(0):
@@ -448,27 +456,20 @@ def _one_example_cost(r: Renderer, var: str = "w") -> str:
             f"$\\partial J/\\partial {var} = \\partial {out}/\\partial {var}$.)")
 
 
+#: what the exercise asks the student to use, after the reason :func:`one_hot_form` gives
+_ONE_HOT_NOTES = {"one-hot targets": ", and that the targets are one-hot, ${ys} = 1$",
+                  "targets that sum to 1": ", and that the targets sum to 1, ${ys} = 1$"}
+
+
 def _simplification(d: Derivation, expr, numbers: Numbers) -> tuple:
-    """The boxed simplification as a student is asked to show it: with cross-entropy and targets
-    that sum to 1 (one-hot ones do), ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1; returns (expression, note)."""
-    g = d.graph
-    targets = [n.symbol for n in g.targets]
-    if g.mode != "network" or g.loss != "cross_entropy" or len(targets) < 2:
+    """The boxed simplification as a student is asked to show it (the key's
+    :func:`~symbackprop.render.backward.one_hot_form`: with cross-entropy and targets that sum to 1,
+    ŷ_1 y_1 + ŷ_1 y_2 − y_1 is ŷ_1 − y_1); returns (expression, note)."""
+    shown, why = one_hot_form(d, expr, numbers)
+    if shown is None:
         return expr, ""
-    if any(sum(ex.get(t, 0) for t in targets) != 1 for ex in numbers.examples):
-        return expr, ""
-    total = sum(targets, sympy.S.Zero)
-    shown = min((sympy.expand(expr.subs(t, 1 - (total - t))) for t in targets), key=sympy.count_ops)
-    if sympy.count_ops(shown) >= sympy.count_ops(expr):
-        return expr, ""
-    ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(targets) + 1))
-    if _one_hot(d, numbers):
-        return shown, f", and that the targets are one-hot, ${ys} = 1$"
-    return shown, f", and that the targets sum to 1, ${ys} = 1$"
-
-
-def _one_hot(d: Derivation, numbers: Numbers) -> bool:
-    return all(ex.get(n.symbol, 0) in (0, 1) for ex in numbers.examples for n in d.graph.targets)
+    ys = " + ".join(f"y_{{{k}}}" for k in range(1, len(d.graph.targets) + 1))
+    return shown, _ONE_HOT_NOTES[why].replace("{ys}", ys)
 
 
 def _answers(d: Derivation, r: Renderer, wrt: list) -> str:
@@ -497,6 +498,7 @@ class IndexView:
         self.numbers = r.numbers
         self.source = d.spec.source if d.spec is not None else None
         g = d.graph
+        self.plain_title = _plain_title(d)
         self.title = variant_title(_title(d), variant,
                                    network_name(g.layers, g.activations, g.loss) if g.mode == "network" else None)
 
@@ -512,10 +514,9 @@ class IndexView:
             from ..render.tikz import network_caption, network_values_table
 
             return network_caption(d, ev, 0, dec) + network_values_table(d, ev, 0, dec) if key else network_caption(d)
-        if not key:
-            return ""
-        return ("In the key the drawing shows the forward values and, in red, the gradients"
-                + (" of the first example" if ev.n > 1 else "") + ".\n")
+        from ..render.tikz import graph_caption
+
+        return graph_caption(d, ev, 0, dec) if key else ""
 
     def table(self) -> str:
         return _value_tables(self.d, self.r.decimals)

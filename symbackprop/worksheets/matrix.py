@@ -273,9 +273,10 @@ class MatrixView(MatrixKey):
     the numbers in :class:`MatrixNumbers`, the answers in :class:`MatrixKey`."""
 
     def __init__(self, md: MatrixDerivation, decimals: int, wrt=None, *, title: str = "", source=None,
-                 numbers=None):
+                 numbers=None, plain_title: str = ""):
         super().__init__(md, decimals, wrt)
         self.title, self.source, self.numbers = title, source, numbers
+        self.plain_title = plain_title   # as the user wrote it: the PDF's title metadata
 
     def setup(self) -> str:
         md = self.md
@@ -478,7 +479,8 @@ def matrix_worksheet(spec, numbers=None, variant: int | None = None, decimals: i
     md = matrix_derive(numbers)
     title = tex_escape(base.title) if base.title else tex_escape(os.path.basename(base.source or "worksheet"))
     title = variant_title(title, variant, network_name(md.layers, md.activations, md.loss))
-    view = MatrixView(md, decimals, wrt, title=title, source=base.source, numbers=numbers)
+    view = MatrixView(md, decimals, wrt, title=title, source=base.source, numbers=numbers,
+                      plain_title=base.title or os.path.basename(base.source or "worksheet"))
     return assemble(view, fragment=fragment, code=code, space=space, variant=variant)
 
 
