@@ -73,8 +73,6 @@ from .latex_parts import (  # noqa: F401  (re-exported)
     _ACCENTS,
     _DOUBLE_PAREN,
     _EXACT_INTEGERS,
-    _KNOWN_FORMULAS,
-    _KNOWN_RULES,
     _LARGE,
     _LEADING_NEGATIVE,
     _PRECISION,

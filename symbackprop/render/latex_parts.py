@@ -16,6 +16,7 @@ from ..spec import names
 from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import NotSupportedError, SymbackpropError
 from ..ops.losses import reduction_factor
+from ..ops.rules import rule_formulas
 from ..derivation.numeric import numeric
 from .printers import LectureLatexPrinter, lecture_forms
 
@@ -472,8 +473,9 @@ class Notation:
         return text
 
     def factor_text(self, expr, text: str) -> str:
-        """``text`` (``expr`` written out) parenthesized as a factor when needed."""
-        if isinstance(expr, sympy.Add) or text.startswith("-"):
+        """``text`` (``expr`` written out) parenthesized as a factor when needed (a sum as it prints:
+        ŷ − ŷ² is ŷ(1 − ŷ), ELU's 1 + a(1 − 1[z > 0]) is elu′(z))."""
+        if isinstance(lecture_forms(expr), sympy.Add) or text.startswith("-"):
             return rf"\left({text}\right)"
         return text
 
@@ -521,48 +523,20 @@ def _num(value, decimals) -> tuple[str, bool]:
 # rule names
 
 
-_KNOWN_FORMULAS = {
-    "d/dx x^n = n x^(n-1)": r"\frac{d}{dx} x^n = n x^{n-1}",
-    "d/dx e^x = e^x": r"\frac{d}{dx} e^x = e^x",
-    "d/dx log x = 1/x": r"\frac{d}{dx} \log x = \frac{1}{x}",
-    "d/dŷ log ŷ = 1/ŷ": r"\frac{d}{d\hat{y}} \log \hat{y} = \frac{1}{\hat{y}}",
-    "sigma'(z) = sigma(z)(1 - sigma(z))": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right)",
-    "sigma'(z) = sigma(z)(1 - sigma(z)) = a(1 - a)": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a(1 - a)",
-    "1 - tanh^2": r"1 - \tanh^2",
-    "tanh'(z) = 1 - tanh(z)^2 = 1 - a^2": r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2",
-    "softplus'(z) = sigma(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
-    "d a_i / d z_j = a_i (delta_ij - a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
-    "d/dx x = 1": r"\frac{d}{dx} x = 1",
-    # the registry's words (ops/activations.py), already in the lectures' notation
-    "σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)": r"\sigma'(z) = \sigma(z)\left(1 - \sigma(z)\right) = a(1 - a)",
-    "tanh′(z) = 1 − tanh²(z) = 1 − a²": r"\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2",
-    "softplus′(z) = σ(z)": r"\operatorname{softplus}'(z) = \sigma(z)",
-    "∂a_i/∂z_j = a_i(δ_ij − a_j)": r"\frac{\partial a_i}{\partial z_j} = a_i(\delta_{ij} - a_j)",
-}
-_KNOWN_RULES = {
-    "power rule and chain rule on (y - ŷ)^2": r"power rule and chain rule on $(y - \hat{y})^2$",
-}
-
-
 def rule_tex(rule: str) -> str:
-    """A rule's plain-text name (``LocalDerivative.rule``) as LaTeX text with inline math."""
-    if rule in _KNOWN_RULES:
-        return _KNOWN_RULES[rule]
+    r"""A rule's words (``LocalDerivative.rule``, pieces joined by "; ") as LaTeX text with inline math:
+    each piece that a registry entry writes (an activation's, a loss's, :mod:`symbackprop.ops.rules`)
+    as its name and its formula's LaTeX (``derivative of the sigmoid, $\sigma'(z) = …$``), the rest
+    escaped (``sum rule``, ``product rule``)."""
+    formulas = rule_formulas()
     pieces = []
     for piece in rule.split("; "):
-        if piece in _KNOWN_RULES:
-            pieces.append(_KNOWN_RULES[piece])
-            continue
-        name, sep, formula = piece.partition(": ")
-        if sep and formula in _KNOWN_FORMULAS:
-            pieces.append(f"{tex_escape(name)}, ${_KNOWN_FORMULAS[formula]}$")
-        elif sep and name.startswith("derivative of ReLU"):
-            pieces.append(f"{tex_escape(name)}: {tex_escape(formula)}")
+        name, sep, _ = piece.partition(": ")
+        if piece in formulas and sep:
+            pieces.append(f"{tex_escape(name)}, ${formulas[piece]}$")
         else:
             pieces.append(tex_escape(piece))
     return "; ".join(pieces)
-
-
 
 
 _DELIMITER = re.compile(r"\\(left|right)(\(|\)|\[|\]|\\\{|\\\}|\.|\||\\\|)")

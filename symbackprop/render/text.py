@@ -42,20 +42,6 @@ def number(value, decimals: int = 2) -> str:
     return shown.replace("-", "−")
 
 
-_RULE_WORDS = (  # the rules' ASCII formulas in the lectures' notation
-    ("sigma'(z)", "σ′(z)"), ("sigma(z)", "σ(z)"), ("tanh'(z)", "tanh′(z)"), ("softplus'(z)", "softplus′(z)"),
-    ("x^(n-1)", "xⁿ⁻¹"), ("x^n", "xⁿ"), ("tanh(z)^2", "tanh²(z)"), ("tanh^2", "tanh²"), ("a^2", "a²"),
-    ("(y - ŷ)^2", "(y − ŷ)²"), ("delta_ij", "δ_ij"), ("d a_i / d z_j", "∂a_i/∂z_j"), (" - ", " − "),
-)
-
-
-def rule_text(rule: str) -> str:
-    """A rule's words (``LocalDerivative.rule``) in the lectures' notation: σ′(z) = σ(z)(1 − σ(z))."""
-    for ascii_, shown in _RULE_WORDS:
-        rule = rule.replace(ascii_, shown)
-    return rule
-
-
 def _cost_line(d) -> str:
     n = d.n_examples
     examples = f"{n} example" + ("" if n == 1 else "s")
@@ -151,7 +137,7 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
                 key = (f.child, f.parent)
                 if key not in local:  # one local derivative recurs in many paths: printed once
                     local[key] = (text(f.expression, shown), _factor(f.expression, shown))
-                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({rule_text(f.rule)})")
+                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({f.rule})")
             symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
             factors = _times([local[(f.child, f.parent)][1] for f in top_down])
             contributions.append((symbols, factors))
