@@ -176,6 +176,8 @@ def format_number(value, decimals: int = 2, *, significant: int = 2) -> tuple[st
 
 
 MAX_DECIMALS = 12
+#: the lectures' two decimals, the one default of every face (derive's text and LaTeX, the notebook view)
+DEFAULT_DECIMALS = 2
 _EXACT_INTEGERS = 10 ** 16      # integers (and terminating decimals) this large or more: scientific
 _LARGE = Decimal(10) ** 15      # rounded values from here on: scientific
 # wide exponent range and enough digits for any quantize below (never an InvalidOperation)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import sympy
 
 from ..errors import SymbackpropError
+from .latex_parts import DEFAULT_DECIMALS
 from .printers import lecture_forms, output_names, text
 
 
-def number(value, decimals: int = 2) -> str:
+def number(value, decimals: int = DEFAULT_DECIMALS) -> str:
     """A number as ``derive`` prints it, rounded exactly as the LaTeX documents round it.
 
     ``decimals`` places (0 to 12), two significant digits where that would show 0 (−0.00035),
@@ -42,12 +43,21 @@ def number(value, decimals: int = 2) -> str:
     return shown.replace("-", "−")
 
 
-def _cost_line(d) -> str:
+def _cost_line(d, output: str | None = None) -> str:
+    """J over the examples: the cost of the losses L_e (a network), or, for a graph without a loss,
+    the mean (or sum) of its ``output`` f_e, spoken of as the output, never as a loss."""
     n = d.n_examples
     examples = f"{n} example" + ("" if n == 1 else "s")
-    if d.reduction == "mean":
-        return f"cost: J = (1/n) Σ_e L_e, the mean over n = {examples}, so ∂J/∂θ = (1/n) Σ_e ∂L_e/∂θ"
-    return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
+    mean = d.reduction == "mean"
+    if output is None:
+        if mean:
+            return f"cost: J = (1/n) Σ_e L_e, the mean over n = {examples}, so ∂J/∂θ = (1/n) Σ_e ∂L_e/∂θ"
+        return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
+    f = output
+    if mean:
+        return (f"over the examples: J = (1/n) Σ_e {f}_e, the mean of the output {f} over n = {examples}, "
+                f"so ∂J/∂v = (1/n) Σ_e ∂{f}_e/∂v")
+    return f"over the examples: J = Σ_e {f}_e, the sum of the output {f} over n = {examples}, so ∂J/∂v = Σ_e ∂{f}_e/∂v"
 
 
 #: per-example expressions larger than this (SymPy tree nodes) are not printed in full
@@ -91,7 +101,7 @@ def _cost_gradient_line(d, out_name: str, target_name: str, per_example: list, d
     return f"  over the {n} examples: ∂J/∂{target_name} = {body} = {number(value, decimals)}"
 
 
-def derivation_text(d, wrt=None, decimals: int = 4) -> str:
+def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
     """The whole text of ``derive`` for the per-scalar derivation ``d`` (see the module docstring)."""
     from ..derivation.numeric import tree_size
 
@@ -115,7 +125,7 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
     else:
         lines.append(f"output: {out_name} = {definition}")
         if d.n_examples > 1:
-            lines.append(_cost_line(d).replace("L_e", f"{out_name}_e"))
+            lines.append(_cost_line(d, out_name))
     for note in getattr(g, "notes", ()):
         lines.append(f"note: {note}")
     values, grads = _display_values(d)
