@@ -125,7 +125,7 @@ class TextPrinter(StrPrinter):
             bottom = f"({bottom})"
         elif len(denom) > 1:
             bottom = f"({bottom})"
-        if len(numer) + (coeff.p != 1) > 1:
+        if len(numer) + (coeff.p != 1) > 1 and " · " in top:   # 2(y − ŷ)/n and 2x/n need none
             top = f"({top})"
         return f"{top}/{bottom}"
 
