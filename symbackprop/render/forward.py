@@ -124,8 +124,9 @@ class ForwardPass:
         n_ex = self.ev.n if self.ev else 1
         if g.mode == "graph" and not g.parameters and n_ex == 1:
             return ""
-        network = g.mode == "network"
-        heading = "Loss" if network else ("The output" if n_ex == 1 else "The output over the examples")
+        network, lossy = g.mode == "network", g.has_loss
+        heading = ("Loss" if network else "Reduction over the examples" if lossy else
+                   "The output" if n_ex == 1 else "The output over the examples")
         out = [f"\\{self.sub}*{{{heading}}}\n"]
         out_node = g.node(g.output)
         if network:
@@ -142,8 +143,8 @@ class ForwardPass:
         n = self.ev.n if self.ev else (self.d.n_examples or 1)
         L = nt.out_tex
         # a network's cost is over its losses; a graph without a loss is spoken of by its output
-        subject, what = ("The cost $J$", "per-example losses") if network else ("$J$", f"output ${L}$")
-        if not network and n == 1:
+        subject, what = ("The cost $J$", "per-example losses") if lossy else ("$J$", f"output ${L}$")
+        if not lossy and n == 1:
             out.append(f"With one example, gradient descent lowers the output itself: $J = {L}$.\n")
         elif self.d.reduction == "mean":
             out.append(f"{subject} is the mean of the {what} over the $n = {n}$ "

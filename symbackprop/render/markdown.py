@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ..errors import SymbackpropError
-from .latex_parts import DEFAULT_DECIMALS
+from .numbers import DEFAULT_DECIMALS, format_number
 from .printers import latex, lecture_forms, output_names
 
 #: the view's limits: parameters written out, examples evaluated, graph nodes evaluated
@@ -24,10 +24,9 @@ MAX_TARGETS_SHOWN, MAX_EXAMPLES_EVALUATED, MAX_NODES_EVALUATED = 6, 50, 200
 
 def _number(value, decimals: int = DEFAULT_DECIMALS) -> str:
     r"""``= 2`` or ``\approx 0.88``: a value rounded as ``derive`` and the LaTeX documents round it
-    (``render.latex_parts.format_number``: ``decimals`` places, two significant digits for a value
+    (``render.numbers.format_number``: ``decimals`` places, two significant digits for a value
     that would show 0), with = where the value is exact and ≈ where it is rounded."""
     from ..errors import NotSupportedError
-    from .latex_parts import format_number
 
     try:
         shown, exact = format_number(value, decimals)
@@ -71,7 +70,8 @@ def derivation_markdown(d, wrt=None, limit: int = MAX_TARGETS_SHOWN, decimals: i
     else:
         out.append(f"$${out_name} = {latex(out_node.definition, shown)}$$")
         if n > 1:
-            out.append(f"The output over the examples: {_reduction(d, out_name)}.")
+            over = "Cost over the examples" if g.has_loss else "The output over the examples"
+            out.append(f"{over}: {_reduction(d, out_name)}.")
     values = grads = None
     examples = d.examples() if spec is not None and (spec.x or spec.data) else []
     if examples and n <= MAX_EXAMPLES_EVALUATED and len(g.nodes) <= MAX_NODES_EVALUATED:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sympy
 
 from ..errors import SymbackpropError
-from .latex_parts import DEFAULT_DECIMALS
+from .numbers import DEFAULT_DECIMALS, format_number
 from .printers import lecture_forms, output_names, text
 
 
@@ -30,7 +30,6 @@ def number(value, decimals: int = DEFAULT_DECIMALS) -> str:
     scientific from 10^15 on, and a word for what is not a real number.
     """
     from ..errors import NotSupportedError
-    from .latex import format_number
 
     try:
         shown, _ = format_number(value, decimals)
@@ -125,7 +124,7 @@ def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
     else:
         lines.append(f"output: {out_name} = {definition}")
         if d.n_examples > 1:
-            lines.append(_cost_line(d, out_name))
+            lines.append(_cost_line(d, None if g.has_loss else out_name))
     for note in getattr(g, "notes", ()):
         lines.append(f"note: {note}")
     values, grads = _display_values(d)
