@@ -220,12 +220,8 @@ def lecture_forms(expr):
 def _named_derivatives(expr):
     """``expr`` with each g′(z) = ``ACTIVATIONS[g].derivative(a, z)`` of an entry that names its
     derivative replaced by :func:`_derivative_shown` (printed g′(z), valued as before)."""
-    for act in ACTIVATIONS.values():
-        if not act.named_derivative:
-            continue
-        template = act.derivative(_A, _Z)
-        helpers = tuple({type(f) for f in template.atoms(sympy.Function)})
-        if not helpers or not expr.has(*helpers):
+    for act, helpers in _named_entries():
+        if not expr.has(*helpers):
             continue
 
         def match(e, act=act, helpers=helpers):
@@ -242,6 +238,23 @@ def _named_derivatives(expr):
 
 
 _A, _Z = sympy.Dummy("a"), sympy.Dummy("z")
+
+
+def _named_entries() -> tuple:
+    """``(entry, the helper functions its derivative is written with)`` for each registry entry that
+    names its derivative (ELU: step), looked up once per registry size."""
+    return _named_entries_of(len(ACTIVATIONS))
+
+
+@functools.lru_cache(maxsize=4)
+def _named_entries_of(_size: int) -> tuple:
+    out = []
+    for act in ACTIVATIONS.values():
+        if act.named_derivative:
+            helpers = tuple({type(f) for f in act.derivative(_A, _Z).atoms(sympy.Function)})
+            if helpers:
+                out.append((act, helpers))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=None)
