@@ -28,7 +28,8 @@ from functools import cached_property
 import sympy
 
 from ..spec import names
-from ..ops.activations import get_activation
+from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.rules import FUNCTION_RULES, RULES
 from ..derivation.graph import (ACTIVATION, INTERMEDIATE, LOSS, PARAMETER, PRE_ACTIVATION, Graph, build_graph,
                                 canonical_spec, symbol_product)
 from ..ops.losses import get_loss, reduction_factor
@@ -92,17 +93,15 @@ def _edge_rule(graph: Graph, child, parent) -> str:
         return "a weighted sum is linear in each input"
     if child.kind == ACTIVATION:
         return get_activation(child.activation).rule
-    if child.kind == LOSS and graph.mode == "network":
-        loss = graph.loss
-        if loss in ("squared_error", "half_squared_error", "mse"):
-            return "power rule and chain rule on (y - ŷ)^2"
-        if loss in ("bce", "cross_entropy"):
-            return "derivative of the logarithm: d/dŷ log ŷ = 1/ŷ"
+    if child.kind == LOSS and graph.mode == "network" and get_loss(graph.loss).rule:
+        return get_loss(graph.loss).rule
     return _generic_rule(child.definition, parent.symbol)
 
 
 def _generic_rule(expr, sym) -> str:
-    """The differentiation rules a person uses for d expr / d sym, named in words."""
+    """The differentiation rules a person uses for d expr / d sym, named as the lectures name them
+    (:mod:`symbackprop.ops.rules`; an activation's and a loss's from their registry entries): the
+    slides' f = q z gives ∂f/∂q = z by the product rule, q = x + y gives ∂q/∂x = 1 by the sum rule."""
     rules = []
 
     def walk(e):
@@ -112,7 +111,7 @@ def _generic_rule(expr, sym) -> str:
             return
         if isinstance(e, sympy.Add):
             if sum(1 for t in e.args if t.has(sym)) > 1 or len(e.args) > 1:
-                rules.append("sum rule")
+                rules.append(RULES["sum"].text)
             for t in e.args:
                 walk(t)
         elif isinstance(e, sympy.Mul):
@@ -121,43 +120,38 @@ def _generic_rule(expr, sym) -> str:
                 others = [f for f in e.args if not f.has(sym)]
                 if any(not f.is_number for f in others):
                     # the slides: f = q z is a product; df/dq holds the other factor, z
-                    rules.append("product rule")
+                    rules.append(RULES["product"].text)
                 elif others:
-                    rules.append("constant multiple rule")
+                    rules.append(RULES["constant_multiple"].text)
                 walk(varying[0])
             else:
-                rules.append("product rule")
+                rules.append(RULES["product"].text)
                 for f in varying:
                     walk(f)
         elif isinstance(e, sympy.Pow):
             if e.exp.is_number:
-                rules.append("power rule: d/dx x^n = n x^(n-1)")
+                rules.append(RULES["power"].text)
                 if e.base != sym:
-                    rules.append("chain rule")
+                    rules.append(RULES["chain"].text)
                     walk(e.base)
             else:
-                rules.append("derivative of a power")
+                rules.append(RULES["general_power"].text)
         else:
             name = type(e).__name__
-            rules.append({
-                "exp": "derivative of exp: d/dx e^x = e^x",
-                "log": "derivative of the logarithm: d/dx log x = 1/x",
-                "sigmoid": "derivative of the sigmoid: sigma'(z) = sigma(z)(1 - sigma(z))",
-                "tanh": "derivative of tanh: 1 - tanh^2",
-                "relu": "derivative of ReLU: 1 if z > 0, else 0",
-            }.get(name, f"derivative of {name}"))
+            if name in ACTIVATIONS:
+                rules.append(ACTIVATIONS[name].rule)
+            elif name in FUNCTION_RULES:
+                rules.append(RULES[FUNCTION_RULES[name]].text)
+            else:
+                rules.append(f"derivative of {name}")
             if len(e.args) == 1 and e.args[0] != sym:
-                rules.append("chain rule")
+                rules.append(RULES["chain"].text)
                 walk(e.args[0])
 
     walk(expr)
     if not rules:
-        return "d/dx x = 1" if expr == sym else "differentiate the definition"
-    seen = []
-    for r in rules:
-        if r not in seen:
-            seen.append(r)
-    return "; ".join(seen)
+        return RULES["identity"].text if expr == sym else RULES["definition"].text
+    return "; ".join(dict.fromkeys(rules))
 
 
 def _diff_definition(definition: sympy.Expr, sym: sympy.Symbol) -> sympy.Expr:

@@ -115,6 +115,13 @@ class Graph:
         return tuple(n for n in self.nodes if n.kind in kinds)
 
     @property
+    def has_loss(self) -> bool:
+        """Whether the output is a loss: a network's L, or a graph whose output is named L as the
+        lectures name a loss (the slides' L(w, b)); the slides' f = (x + y) z is an output, not a loss,
+        and the faces speak of it as the output."""
+        return self.mode == "network" or self.output == names.LOSS
+
+    @property
     def parameters(self) -> tuple:
         return self.of_kind(PARAMETER)
 

@@ -9,8 +9,8 @@ and a writer that saves it (PNG, SVG or PDF, chosen by the file's extension):
   forward value and its upstream gradient ∂L/∂v for one example
   (``symbackprop picture SPEC -o FILE``);
 - :func:`vanishing_gradient`: ‖∂L/∂W^{k}‖ layer by layer through a deep stack of
-  sigmoids, against tanh and ReLU, next to the three derivatives g'(z) that explain it
-  (σ'(z) = a(1 − a) ≤ 1/4) (``symbackprop vanishing --depth N --plot FILE``);
+  sigmoids, against tanh and ReLU, next to the three derivatives g′(z) that explain it
+  (σ′(z) = a(1 − a) ≤ 1/4) (``symbackprop vanishing --depth N --plot FILE``);
 - :func:`learning_rate_descent`: gradient descent w ← w − α ∂L/∂w on the 1-D loss
   L(w) = (w − w*)² for several learning rates α.
 
@@ -461,8 +461,8 @@ def graph_picture(d, path, force: bool = False, example: int = 1):
 # ---------------------------------------------------------------------------------------
 
 def vanishing_gradient_figure(result):
-    """Two panels. Left: the local derivatives g'(z) of sigmoid, tanh and ReLU on z ∈ [−6, 6]
-    with the line 1/4 (σ'(z) = a(1 − a) ≤ 1/4, highest at z = 0). Right: ‖∂L/∂W^{k}‖ for
+    """Two panels. Left: the local derivatives g′(z) of sigmoid, tanh and ReLU on z ∈ [−6, 6]
+    with the line 1/4 (σ′(z) = a(1 − a) ≤ 1/4, highest at z = 0). Right: ‖∂L/∂W^{k}‖ for
     each weight layer k (k = 1 next to the input) on a log scale, one curve per activation.
 
     ``result`` is a :class:`symbackprop.lessons.topics.VanishingGradient`. Zero magnitudes (ReLU units
@@ -476,19 +476,19 @@ def vanishing_gradient_figure(result):
         fig = _new_figure(11.0, 4.3)
         left = fig.add_subplot(1, 2, 1)
         right = fig.add_subplot(1, 2, 2)
-        labels = {"sigmoid": "σ'(z) = a(1 − a)", "tanh": "tanh'(z) = 1 − a²",
-                  "relu": "ReLU'(z) = 1 if z > 0, else 0"}
+        labels = {"sigmoid": "σ′(z) = a(1 − a)", "tanh": "tanh′(z) = 1 − a²",
+                  "relu": "ReLU′(z) = 1 if z > 0, else 0"}
         for name in ("sigmoid", "tanh", "relu"):
             kw = {"drawstyle": "steps-post"} if name == "relu" else {}
             left.plot(z, curves[name], color=COLORS[name], label=labels[name], **kw)
         left.axhline(0.25, color=COLORS["guide"], lw=1.0, ls="--")
-        left.annotate("σ'(z) ≤ 1/4 (at z = 0)", (6, 0.25), xytext=(-2, 4), textcoords="offset points",
+        left.annotate("σ′(z) ≤ 1/4 (at z = 0)", (6, 0.25), xytext=(-2, 4), textcoords="offset points",
                       ha="right", va="bottom", fontsize=8.5, color=COLORS["guide"])
         left.set_xlim(-6, 6)
         left.set_ylim(-0.04, 1.12)
         left.set_xlabel("z")
-        left.set_ylabel("local derivative g'(z)")
-        left.set_title("Why: each layer multiplies the gradient by g'(z)·w")
+        left.set_ylabel("local derivative g′(z)")
+        left.set_title("Why: each layer multiplies the gradient by g′(z)·w")
         left.legend(loc="upper left", fontsize=8.5)
 
         layers = np.arange(1, result.depth + 2)

@@ -13,7 +13,7 @@ one.
 - :func:`descent_path`: the update w ← w − α ∂L/∂w on L(w) = (w − w*)², the learning
   rate's effect.
 - :func:`sigmoid_derivative_bound` and :func:`vanishing_gradient_magnitudes`: why a deep
-  stack of sigmoids has a vanishing gradient (σ'(z) = a(1 − a) ≤ 1/4), and the
+  stack of sigmoids has a vanishing gradient (σ′(z) = a(1 − a) ≤ 1/4), and the
   gradient's size layer by layer against tanh and ReLU.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ import sympy
 
 from ..spec import names
 from ..errors import SpecError
+from ..render.printers import text
 
 # ---------------------------------------------------------------------------------------
 # Binary cross-entropy: the table of values
@@ -100,8 +101,8 @@ def bce_table_text(rows=None, decimals: int = 4) -> str:
     rows = bce_table() if rows is None else rows
     lines = [f"{'y':<3}{'ŷ':<7}{'L = −[y log ŷ + (1 − y) log(1 − ŷ)]':<38}{'value':<{decimals + 4}}slides"]
     for r in rows:
-        exact = sympy.sstr(r.loss).replace("-", "−")
-        slides = "-" if r.slides is None else f"≈ {r.slides:g}"
+        exact = text(r.loss)
+        slides = "–" if r.slides is None else f"≈ {r.slides:g}"
         lines.append(f"{int(r.y):<3}{float(r.y_hat):<7g}{exact:<38}{r.value:<{decimals + 4}.{decimals}f}{slides}")
     return "\n".join(lines) + "\n"
 
@@ -196,17 +197,17 @@ class MSEvsCost:
     cost_numbers: dict
 
     def text(self) -> str:
-        mse = sympy.sstr(self.mse_gradient)
-        cost = sympy.sstr(self.cost_gradient)
+        mse = text(self.mse_gradient)
+        cost = text(self.cost_gradient)
         lines = [
             "MSE (loss):  J = (1/n) Σ_i (y_i − ŷ_i)²     ∂J/∂ŷ_i = " + mse,
             "cost:        C = 1/(2n) Σ_i (y_i − ŷ_i)²    ∂C/∂ŷ_i = " + cost,
-            f"ratio ∂J/∂ŷ_i ÷ ∂C/∂ŷ_i = {self.ratio}: the ½ cancels the 2 of the power rule.",
+            f"ratio ∂J/∂ŷ_i ÷ ∂C/∂ŷ_i = {text(self.ratio)}: the ½ cancels the 2 of the power rule.",
             "Both are smallest at the same parameters (where the gradient is 0), but a step",
             "w ← w − α ∂C/∂w is the step w ← w − (α/2) ∂J/∂w: halving the loss halves the step.",
             "Linear regression at w = b = 0 on (1, 3), (2, 5), (3, 7), (4, 9):",
-            "  MSE:  " + ", ".join(f"∂J/∂{k} = {v}" for k, v in self.mse_numbers.items()),
-            "  cost: " + ", ".join(f"∂C/∂{k} = {v}" for k, v in self.cost_numbers.items()),
+            "  MSE:  " + ", ".join(f"∂J/∂{k} = {text(v)}" for k, v in self.mse_numbers.items()),
+            "  cost: " + ", ".join(f"∂C/∂{k} = {text(v)}" for k, v in self.cost_numbers.items()),
         ]
         return "\n".join(lines) + "\n"
 
@@ -286,9 +287,9 @@ def descent_path(learning_rate, w0=0, w_star=3, steps: int = 10) -> tuple:
 
 @dataclass(frozen=True)
 class SigmoidBound:
-    """The derivation of σ'(z) ≤ 1/4, each step checked by SymPy when it is built.
+    """The derivation of σ′(z) ≤ 1/4, each step checked by SymPy when it is built.
 
-    ``maximum`` is max σ'(z) (1/4), reached at ``argmax_z`` (0); ``steps`` are plain-text
+    ``maximum`` is max σ′(z) (1/4), reached at ``argmax_z`` (0); ``steps`` are plain-text
     lines and ``latex`` the same steps in LaTeX (one ``align*`` row each).
     """
 
@@ -302,19 +303,19 @@ class SigmoidBound:
 
 
 def sigmoid_derivative_bound(depth: int | None = None) -> SigmoidBound:
-    """Why σ'(z) ≤ 1/4, derived with SymPy (not asserted).
+    """Why σ′(z) ≤ 1/4, derived with SymPy (not asserted).
 
-    σ(z) = 1/(1 + e^{−z}) has σ'(z) = σ(z)(1 − σ(z)) = a(1 − a); a(1 − a) = 1/4 − (a − 1/2)²,
+    σ(z) = 1/(1 + e^{−z}) has σ′(z) = σ(z)(1 − σ(z)) = a(1 − a); a(1 − a) = 1/4 − (a − 1/2)²,
     largest (1/4) at a = 1/2, i.e. at z = 0. Each sigmoid layer multiplies the backpropagated
-    gradient by σ'(z)·w, so N layers multiply it by at most (1/4)^N Π|w_k|. tanh'(z) = 1 − a²
-    reaches 1 and ReLU'(z) is 1 for z > 0: those layers multiply it by w alone.
+    gradient by σ′(z)·w, so N layers multiply it by at most (1/4)^N Π|w_k|. tanh′(z) = 1 − a²
+    reaches 1 and ReLU′(z) is 1 for z > 0: those layers multiply it by w alone.
     """
     z = sympy.Symbol("z", real=True)
     a = sympy.Symbol("a", real=True)
     sigma = 1 / (1 + sympy.exp(-z))
     dsigma = sympy.diff(sigma, z)
     if sympy.simplify(dsigma - sigma * (1 - sigma)) != 0:  # pragma: no cover - SymPy would be broken
-        raise AssertionError("σ' ≠ σ(1 − σ)")
+        raise AssertionError("σ′ ≠ σ(1 − σ)")
     f = a * (1 - a)
     critical = sympy.solve(sympy.diff(f, a), a)
     if critical != [sympy.Rational(1, 2)] or sympy.diff(f, a, 2) >= 0:  # pragma: no cover
@@ -328,17 +329,25 @@ def sigmoid_derivative_bound(depth: int | None = None) -> SigmoidBound:
     z_star = z_star[0] if z_star else sympy.S.Zero
     dtanh = sympy.simplify(sympy.diff(sympy.tanh(z), z) - (1 - sympy.tanh(z) ** 2))
     if dtanh != 0:  # pragma: no cover
-        raise AssertionError("tanh' ≠ 1 − tanh²")
+        raise AssertionError("tanh′ ≠ 1 − tanh²")
     q = f"(1/4)^{depth} · Π|w_k| = Π|w_k| / {4 ** depth}" if depth else "(1/4)^N · Π|w_k|"
+    # every expression through the lectures' printer: σ′(z), tanh′(z), ReLU′(z), ¼ − (a − ½)²
+    from ..ops.functions import relu, sigmoid
+
+    zk = sympy.Symbol("z^(k)")
+    s_prime, t_prime, r_prime = (text(sympy.Derivative(g(z), z)) for g in (sigmoid, sympy.tanh, relu))
+    s_prime_zk = text(sympy.Derivative(sigmoid(zk), zk))
+    s_prime_at = text(sympy.Subs(sympy.Derivative(sigmoid(z), z), z, z_star))
+    bound = text(maximum)
     steps = (
-        "σ(z) = 1/(1 + e^(−z)),  σ'(z) = e^(−z)/(1 + e^(−z))² = σ(z)(1 − σ(z)) = a(1 − a)",
-        f"a(1 − a) = {maximum} − (a − {a_star})²  ≤  {maximum}   (a square is never negative)",
-        f"equality only at a = {a_star}, i.e. z = {z_star}: σ'(z) ≤ σ'(0) = {maximum} for every z",
-        "backpropagation through one sigmoid layer: ∂L/∂z^(k) = ∂L/∂a^(k) · σ'(z^(k)), and"
+        f"σ(z) = {text(sigma)},  {s_prime} = {text(dsigma)} = {text(sigmoid(z) * (1 - sigmoid(z)))} = {text(f)}",
+        f"{text(f)} = {text(maximum - (a - a_star) ** 2)}  ≤  {bound}   (a square is never negative)",
+        f"equality only at a = {text(a_star)}, i.e. z = {text(z_star)}: {s_prime} ≤ {s_prime_at} = {bound} for every z",
+        f"backpropagation through one sigmoid layer: ∂L/∂z^(k) = ∂L/∂a^(k) · {s_prime_zk}, and"
         " ∂L/∂a^(k) = Σ w · ∂L/∂z^(k+1)",
-        f"so each layer multiplies the gradient by σ'(z)·w ≤ |w|/4; through N layers by at most {q}:",
-        "the early layers' ∂L/∂w is a small number and w_new = w_old − η·(small number) ≈ w_old",
-        "tanh'(z) = 1 − a² ≤ 1 (= 1 at z = 0) and ReLU'(z) = 1 for z > 0 (0 for z ≤ 0): their"
+        f"so each layer multiplies the gradient by {s_prime} · w ≤ |w|/4; through N layers by at most {q}:",
+        "the early layers' ∂L/∂w is a small number and w_new = w_old − η · (small number) ≈ w_old",
+        f"{t_prime} = {text(1 - a ** 2)} ≤ 1 (= 1 at z = 0) and {r_prime} = 1 for z > 0 (0 for z ≤ 0): their"
         " factor is w alone, so the gradient need not shrink",
     )
     latex = (
@@ -355,7 +364,7 @@ def sigmoid_derivative_bound(depth: int | None = None) -> SigmoidBound:
 
 
 def local_derivative_curves(z) -> dict:
-    """g'(z) on an array z for sigmoid (a(1 − a)), tanh (1 − a²) and ReLU (1 if z > 0, else 0)."""
+    """g′(z) on an array z for sigmoid (a(1 − a)), tanh (1 − a²) and ReLU (1 if z > 0, else 0)."""
     z = np.asarray(z, dtype=float)
     s = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
     t = np.tanh(z)
@@ -415,7 +424,7 @@ class VanishingGradient:
     ``weight_gradient_norms[g][k-1]`` = ‖∂L/∂W^{k}‖ (Frobenius: √Σ_{i,j} (∂L/∂w^{k}_{i,j})²)
     for weight layers k = 1 .. depth + 1 (w^{k} feeds layer k + 1; k = 1 is next to the input);
     ``delta_norms[g][k-2]`` = ‖∂L/∂z^{k}‖ for the layers k = 2 .. depth + 2;
-    ``largest_local_derivative[g][k-2]`` = max_i g'(z^{k}_{i}) for the hidden layers
+    ``largest_local_derivative[g][k-2]`` = max_i g′(z^{k}_{i}) for the hidden layers
     k = 2 .. depth + 1 (at most 1/4 for the sigmoid); ``loss[g]`` = L at the input.
     """
 
@@ -452,7 +461,7 @@ class VanishingGradient:
         lines.append("first ÷ last layer: " + ", ".join(
             f"{a} {first[a] / last[a]:.2e}" if last[a] else f"{a} -" for a in acts))
         if "sigmoid" in acts:
-            lines.append("largest σ'(z) in any sigmoid layer: "
+            lines.append("largest σ′(z) in any sigmoid layer: "
                          f"{max(self.largest_local_derivative['sigmoid']):.4f} (never above 1/4)")
         return "\n".join(lines) + "\n"
 

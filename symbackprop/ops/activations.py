@@ -43,6 +43,7 @@ class Activation:
     min_width: int = 1       # the fewest nodes a layer of it may have
     min_width_reason: str = ""
     shift_invariant: bool = False  # g(z + c) = g(z) for a common c (softmax): a layer-wide bias does nothing
+    named_derivative: bool = False  # the printers write the derivative by its name, g′(z) (ELU's elu′(z))
 
     def apply(self, z, layer_zs=None):
         return self.function(z, tuple(layer_zs)) if self.layerwise else self.function(z)
@@ -156,9 +157,9 @@ register(Activation(
 
 register(Activation(
     "elu", elu, lambda a, z: 1 + a * (1 - step(z)), r"\operatorname{elu}",
-    "derivative of ELU (α = 1): 1 if z > 0, else e^z = a + 1, i.e. 1 + a(1 − 1[z > 0])",
-    r"\operatorname{elu}'(z) = 1 \text{ if } z > 0 \text{, else } e^{z} = a + 1",
-    text_name="elu"))
+    "derivative of ELU (α = 1): elu′(z) = 1 if z > 0, else eᶻ = a + 1",
+    r"\operatorname{elu}'(z) = \begin{cases} 1 & z > 0 \\ e^{z} = a + 1 & \text{otherwise} \end{cases}",
+    text_name="elu", named_derivative=True))
 
 register(Activation(
     "silu", silu, lambda a, z: sigmoid(z) + a * (1 - sigmoid(z)), r"\operatorname{silu}",

@@ -124,9 +124,12 @@ class ForwardPass:
         n_ex = self.ev.n if self.ev else 1
         if g.mode == "graph" and not g.parameters and n_ex == 1:
             return ""
-        out = [f"\\{self.sub}*{{{'Loss' if g.mode == 'network' else 'Reduction over the examples'}}}\n"]
+        network, lossy = g.mode == "network", g.has_loss
+        heading = ("Loss" if network else "Reduction over the examples" if lossy else
+                   "The output" if n_ex == 1 else "The output over the examples")
+        out = [f"\\{self.sub}*{{{heading}}}\n"]
         out_node = g.node(g.output)
-        if g.mode == "network":
+        if network:
             loss = get_loss(g.loss)
             formula = loss.latex
             if len(g.outputs) == 1:
@@ -139,8 +142,12 @@ class ForwardPass:
             out.append(f"The output ${nt.out_tex} = {self.definition_tex(out_node)}$ is computed per example.\n")
         n = self.ev.n if self.ev else (self.d.n_examples or 1)
         L = nt.out_tex
-        if self.d.reduction == "mean":
-            out.append(f"The cost $J$ is the mean of the per-example losses over the $n = {n}$ "
+        # a network's cost is over its losses; a graph without a loss is spoken of by its output
+        subject, what = ("The cost $J$", "per-example losses") if lossy else ("$J$", f"output ${L}$")
+        if not lossy and n == 1:
+            out.append(f"With one example, gradient descent lowers the output itself: $J = {L}$.\n")
+        elif self.d.reduction == "mean":
+            out.append(f"{subject} is the mean of the {what} over the $n = {n}$ "
                        f"example{'s' if n != 1 else ''}, so every gradient carries the factor "
                        "$\\frac{1}{n}$ explicitly:")
             out.append(_display(
@@ -150,7 +157,7 @@ class ForwardPass:
             if n == 1:
                 out.append("With one example the mean is that example's loss ($J = " + L + "$).\n")
         else:
-            out.append(f"The cost $J$ is the sum of the per-example losses over the $n = {n}$ "
+            out.append(f"{subject} is the sum of the {what} over the $n = {n}$ "
                        f"example{'s' if n != 1 else ''} (no factor $\\frac{{1}}{{n}}$):")
             out.append(_display(
                 f"J = \\sum_{{e=1}}^{{n}} {L}_e, \\qquad "

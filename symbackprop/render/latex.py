@@ -59,6 +59,7 @@ __all__ = [
 
 #: packages every generated document needs (all in texlive-latex-base/-recommended and lmodern)
 from .latex_parts import (  # noqa: F401  (re-exported)
+    DEFAULT_DECIMALS,
     Evaluation,
     FACTORS_PER_LINE,
     MAX_DECIMALS,
@@ -73,8 +74,6 @@ from .latex_parts import (  # noqa: F401  (re-exported)
     _ACCENTS,
     _DOUBLE_PAREN,
     _EXACT_INTEGERS,
-    _KNOWN_FORMULAS,
-    _KNOWN_RULES,
     _LARGE,
     _LEADING_NEGATIVE,
     _PRECISION,
@@ -237,7 +236,7 @@ def derivation_body(d: Derivation, wrt=None, decimals: int = 2, numbers: Numbers
 # notebooks
 
 
-def derivation_math(d: Derivation, wrt=None, decimals: int = 2) -> str:
+def derivation_math(d: Derivation, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
     """The derivation as one ``aligned`` block, valid inside ``$$ ... $$`` (Jupyter's MathJax).
 
     For each target: the path product, each local derivative, and the value at the first

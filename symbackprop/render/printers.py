@@ -21,6 +21,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import sympy
@@ -28,6 +29,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.str import StrPrinter
 
+from ..ops import losses as _losses  # noqa: F401  (registers the losses' helpers: huber′)
 from ..ops.activations import ACTIVATIONS, ELEMENTWISE
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -123,7 +125,7 @@ class TextPrinter(StrPrinter):
             bottom = f"({bottom})"
         elif len(denom) > 1:
             bottom = f"({bottom})"
-        if len(numer) + (coeff.p != 1) > 1:
+        if len(numer) + (coeff.p != 1) > 1 and " · " in top:   # 2(y − ŷ)/n and 2x/n need none
             top = f"({top})"
         return f"{top}/{bottom}"
 
@@ -204,10 +206,77 @@ class TextPrinter(StrPrinter):
 
 def lecture_forms(expr):
     """``expr`` with every ``a − a²`` written ``a(1 − a)``, as the lectures write σ′ = ŷ(1 − ŷ) and the
-    softmax's ∂ŷ_1/∂z_1 = ŷ_1(1 − ŷ_1) (SymPy expands them to ŷ − ŷ²); the value is unchanged."""
-    if not isinstance(expr, sympy.Basic) or not expr.has(sympy.Pow):
+    softmax's ∂ŷ_1/∂z_1 = ŷ_1(1 − ŷ_1) (SymPy expands them to ŷ − ŷ²), and each derivative that its
+    registry entry names (``named_derivative``: ELU's 1 + a(1 − 1[z > 0]) is elu′(z), which is 1 for
+    z > 0 and a + 1 otherwise) written by its name; the value is unchanged."""
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    expr = _named_derivatives(expr)
+    if not expr.has(sympy.Pow):
         return expr
     return expr.replace(_is_a_minus_a_squared, lambda e: _a_of(e) * (1 - _a_of(e)))
+
+
+def _named_derivatives(expr):
+    """``expr`` with each g′(z) = ``ACTIVATIONS[g].derivative(a, z)`` of an entry that names its
+    derivative replaced by :func:`_derivative_shown` (printed g′(z), valued as before)."""
+    for act, helpers in _named_entries():
+        if not expr.has(*helpers):
+            continue
+
+        def match(e, act=act, helpers=helpers):
+            if not isinstance(e, sympy.Add):
+                return None
+            for z in {f.args[0] for f in e.atoms(*helpers) if len(f.args) == 1}:
+                for a in e.free_symbols - z.free_symbols:
+                    if e == act.derivative(a, z):
+                        return _derivative_shown(act.name)(z, a)
+            return None
+
+        expr = expr.replace(lambda e: match(e) is not None, match)
+    return expr
+
+
+_A, _Z = sympy.Dummy("a"), sympy.Dummy("z")
+
+
+def _named_entries() -> tuple:
+    """``(entry, the helper functions its derivative is written with)`` for each registry entry that
+    names its derivative (ELU: step), looked up once per registry size."""
+    return _named_entries_of(len(ACTIVATIONS))
+
+
+@functools.lru_cache(maxsize=4)
+def _named_entries_of(_size: int) -> tuple:
+    out = []
+    for act in ACTIVATIONS.values():
+        if act.named_derivative:
+            helpers = tuple({type(f) for f in act.derivative(_A, _Z).atoms(sympy.Function)})
+            if helpers:
+                out.append((act, helpers))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _derivative_shown(name: str):
+    """A print-only SymPy function for g′ written by its name: ``(z, a)`` prints g′(z) in text
+    (``elu′(z)``) and LaTeX (``\\operatorname{elu}'(z)``); its value is the registry's g′ at (a, z)."""
+    act = ACTIVATIONS[name]
+    shown = act.text_name or name
+
+    def as_text(self, printer):
+        return f"{shown}′({printer._print(self.args[0])})"
+
+    def as_latex(self, printer, exp=None):
+        body = rf"{act.latex_name}'\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def value(self, prec):
+        return act.derivative(self.args[1], self.args[0])._eval_evalf(prec)
+
+    return type(f"{name}_prime_shown", (sympy.Function,),
+                {"_symbackprop_text": as_text, "_latex": as_latex, "_eval_evalf": value,
+                 "_eval_rewrite_as_Piecewise": lambda self, z, a, **kw: act.derivative(a, z)})
 
 
 def _a_of(e):

@@ -19,17 +19,17 @@ from __future__ import annotations
 import sympy
 
 from ..errors import SymbackpropError
+from .numbers import DEFAULT_DECIMALS, format_number
 from .printers import lecture_forms, output_names, text
 
 
-def number(value, decimals: int = 2) -> str:
+def number(value, decimals: int = DEFAULT_DECIMALS) -> str:
     """A number as ``derive`` prints it, rounded exactly as the LaTeX documents round it.
 
     ``decimals`` places (0 to 12), two significant digits where that would show 0 (−0.00035),
     scientific from 10^15 on, and a word for what is not a real number.
     """
     from ..errors import NotSupportedError
-    from .latex import format_number
 
     try:
         shown, _ = format_number(value, decimals)
@@ -42,26 +42,21 @@ def number(value, decimals: int = 2) -> str:
     return shown.replace("-", "−")
 
 
-_RULE_WORDS = (  # the rules' ASCII formulas in the lectures' notation
-    ("sigma'(z)", "σ′(z)"), ("sigma(z)", "σ(z)"), ("tanh'(z)", "tanh′(z)"), ("softplus'(z)", "softplus′(z)"),
-    ("x^(n-1)", "xⁿ⁻¹"), ("x^n", "xⁿ"), ("tanh(z)^2", "tanh²(z)"), ("tanh^2", "tanh²"), ("a^2", "a²"),
-    ("(y - ŷ)^2", "(y − ŷ)²"), ("delta_ij", "δ_ij"), ("d a_i / d z_j", "∂a_i/∂z_j"), (" - ", " − "),
-)
-
-
-def rule_text(rule: str) -> str:
-    """A rule's words (``LocalDerivative.rule``) in the lectures' notation: σ′(z) = σ(z)(1 − σ(z))."""
-    for ascii_, shown in _RULE_WORDS:
-        rule = rule.replace(ascii_, shown)
-    return rule
-
-
-def _cost_line(d) -> str:
+def _cost_line(d, output: str | None = None) -> str:
+    """J over the examples: the cost of the losses L_e (a network), or, for a graph without a loss,
+    the mean (or sum) of its ``output`` f_e, spoken of as the output, never as a loss."""
     n = d.n_examples
     examples = f"{n} example" + ("" if n == 1 else "s")
-    if d.reduction == "mean":
-        return f"cost: J = (1/n) Σ_e L_e, the mean over n = {examples}, so ∂J/∂θ = (1/n) Σ_e ∂L_e/∂θ"
-    return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
+    mean = d.reduction == "mean"
+    if output is None:
+        if mean:
+            return f"cost: J = (1/n) Σ_e L_e, the mean over n = {examples}, so ∂J/∂θ = (1/n) Σ_e ∂L_e/∂θ"
+        return f"cost: J = Σ_e L_e, the sum over n = {examples}, so ∂J/∂θ = Σ_e ∂L_e/∂θ"
+    f = output
+    if mean:
+        return (f"over the examples: J = (1/n) Σ_e {f}_e, the mean of the output {f} over n = {examples}, "
+                f"so ∂J/∂v = (1/n) Σ_e ∂{f}_e/∂v")
+    return f"over the examples: J = Σ_e {f}_e, the sum of the output {f} over n = {examples}, so ∂J/∂v = Σ_e ∂{f}_e/∂v"
 
 
 #: per-example expressions larger than this (SymPy tree nodes) are not printed in full
@@ -105,7 +100,7 @@ def _cost_gradient_line(d, out_name: str, target_name: str, per_example: list, d
     return f"  over the {n} examples: ∂J/∂{target_name} = {body} = {number(value, decimals)}"
 
 
-def derivation_text(d, wrt=None, decimals: int = 4) -> str:
+def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
     """The whole text of ``derive`` for the per-scalar derivation ``d`` (see the module docstring)."""
     from ..derivation.numeric import tree_size
 
@@ -129,7 +124,7 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
     else:
         lines.append(f"output: {out_name} = {definition}")
         if d.n_examples > 1:
-            lines.append(_cost_line(d).replace("L_e", f"{out_name}_e"))
+            lines.append(_cost_line(d, None if g.has_loss else out_name))
     for note in getattr(g, "notes", ()):
         lines.append(f"note: {note}")
     values, grads = _display_values(d)
@@ -151,7 +146,7 @@ def derivation_text(d, wrt=None, decimals: int = 4) -> str:
                 key = (f.child, f.parent)
                 if key not in local:  # one local derivative recurs in many paths: printed once
                     local[key] = (text(f.expression, shown), _factor(f.expression, shown))
-                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({rule_text(f.rule)})")
+                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({f.rule})")
             symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
             factors = _times([local[(f.child, f.parent)][1] for f in top_down])
             contributions.append((symbols, factors))

@@ -7,7 +7,6 @@ of answers that cannot be read or evaluated, and the printers feedback uses (nev
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 
@@ -55,7 +54,7 @@ class LazyExpected:
             from ..render.printers import text
 
             own = not isinstance(self.expr, sympy.Basic) and hasattr(self.expr, "text")
-            self._text = self.expr.text() if own else text(_as_shown(self.expr), self.names)
+            self._text = self.expr.text() if own else text(self.expr, self.names)
         return self._text
 
 
@@ -174,32 +173,10 @@ def _line_of(message: str):
 
 def _plain(expr, shown: dict | None = None) -> str:
     """An expression as plain text in the lectures' notation (ŷ(1 − ŷ), ·, fractions; never ``*``);
-    the registry's helper functions as the registry writes them (1[z > 0] for ReLU′, see :func:`_as_shown`)."""
+    the registry's helper functions as the registry writes them (1[z > 0] for ReLU′): the text printer's."""
     from ..render.printers import text
 
-    return text(_as_shown(expr), shown)
-
-
-@functools.lru_cache(maxsize=None)
-def _shown_function(name: str, template: str):
-    """A print-only SymPy function that the text printer writes with the registry's ``template``."""
-    def show(self, printer):
-        return template.format(*(printer._print(a) for a in self.args))
-
-    return type(f"{name}_shown", (sympy.Function,), {"_symbackprop_text": show})
-
-
-def _as_shown(expr):
-    """``expr`` with each registry helper that is not an activation (step, leaky_step) replaced by a
-    print-only function written as the registry's text says (``1[z > 0]``), for the text printer."""
-    if not isinstance(expr, sympy.Basic):
-        return expr
-    from ..ops.activations import ACTIVATIONS, ELEMENTWISE
-
-    helpers = {e.function: (name, e.text) for name, e in ELEMENTWISE.items() if name not in ACTIVATIONS}
-    if not any(expr.has(f) for f in helpers):
-        return expr
-    return expr.replace(lambda e: type(e) in helpers, lambda e: _shown_function(*helpers[type(e)])(*e.args))
+    return text(expr, shown)
 
 
 def _lecture_form(expr):
