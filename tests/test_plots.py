@@ -362,7 +362,7 @@ def test_vanishing_cli(tmp_path, capsys):
     assert path.exists()
     assert main(["vanishing", "--depth", "2", "--width", "2"]) == 0
     text = capsys.readouterr().out
-    assert "a(1 − a) = 1/4 − (a − 1/2)²" in text and "layer k" in text
+    assert "a(1 − a) = ¼ − (a − ½)²" in text and "layer k" in text
     assert main(["vanishing", "--depth", "99"]) == 2
     assert "from 1 to 60" in capsys.readouterr().err
 

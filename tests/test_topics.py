@@ -119,7 +119,7 @@ def test_mse_vs_half_cost_numbers_against_sympy_diff():
     result = topics.mse_vs_half_cost()
     assert result.mse_numbers == expected_mse == {"w": -35, "b": -12}
     assert result.cost_numbers == {k: v / 2 for k, v in expected_mse.items()}
-    assert "ratio" in result.text() and "-35/2" in result.text()
+    assert "ratio" in result.text() and "−35/2" in result.text()
 
 
 @pytest.mark.parametrize("w0", [0, R(1, 3), 2, R(-5, 2)])
@@ -241,7 +241,7 @@ def test_sigmoid_bound_steps():
     assert sympy.expand(R(1, 4) - (a - R(1, 2)) ** 2 - a * (1 - a)) == 0     # the completed square
     assert bound.maximum == R(1, 4)
     assert any("(1/4)^N" in s for s in bound.steps)
-    assert "σ'(z) ≤ σ'(0) = 1/4" in bound.text()
+    assert "σ′(z) ≤ σ′(0) = ¼" in bound.text()
     assert all(line.count("{") == line.count("}") for line in bound.latex)
 
 
