@@ -7,7 +7,6 @@ hands a wrong side to the diagnosis.  A mixin of :class:`symbackprop.verify.chec
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import sympy
 
@@ -16,7 +15,7 @@ from ..grammar.notation import normalize
 from ..grammar.parser import example_sum, parse_chain
 from ..grammar.syntax import with_source
 from ..spec import names
-from .verdict import _plain, CORRECT, INCORRECT, LazyExpected, Step, Verdict
+from .verdict import _as_written, _plain, CORRECT, INCORRECT, LazyExpected, Step, Verdict
 from .vocabulary import COST
 
 
@@ -25,15 +24,6 @@ _CALLIGRAPHIC_L = "mathcalL"
 
 #: how much a mistake kind says: a named mistake first, a constant factor next, a bare counterexample last
 _VAGUE = {"counterexample": 2, "shape_mismatch": 2, "undecided": 2, "constant_factor": 1}
-
-
-def _as_written(text: str) -> str:
-    """A normalized line with ``\\mathcal{L}`` written back (normalization spells it ``mathcalL`` and
-    pads it to keep the columns)."""
-    return _CALLIGRAPHIC.sub(lambda m: f"\\mathcal{{{m.group(1)}}}", text)
-
-
-_CALLIGRAPHIC = re.compile(r"mathcal([A-Za-z])   ")
 
 
 def _mistake_rank(mistake) -> int:
@@ -100,9 +90,13 @@ class _IndexReader:
         if any(v.verdict != INCORRECT for v, _ in verdicts):
             return next(v for v, _ in verdicts if v.verdict != INCORRECT)
         (first, why_first), (second, why_second) = sorted(verdicts, key=lambda vw: _mistake_rank(vw[0].mistake))
-        if first.feedback == second.feedback:
-            return first
-        feedback = f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}; {why_second}: {second.feedback}"
+        if first.feedback == second.feedback or first.mistake == second.mistake:
+            return dataclasses.replace(first, feedback=f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}",
+                                       note=_joined(f"{both}: the answer is neither", first.note))
+        if _mistake_rank(second.mistake) == 2:   # nothing to name there: say only that it is not that either
+            feedback = f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}; {why_second}, it is not that either"
+        else:
+            feedback = f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}; {why_second}: {second.feedback}"
         return dataclasses.replace(first, feedback=feedback,
                                    note=_joined(f"{both}: the answer is neither", first.note))
 

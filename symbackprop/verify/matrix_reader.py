@@ -47,6 +47,7 @@ entry, both values and the point).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import sympy
 from sympy import Rational
@@ -55,10 +56,16 @@ from ..derivation.matrix_form import (
     ACTIVATION_RULES,
     LOSS_RULES,
     Mat,
+    MatMul,
     matrix_derive,
     MatrixDerivation,
     N_SYMBOL,
+    ONE,
+    Ones,
+    RowSum,
     Scalar,
+    Shape,
+    walk,
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..grammar.notation import normalize
@@ -66,11 +73,12 @@ from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
+from .matrix_columns import columns_reading
 from .matrix_diagnose import _MatrixDiagnosis
 from .matrix_points import _MatrixPoints
 from .matrix_shapes import _MatrixShapes
 from .points import N_POINTS
-from .verdict import _unparseable, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+from .verdict import _as_written, _lecture_number, _unparseable, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
 
 
 class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
@@ -219,7 +227,7 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         try:
             target = self.target_name(wrt) if wrt is not None else None
             try:
-                return self._check(text, target)
+                return self._check(text, target, wrt)
             except ParseError as exc:   # point into the student's own line, not the normalized one
                 raise with_source(exc, text, normalize(text, matrix=True).text) from None
         except (ParseError, NotSupportedError, SpecError) as exc:
@@ -261,14 +269,70 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             how += f" (evaluated with n = {s['n']} and widths {widths}: the formulas are generic in the sizes)"
         return how
 
-    def _check(self, text: str, target: str | None) -> Verdict:
+    def _readings(self, t: _Target, lhs: str, cost: bool, calligraphic: bool) -> tuple:
+        """What the answer may mean it differentiates: the per-example (summed) loss L, the cost J, or
+        either.
+
+        ``lhs`` is ``"leibniz"`` (∂L/∂W_2, ∂J/∂W_2), ``"dname"`` (``dW_2`` or ``--wrt dW_2`` without a ∂:
+        the slides' dW_2 = ∂L/∂W_2, or the cost's gradient ∂J/∂W_2 of courses that write dW for it) or
+        ``"plain"`` (``--wrt W_2``: the slides' convention).  ``\\mathcal{L}`` is the cost in some courses
+        and the per-example loss in others (Ng's).  Where J = L (a sum over one example, r = 1) one
+        reading is left."""
+        of = self.mats[t.of].text() if t.of in self.mats else t.mat.text()
+        r = self.cost_factor()
+        mean = self.md.reduction == "mean"
+        loss, cost_word = ("𝓛 as the per-example loss, as in Ng's course, where J is the cost; ",
+                           "𝓛 as the cost J; ") if calligraphic else ("", "")
+        written = f"∂𝓛/∂{of}" if calligraphic else t.mat.text()
+        per_example = _Reading("L", t.mat.text(), None, f"∂L/∂{of} ({loss}the slides' per-example gradient, no 1/n)",
+                               written)
+        whole = _Reading("J", f"∂J/∂{of}", r, f"∂J/∂{of} ({cost_word}the cost's gradient, which includes "
+                         f"1/n = {_lecture_number(r)})" if mean else f"∂J/∂{of} ({cost_word}the gradient of J = Σ_e L_e)",
+                         written)
+        if calligraphic:
+            readings = (whole, per_example)
+        elif cost:
+            readings = (whole,)
+        elif lhs == "dname":
+            readings = (per_example, whole)
+        else:
+            readings = (per_example,)
+        return readings[:1] if r == 1 else readings
+
+    def _alternatives(self, text: str, side: _Side, node, t: _Target) -> list:
+        """The side's readings as the slides' matrix of the gradient's shape: as built, else with
+        examples as columns (Ng's layout), or Σ over every entry for a shared bias: (expr, note)."""
+        out = []
+        expr = side.expr
+        if expr is not None and expr.shape is not None and expr.shape.labels == t.mat.shape.labels:
+            out.append((expr, None))
+            return out
+        if self._shared_bias(t) and expr is not None and expr.shape is not None and expr.shape.rows == ONE \
+                and expr.shape.cols.label == f"N_{t.layer}" and not _ROWS_ONLY.search(side.text) \
+                and any(isinstance(e, RowSum) for e in walk(expr)):
+            total = MatMul(expr, Ones(Shape(expr.shape.cols, ONE)))
+            out.append((total, f"Σ read as the sum over every entry (the examples and the layer's nodes), as the "
+                               f"shared bias {self.mats[t.of].text()} needs"))
+        columns = columns_reading(self, text, node)
+        if columns is not None and columns.shape.labels == t.mat.shape.labels:
+            out.append((columns, COLUMNS_NOTE))
+        return out
+
+    def _shared_bias(self, t: _Target) -> bool:
+        return self.md.shared_biases and t.of.startswith("b_")
+
+    def _check(self, text: str, target: str | None, wrt: str | None = None) -> Verdict:
+        original = text
         normalized = normalize(text, matrix=True)
-        text = normalized.text
+        text, calligraphic = _cost_names(normalized.text)
+        # the student's own line where the normalization kept the columns (\mathbf{1}^T, not \sum)
+        shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)
         tree = _parse_tree(text)
         nodes = _sides(tree)
-        sides = [_Side(text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
+        sides = [_Side(shown_text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
         target_text = None
         cost = False
+        lhs = "dname" if wrt is not None and _D_NAME.match(wrt) and not _LEIBNIZ.search(wrt) else "plain"
         if len(nodes) > 1:
             lhs_builder = _MatrixBuilder(text, self)
             try:
@@ -282,59 +346,131 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
                                      f"{self.targets[target].mat.text()}")
                 target = first.name
                 target_text = sides[0].text
+                lhs = "leibniz" if _LEIBNIZ.search(target_text) else ("dname" if _D_NAME.match(target_text) else "plain")
                 sides, nodes = sides[1:], nodes[1:]
         if target is None:
             raise ParseError("say what is differentiated: give --wrt dW_2 or start the answer with dW_2 = ... "
                              "or \\frac{\\partial L}{\\partial W_2} = ...")
         t = self.targets[target]
-        label = t.mat.text()
+        readings = self._readings(t, lhs, cost, calligraphic)
         refs = self.reference_values(target)
-        scale = self.cost_factor() if cost else None
-        if scale is not None:
-            refs = [None if r is None else r * scale for r in refs]
-            label = f"∂J/∂{self.mats[t.of].text()}" if t.of in self.mats else label
+        refs_of = {r.of: refs if r.scale is None else [None if v is None else v * r.scale for v in refs]
+                   for r in readings}
+        alternatives = []
         for side, node in zip(sides, nodes):
             try:
                 side.expr = self._build(text, node)
             except _AnswerShapeError as exc:
                 side.shape_error = exc
-                continue
-            if side.expr.shape is not None and side.expr.shape.labels == t.mat.shape.labels:
-                side.values = self.values(side.expr)
-                side.equal = self._equal(side.values, refs)
-        note = self._cost_note(scale) if cost else self._note()
-        if normalized.note:
-            note = normalized.note + ("; " + note if note else "")
-        common = dict(wrt=target, of="J" if cost else "L", expected_source=LazyExpected(t.reference),
-                      note=note, notation="matrix")
+            alts = [(expr, note, self.values(expr)) for expr, note in self._alternatives(text, side, node, t)]
+            alternatives.append(alts)
+            if alts and alts[0][1] is None:
+                side.values = alts[0][2]
+
+        def matching(reading, k):
+            return next((a for a in alternatives[k] if self._equal(a[2], refs_of[reading.of])), None)
+
+        chosen = next((r for r in readings if all(matching(r, k) is not None for k in range(len(sides)))), None)
+        reading = chosen or readings[0]
+        for k, side in enumerate(sides):
+            side.equal = matching(reading, k) is not None
+        notes = [normalized.note] if normalized.note else []
+        if chosen is not None:
+            notes += [a[1] for k in range(len(sides)) for a in [matching(chosen, k)] if a[1]]
+        notes.append(self._reading_note(readings, chosen))
+        note = "; ".join(dict.fromkeys(n for n in notes if n)) or None
+        common = dict(wrt=target, of=reading.of, expected_source=LazyExpected(t.reference), note=note,
+                      notation="matrix")
         steps = self._steps(target_text, sides)
         if sides[-1].expr == t.mat:
-            return Verdict(INCORRECT, f"the answer only restates {label}; write out what it equals",
+            return Verdict(INCORRECT, f"the answer only restates {reading.label}; write out what it equals",
                            decided_by="symbolic", mistake="no_answer", steps=steps, **common)
-        bad = next((k for k, s in enumerate(sides) if not s.equal), None)
-        if bad is None and (getattr(self, "uncovered", ()) or all(
+        if chosen is not None and (getattr(self, "uncovered", ()) or all(
                 r is None or all(v.is_zero() for v in r.flat) for r in refs)):
+            label = chosen.label
             why = (f"some ReLU unit is on one side of its kink at every sample point ({', '.join(self.uncovered)})"
                    if getattr(self, "uncovered", ()) else f"{label} is 0 at every sample point")
             return Verdict(INCORRECT, f"not shown to be {label}: your answer agrees with it at the sample points, but "
                            f"{why}; write it in the slides' form", decided_by="undecided (equal at the sample points only)",
                            mistake="undecided", steps=steps, **common)
-        if bad is None and cost:
-            feedback = f"this is {label}, the gradient of the cost (the slides' {t.mat.text()} times {self.cost_factor()})."
-            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
-        if bad is None:
-            feedback = f"this is {label}" + (f" (∂L/∂{self.mats[t.of].text()})" if t.of in self.mats else "") + "."
-            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
+        if chosen is not None:
+            return Verdict(CORRECT, self._correct_feedback(t, chosen, len(readings) > 1), decided_by=self._decided(),
+                           steps=steps, **common)
+        bad = next(k for k, s in enumerate(sides) if not s.equal)
         side = sides[bad]
-        mistake, message, decided, extra = self._diagnose(side, t, refs, label)
+        found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label)) for r in readings]
+        if len(found) > 1 and all(f[1][0] == "constant_factor" for f in found):
+            # a constant factor either way: the answer's own 1/n says which it means (a 2 it writes is no reading)
+            means_j = self._writes_mean(side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0])
+            found = [f for f in found if (f[0].of == "J") == means_j][:1] or found[:1]
+        (first, (mistake, message, decided, extra)), *others = sorted(found, key=lambda f: _mistake_rank(f[1][0]))
+        # the other reading only when it says something else: not the same mistake, not a shape mistake (the
+        # same in both readings), not a constant factor the answer's own 1/n has already decided
+        if others and others[0][1][0] != mistake and not ({mistake, others[0][1][0]} & _SHAPE_MISTAKES):
+            second, (other_mistake, other_message, _, _) = others[0]
+            if _mistake_rank(other_mistake) == 2:   # nothing to name there: say only that it is not that either
+                message = f"read as {first.why}: {message}; nor is it {second.why}"
+            else:
+                message = f"read as {first.why}: {message}; read as {second.why}: {other_message}"
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
                       f"is not an equality; " + message
         elif len(sides) > 1:
-            message = f"line {bad + 1} ({side.text.strip()}) is not {label}: " + message
+            message = f"line {bad + 1} ({side.text.strip()}) is not {first.label}: " + message
+        common["of"] = first.of
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
+
+    def _diagnose_reading(self, side: _Side, alternatives: list, t: _Target, refs, label):
+        """The diagnosis of one wrong side against one reading's reference: as built, and, when that
+        only says the shapes do not fit, in the reading whose shapes do (examples as columns, Σ over
+        every entry of a shared bias's gradient)."""
+        found = self._diagnose(side, t, refs, label)
+        if found[0] != "shape_mismatch":
+            return found
+        for expr, why, values in alternatives:
+            if why is None:
+                continue
+            other = _Side(side.text, expr=expr, values=values, tree=side.tree, source=side.source)
+            mistake, message, decided, extra = self._diagnose(other, t, refs, label)
+            return mistake, f"{why}: {message}", decided, extra
+        return found
+
+    def _writes_mean(self, expr) -> bool:
+        """Whether a matrix answer writes the batch mean's 1/n (or 1/m, or 1/4 with n = 4)."""
+        if expr is None:
+            return False
+        n = self.md.n_examples
+        for e in walk(expr):
+            value = getattr(e, "factor", None)
+            if value is None and isinstance(e, Scalar):
+                value = e.value
+            if not isinstance(value, sympy.Expr):
+                continue
+            for part in sympy.preorder_traversal(value):
+                if part.is_Pow and part.base == N_SYMBOL and part.exp.is_negative:
+                    return True
+                if part.is_Rational and n and part.q == n:
+                    return True
+        return False
+
+    def _reading_note(self, readings, chosen) -> str | None:
+        """What the verdict was checked against, in the note."""
+        if len(readings) > 1:
+            said = "either is accepted" if chosen is not None else "the answer is neither"
+            return f"{readings[0].written} has two readings, {readings[0].why} and {readings[1].why}: {said}"
+        if readings[0].of == "J":
+            return self._cost_note(readings[0].scale)
+        return self._note()
+
+    def _correct_feedback(self, t: _Target, chosen, ambiguous: bool) -> str:
+        of = self.mats[t.of].text() if t.of in self.mats else None
+        if ambiguous:
+            return f"this is {t.mat.text()}, read as {chosen.why}."
+        if chosen.of == "J":
+            return f"this is {chosen.label}, the gradient of the cost (the slides' {t.mat.text()} times {chosen.scale})."
+        return f"this is {chosen.label}" + (f" (∂L/∂{of})" if of else "") + "."
 
     def _build(self, text, node, fixes=None, builder=None):
         """One side as a matrix expression: ParseError for what cannot be read, _AnswerShapeError for
@@ -346,3 +482,50 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             raise
         except (ValueError, TypeError, ArithmeticError, AttributeError, IndexError, KeyError) as exc:
             raise _error(f"cannot build this expression ({type(exc).__name__})", text, _pos(node)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reading:
+    """One meaning of what a matrix answer differentiates: ``of`` is "L" (the slides' per-example
+    gradients, of Σ_e L_e) or "J" (the cost's, ``scale`` = r times those); ``why`` says it for people."""
+
+    of: str
+    label: str
+    scale: object
+    why: str
+    written: str = ""   # how the answer names the target (dz_2, ∂𝓛/∂W_2)
+
+
+#: a left-hand side or ``--wrt`` written as a derivative (∂L/∂W_2, \frac{dL}{dW_2}, dL/dW_2)
+_LEIBNIZ = re.compile(r"\\partial|∂|\\frac|/")
+
+#: a gradient's name without a ∂ (dW_2, dz_2, dZ^{[2]}, d\hat{y})
+_D_NAME = re.compile(r"\s*d\s*(?:[A-Za-z]|\\hat)")
+
+#: a sum written over the rows only (Σ_rows, 1ᵀ M): for a shared bias, the sum over the nodes is still missing
+_ROWS_ONLY = re.compile(r"rows|\\math(?:bf|bb)\s*\{?\s*1|𝟏")
+
+#: the note of an answer read with examples as columns
+COLUMNS_NOTE = "read with examples as columns, as in Ng's course (X is features × examples; each matrix the slides' transposed)"
+
+#: cost names as the normalization spells them -> the name the matrix reader knows (columns kept)
+_CALLIGRAPHIC = {"mathcalL": "L", "mathcalJ": "J", "mathcalC": "C"}
+
+
+def _cost_names(text: str) -> tuple:
+    """``text`` with \\mathcal{L}, \\mathcal{J}, \\mathcal{C} (normalized to ``mathcalL``, ...) as
+    L, J, C, padded to keep the columns, and whether an \\mathcal{L} was there (it has two readings)."""
+    calligraphic = "mathcalL" in text
+    for spelled, name in _CALLIGRAPHIC.items():
+        text = re.sub(rf"(?<![A-Za-z]){spelled}(?![A-Za-z])", name.ljust(len(spelled)), text)
+    return text, calligraphic
+
+
+#: mistakes decided by the shapes alone: the same whichever of L and J the answer means
+_SHAPE_MISTAKES = {"missing_transpose", "misplaced_transpose", "wrong_order", "shape_mismatch", "missing_sum",
+                   "extra_sum"}
+
+
+def _mistake_rank(mistake) -> int:
+    """A named mistake first, a constant factor next, a bare counterexample or shape mismatch last."""
+    return {"counterexample": 2, "shape_mismatch": 2, "constant_factor": 1}.get(mistake, 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -233,3 +234,12 @@ def _lecture_number(c) -> str:
     from ..render.printers import text
 
     return text(c)
+
+
+def _as_written(text: str) -> str:
+    """A normalized line with ``\\mathcal{L}`` written back (normalization spells it ``mathcalL`` and
+    pads it to keep the columns)."""
+    return _CALLIGRAPHIC.sub(lambda m: f"\\mathcal{{{m.group(1)}}}", text)
+
+
+_CALLIGRAPHIC = re.compile(r"mathcal([A-Za-z])   ")
