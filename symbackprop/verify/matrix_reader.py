@@ -398,7 +398,8 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
                            steps=steps, **common)
         bad = next(k for k, s in enumerate(sides) if not s.equal)
         side = sides[bad]
-        found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label)) for r in readings]
+        found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label,
+                                            self.md.reduction if r.of == "J" else None)) for r in readings]
         if len(found) > 1 and all(f[1][0] == "constant_factor" for f in found):
             # a constant factor either way: the answer's own 1/n says which it means (a 2 it writes is no reading)
             means_j = self._writes_mean(side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0])
@@ -422,38 +423,20 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
 
-    def _diagnose_reading(self, side: _Side, alternatives: list, t: _Target, refs, label):
+    def _diagnose_reading(self, side: _Side, alternatives: list, t: _Target, refs, label, cost=None):
         """The diagnosis of one wrong side against one reading's reference: as built, and, when that
         only says the shapes do not fit, in the reading whose shapes do (examples as columns, Σ over
         every entry of a shared bias's gradient)."""
-        found = self._diagnose(side, t, refs, label)
+        found = self._diagnose(side, t, refs, label, cost)
         if found[0] != "shape_mismatch":
             return found
         for expr, why, values in alternatives:
             if why is None:
                 continue
             other = _Side(side.text, expr=expr, values=values, tree=side.tree, source=side.source)
-            mistake, message, decided, extra = self._diagnose(other, t, refs, label)
+            mistake, message, decided, extra = self._diagnose(other, t, refs, label, cost)
             return mistake, f"{why}: {message}", decided, extra
         return found
-
-    def _writes_mean(self, expr) -> bool:
-        """Whether a matrix answer writes the batch mean's 1/n (or 1/m, or 1/4 with n = 4)."""
-        if expr is None:
-            return False
-        n = self.md.n_examples
-        for e in walk(expr):
-            value = getattr(e, "factor", None)
-            if value is None and isinstance(e, Scalar):
-                value = e.value
-            if not isinstance(value, sympy.Expr):
-                continue
-            for part in sympy.preorder_traversal(value):
-                if part.is_Pow and part.base == N_SYMBOL and part.exp.is_negative:
-                    return True
-                if part.is_Rational and n and part.q == n:
-                    return True
-        return False
 
     def _reading_note(self, readings, chosen) -> str | None:
         """What the verdict was checked against, in the note."""
