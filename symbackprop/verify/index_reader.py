@@ -15,20 +15,12 @@ from ..grammar.notation import normalize
 from ..grammar.parser import example_sum, parse_chain
 from ..grammar.syntax import with_source
 from ..spec import names
-from .verdict import _as_written, _plain, CORRECT, INCORRECT, LazyExpected, Step, Verdict
+from .verdict import _as_written, _mistake_rank, _plain, both_readings, CORRECT, INCORRECT, LazyExpected, Step, Verdict
 from .vocabulary import COST
 
 
 #: ``\mathcal{L}`` as the grammar's normalization writes it (a name the vocabulary reads as the cost J)
 _CALLIGRAPHIC_L = "mathcalL"
-
-#: how much a mistake kind says: a named mistake first, a constant factor next, a bare counterexample last
-_VAGUE = {"counterexample": 2, "shape_mismatch": 2, "undecided": 2, "constant_factor": 1}
-
-
-def _mistake_rank(mistake) -> int:
-    return _VAGUE.get(mistake, 0)
-
 
 def _joined(*notes) -> str | None:
     kept = [n for n in notes if n]
@@ -80,6 +72,7 @@ class _IndexReader:
         loss = self._name(output)
         readings = [(COST, "reading 𝓛 as the cost J"),
                     (output, f"reading 𝓛 as the per-example loss {loss}, as in Ng's course, where J is the cost")]
+        short = {COST: "𝓛 as the cost J", output: f"𝓛 as the per-example loss {loss}"}
         both = f"𝓛 is the cost J in some courses and the per-example loss {loss} in others (Ng's)"
         verdicts = [(self._decide(sides, of, wrt_name, target_text, normalized_note, accept_numbers), why)
                     for of, why in readings]
@@ -89,16 +82,26 @@ class _IndexReader:
                                            note=_joined(f"{both}: either reading is accepted", v.note))
         if any(v.verdict != INCORRECT for v, _ in verdicts):
             return next(v for v, _ in verdicts if v.verdict != INCORRECT)
-        (first, why_first), (second, why_second) = sorted(verdicts, key=lambda vw: _mistake_rank(vw[0].mistake))
-        if first.feedback == second.feedback or first.mistake == second.mistake:
-            return dataclasses.replace(first, feedback=f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}",
-                                       note=_joined(f"{both}: the answer is neither", first.note))
-        if _mistake_rank(second.mistake) == 2:   # nothing to name there: say only that it is not that either
-            feedback = f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}; {why_second}, it is not that either"
-        else:
-            feedback = f"{why_first[0].upper()}{why_first[1:]}: {first.feedback}; {why_second}: {second.feedback}"
-        return dataclasses.replace(first, feedback=feedback,
+        means_j = self._writes_mean(sides[-1])
+        ranked = sorted(zip(verdicts, readings), key=lambda vr: (_mistake_rank(vr[0][0].mistake),
+                                                                 (vr[1][0] == COST) != means_j))
+        ((first, _), (of_first, _)), ((second, _), (of_second, _)) = ranked
+        wrt = self._name(wrt_name)
+        what = {COST: f"∂J/∂{wrt} ({short[COST]})", output: f"∂{loss}/∂{wrt} ({short[output]})"}
+        feedback = both_readings(what[of_first], first.mistake, first.feedback, what[of_second], second.mistake,
+                                 second.feedback)
+        return dataclasses.replace(first, feedback=feedback[0].upper() + feedback[1:],
                                    note=_joined(f"{both}: the answer is neither", first.note))
+
+    def _writes_mean(self, side) -> bool:
+        """Whether an answer line writes the batch mean's 1/n (1/m, or 1/4 with n = 4)."""
+        from .feedback import written_constants
+
+        n = self.d.n_examples
+        if n < 2:
+            return False
+        written = written_constants(side.expr, side.text, n, self.names) or set()
+        return sympy.Rational(1, n) in written
 
     def _decide(self, sides, of, wrt_name, target_text, normalized_note, accept_numbers) -> Verdict:
         """The verdict on the chain ``sides`` as ∂of/∂wrt (of = L, a node, or the cost J)."""

@@ -78,7 +78,7 @@ from .matrix_diagnose import _MatrixDiagnosis
 from .matrix_points import _MatrixPoints
 from .matrix_shapes import _MatrixShapes
 from .points import N_POINTS
-from .verdict import _as_written, _lecture_number, _unparseable, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+from .verdict import _as_written, _lecture_number, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
 
 
 class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
@@ -400,19 +400,12 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         side = sides[bad]
         found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label,
                                             self.md.reduction if r.of == "J" else None)) for r in readings]
-        if len(found) > 1 and all(f[1][0] == "constant_factor" for f in found):
-            # a constant factor either way: the answer's own 1/n says which it means (a 2 it writes is no reading)
-            means_j = self._writes_mean(side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0])
-            found = [f for f in found if (f[0].of == "J") == means_j][:1] or found[:1]
-        (first, (mistake, message, decided, extra)), *others = sorted(found, key=lambda f: _mistake_rank(f[1][0]))
-        # the other reading only when it says something else: not the same mistake, not a shape mistake (the
-        # same in both readings), not a constant factor the answer's own 1/n has already decided
-        if others and others[0][1][0] != mistake and not ({mistake, others[0][1][0]} & _SHAPE_MISTAKES):
+        means_j = self._writes_mean(side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0])
+        order = sorted(found, key=lambda f: (_mistake_rank(f[1][0]), (f[0].of == "J") != means_j))
+        (first, (mistake, message, decided, extra)), *others = order
+        if others:
             second, (other_mistake, other_message, _, _) = others[0]
-            if _mistake_rank(other_mistake) == 2:   # nothing to name there: say only that it is not that either
-                message = f"read as {first.why}: {message}; nor is it {second.why}"
-            else:
-                message = f"read as {first.why}: {message}; read as {second.why}: {other_message}"
+            message = both_readings(first.why, mistake, message, second.why, other_mistake, other_message)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -504,11 +497,3 @@ def _cost_names(text: str) -> tuple:
     return text, calligraphic
 
 
-#: mistakes decided by the shapes alone: the same whichever of L and J the answer means
-_SHAPE_MISTAKES = {"missing_transpose", "misplaced_transpose", "wrong_order", "shape_mismatch", "missing_sum",
-                   "extra_sum"}
-
-
-def _mistake_rank(mistake) -> int:
-    """A named mistake first, a constant factor next, a bare counterexample or shape mismatch last."""
-    return {"counterexample": 2, "shape_mismatch": 2, "constant_factor": 1}.get(mistake, 0)
