@@ -47,7 +47,6 @@ entry, both values and the point).
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import sympy
 from sympy import Rational
@@ -56,16 +55,10 @@ from ..derivation.matrix_form import (
     ACTIVATION_RULES,
     LOSS_RULES,
     Mat,
-    MatMul,
     matrix_derive,
     MatrixDerivation,
     N_SYMBOL,
-    ONE,
-    Ones,
-    RowSum,
     Scalar,
-    Shape,
-    walk,
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..grammar.notation import normalize
@@ -73,15 +66,15 @@ from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
-from .matrix_columns import columns_reading
 from .matrix_diagnose import _MatrixDiagnosis
 from .matrix_points import _MatrixPoints
+from .matrix_readings import _as_cost_names, _D_NAME, _LEIBNIZ, _MatrixReadings
 from .matrix_shapes import _MatrixShapes
 from .points import N_POINTS
-from .verdict import _as_written, _lecture_number, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+from .verdict import _as_written, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
 
 
-class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
+class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
     """Checks answers in the slides' matrix notation against a spec's matrix derivation.
 
     ``check(text, wrt=None)`` -> :class:`symbackprop.verify.answers.Verdict` (``notation = "matrix"``);
@@ -269,62 +262,10 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             how += f" (evaluated with n = {s['n']} and widths {widths}: the formulas are generic in the sizes)"
         return how
 
-    def _readings(self, t: _Target, lhs: str, cost: bool, calligraphic: bool) -> tuple:
-        """What the answer may mean it differentiates: the per-example (summed) loss L, the cost J, or
-        either.
-
-        ``lhs`` is ``"leibniz"`` (∂L/∂W_2, ∂J/∂W_2), ``"dname"`` (``dW_2`` or ``--wrt dW_2`` without a ∂:
-        the slides' dW_2 = ∂L/∂W_2, or the cost's gradient ∂J/∂W_2 of courses that write dW for it) or
-        ``"plain"`` (``--wrt W_2``: the slides' convention).  ``\\mathcal{L}`` is the cost in some courses
-        and the per-example loss in others (Ng's).  Where J = L (a sum over one example, r = 1) one
-        reading is left."""
-        of = self.mats[t.of].text() if t.of in self.mats else t.mat.text()
-        r = self.cost_factor()
-        mean = self.md.reduction == "mean"
-        loss, cost_word = ("𝓛 as the per-example loss, as in Ng's course, where J is the cost; ",
-                           "𝓛 as the cost J; ") if calligraphic else ("", "")
-        written = f"∂𝓛/∂{of}" if calligraphic else t.mat.text()
-        per_example = _Reading("L", t.mat.text(), None, f"∂L/∂{of} ({loss}the slides' per-example gradient, no 1/n)",
-                               written)
-        whole = _Reading("J", f"∂J/∂{of}", r, f"∂J/∂{of} ({cost_word}the cost's gradient, which includes "
-                         f"1/n = {_lecture_number(r)})" if mean else f"∂J/∂{of} ({cost_word}the gradient of J = Σ_e L_e)",
-                         written)
-        if calligraphic:
-            readings = (whole, per_example)
-        elif cost:
-            readings = (whole,)
-        elif lhs == "dname":
-            readings = (per_example, whole)
-        else:
-            readings = (per_example,)
-        return readings[:1] if r == 1 else readings
-
-    def _alternatives(self, text: str, side: _Side, node, t: _Target) -> list:
-        """The side's readings as the slides' matrix of the gradient's shape: as built, else with
-        examples as columns (Ng's layout), or Σ over every entry for a shared bias: (expr, note)."""
-        out = []
-        expr = side.expr
-        if expr is not None and expr.shape is not None and expr.shape.labels == t.mat.shape.labels:
-            out.append((expr, None))
-            return out
-        if self._shared_bias(t) and expr is not None and expr.shape is not None and expr.shape.rows == ONE \
-                and expr.shape.cols.label == f"N_{t.layer}" and not _ROWS_ONLY.search(side.text) \
-                and any(isinstance(e, RowSum) for e in walk(expr)):
-            total = MatMul(expr, Ones(Shape(expr.shape.cols, ONE)))
-            out.append((total, f"Σ read as the sum over every entry (the examples and the layer's nodes), as the "
-                               f"shared bias {self.mats[t.of].text()} needs"))
-        columns = columns_reading(self, text, node)
-        if columns is not None and columns.shape.labels == t.mat.shape.labels:
-            out.append((columns, COLUMNS_NOTE))
-        return out
-
-    def _shared_bias(self, t: _Target) -> bool:
-        return self.md.shared_biases and t.of.startswith("b_")
-
     def _check(self, text: str, target: str | None, wrt: str | None = None) -> Verdict:
         original = text
         normalized = normalize(text, matrix=True)
-        text, calligraphic = _cost_names(normalized.text)
+        text, calligraphic = _as_cost_names(normalized.text)
         # the student's own line where the normalization kept the columns (\mathbf{1}^T, not \sum)
         shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)
         tree = _parse_tree(text)
@@ -416,38 +357,6 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
 
-    def _diagnose_reading(self, side: _Side, alternatives: list, t: _Target, refs, label, cost=None):
-        """The diagnosis of one wrong side against one reading's reference: as built, and, when that
-        only says the shapes do not fit, in the reading whose shapes do (examples as columns, Σ over
-        every entry of a shared bias's gradient)."""
-        found = self._diagnose(side, t, refs, label, cost)
-        if found[0] != "shape_mismatch":
-            return found
-        for expr, why, values in alternatives:
-            if why is None:
-                continue
-            other = _Side(side.text, expr=expr, values=values, tree=side.tree, source=side.source)
-            mistake, message, decided, extra = self._diagnose(other, t, refs, label, cost)
-            return mistake, f"{why}: {message}", decided, extra
-        return found
-
-    def _reading_note(self, readings, chosen) -> str | None:
-        """What the verdict was checked against, in the note."""
-        if len(readings) > 1:
-            said = "either is accepted" if chosen is not None else "the answer is neither"
-            return f"{readings[0].written} has two readings, {readings[0].why} and {readings[1].why}: {said}"
-        if readings[0].of == "J":
-            return self._cost_note(readings[0].scale)
-        return self._note()
-
-    def _correct_feedback(self, t: _Target, chosen, ambiguous: bool) -> str:
-        of = self.mats[t.of].text() if t.of in self.mats else None
-        if ambiguous:
-            return f"this is {t.mat.text()}, read as {chosen.why}."
-        if chosen.of == "J":
-            return f"this is {chosen.label}, the gradient of the cost (the slides' {t.mat.text()} times {chosen.scale})."
-        return f"this is {chosen.label}" + (f" (∂L/∂{of})" if of else "") + "."
-
     def _build(self, text, node, fixes=None, builder=None):
         """One side as a matrix expression: ParseError for what cannot be read, _AnswerShapeError for
         shapes that do not fit."""
@@ -458,42 +367,3 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             raise
         except (ValueError, TypeError, ArithmeticError, AttributeError, IndexError, KeyError) as exc:
             raise _error(f"cannot build this expression ({type(exc).__name__})", text, _pos(node)) from None
-
-
-@dataclasses.dataclass(frozen=True)
-class _Reading:
-    """One meaning of what a matrix answer differentiates: ``of`` is "L" (the slides' per-example
-    gradients, of Σ_e L_e) or "J" (the cost's, ``scale`` = r times those); ``why`` says it for people."""
-
-    of: str
-    label: str
-    scale: object
-    why: str
-    written: str = ""   # how the answer names the target (dz_2, ∂𝓛/∂W_2)
-
-
-#: a left-hand side or ``--wrt`` written as a derivative (∂L/∂W_2, \frac{dL}{dW_2}, dL/dW_2)
-_LEIBNIZ = re.compile(r"\\partial|∂|\\frac|/")
-
-#: a gradient's name without a ∂ (dW_2, dz_2, dZ^{[2]}, d\hat{y})
-_D_NAME = re.compile(r"\s*d\s*(?:[A-Za-z]|\\hat)")
-
-#: a sum written over the rows only (Σ_rows, 1ᵀ M): for a shared bias, the sum over the nodes is still missing
-_ROWS_ONLY = re.compile(r"rows|\\math(?:bf|bb)\s*\{?\s*1|𝟏")
-
-#: the note of an answer read with examples as columns
-COLUMNS_NOTE = "read with examples as columns, as in Ng's course (X is features × examples; each matrix the slides' transposed)"
-
-#: cost names as the normalization spells them -> the name the matrix reader knows (columns kept)
-_CALLIGRAPHIC = {"mathcalL": "L", "mathcalJ": "J", "mathcalC": "C"}
-
-
-def _cost_names(text: str) -> tuple:
-    """``text`` with \\mathcal{L}, \\mathcal{J}, \\mathcal{C} (normalized to ``mathcalL``, ...) as
-    L, J, C, padded to keep the columns, and whether an \\mathcal{L} was there (it has two readings)."""
-    calligraphic = "mathcalL" in text
-    for spelled, name in _CALLIGRAPHIC.items():
-        text = re.sub(rf"(?<![A-Za-z]){spelled}(?![A-Za-z])", name.ljust(len(spelled)), text)
-    return text, calligraphic
-
-
