@@ -1,8 +1,10 @@
 r"""The index reader: one answer in index notation (``(\hat{y} - y)\hat{y}(1 - \hat{y}) a^{2}_{1}``) to a verdict.
 
 Reads the chain ``A = B = ...`` with the grammar, takes the target from the left-hand side (∂L/∂θ,
-∂J/∂θ) or ``--wrt``, decides each side against the reference (exact evaluation, then a proof), and
-hands a wrong side to the diagnosis.  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
+∂J/∂θ; ∂𝓛/∂θ read both ways, as the cost J and as the per-example loss L) or ``--wrt``, decides each
+side against the reference (exact evaluation, then a proof), and hands a wrong side to the diagnosis
+(a Σ_e too many or missing in a ∂J answer is named here: J = r Σ_e L_e sums a parameter's
+gradient over the examples, never a node's).  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
 """
 from __future__ import annotations
 

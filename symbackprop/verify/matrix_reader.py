@@ -30,11 +30,13 @@ in the exact field of :class:`symbackprop.verify.answers.ExactPoint` (σ(2) is e
 compared through random homomorphisms into GF(2⁶¹ − 1), as the index-notation checker does).
 Floats never decide.
 
-**Convention.** As the slides' backward steps (and the index-notation checker), gradients are
-per example, summed over the batch: the gradients of Σ_e L_e, so ``dz_2 = ŷ − y`` and every
-later step builds on it. With ``reduction = "mean"`` the verdict notes that the gradients of
-J = (1/n) Σ_e L_e are (1/n) times these, and an answer that carries the 1/n is a constant
-factor off, exactly as in index notation.
+**Convention.** The reference is the slides' backward steps: the gradients of the summed
+per-example loss Σ_e L_e, so ``dz_2 = ŷ − y`` and every later step builds on it.  What the answer
+says it differentiates decides against what (:mod:`.matrix_readings`): ``\frac{\partial L}{\partial W_2}``
+and ``--wrt W_2`` the slides' gradient; ``\frac{\partial J}{\partial W_2}`` the cost's,
+r × it for J = r Σ_e L_e (r = 1/n with the mean); ``dW_2 = …`` or ``--wrt dW_2`` without a ∂ and
+``\mathcal{L}`` either, and the verdict names the reading that matched.  An answer whose shapes fit
+only with examples as columns is read in that layout (Ng's), and says so.
 
 **Feedback** (``mistake``): ``missing_transpose``, ``misplaced_transpose`` (x dz_1ᵀ for xᵀ dz_1) and ``wrong_order`` (with the ShapeError's
 shapes, e.g. ``a_1 is (n, N_1) = (4, 2), dz_2 is (n, N_2) = (4, 1)``, and the fix, confirmed by
