@@ -73,7 +73,8 @@ from .matrix_points import _MatrixPoints
 from .matrix_readings import _as_cost_names, _D_NAME, _LEIBNIZ, _MatrixReadings
 from .matrix_shapes import _MatrixShapes
 from .points import N_POINTS
-from .verdict import _as_written, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+from .verdict import (_as_written, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected,
+                      UNPARSEABLE, Verdict)
 
 
 class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
@@ -343,7 +344,8 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         side = sides[bad]
         found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label,
                                             self.md.reduction if r.of == "J" else None)) for r in readings]
-        means_j = self._writes_mean(side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0])
+        written = side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0]
+        means_j = self._writes_mean(written)   # an answer that writes 1/n means J where both readings are off
         order = sorted(found, key=lambda f: (_mistake_rank(f[1][0]), (f[0].of == "J") != means_j))
         (first, (mistake, message, decided, extra)), *others = order
         if others:

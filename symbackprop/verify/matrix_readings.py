@@ -47,9 +47,9 @@ class _MatrixReadings:
         written = f"∂𝓛/∂{of}" if calligraphic else t.mat.text()
         per_example = _Reading("L", t.mat.text(), None, f"∂L/∂{of} ({loss}the slides' per-example gradient, no 1/n)",
                                written)
-        whole = _Reading("J", f"∂J/∂{of}", r, f"∂J/∂{of} ({cost_word}the cost's gradient, which includes "
-                         f"1/n = {_lecture_number(r)})" if mean else f"∂J/∂{of} ({cost_word}the gradient of J = Σ_e L_e)",
-                         written)
+        includes = (f"the cost's gradient, which includes 1/n = {_lecture_number(r)}" if mean
+                    else "the gradient of J = Σ_e L_e")
+        whole = _Reading("J", f"∂J/∂{of}", r, f"∂J/∂{of} ({cost_word}{includes})", written)
         if calligraphic:
             readings = (whole, per_example)
         elif cost:
@@ -137,7 +137,8 @@ _D_NAME = re.compile(r"\s*d\s*(?:[A-Za-z]|\\hat)")
 _ROWS_ONLY = re.compile(r"rows|\\math(?:bf|bb)\s*\{?\s*1|𝟏")
 
 #: the note of an answer read with examples as columns
-COLUMNS_NOTE = "read with examples as columns, as in Ng's course (X is features × examples; each matrix the slides' transposed)"
+COLUMNS_NOTE = ("read with examples as columns, as in Ng's course (X is features × examples; each matrix the "
+                "slides' transposed)")
 
 #: cost names as the normalization spells them -> the name the matrix reader knows (columns kept)
 _CALLIGRAPHIC = {"mathcalL": "L", "mathcalJ": "J", "mathcalC": "C"}
