@@ -184,7 +184,7 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
             return wrt
         listing = ", ".join(self._target_names())
         try:
-            value = self._wrt_expr(normalize(wrt, matrix=True).text)
+            value = self._wrt_expr(_as_cost_names(normalize(wrt, matrix=True).text)[0])
         except (ParseError, SymbackpropError) as exc:
             raise SpecError(f"--wrt {wrt!r} is not a gradient of the matrix form ({listing}) nor a node of the "
                             f"index notation: {str(exc).splitlines()[0]}") from None
@@ -275,16 +275,15 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         nodes = _sides(tree)
         sides = [_Side(shown_text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
         target_text = None
-        cost = False
-        lhs = "dname" if wrt is not None and _D_NAME.match(wrt) and not _LEIBNIZ.search(wrt) else "plain"
+        lhs, cost, calligraphic = self._wrt_says(wrt, calligraphic)
         if len(nodes) > 1:
             lhs_builder = _MatrixBuilder(text, self)
             try:
                 first = self._build(text, nodes[0], builder=lhs_builder)
             except _AnswerShapeError:
                 first = None
-            cost = lhs_builder.cost
-            if isinstance(first, Mat) and first.name in self.targets:
+            if isinstance(first, Mat) and first.name in self.targets:   # the left-hand side says what, not --wrt
+                cost = lhs_builder.cost
                 if target is not None and first.name != target:
                     raise ParseError(f"the left-hand side is {first.text()} but --wrt is "
                                      f"{self.targets[target].mat.text()}")
@@ -360,6 +359,21 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         common["of"] = first.of
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
+
+    def _wrt_says(self, wrt, calligraphic: bool) -> tuple:
+        """(lhs kind, cost?, 𝓛?) of ``--wrt``: ``dW_2`` a gradient's name, ``\\frac{\\partial J}{\\partial W_2}``
+        the cost's gradient, ``W_2`` or ``\\frac{\\partial L}{\\partial W_2}`` the slides'."""
+        if wrt is None:
+            return "plain", False, calligraphic
+        if not _LEIBNIZ.search(wrt):
+            return ("dname" if _D_NAME.match(wrt) else "plain"), False, calligraphic
+        text, with_l = _as_cost_names(normalize(wrt, matrix=True).text)
+        builder = _MatrixBuilder(text, self)
+        try:
+            self._build(text, _sides(_parse_tree(text))[0], builder=builder)
+        except (ParseError, _AnswerShapeError):   # pragma: no cover - target_name has read it already
+            return "leibniz", False, calligraphic
+        return "leibniz", builder.cost, calligraphic or with_l
 
     def _build(self, text, node, fixes=None, builder=None):
         """One side as a matrix expression: ParseError for what cannot be read, _AnswerShapeError for
