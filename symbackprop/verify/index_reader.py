@@ -17,12 +17,14 @@ from ..grammar.notation import normalize
 from ..grammar.parser import example_sum, parse_chain
 from ..grammar.syntax import with_source
 from ..spec import names
-from .verdict import _as_written, _mistake_rank, _plain, both_readings, CORRECT, INCORRECT, LazyExpected, Step, Verdict
+from .verdict import (_as_written, _mistake_rank, _plain, both_readings, CORRECT, INCORRECT, LazyExpected, Step,
+                      Verdict)
 from .vocabulary import COST
 
 
 #: ``\mathcal{L}`` as the grammar's normalization writes it (a name the vocabulary reads as the cost J)
 _CALLIGRAPHIC_L = "mathcalL"
+
 
 def _joined(*notes) -> str | None:
     kept = [n for n in notes if n]
@@ -63,7 +65,7 @@ class _IndexReader:
         if wrt_name is None:
             raise ParseError("say what is differentiated: give --wrt NAME or start the answer with "
                              "\\frac{\\partial L}{\\partial NAME} = ...")
-        if of == COST and target_text is not None and _CALLIGRAPHIC_L in target_text and COST not in self.graph.by_name:
+        if of == COST and COST not in self.graph.by_name and target_text is not None and _CALLIGRAPHIC_L in target_text:
             return self._either_loss(sides, wrt_name, target_text, normalized.note, accept_numbers)
         return self._decide(sides, of, wrt_name, target_text, normalized.note, accept_numbers)
 
@@ -225,7 +227,8 @@ class _IndexReader:
 
     def _steps(self, target_text, sides, verdicts) -> tuple:
         """Each ``=`` of the chain: equal when both sides are ∂of/∂wrt, or neither is but they agree."""
-        texts = [_as_written(t) for t in ([target_text] if target_text is not None else []) + [side.text for side in sides]]
+        texts = [_as_written(t)   # \mathcal{L} as the student wrote it
+                 for t in ([target_text] if target_text is not None else []) + [side.text for side in sides]]
         status = ([(True, None)] if target_text is not None else []) + [(v[0], v) for v in verdicts]
         steps = []
         for k in range(1, len(texts)):
