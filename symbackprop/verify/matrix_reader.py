@@ -360,21 +360,6 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
 
-    def _wrt_says(self, wrt, calligraphic: bool) -> tuple:
-        """(lhs kind, cost?, 𝓛?) of ``--wrt``: ``dW_2`` a gradient's name, ``\\frac{\\partial J}{\\partial W_2}``
-        the cost's gradient, ``W_2`` or ``\\frac{\\partial L}{\\partial W_2}`` the slides'."""
-        if wrt is None:
-            return "plain", False, calligraphic
-        if not _LEIBNIZ.search(wrt):
-            return ("dname" if _D_NAME.match(wrt) else "plain"), False, calligraphic
-        text, with_l = _as_cost_names(normalize(wrt, matrix=True).text)
-        builder = _MatrixBuilder(text, self)
-        try:
-            self._build(text, _sides(_parse_tree(text))[0], builder=builder)
-        except (ParseError, _AnswerShapeError):   # pragma: no cover - target_name has read it already
-            return "leibniz", False, calligraphic
-        return "leibniz", builder.cost, calligraphic or with_l
-
     def _build(self, text, node, fixes=None, builder=None):
         """One side as a matrix expression: ParseError for what cannot be read, _AnswerShapeError for
         shapes that do not fit."""

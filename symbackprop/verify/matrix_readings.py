@@ -22,7 +22,10 @@ import dataclasses
 import re
 
 from ..derivation.matrix_form import MatMul, ONE, Ones, RowSum, Shape, walk
-from .matrix_builder import _Side, _Target
+from ..errors import ParseError
+from ..grammar.notation import normalize
+from ..grammar.parser import _parse_tree, _sides
+from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
 from .matrix_columns import columns_reading
 from .verdict import _lecture_number
 
@@ -59,6 +62,21 @@ class _MatrixReadings:
         else:
             readings = (per_example,)
         return readings[:1] if r == 1 else readings
+
+    def _wrt_says(self, wrt, calligraphic: bool) -> tuple:
+        """(lhs kind, cost?, 𝓛?) of ``--wrt``: ``dW_2`` a gradient's name, ``\\frac{\\partial J}{\\partial W_2}``
+        the cost's gradient, ``W_2`` or ``\\frac{\\partial L}{\\partial W_2}`` the slides'."""
+        if wrt is None:
+            return "plain", False, calligraphic
+        if not _LEIBNIZ.search(wrt):
+            return ("dname" if _D_NAME.match(wrt) else "plain"), False, calligraphic
+        text, with_l = _as_cost_names(normalize(wrt, matrix=True).text)
+        builder = _MatrixBuilder(text, self)
+        try:
+            self._build(text, _sides(_parse_tree(text))[0], builder=builder)
+        except (ParseError, _AnswerShapeError):   # pragma: no cover - target_name has read it already
+            return "leibniz", False, calligraphic
+        return "leibniz", builder.cost, calligraphic or with_l
 
     def _alternatives(self, text: str, side: _Side, node, t: _Target) -> list:
         """The side's readings as the slides' matrix of the gradient's shape: as built, else with
