@@ -6,9 +6,12 @@ An answer such as
 
 is correct when it equals the chain-rule derivative ∂L/∂w^{1}_{1,1} of the spec *as a function of
 the inputs, targets and parameters*, whatever legitimate form it takes (σ(z) or a, a(1 − a) or
-σ(z)(1 − σ(z)), expanded or factored, intermediates or fully substituted).  Answers are per
-example, as the lectures write them; with ``reduction = "mean"`` over n > 1 examples the batch
-gradient is (1/n) Σ_e of it, which the verdict notes.
+σ(z)(1 − σ(z)), expanded or factored, intermediates or fully substituted).  What is
+differentiated is what the answer says: ∂L/∂θ (or no left-hand side) is per example, as the lectures
+write it; ∂J/∂θ (also C, E) is the cost J = r Σ_e L_e (r = 1/n for the mean): r Σ_e ∂L_e/∂θ for a
+parameter, r ∂L_e/∂z of one example e for a node z (z of example e is in L_e only);
+∂𝓛/∂θ is either (𝓛 is the cost in some courses, the per-example loss in Ng's), the verdict naming
+the reading.  The note says which was assumed.
 
 How it is decided (the verdict's ``decided_by`` says which):
 

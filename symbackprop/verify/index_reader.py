@@ -1,20 +1,34 @@
 r"""The index reader: one answer in index notation (``(\hat{y} - y)\hat{y}(1 - \hat{y}) a^{2}_{1}``) to a verdict.
 
 Reads the chain ``A = B = ...`` with the grammar, takes the target from the left-hand side (∂L/∂θ,
-∂J/∂θ) or ``--wrt``, decides each side against the reference (exact evaluation, then a proof), and
-hands a wrong side to the diagnosis.  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
+∂J/∂θ; ∂𝓛/∂θ read both ways, as the cost J and as the per-example loss L) or ``--wrt``, decides each
+side against the reference (exact evaluation, then a proof), and hands a wrong side to the diagnosis
+(a Σ_e too many or missing in a ∂J answer is named here: J = r Σ_e L_e sums a parameter's
+gradient over the examples, never a node's).  A mixin of :class:`symbackprop.verify.checker.AnswerChecker`.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import sympy
 
 from ..errors import ParseError
 from ..grammar.notation import normalize
-from ..grammar.parser import parse_chain
+from ..grammar.parser import example_sum, parse_chain
 from ..grammar.syntax import with_source
 from ..spec import names
-from .verdict import CORRECT, INCORRECT, LazyExpected, Step, Verdict
+from .verdict import (_as_written, _mistake_rank, _plain, both_readings, CORRECT, INCORRECT, LazyExpected, Step,
+                      Verdict)
 from .vocabulary import COST
+
+
+#: ``\mathcal{L}`` as the grammar's normalization writes it (a name the vocabulary reads as the cost J)
+_CALLIGRAPHIC_L = "mathcalL"
+
+
+def _joined(*notes) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
 
 
 _NAMED_FACTOR = ("missing_factor", "extra_factor", "activation_derivative_missing", "activation_derivative_twice",
@@ -51,11 +65,55 @@ class _IndexReader:
         if wrt_name is None:
             raise ParseError("say what is differentiated: give --wrt NAME or start the answer with "
                              "\\frac{\\partial L}{\\partial NAME} = ...")
+        if of == COST and COST not in self.graph.by_name and target_text is not None and _CALLIGRAPHIC_L in target_text:
+            return self._either_loss(sides, wrt_name, target_text, normalized.note, accept_numbers)
+        return self._decide(sides, of, wrt_name, target_text, normalized.note, accept_numbers)
+
+    def _either_loss(self, sides, wrt_name, target_text, normalized_note, accept_numbers) -> Verdict:
+        """∂𝓛/∂θ: 𝓛 is the cost J in some courses and the per-example loss L in others (Ng's, where J
+        is the cost): correct when the answer is either, naming the reading; else both readings."""
+        output = self.graph.output
+        loss = self._name(output)
+        readings = [(COST, "reading 𝓛 as the cost J"),
+                    (output, f"reading 𝓛 as the per-example loss {loss}, as in Ng's course, where J is the cost")]
+        short = {COST: "𝓛 as the cost J", output: f"𝓛 as the per-example loss {loss}"}
+        both = f"𝓛 is the cost J in some courses and the per-example loss {loss} in others (Ng's)"
+        verdicts = [(self._decide(sides, of, wrt_name, target_text, normalized_note, accept_numbers), why)
+                    for of, why in readings]
+        for v, why in verdicts:
+            if v.verdict == CORRECT:
+                return dataclasses.replace(v, feedback=f"{v.feedback[:-1]}, {why}.",
+                                           note=_joined(f"{both}: either reading is accepted", v.note))
+        if any(v.verdict != INCORRECT for v, _ in verdicts):
+            return next(v for v, _ in verdicts if v.verdict != INCORRECT)
+        means_j = self._writes_mean(sides[-1])
+        ranked = sorted(zip(verdicts, readings), key=lambda vr: (_mistake_rank(vr[0][0].mistake),
+                                                                 (vr[1][0] == COST) != means_j))
+        ((first, _), (of_first, _)), ((second, _), (of_second, _)) = ranked
+        wrt = self._name(wrt_name)
+        what = {COST: f"∂J/∂{wrt} ({short[COST]})", output: f"∂{loss}/∂{wrt} ({short[output]})"}
+        feedback = both_readings(what[of_first], first.mistake, first.feedback, what[of_second], second.mistake,
+                                 second.feedback)
+        return dataclasses.replace(first, feedback=feedback[0].upper() + feedback[1:],
+                                   note=_joined(f"{both}: the answer is neither", first.note))
+
+    def _writes_mean(self, side) -> bool:
+        """Whether an answer line writes the batch mean's 1/n (1/m, or 1/4 with n = 4)."""
+        from .feedback import written_constants
+
+        n = self.d.n_examples
+        if n < 2:
+            return False
+        written = written_constants(side.expr, side.text, n, self.names) or set()
+        return sympy.Rational(1, n) in written
+
+    def _decide(self, sides, of, wrt_name, target_text, normalized_note, accept_numbers) -> Verdict:
+        """The verdict on the chain ``sides`` as ∂of/∂wrt (of = L, a node, or the cost J)."""
         reference = self.derivative(of, wrt_name)
         r_values = self.reference_values(of, wrt_name)
-        note = self._note(of, lhs=target_text is not None)
-        if normalized.note:
-            note = normalized.note + ("; " + note if note else "")
+        note = self._note(of, lhs=target_text is not None, wrt=wrt_name)
+        if normalized_note:
+            note = normalized_note + ("; " + note if note else "")
         expected = LazyExpected(reference, self.shown)
 
         # each side against the reference (∂ factors read as the graph's derivatives)
@@ -123,8 +181,12 @@ class _IndexReader:
                 message = (f"the number {sides[bad].text.strip()} is not {target} at the spec's data and parameters, "
                            f"where {target} = {numbers[bad][1]}")
         else:
-            mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
-                                                              where, sides[bad].text)
+            found = self._example_sum_mistake(a_values, of, wrt_name)
+            if found is not None:
+                (mistake, message), counterexample = found, None
+            else:
+                mistake, message, counterexample = self._diagnose(expr, reference, a_values, r_values, of, wrt_name,
+                                                                  where, sides[bad].text)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -141,9 +203,32 @@ class _IndexReader:
         return Verdict(INCORRECT, message, wrt=wrt_name, of=of, decided_by=how, mistake=mistake,
                        steps=steps, counterexample=counterexample, expected_source=expected, note=note, math=math)
 
+    def _example_sum_mistake(self, a_values, of, wrt):
+        """(mistake, message) for a ∂J answer that sums over the examples where it must not, or
+        does not where it must; None otherwise.
+
+        J = r Σ_e L_e: a parameter θ is in every L_e (∂J/∂θ = r Σ_e ∂L_e/∂θ); a node z of example
+        e is only in L_e (∂J/∂z = r ∂L_e/∂z, no Σ_e)."""
+        if of != COST or COST in self.graph.by_name or self.d.n_examples < 2:
+            return None
+        r = self.d.reduction_factor
+        per_example = self.d.per_example_gradient(wrt)
+        shared = self.is_shared(wrt)
+        wrong = r * per_example if shared else r * example_sum(per_example)
+        equal, _ = self._equal_at_points(a_values, self._values(wrong))
+        if not equal:
+            return None
+        name, r_text = self._name(wrt), _plain(r)
+        if shared:
+            return ("missing_sum", f"the sum over the examples is missing: {name} is in every example's loss L_e, so "
+                    f"∂J/∂{name} = {r_text} Σ_e ∂L_e/∂{name}; your answer is {r_text}·∂L_e/∂{name} of one example")
+        return ("extra_sum", f"extra sum over the examples: {name} is one example's own value (it enters only that "
+                f"example's L_e), so ∂J/∂{name} = {r_text}·∂L_e/∂{name} of that example, with no Σ_e")
+
     def _steps(self, target_text, sides, verdicts) -> tuple:
         """Each ``=`` of the chain: equal when both sides are ∂of/∂wrt, or neither is but they agree."""
-        texts = ([target_text] if target_text is not None else []) + [side.text for side in sides]
+        texts = [_as_written(t)   # \mathcal{L} as the student wrote it
+                 for t in ([target_text] if target_text is not None else []) + [side.text for side in sides]]
         status = ([(True, None)] if target_text is not None else []) + [(v[0], v) for v in verdicts]
         steps = []
         for k in range(1, len(texts)):
@@ -164,8 +249,15 @@ class _IndexReader:
         pairs = [(a, b) for a, b in zip(left_values, right_values) if a is not None or b is not None]
         return bool(pairs) and all(a is not None and b is not None and a.equals(b) for a, b in pairs)
 
-    def _note(self, of, lhs: bool = True) -> str | None:
+    def _note(self, of, lhs: bool = True, wrt: str | None = None) -> str | None:
         n = self.d.n_examples
+        if of == COST and COST not in self.graph.by_name and wrt is not None and not self.is_shared(wrt):
+            node = self._name(wrt)
+            r = f"1/{n}" if self.d.reduction == "mean" and n != 1 else "1"
+            j = "(1/n) Σ_e L_e (its mean)" if self.d.reduction == "mean" else "Σ_e L_e (its sum)"
+            return (f"read as ∂J/∂{node} of one example e: J = {j} over the spec's n = {n} "
+                    f"example{'s' if n != 1 else ''}, and {node} of example e enters only L_e, so "
+                    f"∂J/∂{node} = ({r})·∂L_e/∂{node}, no Σ_e")
         if of == COST and COST not in self.graph.by_name:
             if self.d.reduction == "mean":
                 return (f"read as ∂J/∂θ, the cost J = (1/n) Σ_e L_e over the spec's n = {n} "

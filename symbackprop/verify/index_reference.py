@@ -50,8 +50,7 @@ class _References:
             return self._total_cache[key]
         g = self.graph
         if of == COST and COST not in g.by_name:
-            # ∂J/∂θ = r Σ_e ∂L_e/∂θ, r = 1/n for the mean, 1 for the sum
-            value = self.d.reduction_factor * example_sum(self.d.per_example_gradient(wrt))
+            value = self.cost_reduction(wrt)(self.d.per_example_gradient(wrt))
         elif of == wrt:
             value = sympy.S.One
         elif of == g.output:
@@ -60,6 +59,27 @@ class _References:
             value = self._total_derivative(of, wrt)
         self._total_cache[key] = value
         return value
+
+    def is_shared(self, wrt: str) -> bool:
+        """Whether ``wrt`` is shared by every example (a weight or bias), not one example's value
+        (an input, a node z, a, ŷ, the per-example loss L)."""
+        from ..derivation.graph import PARAMETER
+
+        node = self.graph.by_name.get(wrt)
+        return node is not None and node.kind == PARAMETER
+
+    def cost_reduction(self, wrt: str):
+        """The map from ∂L_e/∂wrt (per example) to ∂J/∂wrt of the cost J = r Σ_e L_e (r = 1/n for the
+        mean, 1 for the sum).
+
+        A parameter θ is shared by every L_e, so ∂J/∂θ = r Σ_e ∂L_e/∂θ; a node (z, a, ŷ, an input) is
+        one example's own value: z^{(e)} enters only L_e, so ∂J/∂z^{(e)} = r ∂L_e/∂z^{(e)}, no sum.
+        With n = 4 and the mean, ∂J/∂ŷ = (1/4)·2(ŷ − y) for L = (ŷ − y)², and ∂J/∂w = (1/4) Σ_e 2(ŷ_e − y_e) x_e.
+        """
+        r = self.d.reduction_factor
+        if self.is_shared(wrt):
+            return lambda e: r * example_sum(e)
+        return lambda e: r * e
 
     def _total_derivative(self, of: str, wrt: str) -> sympy.Expr:
         from ..derivation.chain_rule import local_derivative

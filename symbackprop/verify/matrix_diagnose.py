@@ -6,8 +6,10 @@ A mixin of :class:`symbackprop.verify.matrix_reader.MatrixAnswerChecker`.
 from __future__ import annotations
 
 import numpy as np
+import sympy
+from sympy import Rational
 
-from ..derivation.matrix_form import ACTIVATION_RULES, Hadamard, HadamardDiv, Mat, ShapeError, walk
+from ..derivation.matrix_form import ACTIVATION_RULES, Hadamard, HadamardDiv, Mat, N_SYMBOL, Scalar, ShapeError, walk
 from .matrix_builder import _Candidate, _Side, _Target
 from .matrix_eval import _equal_arrays, _substitute, MAX_TRIES
 from .feedback import constant_factor_message
@@ -17,7 +19,9 @@ from .verdict import _lecture_number
 class _MatrixDiagnosis:
     """Names the mistake of a wrong matrix answer."""
 
-    def _diagnose(self, side: _Side, t: _Target, refs, label=None):
+    def _diagnose(self, side: _Side, t: _Target, refs, label=None, cost=None):
+        """(mistake, message, decided_by, extra) for a wrong side against ``refs`` (the gradient named
+        ``label``; ``cost`` "mean" or "sum" when that is the cost J's gradient, None for the slides' ∂L)."""
         label = label or t.mat.text()
         if side.shape_error is not None:
             return self._diagnose_shape_error(side, t, refs)
@@ -30,7 +34,7 @@ class _MatrixDiagnosis:
         if all(v is not None for v in values):
             c = self._constant_ratio(values, refs)
             if c is not None:
-                mistake, message = self._constant_message(c, label)
+                mistake, message = self._constant_message(c, label, expr, cost)
                 return mistake, message, decided, {}
             found = self._factor(expr, t, refs)
             if found is not None:
@@ -67,21 +71,62 @@ class _MatrixDiagnosis:
                 return None
         return c
 
-    def _constant_message(self, c, label):
+    def _constant_message(self, c, label, expr=None, cost=None):
         n_eval = self.eval_sizes["n"]
         if n_eval > 1 and c == n_eval:
             return ("constant_factor", f"constant factor off: your answer is n = {n_eval} times {label}; "
                     "the cost J = (1/n) Σ_e L_e carries the mean's 1/n")
-        return self._constant_message_base(c, label)
+        return self._constant_message_base(c, label, expr, cost)
 
-    def _constant_message_base(self, c, label):
+    def _constant_message_base(self, c, label, expr=None, cost=None):
         spec_n = self.md.n_examples
+        n = self.eval_sizes["n"]
+        written = None
+        if expr is not None:
+            # what the answer writes decides between readings that the ratio alone cannot (n = 2: ½ is a
+            # missing power-rule 2 or an extra 1/n); a 2 the answer writes is not missing
+            mean = self._writes_mean(expr)
+            if cost is None and n == 2 and c == Rational(1, 2) and mean and self._writes_two(expr):
+                return ("constant_factor", f"constant factor off: your answer has the batch mean's 1/n = 1/{spec_n or n}; "
+                        f"{label} in the slides' per-example convention has no 1/n")
+            written = {Rational(1, n)} if mean else set()
         return constant_factor_message(
-            c, label, n=self.eval_sizes["n"], n_shown=spec_n,
+            c, label, n=n, n_shown=spec_n, written=written,
             per_example=f"{label} in the slides' per-example convention (the gradient of Σ_e L_e, as the slides' "
                         "backward steps)",
             per_example_short=f"{label} in the slides' per-example convention",
-            half_squared=self.md.loss == "half_squared_error")
+            half_squared=self.md.loss == "half_squared_error", cost=cost)
+
+    @staticmethod
+    def _scalars(expr):
+        """The numbers an answer writes: each Scale's factor and each Scalar's value (SymPy expressions)."""
+        for e in walk(expr):
+            value = getattr(e, "factor", None)
+            if value is None and isinstance(e, Scalar):
+                value = e.value
+            if isinstance(value, sympy.Expr):
+                yield value
+
+    def _writes_mean(self, expr) -> bool:
+        """Whether a matrix answer writes the batch mean's 1/n (or 1/m, or 1/4 with n = 4)."""
+        if expr is None:
+            return False
+        n = self.md.n_examples
+        for value in self._scalars(expr):
+            for part in sympy.preorder_traversal(value):
+                if part.is_Pow and part.base == N_SYMBOL and part.exp.is_negative:
+                    return True
+                if part.is_Rational and n and part.q == n:
+                    return True
+        return False
+
+    def _writes_two(self, expr) -> bool:
+        """Whether a matrix answer writes a factor 2 (2, 2/n, 2/m), as the power rule brings down."""
+        for value in self._scalars(expr):
+            for part in sympy.preorder_traversal(value):
+                if part.is_Rational and part.p % 2 == 0:
+                    return True
+        return False
 
     # the ⊙ factors the feedback can name
     def _candidates(self, layer: int) -> list:

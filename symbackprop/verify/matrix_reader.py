@@ -30,11 +30,13 @@ in the exact field of :class:`symbackprop.verify.answers.ExactPoint` (σ(2) is e
 compared through random homomorphisms into GF(2⁶¹ − 1), as the index-notation checker does).
 Floats never decide.
 
-**Convention.** As the slides' backward steps (and the index-notation checker), gradients are
-per example, summed over the batch: the gradients of Σ_e L_e, so ``dz_2 = ŷ − y`` and every
-later step builds on it. With ``reduction = "mean"`` the verdict notes that the gradients of
-J = (1/n) Σ_e L_e are (1/n) times these, and an answer that carries the 1/n is a constant
-factor off, exactly as in index notation.
+**Convention.** The reference is the slides' backward steps: the gradients of the summed
+per-example loss Σ_e L_e, so ``dz_2 = ŷ − y`` and every later step builds on it.  What the answer
+says it differentiates decides against what (:mod:`.matrix_readings`): ``\frac{\partial L}{\partial W_2}``
+and ``--wrt W_2`` the slides' gradient; ``\frac{\partial J}{\partial W_2}`` the cost's,
+r × it for J = r Σ_e L_e (r = 1/n with the mean); ``dW_2 = …`` or ``--wrt dW_2`` without a ∂ and
+``\mathcal{L}`` either, and the verdict names the reading that matched.  An answer whose shapes fit
+only with examples as columns is read in that layout (Ng's), and says so.
 
 **Feedback** (``mistake``): ``missing_transpose``, ``misplaced_transpose`` (x dz_1ᵀ for xᵀ dz_1) and ``wrong_order`` (with the ShapeError's
 shapes, e.g. ``a_1 is (n, N_1) = (4, 2), dz_2 is (n, N_2) = (4, 1)``, and the fix, confirmed by
@@ -68,12 +70,14 @@ from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .matrix_builder import _AnswerShapeError, _MatrixBuilder, _Side, _Target
 from .matrix_diagnose import _MatrixDiagnosis
 from .matrix_points import _MatrixPoints
+from .matrix_readings import _as_cost_names, _D_NAME, _LEIBNIZ, _MatrixReadings
 from .matrix_shapes import _MatrixShapes
 from .points import N_POINTS
-from .verdict import _unparseable, CORRECT, INCORRECT, LazyExpected, UNPARSEABLE, Verdict
+from .verdict import (_as_written, _mistake_rank, _unparseable, both_readings, CORRECT, INCORRECT, LazyExpected,
+                      UNPARSEABLE, Verdict)
 
 
-class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
+class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
     """Checks answers in the slides' matrix notation against a spec's matrix derivation.
 
     ``check(text, wrt=None)`` -> :class:`symbackprop.verify.answers.Verdict` (``notation = "matrix"``);
@@ -180,7 +184,7 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             return wrt
         listing = ", ".join(self._target_names())
         try:
-            value = self._wrt_expr(normalize(wrt, matrix=True).text)
+            value = self._wrt_expr(_as_cost_names(normalize(wrt, matrix=True).text)[0])
         except (ParseError, SymbackpropError) as exc:
             raise SpecError(f"--wrt {wrt!r} is not a gradient of the matrix form ({listing}) nor a node of the "
                             f"index notation: {str(exc).splitlines()[0]}") from None
@@ -219,7 +223,7 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
         try:
             target = self.target_name(wrt) if wrt is not None else None
             try:
-                return self._check(text, target)
+                return self._check(text, target, wrt)
             except ParseError as exc:   # point into the student's own line, not the normalized one
                 raise with_source(exc, text, normalize(text, matrix=True).text) from None
         except (ParseError, NotSupportedError, SpecError) as exc:
@@ -261,78 +265,98 @@ class MatrixAnswerChecker(_MatrixPoints, _MatrixDiagnosis, _MatrixShapes):
             how += f" (evaluated with n = {s['n']} and widths {widths}: the formulas are generic in the sizes)"
         return how
 
-    def _check(self, text: str, target: str | None) -> Verdict:
+    def _check(self, text: str, target: str | None, wrt: str | None = None) -> Verdict:
+        original = text
         normalized = normalize(text, matrix=True)
-        text = normalized.text
+        text, calligraphic = _as_cost_names(normalized.text)
+        # the student's own line where the normalization kept the columns (\mathbf{1}^T, not \sum)
+        shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)
         tree = _parse_tree(text)
         nodes = _sides(tree)
-        sides = [_Side(text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
+        sides = [_Side(shown_text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
         target_text = None
-        cost = False
+        lhs, cost, calligraphic = self._wrt_says(wrt, calligraphic)
         if len(nodes) > 1:
             lhs_builder = _MatrixBuilder(text, self)
             try:
                 first = self._build(text, nodes[0], builder=lhs_builder)
             except _AnswerShapeError:
                 first = None
-            cost = lhs_builder.cost
-            if isinstance(first, Mat) and first.name in self.targets:
+            if isinstance(first, Mat) and first.name in self.targets:   # the left-hand side says what, not --wrt
+                cost = lhs_builder.cost
                 if target is not None and first.name != target:
                     raise ParseError(f"the left-hand side is {first.text()} but --wrt is "
                                      f"{self.targets[target].mat.text()}")
                 target = first.name
                 target_text = sides[0].text
+                lhs = "leibniz" if _LEIBNIZ.search(target_text) else ("dname" if _D_NAME.match(target_text) else "plain")
                 sides, nodes = sides[1:], nodes[1:]
         if target is None:
             raise ParseError("say what is differentiated: give --wrt dW_2 or start the answer with dW_2 = ... "
                              "or \\frac{\\partial L}{\\partial W_2} = ...")
         t = self.targets[target]
-        label = t.mat.text()
+        readings = self._readings(t, lhs, cost, calligraphic)
         refs = self.reference_values(target)
-        scale = self.cost_factor() if cost else None
-        if scale is not None:
-            refs = [None if r is None else r * scale for r in refs]
-            label = f"∂J/∂{self.mats[t.of].text()}" if t.of in self.mats else label
+        refs_of = {r.of: refs if r.scale is None else [None if v is None else v * r.scale for v in refs]
+                   for r in readings}
+        alternatives = []
         for side, node in zip(sides, nodes):
             try:
                 side.expr = self._build(text, node)
             except _AnswerShapeError as exc:
                 side.shape_error = exc
-                continue
-            if side.expr.shape is not None and side.expr.shape.labels == t.mat.shape.labels:
-                side.values = self.values(side.expr)
-                side.equal = self._equal(side.values, refs)
-        note = self._cost_note(scale) if cost else self._note()
-        if normalized.note:
-            note = normalized.note + ("; " + note if note else "")
-        common = dict(wrt=target, of="J" if cost else "L", expected_source=LazyExpected(t.reference),
-                      note=note, notation="matrix")
+            alts = [(expr, note, self.values(expr)) for expr, note in self._alternatives(text, side, node, t)]
+            alternatives.append(alts)
+            if alts and alts[0][1] is None:
+                side.values = alts[0][2]
+
+        def matching(reading, k):
+            return next((a for a in alternatives[k] if self._equal(a[2], refs_of[reading.of])), None)
+
+        chosen = next((r for r in readings if all(matching(r, k) is not None for k in range(len(sides)))), None)
+        reading = chosen or readings[0]
+        for k, side in enumerate(sides):
+            side.equal = matching(reading, k) is not None
+        notes = [normalized.note] if normalized.note else []
+        if chosen is not None:
+            notes += [a[1] for k in range(len(sides)) for a in [matching(chosen, k)] if a[1]]
+        notes.append(self._reading_note(readings, chosen))
+        note = "; ".join(dict.fromkeys(n for n in notes if n)) or None
+        common = dict(wrt=target, of=reading.of, expected_source=LazyExpected(t.reference), note=note,
+                      notation="matrix")
         steps = self._steps(target_text, sides)
         if sides[-1].expr == t.mat:
-            return Verdict(INCORRECT, f"the answer only restates {label}; write out what it equals",
+            return Verdict(INCORRECT, f"the answer only restates {reading.label}; write out what it equals",
                            decided_by="symbolic", mistake="no_answer", steps=steps, **common)
-        bad = next((k for k, s in enumerate(sides) if not s.equal), None)
-        if bad is None and (getattr(self, "uncovered", ()) or all(
+        if chosen is not None and (getattr(self, "uncovered", ()) or all(
                 r is None or all(v.is_zero() for v in r.flat) for r in refs)):
+            label = chosen.label
             why = (f"some ReLU unit is on one side of its kink at every sample point ({', '.join(self.uncovered)})"
                    if getattr(self, "uncovered", ()) else f"{label} is 0 at every sample point")
             return Verdict(INCORRECT, f"not shown to be {label}: your answer agrees with it at the sample points, but "
                            f"{why}; write it in the slides' form", decided_by="undecided (equal at the sample points only)",
                            mistake="undecided", steps=steps, **common)
-        if bad is None and cost:
-            feedback = f"this is {label}, the gradient of the cost (the slides' {t.mat.text()} times {self.cost_factor()})."
-            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
-        if bad is None:
-            feedback = f"this is {label}" + (f" (∂L/∂{self.mats[t.of].text()})" if t.of in self.mats else "") + "."
-            return Verdict(CORRECT, feedback, decided_by=self._decided(), steps=steps, **common)
+        if chosen is not None:
+            return Verdict(CORRECT, self._correct_feedback(t, chosen, len(readings) > 1), decided_by=self._decided(),
+                           steps=steps, **common)
+        bad = next(k for k, s in enumerate(sides) if not s.equal)
         side = sides[bad]
-        mistake, message, decided, extra = self._diagnose(side, t, refs, label)
+        found = [(r, self._diagnose_reading(side, alternatives[bad], t, refs_of[r.of], r.label,
+                                            self.md.reduction if r.of == "J" else None)) for r in readings]
+        written = side.expr if side.expr is not None else next(iter(alternatives[bad]), (None,))[0]
+        means_j = self._writes_mean(written)   # an answer that writes 1/n means J where both readings are off
+        order = sorted(found, key=lambda f: (_mistake_rank(f[1][0]), (f[0].of == "J") != means_j))
+        (first, (mistake, message, decided, extra)), *others = order
+        if others:
+            second, (other_mistake, other_message, _, _) = others[0]
+            message = both_readings(first.why, mistake, message, second.why, other_mistake, other_message)
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
                       f"is not an equality; " + message
         elif len(sides) > 1:
-            message = f"line {bad + 1} ({side.text.strip()}) is not {label}: " + message
+            message = f"line {bad + 1} ({side.text.strip()}) is not {first.label}: " + message
+        common["of"] = first.of
         return Verdict(INCORRECT, message, decided_by=decided, mistake=mistake, steps=steps,
                        counterexample=extra.get("counterexample"), shapes=extra.get("shapes"), **common)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..derivation.matrix_form import MatMul, RowSum, Transpose
+from ..derivation.matrix_form import MatMul, ONE, Ones, RowSum, Shape, Transpose
 from ..errors import ParseError, SpecError
 from .exact import readable_number
 from .matrix_builder import (
@@ -85,6 +85,10 @@ class _MatrixShapes:
             shapes["fix"] = _untranspose(expr).text()
             return ("wrong_order", f"your answer is the transpose of {label}: write {_untranspose(expr).text()}; {base}",
                     confirmed, {"shapes": shapes})
+        found = self._shared_bias_sum(expr, t, refs, base)
+        if found is not None:
+            shapes["fix"] = found[1]
+            return found[0], found[2], confirmed, {"shapes": shapes}
         if want.is_row and not have.is_row and have.cols.label == want.cols.label \
                 and self._value_equal(RowSum(expr), refs):
             shapes["fix"] = RowSum(expr).text()
@@ -104,6 +108,31 @@ class _MatrixShapes:
             return ("wrong_matrix", f"wrong matrix: you wrote {wrote} where {meant} belongs; {base}",
                     confirmed, {"shapes": shapes})
         return "shape_mismatch", base, decided, {"shapes": shapes}
+
+    def _shared_bias_sum(self, expr, t: _Target, refs, base: str):
+        """(mistake, fix, message) for a shared bias's gradient that is not summed over all its uses.
+
+        One bias b_l is added to every entry of z_l (every example e, every node i), so
+        db_l = Σ_e Σ_i dz_l[e, i] = Σ_rows dz_l 1: an (n, N_l) answer lacks both sums, a (1, N_l) one
+        (Σ_rows dz_l, the per-node biases' gradients) the sum over the nodes."""
+        if not (self.md.shared_biases and t.of.startswith("b_")) or expr.shape is None:
+            return None
+        have, nodes = expr.shape, f"N_{t.layer}"
+        if have.cols.label != nodes:
+            return None
+        ones = Ones(Shape(have.cols, ONE))
+        bias = self.mats[t.of].text() if t.of in self.mats else t.of
+        why = (f"{bias} is one bias added to every entry of z_{t.layer} (every example and every node of the layer), "
+               f"so {t.mat.text()} sums over all its uses")
+        if have.rows.label == "n" and self._value_equal(MatMul(RowSum(expr), ones), refs):
+            fix = f"Σ_rows {expr._wrap_text(4)} {ones.text()}"
+            return ("missing_sum", fix, f"missing the sum over the examples and the nodes: {why}: "
+                    f"{t.mat.text()} = {fix} (\\sum {expr.text()}, or \\mathbf{{1}}^T {expr.text()} \\mathbf{{1}}); {base}")
+        if have.rows == ONE and self._value_equal(MatMul(expr, ones), refs):
+            fix = f"{expr._wrap_text(4)} {ones.text()}"
+            return ("missing_sum", fix, f"missing the sum over the layer's nodes: your answer sums over the examples "
+                    f"only (one entry per node, as for one bias per node); {why}: {t.mat.text()} = {fix}; {base}")
+        return None
 
     def _counterexample(self, values, refs, where, t: _Target) -> dict:
         p = self.points()[where]

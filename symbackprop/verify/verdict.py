@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -210,3 +211,36 @@ def _lecture_number(c) -> str:
     from ..render.printers import text
 
     return text(c)
+
+
+def _as_written(text: str) -> str:
+    """A normalized line with ``\\mathcal{L}`` written back (normalization spells it ``mathcalL`` and
+    pads it to keep the columns)."""
+    return _CALLIGRAPHIC.sub(lambda m: f"\\mathcal{{{m.group(1)}}}", text)
+
+
+_CALLIGRAPHIC = re.compile(r"mathcal([A-Za-z])   ")
+
+
+#: mistakes decided by the shapes alone: the same whichever of two readings (L or J) the answer means
+SHAPE_MISTAKES = frozenset({"missing_transpose", "misplaced_transpose", "wrong_order", "shape_mismatch",
+                            "missing_sum", "extra_sum"})
+
+
+def _mistake_rank(mistake) -> int:
+    """How much a mistake kind says: a named mistake (0), a constant factor (1), a bare counterexample,
+    shape mismatch or undecided (2)."""
+    return {"counterexample": 2, "shape_mismatch": 2, "undecided": 2, "constant_factor": 1}.get(mistake, 0)
+
+
+def both_readings(first: str, mistake, message: str, second: str, other_mistake, other_message: str) -> str:
+    """The feedback on an answer that is neither of two readings (∂L or ∂J; 𝓛 as L or as J), the more
+    telling diagnosis ``message`` first: a shape mistake alone (it is the same in both readings); the
+    second reading's diagnosis only where it names another mistake, else that the answer is not that
+    either.  ``first``, ``second`` say each reading ("∂J/∂z_2 (the cost's gradient, …)")."""
+    if {mistake, other_mistake} & SHAPE_MISTAKES:
+        return message
+    if other_mistake == mistake or _mistake_rank(other_mistake) == 2 or \
+            {mistake, other_mistake} == {"constant_factor"}:
+        return f"read as {first}: {message}; nor is it {second}"
+    return f"read as {first}: {message}; read as {second}: {other_message}"
