@@ -39,7 +39,7 @@ def _gender():
     R(2, t, r"\frac{\partial L}{\partial z_2} = \sigma(z_2) - y", lambda m: _sig(m.z2) - m.y, "sigma_of_z")
     R(3, t, r"dZ^{[2]} = A^{[2]} - y", lambda m: m.a2 - m.y, "bracketed")
     W(4, t, r"y - \hat{y}", lambda m: m.y - m.yh, "sign", wrt=t)
-    W(5, t, r"\frac{1}{4}(a_2 - y)", lambda m: (m.a2 - m.y) / 4, "factor_n", wrt=t)
+    W(5, t, r"\frac{\partial L}{\partial z_2} = \frac{1}{4}(a_2 - y)", lambda m: (m.a2 - m.y) / 4, "factor_n")
     W(6, t, r"(\hat{y} - y) \odot \hat{y} \odot (1 - \hat{y})", lambda m: (m.yh - m.y) * _sp(m.yh), "double_local", wrt=t)
 
     t = "dW_2"
@@ -56,7 +56,7 @@ def _gender():
     W(19, t, r"x^T dz_2", lambda m: m.x.T @ m.dz2, "wrong_matrix", wrt=t, culprit=("x",))
     W(20, t, r"z_1^T dz_2", lambda m: m.z1.T @ m.dz2, "z_for_a", wrt=t, culprit=("z_1",))
     W(21, t, r"a_1^T (y - \hat{y})", lambda m: m.a1.T @ (m.y - m.yh), "sign", wrt=t)
-    W(22, t, r"\frac{1}{n} a_1^T dz_2", lambda m: m.a1.T @ m.dz2 / m.n, "factor_n", wrt=t)
+    W(22, t, r"\frac{\partial L}{\partial W_2} = \frac{1}{n} a_1^T dz_2", lambda m: m.a1.T @ m.dz2 / m.n, "factor_n")
     W(23, t, r"a_1^T (dz_2 \odot \hat{y} \odot (1 - \hat{y}))", lambda m: m.a1.T @ (m.dz2 * _sp(m.yh)), "double_local",
       wrt=t)
 

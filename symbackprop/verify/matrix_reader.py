@@ -273,7 +273,8 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)
         tree = _parse_tree(text)
         nodes = _sides(tree)
-        sides = [_Side(shown_text[n.meta.start_pos:n.meta.end_pos], tree=n, source=text) for n in nodes]
+        sides = [_Side(shown_text[n.meta.start_pos:_padded_end(normalized.text, n.meta.end_pos)].strip(), tree=n,
+                       source=text) for n in nodes]
         target_text = None
         lhs, cost, calligraphic = self._wrt_says(wrt, calligraphic)
         if len(nodes) > 1:
@@ -305,7 +306,7 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
                 side.expr = self._build(text, node)
             except _AnswerShapeError as exc:
                 side.shape_error = exc
-            alts = [(expr, note, self.values(expr)) for expr, note in self._alternatives(text, side, node, t)]
+            alts = [(expr, note, self.values(expr)) for expr, note in self._alternatives(text, side, node, t, original)]
             alternatives.append(alts)
             if alts and alts[0][1] is None:
                 side.values = alts[0][2]
@@ -350,6 +351,9 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         if others:
             second, (other_mistake, other_message, _, _) = others[0]
             message = both_readings(first.why, mistake, message, second.why, other_mistake, other_message)
+        hint = self.columns_hint(text, nodes[bad], t, refs_of[first.of], original)
+        if hint:
+            message = f"{message}; {hint}"
         first_bad_step = next((st for st in steps if not st.equal), None)
         if first_bad_step is not None and len(steps) > 1:
             message = f"step {first_bad_step.index} ({first_bad_step.left} = {first_bad_step.right}) " \
@@ -370,3 +374,11 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
             raise
         except (ValueError, TypeError, ArithmeticError, AttributeError, IndexError, KeyError) as exc:
             raise _error(f"cannot build this expression ({type(exc).__name__})", text, _pos(node)) from None
+
+
+def _padded_end(normalized: str, end: int) -> int:
+    """The end of a side in the student's own text: the normalization keeps every token's start
+    column and pads a shortened token with spaces (dW^{[2]} -> dW_{2}  ), so a side ends after them."""
+    while end < len(normalized) and normalized[end] == " ":
+        end += 1
+    return end

@@ -78,7 +78,7 @@ class _MatrixReadings:
             return "leibniz", False, calligraphic
         return "leibniz", builder.cost, calligraphic or with_l
 
-    def _alternatives(self, text: str, side: _Side, node, t: _Target) -> list:
+    def _alternatives(self, text: str, side: _Side, node, t: _Target, written: str = "") -> list:
         """The side's readings as the slides' matrix of the gradient's shape: as built, else with
         examples as columns (Ng's layout), or Σ over every entry for a shared bias: (expr, note)."""
         out = []
@@ -92,10 +92,22 @@ class _MatrixReadings:
             total = MatMul(expr, Ones(Shape(expr.shape.cols, ONE)))
             out.append((total, f"Σ read as the sum over every entry (the examples and the layer's nodes), as the "
                                f"shared bias {self.mats[t.of].text()} needs"))
-        columns = columns_reading(self, text, node)
-        if columns is not None and columns.shape.labels == t.mat.shape.labels:
-            out.append((columns, COLUMNS_NOTE))
+        if _NG_LAYOUT.search(written):   # Ng's own names: read in Ng's layout; the slides' names keep theirs
+            columns = columns_reading(self, text, node)
+            if columns is not None and columns.shape.labels == t.mat.shape.labels:
+                out.append((columns, COLUMNS_NOTE))
         return out
+
+    def columns_hint(self, text: str, node, t: _Target, refs, written: str = "") -> str | None:
+        """For a wrong answer in the slides' names that is right with examples as columns (Ng's
+        ``dz_2 a_1^T``): say so, since this spec's matrices put one example per row."""
+        if _NG_LAYOUT.search(written):
+            return None
+        columns = columns_reading(self, text, node)
+        if columns is None or columns.shape.labels != t.mat.shape.labels or not self._equal(self.values(columns), refs):
+            return None
+        return ("that order is right with examples as columns (as in Ng's course); this spec puts one example "
+                "per row")
 
     def _shared_bias(self, t: _Target) -> bool:
         return self.md.shared_biases and t.of.startswith("b_")
@@ -153,6 +165,9 @@ _D_NAME = re.compile(r"\s*d\s*(?:[A-Za-z]|\\hat)")
 
 #: a sum written over the rows only (Σ_rows, 1ᵀ M): for a shared bias, the sum over the nodes is still missing
 _ROWS_ONLY = re.compile(r"rows|\\math(?:bf|bb)\s*\{?\s*1|𝟏")
+
+#: an answer written in Ng's names (a bracketed layer, W^{[2]}, dZ^{[2]}, A^{[1]T}): examples may be columns
+_NG_LAYOUT = re.compile(r"\^\s*\{?\s*\[")
 
 #: the note of an answer read with examples as columns
 COLUMNS_NOTE = ("read with examples as columns, as in Ng's course (X is features × examples; each matrix the "
