@@ -28,6 +28,25 @@ class _Candidate:
     math: tuple = ()   # (text, LaTeX) of each expression in the label
 
 
+def _constant_ratio(a_values, r_values, nonzero):
+    """The rational c with answer = c · reference at every point where the reference is not 0, or
+    None: read from the first point where the quotient can be formed (a saturated sigmoid's 1 − ŷ may
+    be below the approximation's precision, see ``Value.inverse``), then confirmed exactly
+    (a = r · c, no division) at every such point."""
+    c = None
+    for i in nonzero:
+        try:
+            c = (a_values[i] / r_values[i]).constant()
+        except (_Undefined, _Kink, ZeroDivisionError):
+            continue
+        break
+    if c is None:
+        return None
+    if all(a_values[i].equals(r_values[i] * c) for i in nonzero):
+        return c
+    return None
+
+
 class _Diagnosis:
     """Names the mistake of a wrong answer."""
 
@@ -36,15 +55,16 @@ class _Diagnosis:
         """The exact value of ``expr`` at point i (None where undefined), memoized."""
         key = (expr, i)
         cache = self._point_values
-        if key not in cache:
-            p = self.points()[i]
-            try:
-                cache[key] = p.evaluate(expr)
-            except (_Undefined, _Kink, ZeroDivisionError):
-                cache[key] = None
-            if len(cache) > 50000:  # pragma: no cover - a bound, not a policy
-                cache.clear()
-        return cache[key]
+        if key in cache:
+            return cache[key]
+        try:
+            value = self.points()[i].evaluate(expr)
+        except (_Undefined, _Kink, ZeroDivisionError):
+            value = None
+        if len(cache) > 50000:  # a bound, not a policy
+            cache.clear()
+        cache[key] = value
+        return value
 
     @property
     def _point_values(self) -> dict:
@@ -72,11 +92,15 @@ class _Diagnosis:
                         "the spec's symbols (it depends on "
                         + ", ".join(sorted(s.name for s in reference.free_symbols)) + ")", cx)
             nonzero = [i for i in usable if not r_values[i].is_zero()]
+            # the other output unit's error where this one's belongs (before the constant ratio: with two
+            # softmax outputs ŷ_2 − y_2 is also −(ŷ_1 − y_1))
+            unit = self._wrong_output_unit(expr, a_values, usable, of, wrt)
+            if unit is not None:
+                return unit.mistake, unit.message, None
             # a constant ratio: sign, 1/n, a stray 2
-            ratios = [(a_values[i] / r_values[i]).constant() for i in nonzero]
-            if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1 \
-                    and self._constant_ratio_holds(ratios[0], nonzero, usable, a_values):
-                return self._constant_message(ratios[0], of, wrt, expr, text)
+            c = _constant_ratio(a_values, r_values, nonzero)
+            if c is not None and self._constant_ratio_holds(c, nonzero, usable, a_values):
+                return self._constant_message(c, of, wrt, expr, text)
             # a named factor missing or extra: the local derivatives on the paths first
             for cand in self._candidates(of, wrt):
                 found = self._factor_relation(cand.expr, a_values, r_values, usable)
