@@ -177,23 +177,27 @@ class _Diagnosis:
         # constrains it at every point, but needs one point where reference · factor ≠ 0; "missing"
         # (answer · factor = reference) says nothing where the factor is 0 (a ReLU′ off), so it
         # needs ≥ 2 points (all, if fewer) where the factor is not 0, one of them with reference ≠ 0
-        f_values = {i: self._value_at(factor, i) for i in usable}
-        if any(v is None for v in f_values.values()):
-            return None
-        nonzero_f = [i for i in usable if not f_values[i].is_zero()]
-        both = [i for i in nonzero_f if not r_values[i].is_zero()]
+        # one pass over the points, each relation dropped where it fails (most factors fail at the first
+        # point: a big network tries every node of its graph)
+        alive = dict(relations)
+        nonzero_f = both = 0
+        for i in usable:
+            f = self._value_at(factor, i)
+            if f is None:
+                return None
+            if not f.is_zero():
+                nonzero_f += 1
+                both += not r_values[i].is_zero()
+            for name, rel in list(alive.items()):
+                left, right = rel(a_values[i], r_values[i], f)
+                if not left.equals(right):
+                    del alive[name]
+            if not alive:
+                return None
         if not both:
             return None
-        for name, rel in relations.items():
-            if name.startswith("missing") and len(nonzero_f) < min(2, len(usable)):
-                continue
-
-            def test(i, rel=rel):
-                left, right = rel(a_values[i], r_values[i], f_values[i])
-                return left.equals(right)
-            if self._everywhere(both, test) and self._everywhere(usable, test):
-                return name
-        return None
+        return next((name for name in alive if not (name.startswith("missing") and nonzero_f < min(2, len(usable)))),
+                    None)
 
     def _path_factor_exprs(self, of, wrt) -> set:
         if of != self.graph.output:
@@ -225,7 +229,10 @@ class _Diagnosis:
     def _name(self, name: str) -> str:
         """A node's name as the lectures write it: ŷ and y for the output and target, a Greek name as
         its letter (λ, θ_{0}), else as it is."""
-        return _plain(names.symbol(name), self.shown)
+        cache = self.__dict__.setdefault("_name_cache", {})
+        if name not in cache:
+            cache[name] = _plain(names.symbol(name), self.shown)
+        return cache[name]
 
     def _target_text(self, of: str, wrt: str) -> str:
         """∂of/∂wrt as the feedback prints it (∂L/∂λ, ∂L/∂ŷ)."""

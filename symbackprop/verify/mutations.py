@@ -117,14 +117,12 @@ class _Mutations(_PathMutations):
 
     @staticmethod
     def _replaced(paths, f, new) -> sympy.Expr:
-        """Σ over the paths of the product of the local derivatives, with the edge of ``f`` giving ``new``."""
-        total = sympy.S.Zero
-        for p in paths:
-            term = sympy.S.One
-            for h in p.factors:
-                term *= new if (h.child, h.parent) == (f.child, f.parent) else h.expression
-            total += term
-        return total
+        """Σ over the paths of the product of the local derivatives, with the edge of ``f`` giving ``new``
+        (left unevaluated: it is only evaluated at the points, and SymPy's canonical products of
+        hundreds of mutations of a big network took seconds)."""
+        edge = (f.child, f.parent)
+        return sympy.Add(*[sympy.Mul(*[new if (h.child, h.parent) == edge else h.expression for h in p.factors],
+                                     evaluate=False) for p in paths], evaluate=False)
 
     def _edge(self, f) -> str:
         return f"∂{self._name(f.child)}/∂{self._name(f.parent)}"
