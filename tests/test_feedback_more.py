@@ -302,3 +302,15 @@ def test_a_saturated_sigmoid_at_a_sample_point_is_no_crash(tmp_path):
     v = checker.check(own + r" + (\hat{y} - y)\hat{y}(1 - \hat{y}) a^{3}_{2}", wrt="w^{3}_{1,1}")
     assert v.mistake == "extra_path" and "w^{3}_{1,2}" in v.feedback, v.feedback
     assert checker.check(r"-" + own, wrt="w^{3}_{1,1}").mistake == "sign"
+
+
+@pytest.mark.xfail(strict=True, reason="the grammar reads 1[a ≥ 0] as 1[a > 0] (grammar/build_calculus._indicator); "
+                                       "with ReLU's a ≥ 0 everywhere, 1[a ≥ 0] = 1 is the dropped ReLU′")
+def test_a_non_strict_indicator_of_a_relu_output_is_not_relu_prime(tmp_path):
+    spec = _spec(tmp_path, "relu2331", [2, 3, 3, 1], ["relu", "relu", "identity"], "half_squared_error",
+                 x=[[1, -2]], y=[[1]], parameters="seed = 4")
+    L, nd = _network([2, 3, 3, 1], ["relu", "relu", "identity"], "half_squared_error")
+    yh, y, a22 = nd["a^{4}_{1}"], S("y_{1}"), nd["a^{2}_{2}"]
+    assert not _agree((yh - y) * S("w^{3}_{1,1}") * a22, sympy.diff(L, S("w^{2}_{1,2}")), _leaves(L), n=12)
+    v = _checker(spec).check(r"(\hat{y} - y) w^{3}_{1,1} \mathbb{1}[a^{3}_{1} \ge 0] a^{2}_{2}", wrt="w^{2}_{1,2}")
+    assert v.verdict == "incorrect"

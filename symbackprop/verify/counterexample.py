@@ -192,7 +192,7 @@ class _Counterexamples:
         if idx is None:
             idx = next((i for i, (a, r) in enumerate(zip(a_values, r_values)) if r is not None), 0)
         return self._cx_dict(pts[idx], expr, reference, a_values[idx], r_values[idx], "a random sample point",
-                             "this point's")
+                             "this sample point's")
 
     def _shown_leaves(self, p, expr, reference) -> tuple:
         """(every leaf's value, the leaves shown, the nodes shown) at ``p``: the inputs and targets (and,
