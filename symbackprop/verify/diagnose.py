@@ -28,6 +28,25 @@ class _Candidate:
     math: tuple = ()   # (text, LaTeX) of each expression in the label
 
 
+def _constant_ratio(a_values, r_values, nonzero):
+    """The rational c with answer = c · reference at every point where the reference is not 0, or
+    None: read from the first point where the quotient can be formed (a saturated sigmoid's 1 − ŷ may
+    be below the approximation's precision, see ``Value.inverse``), then confirmed exactly
+    (a = r · c, no division) at every such point."""
+    c = None
+    for i in nonzero:
+        try:
+            c = (a_values[i] / r_values[i]).constant()
+        except (_Undefined, _Kink, ZeroDivisionError):
+            continue
+        break
+    if c is None:
+        return None
+    if all(a_values[i].equals(r_values[i] * c) for i in nonzero):
+        return c
+    return None
+
+
 class _Diagnosis:
     """Names the mistake of a wrong answer."""
 
@@ -36,15 +55,16 @@ class _Diagnosis:
         """The exact value of ``expr`` at point i (None where undefined), memoized."""
         key = (expr, i)
         cache = self._point_values
-        if key not in cache:
-            p = self.points()[i]
-            try:
-                cache[key] = p.evaluate(expr)
-            except (_Undefined, _Kink, ZeroDivisionError):
-                cache[key] = None
-            if len(cache) > 50000:  # pragma: no cover - a bound, not a policy
-                cache.clear()
-        return cache[key]
+        if key in cache:
+            return cache[key]
+        try:
+            value = self.points()[i].evaluate(expr)
+        except (_Undefined, _Kink, ZeroDivisionError):
+            value = None
+        if len(cache) > 50000:  # a bound, not a policy
+            cache.clear()
+        cache[key] = value
+        return value
 
     @property
     def _point_values(self) -> dict:
@@ -72,11 +92,15 @@ class _Diagnosis:
                         "the spec's symbols (it depends on "
                         + ", ".join(sorted(s.name for s in reference.free_symbols)) + ")", cx)
             nonzero = [i for i in usable if not r_values[i].is_zero()]
+            # the other output unit's error where this one's belongs (before the constant ratio: with two
+            # softmax outputs ŷ_2 − y_2 is also −(ŷ_1 − y_1))
+            unit = self._wrong_output_unit(expr, a_values, usable, of, wrt)
+            if unit is not None:
+                return unit.mistake, unit.message, None
             # a constant ratio: sign, 1/n, a stray 2
-            ratios = [(a_values[i] / r_values[i]).constant() for i in nonzero]
-            if ratios and all(r is not None for r in ratios) and len(set(ratios)) == 1 \
-                    and self._constant_ratio_holds(ratios[0], nonzero, usable, a_values):
-                return self._constant_message(ratios[0], of, wrt, expr, text)
+            c = _constant_ratio(a_values, r_values, nonzero)
+            if c is not None and self._constant_ratio_holds(c, nonzero, usable, a_values):
+                return self._constant_message(c, of, wrt, expr, text)
             # a named factor missing or extra: the local derivatives on the paths first
             for cand in self._candidates(of, wrt):
                 found = self._factor_relation(cand.expr, a_values, r_values, usable)
@@ -153,23 +177,27 @@ class _Diagnosis:
         # constrains it at every point, but needs one point where reference · factor ≠ 0; "missing"
         # (answer · factor = reference) says nothing where the factor is 0 (a ReLU′ off), so it
         # needs ≥ 2 points (all, if fewer) where the factor is not 0, one of them with reference ≠ 0
-        f_values = {i: self._value_at(factor, i) for i in usable}
-        if any(v is None for v in f_values.values()):
-            return None
-        nonzero_f = [i for i in usable if not f_values[i].is_zero()]
-        both = [i for i in nonzero_f if not r_values[i].is_zero()]
+        # one pass over the points, each relation dropped where it fails (most factors fail at the first
+        # point: a big network tries every node of its graph)
+        alive = dict(relations)
+        nonzero_f = both = 0
+        for i in usable:
+            f = self._value_at(factor, i)
+            if f is None:
+                return None
+            if not f.is_zero():
+                nonzero_f += 1
+                both += not r_values[i].is_zero()
+            for name, rel in list(alive.items()):
+                left, right = rel(a_values[i], r_values[i], f)
+                if not left.equals(right):
+                    del alive[name]
+            if not alive:
+                return None
         if not both:
             return None
-        for name, rel in relations.items():
-            if name.startswith("missing") and len(nonzero_f) < min(2, len(usable)):
-                continue
-
-            def test(i, rel=rel):
-                left, right = rel(a_values[i], r_values[i], f_values[i])
-                return left.equals(right)
-            if self._everywhere(both, test) and self._everywhere(usable, test):
-                return name
-        return None
+        return next((name for name in alive if not (name.startswith("missing") and nonzero_f < min(2, len(usable)))),
+                    None)
 
     def _path_factor_exprs(self, of, wrt) -> set:
         if of != self.graph.output:
@@ -201,7 +229,10 @@ class _Diagnosis:
     def _name(self, name: str) -> str:
         """A node's name as the lectures write it: ŷ and y for the output and target, a Greek name as
         its letter (λ, θ_{0}), else as it is."""
-        return _plain(names.symbol(name), self.shown)
+        cache = self.__dict__.setdefault("_name_cache", {})
+        if name not in cache:
+            cache[name] = _plain(names.symbol(name), self.shown)
+        return cache[name]
 
     def _target_text(self, of: str, wrt: str) -> str:
         """∂of/∂wrt as the feedback prints it (∂L/∂λ, ∂L/∂ŷ)."""

@@ -1,4 +1,4 @@
-r"""Exact numbers at a point: the field Q(e, exp(u_1), ..., log 2, ...) of the answer checker.
+r"""Exact numbers at a point: the field Q(e, π, exp(u_1), ..., log 2, ...) of the answer checker.
 
 Takes a point (rational values of the inputs, targets and parameters) and gives the exact value of
 any expression of the graph there (:class:`ExactPoint`), as a :class:`Value`: a rational exactly, else
@@ -27,7 +27,8 @@ class _Undefined(Exception):
 
 
 class _Kink(Exception):
-    """A ReLU-type function is evaluated exactly at its kink (z = 0), or a sign cannot be read."""
+    """A sign cannot be read at this precision (a number too close to 0), so a ReLU-type function
+    or a branch condition cannot be decided here."""
 
 
 PRIME = (1 << 61) - 1       # residues live in GF(PRIME)
@@ -44,7 +45,7 @@ _RATIONAL_VALUES: dict = {}   # Rational -> Value (immutable; rationals recur at
 
 
 class Value:
-    r"""An exact number of the field Q(e, exp(u_1), ..., log p, ...) at one point.
+    r"""An exact number of the field Q(e, π, exp(u_1), ..., log p, ...) at one point.
 
     ``q`` is the exact Rational when the number is rational.  Otherwise the number is
     known through ``res``, its images under ``N_ASSIGNMENTS`` independent random
@@ -108,6 +109,10 @@ class Value:
         if self.is_zero() or any(a == 0 for a in self.res):
             raise _Undefined("division by zero")
         q = None if self.q is None else 1 / self.q
+        if q is None and self.num == 0:
+            # non-zero (its images are) but below the approximation's precision (1 − σ(234)):
+            # 1/v has no approximation to read signs or print with
+            raise _Kink()
         return Value(tuple(pow(a, -1, PRIME) for a in self.res), 1 / self.num, q)
 
     def __truediv__(self, other):
@@ -326,10 +331,11 @@ class _AtomTables:
 class ExactPoint:
     r"""Exact values at one point of the inputs, targets and parameters (all rational).
 
-    ``e`` is an atom; exp(u) of a non-rational u is an atom, exp(k u + c) its k-th power times
+    ``e`` and ``π`` are atoms; exp(u) of a non-rational u is an atom, exp(k u + c) its k-th power times
     exp(c); log of a rational is a sum of ``log p`` atoms over its primes; log(c · exp(u)^k) is
     k u + log c; sigmoid, tanh, softplus are rewritten through exp(±z) and log; ReLU-type
-    functions read the sign.  Two expressions are equal at the point when their values are.
+    functions, |v| and the branches of a Piecewise (Huber) read the sign, with the registry's
+    values at 0 (:data:`_BY_SIGN`).  Two expressions are equal at the point when their values are.
     """
 
     def __init__(self, leaves: dict, seed: int = 0):
@@ -457,6 +463,8 @@ class ExactPoint:
             return Value.rational(e)
         if e is sympy.E:
             return self.e
+        if e is sympy.pi:
+            return self._keyed_atom(("pi",), _MP.pi)   # π: one more transcendental atom
         if e.is_Number:
             raise _Undefined("a number that is not rational")
         if e.is_Add:
@@ -493,19 +501,10 @@ class ExactPoint:
             return (up - down) / (up + down)
         if isinstance(e, functions.softplus):
             return self.log(1 + self.exp(self.evaluate(e.args[0])))
-        if isinstance(e, (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step)):
+        by_sign = _BY_SIGN.get(type(e))
+        if by_sign is not None:
             z = self.evaluate(e.args[0])
-            s = z.sign()
-            if s == 0:
-                raise _Kink()
-            slope = functions.LEAKY_SLOPE
-            if isinstance(e, functions.relu):
-                return z if s > 0 else Value.rational(0)
-            if isinstance(e, functions.step):
-                return Value.rational(1 if s > 0 else 0)
-            if isinstance(e, functions.leaky_relu):
-                return z if s > 0 else slope * z
-            return Value.rational(1 if s > 0 else slope)
+            return by_sign(z, z.sign())
         if isinstance(e, functions.softmax):
             args = [self.evaluate(a) for a in e.args]
             total = Value.rational(0)
@@ -546,9 +545,30 @@ class ExactPoint:
             return any(self._holds(c) for c in cond.args)
         if isinstance(cond, sympy.Not):
             return not self._holds(cond.args[0])
-        if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)):
-            s = self.evaluate(cond.lhs - cond.rhs).sign()
-            if s == 0:
-                raise _Kink()
-            return s > 0 if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else s < 0
+        holds = _CONDITIONS.get(type(cond))
+        if holds is not None:
+            return holds(self.evaluate(cond.lhs - cond.rhs).sign())
         raise _Undefined(f"cannot decide the condition {cond}")
+
+
+#: functions read through the sign s of their argument v, with the registry's conventions at v = 0
+#: (ReLU(0) = 0, ReLU′(0) = 1[0 > 0] = 0, leaky ReLU′(0) = 0.01, |0| = 0): an indicator such as
+#: 1[a^{3}_{1} > 0] at a dead unit (a = 0 exactly) is 0, defined; only a derivative at a kink of the
+#: graph (z = 0) is not, and the sample points are never there (``points.at_kink``)
+_BY_SIGN = {
+    functions.relu: lambda v, s: v if s > 0 else Value.rational(0),
+    functions.step: lambda v, s: Value.rational(1 if s > 0 else 0),
+    functions.leaky_relu: lambda v, s: v if s > 0 else functions.LEAKY_SLOPE * v,
+    functions.leaky_step: lambda v, s: Value.rational(1 if s > 0 else functions.LEAKY_SLOPE),
+    sympy.Abs: lambda v, s: v if s >= 0 else -v,
+    sympy.sign: lambda v, s: Value.rational(s),
+}
+
+#: a branch condition lhs ⋛ rhs from the sign s of lhs − rhs, exactly (also on the boundary s = 0:
+#: the Huber function's |r| ≤ 1 holds at r = 1)
+_CONDITIONS = {
+    sympy.StrictGreaterThan: lambda s: s > 0,
+    sympy.GreaterThan: lambda s: s >= 0,
+    sympy.StrictLessThan: lambda s: s < 0,
+    sympy.LessThan: lambda s: s <= 0,
+}

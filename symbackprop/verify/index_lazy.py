@@ -13,7 +13,7 @@ from functools import cached_property
 import sympy
 
 from .exact import _Kink, _Undefined, ExactPoint, Value
-from .points import _kink_owners_of, _PIECEWISE, LAZY_MIN_PARAMETERS, LAZY_PATTERN_POINTS, random_rational
+from .points import _kink_owners_of, kinks_of, LAZY_MIN_PARAMETERS, LAZY_PATTERN_POINTS, random_rational
 
 
 class _LazyPoints:
@@ -131,10 +131,9 @@ class _LazyPoints:
         every point (the free nodes' signs cover theirs by construction)."""
         free = self._free_nodes[0]
         pending = [(arg, owner) for arg, owner in self._kink_owners if not (arg.is_Symbol and arg in free)]
-        for sub in sympy.preorder_traversal(reference):
-            if isinstance(sub, _PIECEWISE) and sub.args and not isinstance(sub, sympy.Piecewise):
-                if not (sub.args[0].is_Symbol and sub.args[0] in free) and not sub.args[0].is_Number:
-                    pending.append((sub.args[0], None))
+        for arg in kinks_of(reference):
+            if not (arg.is_Symbol and arg in free):
+                pending.append((arg, None))
         if not pending:
             return ()
         g = self.graph

@@ -22,6 +22,7 @@ from .points import (
     _near_rational,
     _record_signs,
     _signs_of,
+    at_kink,
     random_rational,
 )
 
@@ -43,7 +44,7 @@ class _SamplePoints:
         kink at some point: each unit active somewhere and inactive somewhere."""
         rng = random.Random(self.seed)
         leaves = [n for n in self.graph.nodes if n.is_leaf]
-        kinks = _kink_arguments(self.graph)
+        kinks = self._kinks
         out = []
         attempts = 0
         while len(out) < self.n_points:
@@ -81,6 +82,14 @@ class _SamplePoints:
             p.examples = (lambda p=p, k=k: self._examples_of(p, k))
         return out
 
+    @property
+    def _kinks(self) -> tuple:
+        """The graph's kink expressions (see :func:`symbackprop.verify.points.kinks_of`), computed once."""
+        cached = self.__dict__.get("_kink_cache")
+        if cached is None:
+            cached = self.__dict__["_kink_cache"] = _kink_arguments(self.graph)
+        return cached
+
     def _examples_of(self, point, k) -> list:
         """The batch at point k: the point itself and n − 1 more examples (new inputs and targets,
         the same parameters), for Σ_e in ∂J/∂θ."""
@@ -117,6 +126,8 @@ class _SamplePoints:
                     if not nd.is_leaf:
                         ex.values[nd.symbol] = ex.evaluate(nd.definition)
             except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                continue
+            if at_kink(ex, self._kinks):
                 continue
             out.append(ex)
         cache[k] = out
@@ -180,7 +191,7 @@ class _SamplePoints:
                 point.values[n.symbol] = v
         except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
             return None
-        return point
+        return None if at_kink(point, self._kinks) else point
 
     def _leaf_values(self, rng, *, positive) -> dict:
         """Random rationals for the leaves (distinct), and targets as the loss wants them."""
@@ -211,6 +222,8 @@ class _SamplePoints:
                     if not n.is_leaf:
                         point.values[n.symbol] = point.evaluate(n.definition)
             except (_Undefined, _Kink, ZeroDivisionError, OverflowError):
+                return None
+            if at_kink(point, self._kinks):
                 return None
             if push is None:
                 return point

@@ -8,8 +8,8 @@ mutation changes that sum the way a student's derivation goes wrong:
   paths through one node dropped (:mod:`.mutations_paths`);
 - one local derivative dropped or doubled (on every path that has it);
 - an activation's derivative taken at a instead of z, written in z (z(1 − z) for a(1 − a)) or in
-  another node (x_1(1 − x_1)), only part of it (a for a(1 − a), 1 − a for tanh′ = 1 − a² =
-  (1 − a)(1 + a)), the activation itself (a^{3}_{2} or ReLU(z) for ReLU′(z)), or another
+  another node (x_1(1 − x_1)), only part of it (a for a(1 − a); its square dropped: 1 − a, i.e.
+  1 − tanh z, for tanh′ = 1 − a², and sech z for sech² z), the activation itself (a^{3}_{2} or ReLU(z) for ReLU′(z)), or another
   activation's (a(1 − a) in a tanh layer, whose tanh′(z) = 1 − a²: the forms come from the
   registry entries, ``ops.activations``);
 - one factor that is a node (x_1, a^{2}_{1}, w^{2}_{1,1}) replaced by another node.
@@ -32,6 +32,10 @@ from .vocabulary import COST
 
 __all__ = ["_Mutation", "_Mutations", "MAX_MUTATIONS", "MAX_PATHS", "MAX_SWAPS"]
 
+#: an activation's derivative that the courses also write as a square h(z)²: (h's name, h), so that h
+#: without the square is named (tanh′(z) = sech²(z), sech z = 2/(e^z + e^{−z}) as the grammar reads it)
+_SQUARE_FORMS = {"tanh": ("sech", lambda z: 2 / (sympy.exp(z) + sympy.exp(-z)))}
+
 
 class _Mutations(_PathMutations):
     """Generates the likely mistakes of ∂L/∂θ from the derivation and matches an answer against them."""
@@ -42,9 +46,28 @@ class _Mutations(_PathMutations):
             cache[(of, wrt)] = self._make_mutations(of, wrt)[:MAX_MUTATIONS]
         return cache[(of, wrt)]
 
+    def _wrong_output_unit(self, expr, a_values, usable, of, wrt):
+        """The wrong-output-unit mutation the answer equals, when the answer names another output
+        unit (its ŷ_j, y_j or z^{L}_{j}); else None.  Tried before the constant ratios: with two
+        softmax outputs ŷ_2 − y_2 = −(ŷ_1 − y_1), and the student wrote the other unit, not a sign."""
+        mutations = self._output_unit_mutations(of, wrt)
+        if not mutations:
+            return None
+        g = self.graph
+        named = {s.name for s in expr.free_symbols}
+        i, level = self._output_unit(wrt)
+        units = [{g.outputs[k].name, level[k], names.target(k + 1)} for k in range(len(level))]
+        others = [m for k, m in zip((k for k in range(len(level)) if k != i), mutations) if named & units[k]]
+        return self._first_matching(others, a_values, None, usable)
+
     def _matching_mutation(self, a_values, r_values, usable, of, wrt):
         """The first mutation equal to the answer at every usable point (and not to the reference), or None."""
-        for m in self._mutations(of, wrt):
+        return self._first_matching(self._mutations(of, wrt), a_values, r_values, usable)
+
+    def _first_matching(self, mutations, a_values, r_values, usable):
+        """The first of ``mutations`` equal to the answer at every usable point (and, given the
+        reference's values, not equal to the reference everywhere), or None."""
+        for m in mutations:
             def same(i, m=m):
                 v = self._value_at(m.expr, i)
                 return v is not None and v.equals(a_values[i])
@@ -53,7 +76,7 @@ class _Mutations(_PathMutations):
                 v = self._value_at(m.expr, i)
                 return v is not None and v.equals(r_values[i])
 
-            if self._everywhere(usable, same) and not self._everywhere(usable, right):
+            if self._everywhere(usable, same) and (r_values is None or not self._everywhere(usable, right)):
                 return m
         return None
 
@@ -70,7 +93,8 @@ class _Mutations(_PathMutations):
         else:
             def wrap(e):
                 return e
-        out = self._parameter_mutations(of, wrt, wrap)
+        out = list(self._output_unit_mutations(of, wrt))
+        out.extend(self._parameter_mutations(of, wrt, wrap))
         paths = self.d.paths(wrt, limit=MAX_PATHS + 1)
         if not paths or len(paths) > MAX_PATHS:
             return out
@@ -93,14 +117,12 @@ class _Mutations(_PathMutations):
 
     @staticmethod
     def _replaced(paths, f, new) -> sympy.Expr:
-        """Σ over the paths of the product of the local derivatives, with the edge of ``f`` giving ``new``."""
-        total = sympy.S.Zero
-        for p in paths:
-            term = sympy.S.One
-            for h in p.factors:
-                term *= new if (h.child, h.parent) == (f.child, f.parent) else h.expression
-            total += term
-        return total
+        """Σ over the paths of the product of the local derivatives, with the edge of ``f`` giving ``new``
+        (left unevaluated: it is only evaluated at the points, and SymPy's canonical products of
+        hundreds of mutations of a big network took seconds)."""
+        edge = (f.child, f.parent)
+        return sympy.Add(*[sympy.Mul(*[new if (h.child, h.parent) == edge else h.expression for h in p.factors],
+                                     evaluate=False) for p in paths], evaluate=False)
 
     def _edge(self, f) -> str:
         return f"∂{self._name(f.child)}/∂{self._name(f.parent)}"
@@ -160,6 +182,11 @@ class _Mutations(_PathMutations):
                                  f"{self._shown(in_z)} is written in {self._name(f.parent)} where "
                                  f"{self._name(f.child)} belongs: {named} is in terms of the output "
                                  f"{self._name(f.child)} ({prime}(z) = {generic})", math))
+        for wrong, written, square in self._square_slips(expr, entry, f):
+            out.append(_Mutation(wrap(self._replaced(paths, f, wrong)), "activation_derivative_incomplete",
+                                 f"part of the activation's derivative is missing: {named}"
+                                 f"{' = ' + square if square else ''}; your answer has {written}, without the square",
+                                 math))
         for part in self._parts(expr):
             rest = sympy.cancel(expr / part)
             out.append(_Mutation(wrap(self._replaced(paths, f, rest)), "activation_derivative_incomplete",
@@ -194,22 +221,37 @@ class _Mutations(_PathMutations):
                                  f"is {entry.name}: {prime}(z) = {generic}, here {named}", math))
         return out
 
+    def _square_slips(self, expr, entry, f) -> list:
+        """(wrong local derivative, how it reads, the square it drops) for a derivative with a square in
+        it, the square dropped: 1 − a for tanh′ = 1 − a² (1 − tanh z for 1 − tanh² z), and h(z) for a
+        derivative the courses also write h(z)² (sech z for tanh′ = sech² z, :data:`_SQUARE_FORMS`)."""
+        out = []
+        dropped = expr.replace(lambda e: e.is_Pow and e.exp == 2, lambda e: e.base)
+        if dropped != expr:
+            out.append((dropped, self._shown(dropped), None))
+        form = _SQUARE_FORMS.get(entry.name)
+        if form is not None:
+            word, h = form
+            z = self._name(f.parent)
+            out.append((h(self.graph.by_name[f.parent].symbol), f"{word}({z})", f"{word}²({z})"))
+        return out
+
     @staticmethod
     def _parts(expr) -> list:
         """The factors of a local derivative a student may drop: a(1 − a) -> a, 1 − a; 1 − a² -> 1 − a, 1 + a."""
         if expr.is_Mul:
             return [p for p in expr.args if not p.is_Number]
         try:
-            _, factors = sympy.factor_list(expr)
+            coefficient, factors = sympy.factor_list(expr)
         except (sympy.PolynomialError, ValueError, TypeError):
             return []
         if len(factors) < 2:
             return []
-        out = []
-        for base, _ in factors:
-            if base.could_extract_minus_sign():
-                base = -base
-            out.append(base)
+        out = [base for base, _ in factors]
+        if coefficient.is_negative:
+            # 1 − a² = −(a − 1)(a + 1): the sign goes into the first factor, (1 − a)(1 + a), so that the
+            # part kept when the other is dropped reads as written (1 + a, not −a − 1)
+            out[0] = -out[0]
         return out
 
     def _nearby_values(self, f) -> list:

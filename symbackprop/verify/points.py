@@ -21,8 +21,6 @@ FRIENDLY = tuple(Rational(p, q) for p, q in ((1, 2), (-3, 4), (2, 5), (-1, 3), (
 
 
 _SCALES = (Rational(1, 4), Rational(1, 2), Rational(1), Rational(2), Rational(4))
-_PIECEWISE = (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
-              sympy.Abs, sympy.Heaviside, sympy.Piecewise, sympy.Max, sympy.Min, sympy.sign)
 
 
 def random_rational(rng, *, positive: bool = False) -> Rational:
@@ -47,27 +45,57 @@ def _near_rational(x: float, rng) -> Rational:
     return Rational(p, q)
 
 
-def _kink_owners_of(graph) -> list:
-    """(argument, node name) for every ReLU-type (piecewise) function in the graph's definitions."""
+#: where each piecewise function changes branch, as the expressions that are 0 there (their signs
+#: name the branch): ReLU-type functions and |v| at v = 0; the Huber function (δ = 1) and its slope
+#: huber′(r) = r clipped to [−1, 1] at r = ±1, so r − 1 and r + 1 (three branches: both negative,
+#: r + 1 positive only, both positive); max(a, b) at a = b
+_KINKS = {
+    **{f: (lambda v: (v,)) for f in (functions.relu, functions.step, functions.leaky_relu, functions.leaky_step,
+                                     functions.elu, sympy.Abs, sympy.Heaviside, sympy.sign)},
+    functions.huber: lambda r: (r - 1, r + 1),
+    functions.huber_slope: lambda r: (r - 1, r + 1),
+    sympy.Max: lambda a, b, *rest: (a - b,) if not rest else (),
+    sympy.Min: lambda a, b, *rest: (a - b,) if not rest else (),
+}
+
+
+def kinks_of(expr) -> list:
+    """The expressions that are 0 where a piecewise function in ``expr`` changes branch (see
+    :data:`_KINKS`), each once, numbers left out: [z^{2}_{1}] for relu(z^{2}_{1}), [r − 1, r + 1]
+    for huber(r)."""
     out = []
-    for n in graph.nodes:
-        if n.definition is None:
+    for sub in sympy.preorder_traversal(expr):
+        rule = _KINKS.get(type(sub))
+        if rule is None or not sub.args:
             continue
-        for sub in sympy.preorder_traversal(n.definition):
-            if isinstance(sub, _PIECEWISE) or type(sub).__name__ in ("huber", "elu"):
-                arg = sub.args[0] if sub.args else None
-                if isinstance(sub, sympy.Piecewise) or arg is None:
-                    continue
-                if type(sub).__name__ == "huber" and len(sub.args) > 1:
-                    arg = sub.args[0] - sub.args[1]
-                if not arg.is_Number:
-                    out.append((arg, n.name))
+        for arg in rule(*sub.args):
+            if not arg.is_Number and arg not in out:
+                out.append(arg)
     return out
 
 
+def _kink_owners_of(graph) -> list:
+    """(kink expression, node name) for every branch change of a piecewise function in the graph's
+    definitions (see :func:`kinks_of`)."""
+    return [(arg, n.name) for n in graph.nodes if n.definition is not None for arg in kinks_of(n.definition)]
+
+
 def _kink_arguments(graph) -> tuple:
-    """The arguments of the ReLU-type (piecewise) functions in the graph's definitions, each once."""
+    """The kink expressions of the piecewise functions in the graph's definitions, each once."""
     return tuple(dict.fromkeys(arg for arg, _ in _kink_owners_of(graph)))
+
+
+def at_kink(point, kinks) -> bool:
+    """True when one of the graph's kink expressions is exactly 0 at the point (z = 0 of a ReLU unit,
+    |ŷ − y| = 1 of the Huber loss): the derivative through it is not defined there (a student may take
+    either side), so no sample or counterexample point is put there."""
+    for k in kinks:
+        try:
+            if point.evaluate(k).sign() == 0:
+                return True
+        except (_Undefined, _Kink, ZeroDivisionError):
+            continue
+    return False
 
 
 def _record_signs(point, kinks, seen) -> None:
@@ -98,7 +126,8 @@ LAZY_PATTERN_POINTS = 96
 
 
 def _additive_leaf(graph, arg):
-    """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol."""
+    """The leaf symbol b with ∂arg/∂b = 1 (the bias of z = w a + b), following one node symbol; a
+    parameter first, then an input, then (for a loss whose targets are free) a target."""
     expr = arg
     if isinstance(arg, sympy.Symbol) and arg.name in graph.by_name:
         node = graph.by_name[arg.name]
@@ -113,7 +142,17 @@ def _additive_leaf(graph, arg):
         node = graph.by_name.get(s.name)
         if node is not None and node.is_leaf and node.kind != "target" and sympy.diff(expr, s) == 1:
             return s
+    if getattr(graph, "loss", None) not in _BOUNDED_TARGETS:
+        # a kink of the loss itself (Huber's |y − ŷ| = 1): the target moves it, ŷ stays
+        for s in sorted(expr.free_symbols, key=lambda s: s.name):
+            node = graph.by_name.get(s.name)
+            if node is not None and node.kind == "target" and sympy.diff(expr, s) == 1:
+                return s
     return None
+
+
+#: losses whose targets must stay in a domain (a probability vector, [0, 1]): never moved to reach a kink
+_BOUNDED_TARGETS = ("cross_entropy", "bce")
 
 
 #: Networks with more parameters than this are checked in matrix notation only (the per-scalar
