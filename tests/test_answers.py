@@ -385,9 +385,12 @@ def test_bounded_answers_end_in_a_verdict(checkers, text):
     assert r.verdict in ("unparseable", "incorrect")
 
 
-def test_unknown_wrt_is_unparseable_with_a_suggestion(checkers):
-    r = checkers(LECTURE).check("x_1", "w^{9}_{1,1}")
-    assert r.verdict == "unparseable" and "did you mean" in r.feedback and r.exit_code == 2
+def test_unknown_wrt_is_unparseable_and_lists_the_weights_without_suggesting_another(checkers):
+    r = checkers(LECTURE).check("x_1", "w^{9}_{1,1}")   # w^{9} is no typo of w^{2}: another layer
+    assert r.verdict == "unparseable" and "did you mean" not in r.feedback and r.exit_code == 2
+    assert "w^{2}_{1,1}" in r.feedback and "weights" in r.feedback
+    r = checkers(LECTURE).check("x_1", r"\hat{yy}")   # a typo gets its suggestion
+    assert r.verdict == "unparseable" and "did you mean" in r.feedback
 
 
 def test_same_answer_same_json(checkers):

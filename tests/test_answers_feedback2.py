@@ -184,13 +184,18 @@ def test_a_missing_power_rule_2_is_not_blamed_on_the_batch_mean(two_examples):
     assert "mean" not in v.feedback and "1/n" not in v.feedback
 
 
-def test_a_written_1_over_n_gives_both_readings(two_examples):
+def test_a_written_2_over_n_names_the_1_over_n_not_a_missing_2(two_examples):
+    """n = 2: ½ of the per-example gradient could be a missing power-rule 2 or the mean's 1/n; an
+    answer that writes its 2 (2/n) has the 2, so only the 1/n is named."""
     L, nd = _se221()
     yh, y, a21 = nd["yhat_1"], S("y_{1}"), nd["a^{2}_{1}"]
     right = 2 * (yh - y) * yh * (1 - yh) * a21
     _confirm(L, "w^{2}_{1,1}", right / 2, right)
-    _named(checker_for_spec(two_examples), "w^{2}_{1,1}", r"\frac{2}{n}(\hat{y} - y)\hat{y}(1 - \hat{y}) a^{2}_{1}",
-           "constant_factor", ["either a missing factor 2", "1/n = 1/2"])
+    v = _named(checker_for_spec(two_examples), "w^{2}_{1,1}", r"\frac{2}{n}(\hat{y} - y)\hat{y}(1 - \hat{y}) a^{2}_{1}",
+               "constant_factor", ["batch mean's 1/n = 1/2"])
+    assert "either" not in v.feedback and "factor 2 is missing" not in v.feedback, v.feedback
+    v = _named(checker_for_spec(two_examples), "w^{2}_{1,1}", r"(\hat{y} - y)\hat{y}(1 - \hat{y}) a^{2}_{1}",
+               "constant_factor", ["a factor 2 is missing"])
 
 
 def test_a_sum_for_the_mean_cost_says_what_J_is(two_examples):

@@ -304,8 +304,6 @@ def test_a_saturated_sigmoid_at_a_sample_point_is_no_crash(tmp_path):
     assert checker.check(r"-" + own, wrt="w^{3}_{1,1}").mistake == "sign"
 
 
-@pytest.mark.xfail(strict=True, reason="the grammar reads 1[a ≥ 0] as 1[a > 0] (grammar/build_calculus._indicator); "
-                                       "with ReLU's a ≥ 0 everywhere, 1[a ≥ 0] = 1 is the dropped ReLU′")
 def test_a_non_strict_indicator_of_a_relu_output_is_not_relu_prime(tmp_path):
     spec = _spec(tmp_path, "relu2331", [2, 3, 3, 1], ["relu", "relu", "identity"], "half_squared_error",
                  x=[[1, -2]], y=[[1]], parameters="seed = 4")

@@ -112,12 +112,17 @@ class _Calculus:
         return activation_derivative(self.build(node.children[-1]))
 
     def _indicator(self, node):
-        r"""``\mathbb{1}[z > 0]``, ``\mathbb{1}_{z>0}``, ``[z > 0]``: the unit step of the difference (relu′,
-        0 at the kink like the registry's); ``\ge`` reads the same (they differ only at the kink)."""
+        r"""``\mathbb{1}[z > 0]``, ``\mathbb{1}_{z>0}``, ``[z > 0]``: the unit step of the difference d (relu′,
+        0 at the kink like the registry's); a non-strict ``\ge``/``\le`` is 1 − step(−d), 1 at d = 0.
+
+        The two differ only where d = 0, which matters: ``\mathbb{1}[a \ge 0]`` of a ReLU unit is 1
+        everywhere (a is never negative), the dropped relu′, while ``\mathbb{1}[a > 0]`` is relu′(z)."""
         cond = next(c for c in node.children if isinstance(c, Tree) and c.data in ("greater", "less"))
-        left, _, right = cond.children
+        left, op, right = cond.children
         a, b = self.build(left), self.build(right)
-        return functions.step(a - b if cond.data == "greater" else b - a)
+        d = a - b if cond.data == "greater" else b - a
+        strict = not re.search(r"ge|le|≥|≤|=", str(op))
+        return functions.step(d) if strict else 1 - functions.step(-d)
 
     def _step_call(self, node):
         """``step(z)``, ``H(z)`` (Heaviside): the unit step, unless the spec has a name H (then H times (z))."""

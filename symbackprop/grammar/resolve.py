@@ -150,7 +150,7 @@ class _NameReading:
         if kind == "name":
             return str(toks[0])
         if kind == "greek":
-            return str(toks[0]).lstrip("\\")
+            return "pi" if str(toks[0]) == "π" else str(toks[0]).lstrip("\\")
         if kind == "hat":
             return str(toks[0]) + "hat"
         return "yhat"  # uhat: ŷ
@@ -242,7 +242,7 @@ class _NameReading:
                 if (k == 0 and base == "e" and "e" not in self.resolver.shadowed and scripts
                         and scripts[0].data in ("superscript", "power")):
                     return self.apply_scripts(sympy.E, scripts, node)  # e^{x} is exp(x)
-                if k == 0 and nb.data == "name" and base in SPEC_CONSTANTS and base not in self.resolver.shadowed:
+                if k == 0 and nb.data in ("name", "greek") and base in SPEC_CONSTANTS and base not in self.resolver.shadowed:
                     return self.apply_scripts(SPEC_CONSTANTS[base], scripts, node)
                 name = self._syntactic_name(base, lead[:k], sup, sub)
                 if name is None:

@@ -176,6 +176,9 @@ class TextPrinter(StrPrinter):
     def _print_Exp1(self, expr):
         return "e"
 
+    def _print_Pi(self, expr):
+        return "π"
+
     def _print_exp(self, expr):
         return f"e^({self._print(expr.args[0])})"
 

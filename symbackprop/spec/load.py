@@ -497,7 +497,8 @@ def _check_calls(graph: GraphSpec, given: set, where: _Where) -> None:
 
 #: functions answers read (grammar.vocabulary.ANSWER_FUNCTIONS; a test keeps the names equal) that spec
 #: equations do not: they are no registry entry, so a derivation would have no rule to name for them
-ANSWER_ONLY_FUNCTIONS = {"sech": "sech(u) = 2/(exp(u) + exp(-u))", "cosh": "cosh(u) = (exp(u) + exp(-u))/2"}
+ANSWER_ONLY_FUNCTIONS = {"sech": "sech(u) = 2/(exp(u) + exp(-u))", "cosh": "cosh(u) = (exp(u) + exp(-u))/2",
+                         "huber": 'huber(r) = r^2/2 for |r| <= 1, |r| - 1/2 beyond (as a loss: loss = "huber")'}
 
 
 def allowed_functions() -> list:
@@ -512,7 +513,7 @@ def unknown_function(name: str, text: str) -> str:
     allowed = ", ".join(allowed_functions())
     if name in ANSWER_ONLY_FUNCTIONS:
         return (f"{name} in {_short(text)} is read in answers but not in spec equations (no registry rule "
-                f"for it); write it through exp, {ANSWER_ONLY_FUNCTIONS[name]} (functions: {allowed})")
+                f"for it); write it out, {ANSWER_ONLY_FUNCTIONS[name]} (functions: {allowed})")
     return (f"unknown function {name} in {_short(text)}{typo_suggestion(name, FUNCTION_WORDS)} "
             f"(functions: {allowed}; for a product write {name}*(...))")
 

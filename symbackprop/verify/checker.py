@@ -64,7 +64,8 @@ from .index_reference import _References
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
 from .mutations import _Mutations
 from .points import _parameter_count, N_POINTS, SCALAR_MAX_PARAMETERS
-from .verdict import _progress, _unparseable, failure_verdict, UNPARSEABLE, Verdict
+from ..grammar.notation import readings
+from .verdict import _progress, _unparseable, CORRECT, failure_verdict, UNPARSEABLE, Verdict
 from .vocabulary import answer_names
 
 
@@ -185,8 +186,19 @@ class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diag
             return _unparseable(exc)
         except RecursionError:
             return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
+        # an answer that could be read in two conventions (Nielsen's w^{l}_{jk}): the first right reading,
+        # else the first that could be read (each reading's note names its convention)
+        verdicts = []
+        for reading in readings(text):
+            verdict = self._reading_verdict(text, wrt_name, accept_numbers, reading)
+            if verdict.verdict == CORRECT:
+                return verdict
+            verdicts.append(verdict)
+        return next((v for v in verdicts if v.verdict != UNPARSEABLE), verdicts[0])
+
+    def _reading_verdict(self, text, wrt_name, accept_numbers, reading) -> Verdict:
         try:
-            return self._check(text, wrt_name, accept_numbers)
+            return self._check(text, wrt_name, accept_numbers, reading)
         except ParseError as exc:
             return _unparseable(exc, wrt_name)
         except (NotSupportedError, SpecError) as exc:

@@ -40,6 +40,8 @@ def constant_factor_message(c, target: str, *, n: int, n_shown, per_example: str
         # an extra 1/n: the answer must write one (twice, for the mean's J, which has one)
         extra_mean = (written is None or (Rational(1, n * n) in written if cost == "mean" else has_1_over_n))
         power = c == Rational(1, 2)
+        if power and extra_mean and written is not None and 2 in written:   # it writes its 2: the 1/n is extra
+            power = False
         if power and not extra_mean:
             return ("constant_factor", f"constant factor off: a factor 2 is missing (your answer is ½ times {target}; "
                     f"the power rule brings down the exponent 2){j_text}")
@@ -91,6 +93,7 @@ def written_constants(expr, text, n: int, names: dict) -> set | None:
         return out
     if any(e.is_Pow and e.base == batch and e.exp.is_negative for e in sympy.preorder_traversal(again)):
         out.add(Rational(1, n))
+    out.update(_rational_factors(again))
     return out
 
 

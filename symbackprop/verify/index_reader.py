@@ -39,8 +39,8 @@ _NAMED_FACTOR = ("missing_factor", "extra_factor", "activation_derivative_missin
 class _IndexReader:
     """Reads and decides one index-notation answer."""
 
-    def _check(self, text, wrt_name, accept_numbers: bool = False) -> Verdict:
-        normalized = normalize(text)
+    def _check(self, text, wrt_name, accept_numbers: bool = False, reading=None) -> Verdict:
+        normalized = reading if reading is not None else normalize(text)
         try:
             chain = parse_chain(normalized.text, resolve=self.names)
         except ParseError as exc:

@@ -13,7 +13,7 @@ from functools import cached_property
 import sympy
 from sympy import Rational
 
-from ..errors import did_you_mean, NotSupportedError, ParseError, SpecError, SymbackpropError
+from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
 from ..grammar.notation import normalize
 from ..grammar.parser import activation_derivative, example_sum, parse_chain
 from .exact import _Kink, _MP, _Undefined, ExactPoint, readable_number, Value
@@ -32,14 +32,20 @@ class _References:
             raise SpecError("--wrt: give the name of a parameter or node, e.g. w^{1}_{1,1}")
         if text in self.graph.by_name:
             return text
+        from ..spec.names import unknown_name
+        from .wrt import output_spellings
+
+        def unknown() -> SpecError:   # the names of its kind; a suggestion only for a typo, never another weight
+            return SpecError(unknown_name(text, [n.name for n in self.graph.nodes], spellings=list(self.names),
+                                          outputs=output_spellings(self.graph)))
         try:
             expr = parse_chain(normalize(text).text, resolve=self.names).sides
         except ParseError as exc:
+            if "unknown name" in str(exc):
+                raise unknown() from None
             raise ParseError(f"--wrt {text!r}: {exc}") from None
         if len(expr) != 1 or not isinstance(expr[0].expr, sympy.Symbol) or expr[0].expr.name not in self.graph.by_name:
-            known = [n.name for n in self.graph.nodes]
-            raise SpecError(f"--wrt {text!r} is not a node or parameter of the spec{did_you_mean(text, known)} "
-                            f"(known: {', '.join(known[:30])}{', ...' if len(known) > 30 else ''})")
+            raise unknown()
         return expr[0].expr.name
 
     # -- reference derivatives ---------------------------------------------------------

@@ -63,7 +63,7 @@ from ..derivation.matrix_form import (
     Scalar,
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
-from ..grammar.notation import normalize
+from ..grammar.notation import normalize, readings as notation_readings
 from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
@@ -218,14 +218,25 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
             return failure_verdict(exc, wrt, notation="matrix")
 
     def verdict(self, text: str, wrt: str | None = None) -> Verdict:
-        """:meth:`check` without its own time bound (the caller bounds the time)."""
+        """:meth:`check` without its own time bound (the caller bounds the time): the first reading
+        of the notation that is correct (Nielsen's W^{l} is a second reading), else the first that
+        could be read."""
+        verdicts = []
+        for reading in notation_readings(text, matrix=True):
+            verdict = self._reading_verdict(text, wrt, reading)
+            if verdict.verdict == CORRECT:
+                return verdict
+            verdicts.append(verdict)
+        return next((v for v in verdicts if v.verdict != UNPARSEABLE), verdicts[0])
+
+    def _reading_verdict(self, text: str, wrt: str | None, reading) -> Verdict:
         target = None
         try:
             target = self.target_name(wrt) if wrt is not None else None
             try:
-                return self._check(text, target, wrt)
+                return self._check(text, target, wrt, reading)
             except ParseError as exc:   # point into the student's own line, not the normalized one
-                raise with_source(exc, text, normalize(text, matrix=True).text) from None
+                raise with_source(exc, text, reading.text) from None
         except (ParseError, NotSupportedError, SpecError) as exc:
             return dataclasses.replace(_unparseable(exc, target), notation="matrix")
         except RecursionError:
@@ -265,9 +276,9 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
             how += f" (evaluated with n = {s['n']} and widths {widths}: the formulas are generic in the sizes)"
         return how
 
-    def _check(self, text: str, target: str | None, wrt: str | None = None) -> Verdict:
+    def _check(self, text: str, target: str | None, wrt: str | None = None, reading=None) -> Verdict:
         original = text
-        normalized = normalize(text, matrix=True)
+        normalized = reading if reading is not None else normalize(text, matrix=True)
         text, calligraphic = _as_cost_names(normalized.text)
         # the student's own line where the normalization kept the columns (\mathbf{1}^T, not \sum)
         shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import sympy
 
-from ..grammar.parser import example_sum
 from ..spec import names
 from .mutations_paths import _Mutation, _PathMutations, MAX_MUTATIONS, MAX_PATHS, MAX_SWAPS
 from .verdict import _lecture_form, _plain, _tex
@@ -86,10 +85,7 @@ class _Mutations(_PathMutations):
         if of not in (g.output, COST) or (of == COST and COST in g.by_name) or wrt not in g.by_name:
             return []
         if of == COST:
-            factor = self.d.reduction_factor
-
-            def wrap(e):
-                return factor * example_sum(e)
+            wrap = self.cost_reduction(wrt)   # r Σ_e for a parameter, r alone for one example's node
         else:
             def wrap(e):
                 return e

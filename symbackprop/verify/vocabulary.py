@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..grammar.vocabulary import SPEC_CONSTANTS
 from ..spec import names
 
 
@@ -20,6 +21,9 @@ def answer_names(derivation) -> dict:
     """
     g = derivation.graph
     out: dict = {n.name: n.symbol for n in g.nodes}
+    for word, constant in SPEC_CONSTANTS.items():   # pi (and e) are the constants unless the spec names them
+        if word != "e":
+            out.setdefault(word, constant)
     for alias, canonical in g.aliases:
         out.setdefault(alias, names.symbol(canonical))
 
