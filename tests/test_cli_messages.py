@@ -94,3 +94,15 @@ def test_grade_output_says_wrote_too(tmp_path):
     assert out.stderr.startswith("1 answer: 1 correct, 0 incorrect, 0 unparseable")
     again = run("grade", LECTURE, "--answers", str(answers), "--csv", "-o", str(report))
     assert again.returncode == 2 and again.stderr == f"symbackprop: error: {report} exists; pass --force to overwrite it\n"
+
+
+def test_a_symbol_that_cancels_is_named_as_cancelling_not_unused(tmp_path):
+    """q = x − x + y: x is written but cancels, so [data].x is refused with the reason (not "no equation uses it")."""
+    spec = tmp_path / "cancel.toml"
+    spec.write_text('title = "cancel"\n[graph]\nequations = ["q = x - x + y", "f = q*y"]\n[data]\nx = 2\ny = 3\n')
+    out = subprocess.run([sys.executable, "-m", "symbackprop", "derive", str(spec)], capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "[data].x" in out.stderr and "cancels" in out.stderr and "no equation uses" not in out.stderr, out.stderr
+    spec.write_text('title = "unused"\n[graph]\nequations = ["q = y + 1", "f = q*y"]\n[data]\nx = 2\ny = 3\n')
+    out = subprocess.run([sys.executable, "-m", "symbackprop", "derive", str(spec)], capture_output=True, text=True)
+    assert "no equation uses this symbol" in out.stderr, out.stderr

@@ -196,3 +196,27 @@ def test_graph_spec_names_are_its_own():
     err = run("grad", spec, "--wrt", "w_1", check_rc=2).stderr
     assert err == "symbackprop: error: --wrt: unknown name 'w_1' (the spec's names: b, w, x, y, yhat, L)\n"
     assert "did you mean 'w'?" in run("derive", spec, "--wrt", "W", check_rc=2).stderr  # a change of case is a typo
+
+
+def test_the_python_api_reads_names_like_verify(tmp_path):
+    """Derivation.resolve and the lookups built on it (node_gradient, paths) read every spelling that
+    verify --wrt reads; the gradient it names is sympy.diff of the lecture's loss at x = (1, 0), y = 1,
+    every weight and bias 1."""
+    import sympy
+    from symbackprop import derive, load_spec
+
+    d = derive(load_spec("derivations/lecture_2_2_1.toml"))
+    for spelling, name in [("W^{[2]}_{11}", "w^{2}_{1,1}"), ("w^{(1)}_{11}", "w^{1}_{1,1}"),
+                           ("w_{11}^1", "w^{1}_{1,1}"), (r"\hat{y}", "a^{3}_{1}"), ("z_2", "z^{3}_{1}")]:
+        assert d.resolve(spelling) == name
+    assert [p.nodes for p in d.paths("W^{[2]}_{11}")] == [p.nodes for p in d.paths("w^{2}_{1,1}")]
+    s = lambda t: 1 / (1 + sympy.exp(-t))  # noqa: E731
+    w = sympy.symbols("w1:7")
+    a1, a2 = s(w[0] * 1 + w[1] * 0 + 1), s(w[2] * 1 + w[3] * 0 + 1)
+    loss = (1 - s(w[4] * a1 + w[5] * a2 + 1)) ** 2 / 2
+    oracle = sympy.diff(loss, w[4]).subs({v: 1 for v in w})
+    mine = d.exact_gradients()[d.resolve("W^{[2]}_{11}")]
+    assert abs(float(mine) - float(oracle)) < 1e-12 and abs(float(oracle)) > 1e-3
+    with pytest.raises(Exception) as info:
+        d.resolve("w^{3}_{1,1}")
+    assert "did you mean" not in str(info.value)

@@ -405,3 +405,16 @@ def test_help_shows_an_example(command, capsys):
         main([command, "--help"])
     assert exc.value.code == 0
     assert f"examples:\n  symbackprop {command}" in capsys.readouterr().out
+
+
+def test_graph_picture_subtitle_names_the_graphs_own_output(tmp_path):
+    """A graph whose output is g2 (not a loss L): the subtitle speaks of ∂g2/∂v, and the drawn
+    gradient of g2's input f is ∂g2/∂f = 1/2 − 10/f² at f = 49 (by hand: 0.4958)."""
+    spec = tmp_path / "g2.toml"
+    spec.write_text('title = "output g2"\n[graph]\nequations = ["e = c - d", "f = e^2", "g1 = f/2", "g2 = g1 + 10/f"]\n'
+                    "[data]\nc = -1\nd = 6\n")
+    fig = plots.graph_picture(derive(load_spec(spec)), tmp_path / "g2.png")
+    shown = texts(fig)
+    assert any("∂g2/∂v" in t for t in shown), shown
+    assert not any("∂L/∂v" in t for t in shown)
+    assert any(t.startswith(r"$\partial g2/\partial f$ = 0.49") for t in shown), shown

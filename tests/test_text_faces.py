@@ -268,3 +268,20 @@ def test_verdict_keeps_no_second_printer():
 
     z = sympy.Symbol("z")
     assert verdict._plain(step(z) * (1 - z)) == text(step(z) * (1 - z)) == "(1 − z) · 1[z > 0]"
+
+
+def test_a_node_feeding_the_output_and_more_marks_the_direct_term_and_subtracts(tmp_path):
+    """u = x y, v = u − 3x, f = v − 10/u at x = 2, y = 3: ∂f/∂x = y + 10y/u² − 3 = 5/6 (sympy.diff), and the
+    text says ∂f/∂u|direct for the output's own local derivative, never '+ −'."""
+    x, y = sympy.symbols("x y")
+    u = x * y
+    f = (u - 3 * x) - 10 / u
+    assert sympy.diff(f, x).subs({x: 2, y: 3}) == Rational(5, 6)
+    spec = tmp_path / "three.toml"
+    spec.write_text('title = "three paths"\n[graph]\nequations = ["u = x*y", "v = u - 3*x", "f = v - 10/u"]\n'
+                    "[data]\nx = 2\ny = 3\n")
+    out = run("derive", str(spec), "--wrt", "x")
+    assert "∂f/∂u|direct = 10/u²" in out, out
+    assert "+ −" not in out and "+ -" not in out, out
+    assert "sum over the 3 paths: ∂f/∂x = 1 · 1 · y + 10/u² · y + 1 · (−3)" in out, out
+    assert "at example 1: 0.83" in out, out

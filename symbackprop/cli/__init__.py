@@ -33,7 +33,7 @@ COMMANDS = {
     "worksheet": ("symbackprop.cli.worksheet",
                   "write a worksheet (exercises) and its answer key as LaTeX, optionally compiled to PDF"),
     "vanishing": ("symbackprop.cli.extras", "the vanishing gradient: ‖∂L/∂W‖ layer by layer through sigmoid, tanh "
-                  "and ReLU layers, and why σ'(z) ≤ 1/4"),
+                  "and ReLU layers, and why σ′(z) ≤ ¼"),
     "picture": ("symbackprop.cli.extras", "draw the computational graph of a spec with forward values and gradients"),
     "descent": ("symbackprop.cli.extras", "gradient descent on L(w) = (w − w*)² for several learning rates"),
     "serve": ("symbackprop.web.cli", "serve the student and instructor web pages (offline, 127.0.0.1 by default)"),

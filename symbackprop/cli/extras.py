@@ -2,7 +2,7 @@ r"""The picture subcommands: vanishing, picture, descent.
 
 - ``symbackprop vanishing --depth N [--width W] [--seed S] [--plot FILE] [--json]``: the gradient's
   size ‖∂L/∂W^{k}‖ layer by layer through N hidden layers of sigmoid, tanh and ReLU (same
-  weights), and why the sigmoid's vanishes: σ'(z) = a(1 − a) ≤ 1/4.
+  weights), and why the sigmoid's vanishes: σ′(z) = a(1 − a) ≤ ¼.
   ``--json`` prints ``{"depth", "width", "seed", "activations", "weight_layers",
   "weight_gradient_norms": {activation: [...]}, "delta_layers", "delta_norms",
   "largest_local_derivative", "loss", "sigmoid_bound": {"maximum", "argmax_z", "steps", "latex"},
@@ -28,7 +28,7 @@ def _add(sub, name, help_, examples):
 
 def register(sub):
     p = _add(sub, "vanishing", "the vanishing gradient: ‖∂L/∂W‖ layer by layer through sigmoid, tanh and ReLU "
-             "layers, and why σ'(z) ≤ 1/4",
+             "layers, and why σ′(z) ≤ ¼",
              ["symbackprop vanishing --depth 10 --plot vanishing.png",
               "symbackprop vanishing --depth 6 --width 2 --json"])
     p.add_argument("--depth", type=int, default=10, help="number of hidden layers (1 to 60; default 10)")

@@ -304,8 +304,9 @@ class Derivation:
         return tuple(n.name for n in self.graph.parameters)
 
     def resolve(self, name: str) -> str:
-        """The canonical node name for any spelling ``verify --wrt`` reads (see :func:`resolve_name`)."""
-        return resolve_name(self.graph, name)
+        """The canonical node name for any spelling ``verify --wrt`` reads (see :func:`resolve_name`):
+        ``W^{[2]}_{11}``, ``w^{(1)}_{11}``, ``w_{11}^1``, ``\\hat{y}``, ``z_2`` (a width-1 layer)."""
+        return resolve_name(self.graph, name, derivation=self)
 
     def node_gradient(self, name: str) -> NodeGradient:
         """∂L/∂name per example (zero gradient when the output does not depend on it)."""
@@ -535,7 +536,7 @@ def derive(spec) -> Derivation:
     return Derivation(spec, build_graph(spec))
 
 
-def resolve_name(graph, name: str) -> str:
+def resolve_name(graph, name: str, derivation=None) -> str:
     """The canonical node name for any spelling ``verify --wrt`` reads.
 
     ``w^{1}_{1,1}``, ``w^1_{1,1}``, ``w^{1}_{11}``, ``w_{11}^1`` and ``\\hat{y}``/``yhat`` (for ŷ)
@@ -552,11 +553,19 @@ def resolve_name(graph, name: str) -> str:
     if isinstance(name, str) and name.strip() and len(name) <= 200:
         from ..grammar.parser import parse_expression
 
-        table = {n.name: n.symbol for n in graph.nodes}
-        for alias, canonical in graph.aliases:
-            table.setdefault(alias, graph.by_name[canonical].symbol)
+        from ..grammar.notation import normalize
+        from .spellings import answer_names
+
+        if derivation is not None:   # the answers' spellings: \hat{y}, z_2, b_2, delta, other courses' layers
+            table = answer_names(derivation)
+            text = normalize(name).text
+        else:
+            table = {n.name: n.symbol for n in graph.nodes}
+            for alias, canonical in graph.aliases:
+                table.setdefault(alias, graph.by_name[canonical].symbol)
+            text = name
         try:
-            expr = parse_expression(name, resolve=table)
+            expr = parse_expression(text, resolve=table)
         except (ParseError, SpecError, ValueError, TypeError, RecursionError):
             expr = None
         if isinstance(expr, sympy.Symbol) and expr.name in graph.by_name:

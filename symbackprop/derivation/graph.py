@@ -16,6 +16,7 @@ local derivative is one ``diff`` of one definition.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -317,6 +318,17 @@ def _listed(items, limit: int = 20) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "") if items else "none"
 
 
+def _unused(spec, key: str) -> str:
+    """Why a given symbol is no input: no equation writes it, or it cancels where it is written
+    (q = x − x simplifies to 0, so nothing depends on x)."""
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(str(key))}(?![A-Za-z0-9_])")
+    equations = getattr(getattr(spec, "graph", None), "equations", None) or ()
+    if any(word.search(str(text)) for text in equations):
+        return (f"{key} is written in the equations but cancels there (it simplifies away), so nothing depends "
+                f"on it: remove it from the spec")
+    return "no equation uses this symbol"
+
+
 def check_graph_values(spec, graph: Graph) -> None:
     """Every [data] key an input, every [parameters] key a parameter, and no input or parameter left without a value.
 
@@ -336,7 +348,7 @@ def check_graph_values(spec, graph: Graph) -> None:
         elif key in defined:
             why = f"{key} is defined by an equation, so it cannot be given a value"
         else:
-            why = "no equation uses this symbol"
+            why = _unused(spec, key)
         raise SpecError(f"{source}: [data].{_key(key)}: {why}{did_you_mean(key, inputs)} (inputs: {_listed(inputs)})")
     values = dict(spec.parameter_values)
     for key in values:
@@ -347,7 +359,7 @@ def check_graph_values(spec, graph: Graph) -> None:
         elif key in defined:
             why = f"{key} is defined by an equation, so it cannot be given a value"
         else:
-            why = "no equation uses this symbol"
+            why = _unused(spec, key)
         raise SpecError(f"{source}: [parameters].{_key(key)}: {why}{did_you_mean(key, params)} "
                         f"(parameters: {_listed(params)})")
     if data:

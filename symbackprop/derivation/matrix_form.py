@@ -450,7 +450,12 @@ def _shared_bias_sum(md: MatrixDerivation, step, env, decimals: int) -> str:
 
 
 def _fmt(x: float, decimals: int) -> str:
-    s = f"{float(x):.{decimals}f}"
+    """A matrix entry rounded to ``decimals``, by the rule of every face (docs/cli.md): a nonzero value
+    that would show as 0 keeps two significant digits (0.00031, never 0.00 or 0)."""
+    x = float(x)
+    s = f"{x:.{decimals}f}"
+    if float(s) == 0 and x != 0 and np.isfinite(x):
+        s = np.format_float_positional(x, precision=2, unique=False, fractional=False, trim="-")
     if s.startswith("-") and float(s) == 0:
         s = s[1:]
     return s

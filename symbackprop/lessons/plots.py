@@ -444,8 +444,8 @@ def _partial_label(graph, name: str) -> str:
 
 
 def _out_label(graph) -> str:
-    name = graph.output
-    return name if re.fullmatch(r"[A-Za-z]+", name) else "L"
+    """The output's own name (g2, f, L), drawn as plain text by :func:`_plain`."""
+    return graph.output
 
 
 def graph_picture(d, path, force: bool = False, example: int = 1):

@@ -205,6 +205,7 @@ class PathSteps:
         else:
             middle = rf"\frac{{\partial}}{{\partial {nt.tex(ld.parent)}}}\left[{self.definition_tex(child)}\right]"
             rule = rule_tex(ld.rule)
+        equation = f"{lhs} = {middle}" if middle == result else f"{lhs} = {middle} = {result}"
         return (f"${lhs}$, {self.describe_edge(ld)}.\\\\\n{{\\small Rule: {rule}.}}\n"
-                + _display(f"{lhs} = {middle} = {result}"))
+                + _display(equation))
 

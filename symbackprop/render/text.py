@@ -146,8 +146,8 @@ def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
                 key = (f.child, f.parent)
                 if key not in local:  # one local derivative recurs in many paths: printed once
                     local[key] = (text(f.expression, shown), _factor(f.expression, shown))
-                lines.append(f"    ∂{name(f.child)}/∂{name(f.parent)} = {local[key][0]}    ({f.rule})")
-            symbols = " · ".join(f"∂{name(f.child)}/∂{name(f.parent)}" for f in top_down)
+                lines.append(f"    {_local_name(d, f, name)} = {local[key][0]}    ({f.rule})")
+            symbols = " · ".join(_local_name(d, f, name) for f in top_down)
             factors = _times([local[(f.child, f.parent)][1] for f in top_down])
             contributions.append((symbols, factors))
         if more:
@@ -160,8 +160,8 @@ def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
             lines.append(f"  chain rule: ∂{out_name}/∂{name(target)} = {symbols} = {factors}")
         else:
             lines.append(f"  sum over the {len(paths)} paths: ∂{out_name}/∂{name(target)} = "
-                         + " + ".join(f"{factors}" if len(contributions) < 4 else f"({factors})"
-                                      for _, factors in contributions))
+                         + _signed_sum([f"{factors}" if len(contributions) < 4 else f"({factors})"
+                                        for _, factors in contributions]))
             per_example = d.per_example_gradient(target)
             lines.append(f"  = {text(per_example, shown)}" if tree_size(per_example) <= MAX_PRINTED_TREE else
                          "  = (too long to print in full: the sum above, substituted)")
@@ -198,3 +198,23 @@ def _factor(expr, shown) -> str:
 def _times(factors: list) -> str:
     """Factors joined with ·, a negative one after the first in parentheses: −y_2/ŷ_2 · (−ŷ_1 · ŷ_2)."""
     return " · ".join(f"({f})" if i and f.startswith("−") else f for i, f in enumerate(factors))
+
+
+def _local_name(d, f, name) -> str:
+    """∂child/∂parent, marked ``|direct`` for the output's own local derivative when ``parent`` also
+    reaches the output through other nodes (the bare ∂g/∂f would read as the whole gradient), as
+    :meth:`symbackprop.render.backward.BackwardPass.local_frac` writes it in LaTeX."""
+    frac = f"∂{name(f.child)}/∂{name(f.parent)}"
+    if f.child == d.graph.output:
+        ng = d.node_gradients.get(f.parent)
+        if ng is not None and len(ng.terms) > 1:
+            return frac + "|direct"
+    return frac
+
+
+def _signed_sum(terms) -> str:
+    """``a + b − c``: a term that starts with a minus is subtracted, never written ``+ −c``."""
+    out = terms[0] if terms else "0"
+    for t in terms[1:]:
+        out += f" − {t[1:]}" if t.startswith("−") else f" + {t}"
+    return out

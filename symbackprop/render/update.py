@@ -47,7 +47,7 @@ class NumbersAndUpdate:
                         seen.add((f.child, f.parent))
                         subst, ex = nt.with_numbers(f.expression, vals, self.decimals)
                         v, vex = self.fmt(f.expression.xreplace(vals))
-                        row = f"{nt.local(f.child, f.parent)} &= {nt.latex(f.expression)}"
+                        row = f"{self.local_frac(f.child, f.parent)} &= {nt.latex(f.expression)}"
                         if subst != nt.latex(f.expression) and subst != v:
                             row += f" {_rel(ex)} {subst}"
                         if v != nt.latex(f.expression):
@@ -78,7 +78,7 @@ class NumbersAndUpdate:
                 lhs = nt.grad(name) + (f"\\Big|_{{e={e + 1}}}" if ev.n > 1 else "")
                 if len(paths) == 1 and len(paths[0].factors) == 1:  # the row above is the gradient
                     if ev.n > 1:
-                        rows[-1] = rows[-1].replace(nt.local(paths[0].factors[0].child, name), lhs, 1)
+                        rows[-1] = rows[-1].replace(self.local_frac(paths[0].factors[0].child, name), lhs, 1)
                 else:
                     rows.extend(_sum_rows(lhs, _rel(exact), terms, f"{_rel(exact and vex)} {v}"))
             else:

@@ -276,8 +276,11 @@ class _Diagnosis:
             label = f"{shown} {edge}"
             if is_act:
                 head, tex_head = self._derivative_head(child, f.parent)
-                label = f"{head} = {shown} {edge}" if head != edge[1:-1] else f"{head} = {shown}"
-                math = [(f"{head} = {shown}", f"{tex_head} = {tex}")]
+                if head == shown:   # a derivative printed by its name (elu′(z)): said once
+                    label, math = f"{head} {edge}", [(shown, tex)]
+                else:
+                    label = f"{head} = {shown} {edge}" if head != edge[1:-1] else f"{head} = {shown}"
+                    math = [(f"{head} = {shown}", f"{tex_head} = {tex}")]
             out.append(_Candidate(expr, label, is_act, tuple(math)))
         # the loss factor ∂L/∂ŷ as one piece
         return out[:40]

@@ -33,7 +33,7 @@ class _References:
         if text in self.graph.by_name:
             return text
         from ..spec.names import unknown_name
-        from .wrt import output_spellings
+        from ..derivation.spellings import output_spellings
 
         def unknown() -> SpecError:   # the names of its kind; a suggestion only for a typo, never another weight
             return SpecError(unknown_name(text, [n.name for n in self.graph.nodes], spellings=list(self.names),

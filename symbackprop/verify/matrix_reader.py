@@ -51,7 +51,6 @@ from __future__ import annotations
 import dataclasses
 
 import sympy
-from sympy import Rational
 
 from ..derivation.matrix_form import (
     ACTIVATION_RULES,
@@ -244,17 +243,6 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
                            wrt=target, error={"message": "nested too deeply"}, notation="matrix")
         except SymbackpropError as exc:  # pragma: no cover - defensive: every error is one line
             return dataclasses.replace(_unparseable(exc, target), notation="matrix")
-
-    def cost_factor(self):
-        """J = (1/n) Σ_e L_e with the mean (n the batch evaluated), Σ_e L_e with the sum."""
-        return Rational(1, self.eval_sizes["n"]) if self.md.reduction == "mean" else Rational(1)
-
-    def _cost_note(self, scale) -> str:
-        if self.md.reduction == "mean":
-            n = self.md.n_examples
-            return (f"read as the gradient of the cost J = (1/n) Σ_e L_e (the spec's mean over "
-                    f"{'n = ' + str(n) if n else 'the n'} examples): the slides' per-example gradient times 1/n")
-        return "read as the gradient of the cost J = Σ_e L_e (the spec's sum over the examples)"
 
     def _note(self) -> str | None:
         md = self.md

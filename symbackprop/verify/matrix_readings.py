@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from sympy import Rational
+
 from ..derivation.matrix_form import MatMul, ONE, Ones, RowSum, Shape, walk
 from ..errors import ParseError
 from ..grammar.notation import normalize
@@ -77,6 +79,17 @@ class _MatrixReadings:
         except (ParseError, _AnswerShapeError):   # pragma: no cover - target_name has read it already
             return "leibniz", False, calligraphic
         return "leibniz", builder.cost, calligraphic or with_l
+
+    def cost_factor(self):
+        """J = (1/n) Σ_e L_e with the mean (n the batch evaluated), Σ_e L_e with the sum."""
+        return Rational(1, self.eval_sizes["n"]) if self.md.reduction == "mean" else Rational(1)
+
+    def _cost_note(self, scale) -> str:
+        if self.md.reduction == "mean":
+            n = self.md.n_examples
+            return (f"read as the gradient of the cost J = (1/n) Σ_e L_e (the spec's mean over "
+                    f"{'n = ' + str(n) if n else 'the n'} examples): the slides' per-example gradient times 1/n")
+        return "read as the gradient of the cost J = Σ_e L_e (the spec's sum over the examples)"
 
     def _alternatives(self, text: str, side: _Side, node, t: _Target, written: str = "") -> list:
         """The side's readings as the slides' matrix of the gradient's shape: as built, else with

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
+from ..derivation.spellings import output_spellings  # noqa: F401  (re-exported)
 from ..spec.names import quoted, unknown_name
 
 
@@ -29,14 +30,6 @@ def _empty(option: str | None) -> SpecError:
 def _named(option: str | None, text) -> str:
     """``--wrt 'x +'`` in a message (or ``'x +'`` with no option: the Python API)."""
     return f"{option} {quoted(text)}" if option else quoted(text)
-
-
-def output_spellings(graph) -> list:
-    r"""How a person types the network's output: ``\hat{y}`` (or ``\hat{y}_{k}`` for several outputs)."""
-    if getattr(graph, "mode", None) != "network":
-        return []
-    outputs = list(graph.outputs)
-    return [r"\hat{y}"] if len(outputs) == 1 else [rf"\hat{{y}}_{{{k}}}" for k in range(1, len(outputs) + 1)]
 
 
 def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
