@@ -417,3 +417,38 @@ def test_rewrites_keep_columns():
     for text in (r"g^{[1]\prime}(z^{[1]}_{1})", r"h^{(1)}_{1}", r"x^{[0]}_{1}", r"dZ^{[2](i)}"):
         assert len(normalize(text).text) == len(text)
         assert len(normalize(text, matrix=True).text) == len(text)
+
+
+@pytest.mark.parametrize("convention", [None, "lectures", "nielsen"])
+def test_a_spec_declares_its_courses_weight_convention(tmp_path, convention):
+    r"""``w^{2}_{11}`` is the lectures' w^{2}_{1,1} (out of layer 2) or Nielsen's w^{1}_{1,1} (into layer 2);
+    ``convention`` in the spec keeps one reading, and without it either is accepted (the oracle: sympy.diff
+    of the 2-2-1 network's loss, written out here)."""
+    network = 'layers = [2, 2, 1]\nactivations = "sigmoid"\nloss = "half_squared_error"'
+    path = _spec(tmp_path, "conv", network)
+    if convention:
+        path.write_text(f'convention = "{convention}"\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    net = _net(path)
+    a21, yh = net.a[2][0], net.yhat
+    out_layer = (yh - net.y) * yh * (1 - yh) * a21           # the lectures' ∂L/∂w^{2}_{1,1}
+    assert _agree(sympy.diff(net.L, net.w[2, 1, 1]), out_layer, net.symbols)
+    assert not _agree(sympy.diff(net.L, net.w[1, 1, 1]), out_layer, net.symbols)
+    checker = checker_for_spec(path)
+    answer = r"\frac{\partial L}{\partial w^{2}_{11}} = (\hat y - y)\hat y(1 - \hat y) a^{2}_{1}"
+    v = checker.check(answer)
+    assert v.verdict == ("incorrect" if convention == "nielsen" else "correct"), (v.feedback, v.note)
+    nielsen = r"\frac{\partial L}{\partial w^{3}_{11}} = (\hat y - y)\hat y(1 - \hat y) a^{2}_{1}"   # into layer 3
+    v = checker.check(nielsen)
+    assert v.verdict == ("unparseable" if convention == "lectures" else "correct"), (v.feedback, v.note)
+    if v.verdict == "correct":
+        assert "Nielsen" in v.note and (convention is None or 'convention = "nielsen"' in v.note)
+
+
+def test_an_unknown_convention_is_one_line_naming_the_key(tmp_path):
+    path = _spec(tmp_path, "conv", 'layers = [2, 2, 1]\nactivations = "sigmoid"\nloss = "half_squared_error"')
+    path.write_text('convention = "ng"\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    from symbackprop import load_spec
+    from symbackprop.errors import SpecError
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert "convention" in str(info.value) and "lectures" in str(info.value) and "\n" not in str(info.value)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..spec.load import CONVENTIONS
 from .vocabulary import MAX_LENGTH
 
 #: \text{...} contents that mean something to the grammar (kept)
@@ -344,7 +345,7 @@ def normalize(text: str, *, matrix: bool = False) -> Normalized:
     return Normalized(text, tuple(conventions))
 
 
-def readings(text: str, *, matrix: bool = False) -> tuple[Normalized, ...]:
+def readings(text: str, *, matrix: bool = False, convention: str | None = None) -> tuple[Normalized, ...]:
     r"""Every reading of an answer, the lectures' first: one, or two where Nielsen's convention fits too.
 
     Nielsen writes w^{l}_{jk} for the weight *into* layer l from unit k of layer l − 1 and b^{l}_{j} for the
@@ -354,7 +355,8 @@ def readings(text: str, *, matrix: bool = False) -> tuple[Normalized, ...]:
     notation, with a plain superscript (``W^{2}``) could be either: the second reading shifts every
     plain-superscript w, b (W, dW, ...) down one layer, and each reading names its convention.  A weight
     written with a comma (``w^{2}_{1,1}``, the lectures' own mark) or a layer in brackets or parentheses
-    has one reading.  The checker accepts an answer when some reading is right and says which.
+    has one reading.  The checker accepts an answer when some reading is right and says which.  A spec
+    that declares its course's ``convention`` ("lectures" or "nielsen") keeps that reading alone.
 
     >>> [r.text for r in readings("w^{3}_{11} a^{2}_{1}")]
     ['w^{3}_{11} a^{2}_{1}', 'w^{2}_{11} a^{2}_{1}']
@@ -378,5 +380,10 @@ def readings(text: str, *, matrix: bool = False) -> tuple[Normalized, ...]:
     if nielsen.text == lecture.text:
         return (lecture,)
     notes = _MATRIX_NOTES if matrix else _INDEX_NOTES
-    return (Normalized(lecture.text, lecture.conventions + (notes[0],)),
+    both = (Normalized(lecture.text, lecture.conventions + (notes[0],)),
             Normalized(nielsen.text, nielsen.conventions + (notes[1],)))
+    if convention in CONVENTIONS:   # the spec says which course's convention its answers use
+        chosen = both[CONVENTIONS.index(convention)]
+        return (Normalized(chosen.text, chosen.conventions[:-1] + (f"{chosen.conventions[-1]} (the spec's "
+                                                                     f"convention = \"{convention}\")",)),)
+    return both

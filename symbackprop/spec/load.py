@@ -54,7 +54,10 @@ MAX_NESTING = 8  # a list of weight matrices in [parameters] is 4 deep
 MAX_MAGNITUDE = 10**15
 MAX_EPOCHS = 10**6
 
-TOP_KEYS = ("title", "notation", "network", "graph", "parameters", "data", "training", "worksheet")
+#: the conventions a spec may declare for its answers' plain-superscript weights (the lectures' w^{l}_{j,k}
+#: out of layer l, Nielsen's w^{l}_{jk} into layer l); omitted, an answer that could mean either is read both ways
+CONVENTIONS = ("lectures", "nielsen")
+TOP_KEYS = ("title", "notation", "convention", "network", "graph", "parameters", "data", "training", "worksheet")
 NETWORK_KEYS = ("layers", "activations", "loss", "reduction", "biases")
 BIAS_LAYOUTS = ("per_node", "shared")
 GRAPH_KEYS = ("equations", "parameters", "reduction", "output")
@@ -119,6 +122,7 @@ class Spec:
     parameter_values: tuple = ()  # graph mode: ((name, value), ...)
     training: TrainingSpec = field(default_factory=TrainingSpec)
     worksheet: tuple = ()  # raw [worksheet] options, (key, value) pairs
+    convention: str | None = None  # answers' plain-superscript weights: "lectures", "nielsen", None (both read)
 
     @property
     def mode(self) -> str:
@@ -416,6 +420,11 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
     notation = table.get("notation", "index")
     if notation not in NOTATIONS:
         raise where.error("notation", f"unknown notation {notation!r}{did_you_mean(notation, NOTATIONS)} (allowed: index, matrix)")
+    convention = table.get("convention")
+    if convention is not None and convention not in CONVENTIONS:
+        raise where.error("convention", f"unknown convention {convention!r}{did_you_mean(str(convention), CONVENTIONS)} "
+                          "(allowed: lectures (w^{l}_{j,k} leads out of layer l), nielsen (w^{l}_{jk} leads into "
+                          "layer l); omit it to read both where an answer could mean either)")
     has_net, has_graph = "network" in table, "graph" in table
     if has_net == has_graph:
         raise where.error("[network]/[graph]", "a spec needs exactly one of [network] or [graph]")
@@ -439,7 +448,7 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
                 raise where.error("[data]", f"x has {len(x)} rows but y has {len(y)}: one row each per example")
             _check_targets(y, net.loss, where)
         return Spec(source, title, notation, network=net, weights=weights, biases=biases, seed=seed,
-                    x=x, y=y, training=training, worksheet=worksheet)
+                    x=x, y=y, training=training, worksheet=worksheet, convention=convention)
     graph = _graph(table["graph"], where)
     params = table.get("parameters", {})
     if not isinstance(params, dict):
@@ -469,7 +478,7 @@ def spec_from_dict(table: dict, *, source: str = "<spec>") -> Spec:
         cols.append((key, col))
     _check_calls(graph, {k for k, _ in cols} | {k for k, _ in values}, where)
     return Spec(source, title, notation, graph=graph, seed=seed, data=tuple(cols),
-                parameter_values=tuple(values), training=training, worksheet=worksheet)
+                parameter_values=tuple(values), training=training, worksheet=worksheet, convention=convention)
 
 
 #: the spellings of grammar.parser.FUNCTIONS (the spec stage may not import the grammar; a test keeps them equal)

@@ -189,7 +189,7 @@ class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diag
         # an answer that could be read in two conventions (Nielsen's w^{l}_{jk}): the first right reading,
         # else the first that could be read (each reading's note names its convention)
         verdicts = []
-        for reading in readings(text):
+        for reading in readings(text, convention=getattr(self.d.spec, "convention", None)):
             verdict = self._reading_verdict(text, wrt_name, accept_numbers, reading)
             if verdict.verdict == CORRECT:
                 return verdict

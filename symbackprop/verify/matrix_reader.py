@@ -221,7 +221,7 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         of the notation that is correct (Nielsen's W^{l} is a second reading), else the first that
         could be read."""
         verdicts = []
-        for reading in notation_readings(text, matrix=True):
+        for reading in notation_readings(text, matrix=True, convention=getattr(self.md.spec, "convention", None)):
             verdict = self._reading_verdict(text, wrt, reading)
             if verdict.verdict == CORRECT:
                 return verdict
