@@ -217,7 +217,7 @@ def network_values_table(d, ev, example: int = 0, decimals: int = 2) -> str:
 
 
 def _layout(g) -> dict:
-    """The web page's graph drawing (web/svg.py; the TikZ drawing is :class:`GraphDrawing`'s).
+    """The `picture` command's graph layout (lessons/plots.py; the TikZ and web drawings are :class:`GraphDrawing`'s).
     {node name: (column, y)}: a leaf sits just left of the first node it feeds; a node's row
     follows the nodes it feeds (so f = (x + y) z reads like the slides: x, y -> q, then q, z -> f)."""
     influencing = [n for n in g.nodes if g.influences(n.name)]

@@ -126,39 +126,27 @@ def network_svg(d) -> str:
 
 
 def graph_svg(d) -> str:
-    from ..render.latex import Notation
-    from ..render.tikz import _layout
+    """The computational graph as the worksheets draw it (:class:`~symbackprop.render.tikz.GraphDrawing`):
+    nodes in columns by depth, each arrow routed between the nodes, never through one."""
+    from ..render.tikz import GraphDrawing
 
     g = d.graph
-    nt = Notation(d)
-    place = _layout(g)
-    dx, dy = 3.0, 1.8
+    drawing = GraphDrawing(d)
+    nt = drawing.nt
+    at = drawing.at
     c = _Canvas()
-    at = {name: (col * dx, yy * dy) for name, (col, yy) in place.items()}
-    rad = 0.5
-    for n in g.nodes:
-        if n.name not in at:
-            continue
-        for p in n.parents:
-            if p in at:
-                (xa, ya), (xb, yb) = at[p], at[n.name]
-                ln = ((xb - xa) ** 2 + (yb - ya) ** 2) ** 0.5 or 1.0
-                ux, uy = (xb - xa) / ln, (yb - ya) / ln
-                ra = 0.3 if g.by_name[p].is_leaf else rad
-                c.line((xa + ux * ra, ya + uy * ra), (xb - ux * (rad + 0.08), yb - uy * (rad + 0.08)))
-    for n in g.nodes:
-        if n.name not in at:
-            continue
+    for _source, points in drawing.arrows:
+        for k in range(len(points) - 1):
+            c.line(points[k], points[k + 1], arrow=k == len(points) - 2)
+    for n in drawing.nodes:
         x, y = at[n.name]
+        hw, hh = drawing.half[n.name]
         if not n.is_leaf:
-            c.circle((x, y), rad)
-        c.label((x, y), 1.0, 0.6, nt.tex(n.name), "node-label")
-    ox, oy = at[g.output]
-    c.line((ox + rad, oy), (ox + 1.6, oy))
+            c.circle((x, y), hw)
+        c.label((x, y), 2 * hw, 2 * hh, nt.tex(n.name), "node-label")
     lowest = min(y for _, y in at.values())
-    defs = ",\\quad ".join(f"{nt.tex(n.name)} = {nt.latex(n.definition)}" for n in g.nodes
-                           if not n.is_leaf and n.name in at)
-    width = max(x for x, _ in at.values()) + 1.6
+    defs = ",\\quad ".join(f"{nt.tex(n.name)} = {nt.latex(n.definition)}" for n in drawing.nodes if not n.is_leaf)
+    width = max(x for x, _ in list(at.values()) + [drawing.end]) + 0.5
     c.label((width / 2, lowest - 0.9), max(width, 4.0), 0.7, defs, "defs")
     return c.svg("the computational graph")
 
