@@ -452,3 +452,24 @@ def test_an_unknown_convention_is_one_line_naming_the_key(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert "convention" in str(info.value) and "lectures" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_wrt_only_nielsens_convention_can_read_is_read_in_it_with_the_answer(tmp_path):
+    r"""In a 3-layer net w^{3}_{12} exists only as Nielsen's (into layer 3 from unit 2: the lectures' w^{2}_{1,2});
+    ``--wrt`` and the answer are read in the same convention, the note says so, and the step keeps the student's
+    spelling. Oracle: sympy.diff of the [2,2,1] loss written out here."""
+    network = 'layers = [2, 2, 1]\nactivations = "sigmoid"\nloss = "half_squared_error"'
+    path = _spec(tmp_path, "nielsen_wrt", network)
+    net = _net(path)
+    yh, a22 = net.yhat, net.a[2][1]
+    right = (yh - net.y) * yh * (1 - yh) * a22
+    assert _agree(sympy.diff(net.L, net.w[2, 1, 2]), right, net.symbols)
+    checker = checker_for_spec(path)
+    v = checker.check(r"(\hat y - y)\hat y(1 - \hat y) a^{2}_{2}", "w^{3}_{12}")
+    assert v.verdict == "correct" and v.wrt == "w^{2}_{1,2}" and "Nielsen" in v.note, (v.feedback, v.note)
+    v = checker.check(r"(\hat y - y)\hat y(1 - \hat y) a^{2}_{1}", "w^{3}_{12}")   # Nielsen's w^{3}_{11}'s gradient
+    assert v.verdict == "incorrect"
+    v = checker.check(r"\frac{\partial L}{\partial w^{3}_{12}} = (\hat y - y)\hat y(1 - \hat y) a^{2}_{2}")
+    assert v.verdict == "correct" and v.steps[0].left == r"\frac{\partial L}{\partial w^{3}_{12}}", v.steps
+    from symbackprop.verify.wrt import wrt_name
+    assert wrt_name(checker, "w^{3}_{12}") == "w^{2}_{1,2}"   # derive and grad read it the same way

@@ -51,6 +51,7 @@ then every entry exactly, with the same exact field).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import cached_property, lru_cache
 
@@ -179,21 +180,35 @@ class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diag
             return failure_verdict(exc, wrt)
 
     def _scalar_verdict(self, text, wrt, accept_numbers: bool = False) -> Verdict:
-        """The index-notation check (raises only _Budget)."""
-        try:
-            wrt_name = self.resolve_wrt(wrt) if wrt is not None else None
-        except SymbackpropError as exc:
-            return _unparseable(exc)
-        except RecursionError:
-            return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
-        # an answer that could be read in two conventions (Nielsen's w^{l}_{jk}): the first right reading,
-        # else the first that could be read (each reading's note names its convention)
-        verdicts = []
-        for reading in readings(text, convention=getattr(self.d.spec, "convention", None)):
+        """The index-notation check (raises only _Budget).
+
+        An answer (or a ``--wrt``) that could be read in two conventions (Nielsen's w^{l}_{jk}) is read
+        in each, the answer and its ``--wrt`` in the same one: the first right reading, else the first
+        that could be read (each reading's note names its convention)."""
+        convention = getattr(self.d.spec, "convention", None)
+        answers = readings(text, convention=convention)
+        names = (None,) if wrt is None or wrt in self.graph.by_name else readings(wrt, convention=convention)
+        pairs = [(answers[min(k, len(answers) - 1)], names[min(k, len(names) - 1)], k)
+                 for k in range(max(len(answers), len(names)))]
+        verdicts, wrt_error = [], None
+        for reading, name_reading, k in pairs:
+            try:
+                as_read = wrt if (k == 0 and convention != "nielsen") else getattr(name_reading, "text", wrt)
+                wrt_name = None if wrt is None else self.resolve_wrt(as_read)
+            except SymbackpropError as exc:
+                wrt_error = wrt_error or exc
+                continue
+            except RecursionError:
+                return Verdict(UNPARSEABLE, "the name is nested too deeply", error={"message": "nested too deeply"})
             verdict = self._reading_verdict(text, wrt_name, accept_numbers, reading)
+            if len(names) > 1 and len(answers) == 1:   # only the --wrt had two readings: say which was read
+                said = name_reading.conventions[-1]
+                verdict = dataclasses.replace(verdict, note="; ".join(n for n in (verdict.note, f"--wrt: {said}") if n))
             if verdict.verdict == CORRECT:
                 return verdict
             verdicts.append(verdict)
+        if not verdicts:
+            return _unparseable(wrt_error)
         return next((v for v in verdicts if v.verdict != UNPARSEABLE), verdicts[0])
 
     def _reading_verdict(self, text, wrt_name, accept_numbers, reading) -> Verdict:

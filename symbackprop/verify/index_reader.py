@@ -66,8 +66,10 @@ class _IndexReader:
             raise ParseError("say what is differentiated: give --wrt NAME or start the answer with "
                              "\\frac{\\partial L}{\\partial NAME} = ...")
         if of == COST and COST not in self.graph.by_name and target_text is not None and _CALLIGRAPHIC_L in target_text:
-            return self._either_loss(sides, wrt_name, target_text, normalized.note, accept_numbers)
-        return self._decide(sides, of, wrt_name, target_text, normalized.note, accept_numbers)
+            verdict = self._either_loss(sides, wrt_name, target_text, normalized.note, accept_numbers)
+        else:
+            verdict = self._decide(sides, of, wrt_name, target_text, normalized.note, accept_numbers)
+        return _steps_as_written(verdict, text, normalized.text, chain.sides)
 
     def _either_loss(self, sides, wrt_name, target_text, normalized_note, accept_numbers) -> Verdict:
         """∂𝓛/∂θ: 𝓛 is the cost J in some courses and the per-example loss L in others (Ng's, where J
@@ -269,3 +271,18 @@ class _IndexReader:
         if of == self.graph.output and not lhs and self.graph.mode == "network":
             return "read as ∂L/∂θ for one example (no left-hand side)"
         return None
+
+
+def _steps_as_written(verdict, text: str, read: str, sides) -> Verdict:
+    """The steps in the student's own spelling where a second reading renamed them (Nielsen's
+    w^{3}_{12} read as the lectures' w^{2}_{12} keeps its columns, so each side is cut from ``text``)."""
+    if read == normalize(text).text or len(read) != len(text) or len(verdict.steps) != len(sides) - 1:
+        return verdict
+    shown = []
+    for side in sides:
+        end = side.end
+        while end < len(read) and read[end] == " ":
+            end += 1
+        shown.append(text[side.start:end].strip())
+    steps = tuple(dataclasses.replace(st, left=shown[st.index - 1], right=shown[st.index]) for st in verdict.steps)
+    return dataclasses.replace(verdict, steps=steps)

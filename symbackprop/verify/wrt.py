@@ -41,7 +41,7 @@ def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
     if text in graph.by_name:
         return text
     try:
-        return checker.resolve_wrt(text)
+        return _resolve_in_a_convention(checker, text)
     except RecursionError:
         raise SpecError(f"{_named(option, text)}: nested too deeply to be a name") from None
     except SymbackpropError as exc:
@@ -54,6 +54,23 @@ def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
         raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=list(checker.names),
                                      outputs=output_spellings(graph), option=option,
                                      word=None if network else "names")) from None
+
+
+def _resolve_in_a_convention(checker, text: str) -> str:
+    """``text`` read as the lectures' name, else as Nielsen's w^{l}_{jk} (into layer l) when only that
+    reading names something (``w^{3}_{12}`` in a 3-layer net is the lectures' w^{2}_{1,2}); a spec's
+    ``convention`` keeps its reading alone. Raises the lectures' reading's error when neither names one."""
+    from ..grammar.notation import readings
+
+    convention = getattr(getattr(checker.d, "spec", None), "convention", None)
+    tries = readings(text, convention=convention)
+    first = None
+    for k, reading in enumerate(tries):
+        try:
+            return checker.resolve_wrt(text if (k == 0 and convention != "nielsen") else reading.text)
+        except SymbackpropError as exc:
+            first = first or exc
+    raise first
 
 
 def _no_step(option, text, name, gradients) -> SpecError:
