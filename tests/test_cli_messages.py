@@ -106,3 +106,18 @@ def test_a_symbol_that_cancels_is_named_as_cancelling_not_unused(tmp_path):
     spec.write_text('title = "unused"\n[graph]\nequations = ["q = y + 1", "f = q*y"]\n[data]\nx = 2\ny = 3\n')
     out = subprocess.run([sys.executable, "-m", "symbackprop", "derive", str(spec)], capture_output=True, text=True)
     assert "no equation uses this symbol" in out.stderr, out.stderr
+
+
+def test_grad_json_writes_a_dead_units_zero_gradient_without_a_sign(tmp_path):
+    """A ReLU unit with z < 0 has gradient exactly 0 (relu′ = 0 there); JSON says 0.0, never -0.0."""
+    spec = tmp_path / "dead.toml"
+    spec.write_text('title = "dead"\n[network]\nlayers = [1, 1, 1]\nactivations = ["relu", "identity"]\n'
+                    'loss = "half_squared_error"\n[parameters]\nweights = [[[-1]], [[-2]]]\nbiases = [[0], [0]]\n'
+                    "[data]\nx = [[1]]\ny = [[1]]\n")
+    out = subprocess.run([sys.executable, "-m", "symbackprop", "grad", str(spec), "--json"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert "-0.0" not in out.stdout
+    import json
+    report = json.loads(out.stdout)
+    assert report["gradients"]["w^{1}_{1,1}"] == 0.0 and report["node_gradients"]["z^{2}_{1}"] == [0.0]

@@ -171,7 +171,8 @@ class _IndexReader:
                     methods.append(v[1])
             feedback = f"this is {target}"
             if final.has(sympy.Derivative):
-                feedback += " (the last line still contains ∂ factors; they were read as the graph's derivatives)"
+                feedback += (" (the last line still contains δ's or ∂ factors; they were read as the graph's "
+                             "derivatives)")
             return Verdict(CORRECT, feedback + ".", wrt=wrt_name, of=of, decided_by=" and ".join(methods),
                            steps=steps, expected_source=expected, note=note)
         ok, how, expr, (a_values, where) = verdicts[bad]
