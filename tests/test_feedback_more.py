@@ -312,3 +312,7 @@ def test_a_non_strict_indicator_of_a_relu_output_is_not_relu_prime(tmp_path):
     assert not _agree((yh - y) * S("w^{3}_{1,1}") * a22, sympy.diff(L, S("w^{2}_{1,2}")), _leaves(L), n=12)
     v = _checker(spec).check(r"(\hat{y} - y) w^{3}_{1,1} \mathbb{1}[a^{3}_{1} \ge 0] a^{2}_{2}", wrt="w^{2}_{1,2}")
     assert v.verdict == "incorrect"
+    assert v.mistake == "activation_derivative_missing" and "1[a ≥ 0], is 1 everywhere" in v.feedback, v.feedback
+    right = _checker(spec).check(r"(\hat{y} - y) w^{3}_{1,1} \mathbb{1}[z^{3}_{1} > 0] a^{2}_{2}", wrt="w^{2}_{1,2}")
+    assert _agree((yh - y) * S("w^{3}_{1,1}") * sympy.Heaviside(nd["z^{3}_{1}"], 0) * a22,
+                  sympy.diff(L, S("w^{2}_{1,2}")), _leaves(L), n=12) == (right.verdict == "correct"), right.feedback

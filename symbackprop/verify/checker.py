@@ -73,6 +73,10 @@ from .vocabulary import answer_names
 _MATRIX_GRADIENT = re.compile(r"\s*d(W|w|Z|z|b|B|a|A|\\hat|\\delta)")
 
 
+#: an indicator written with a non-strict comparison: 1[a \ge 0], \mathbb{1}[a ≥ 0]
+_NON_STRICT_INDICATOR = re.compile(r"(?:\\math(?:bb|bf)\s*\{?\s*1\s*\}?|\b1)\s*(?:\\left)?\s*\[[^\]]*(?:\\geq?|≥)")
+
+
 class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diagnosis, _Mutations,
                     _Counterexamples):
     """Checks answers against one derivation; caches reference values per ``wrt``.
@@ -213,7 +217,12 @@ class AnswerChecker(_References, _SamplePoints, _LazyPoints, _IndexReader, _Diag
 
     def _reading_verdict(self, text, wrt_name, accept_numbers, reading) -> Verdict:
         try:
-            return self._check(text, wrt_name, accept_numbers, reading)
+            verdict = self._check(text, wrt_name, accept_numbers, reading)
+            if verdict.mistake == "activation_derivative_missing" and _NON_STRICT_INDICATOR.search(text):
+                verdict = dataclasses.replace(verdict, feedback=verdict.feedback + (
+                    "; an indicator with ≥ of a ReLU unit's output, 1[a ≥ 0], is 1 everywhere (a is never "
+                    "negative): ReLU′(z) = 1[z > 0]"))
+            return verdict
         except ParseError as exc:
             return _unparseable(exc, wrt_name)
         except (NotSupportedError, SpecError) as exc:
