@@ -8,6 +8,7 @@ own log and pdftotext's word boxes (nothing right of the margin).
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -287,3 +288,19 @@ def test_no_arrow_passes_through_a_node_in_random_graphs(seed):
     eqs.append(f"out = {names[-1]} + {rng.choice(names[:-1])}")
     data = {n: 1 for n in ("x", "y", "z") if any(re.search(rf"\b{n}\b", e.split("=")[1]) for e in eqs)}
     assert crossings(drawing(derive(spec_from_dict({"graph": {"equations": eqs}, "data": data})))) == []
+
+
+def test_an_exact_zero_gradient_is_written_with_equals(tmp_path):
+    """A dead ReLU unit (z = −1 < 0) has ∂L/∂z = ∂L/∂a · 1[z > 0] = 0 exactly: the key writes '= 0', not '≈ 0'."""
+    spec = tmp_path / "dead.toml"
+    spec.write_text('title = "dead unit"\n[network]\nlayers = [1, 2, 1]\nactivations = ["relu", "identity"]\n'
+                    'loss = "half_squared_error"\n[parameters]\nweights = [[[-1], [0.7]], [[0.3, 0.6]]]\n'
+                    "biases = [[0, 0.1], [0.2]]\n[data]\nx = [[1]]\ny = [[1]]\n")
+    out = tmp_path / "sheet.tex"
+    r = subprocess.run([sys.executable, "-m", "symbackprop", "worksheet", str(spec), "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    key = (tmp_path / "sheet-answers.tex").read_text()
+    dead = [line for line in key.splitlines() if r"\mathbb{1}[(-1) > 0]" in line]
+    assert dead, key[-2000:]
+    assert all(r"\approx 0 " not in line + " " and line.rstrip(" \\").endswith("= 0") for line in dead), dead

@@ -174,12 +174,14 @@ class BackwardPass:
             pieces = [f"= {c}" for c in chain]
             if e is not None:
                 subst, exact = self.chain_numbers(n, e)
-                v, vex = self.fmt(self.ev.gradients[e][n.name])
+                value = self.ev.gradients[e][n.name]
+                v, vex = self.fmt(value)
                 last = chain[-1] if chain else None
                 if subst != last and subst != v:
                     pieces.append(f"{_rel(exact)} {subst}")
+                zero = vex and value == 0   # exactly 0 (a dead ReLU's 1[z > 0] = 0): = 0, whatever was rounded
                 if v != last or not (exact and vex):
-                    pieces.append(f"{_rel(exact and vex)} {v}")
+                    pieces.append(f"{_rel((exact and vex) or zero)} {v}")
             chains.append((nt.grad(n.name), pieces))
         room = rhs_room([lhs for lhs, _ in chains])
         return [row for lhs, pieces in chains for row in chain_rows(lhs, pieces, room)]
