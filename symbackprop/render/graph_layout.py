@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .tikz_layout import Box
+
 WIRE_CLEAR_CM = 0.35     # a wire's half height: how far it keeps from its neighbours
 NODE_CLEAR_CM = 0.12     # the margin kept around a node's box when a route is straightened
 SWEEPS = 6
@@ -38,24 +40,10 @@ class GraphLayout:
 
 
 def _box_hit(a, b, box) -> bool:
-    """Does the segment a-b pass through the axis-aligned ``box`` (x0, y0, x1, y1)? (Liang-Barsky)"""
-    (xa, ya), (xb, yb) = a, b
+    """Does the segment a-b pass through the axis-aligned ``box`` (x0, y0, x1, y1)? (Liang-Barsky,
+    :meth:`~symbackprop.render.tikz_layout.Box.hits_segment`)"""
     x0, y0, x1, y1 = box
-    dx, dy = xb - xa, yb - ya
-    t0, t1 = 0.0, 1.0
-    for p, q in ((-dx, xa - x0), (dx, x1 - xa), (-dy, ya - y0), (dy, y1 - ya)):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        t = q / p
-        if p < 0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return False
-    return True
+    return Box((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0, "node").hits_segment(a, b)
 
 
 def _columns(order, parents, leaves, children) -> dict:

@@ -33,6 +33,7 @@ from ..derivation.matrix_form import (
 )
 from ..ops.losses import get_loss
 from ..render.latex import format_number, tex_escape
+from ..render.numbers import _terminating_digits  # noqa: F401  (matrix_key imports it from here)
 from .builder import loss_formula
 
 _GIVEN = re.compile(r"^(x|y|W_\d+|b_\d+)$")
@@ -41,16 +42,6 @@ _GIVEN = re.compile(r"^(x|y|W_\d+|b_\d+)$")
 def _exact(v):
     return v if isinstance(v, sympy.Basic) else sympy.Integer(v)
 
-
-def _terminating_digits(q: int):
-    a = b = 0
-    while q % 2 == 0:
-        q //= 2
-        a += 1
-    while q % 5 == 0:
-        q //= 5
-        b += 1
-    return max(a, b) if q == 1 else None
 
 
 def _significant(text: str) -> int:
