@@ -172,7 +172,8 @@ class _Calculus:
                 terms.append(self.with_index(var, v, body))
             except _Unknown as exc:
                 if not terms:
-                    raise self.fail(f"unknown name {exc.args[0]!r} in the \\sum at {var} = {v}", body) from None
+                    where = exc.args[1] if len(exc.args) > 1 else body  # the name itself, else the body
+                    raise self.fail(f"unknown name {exc.args[0]!r} in the \\sum at {var} = {v}", where) from None
                 break
         else:
             raise self.fail(f"the \\sum over {var} does not end (its body does not use {var}, or every {var} names "
