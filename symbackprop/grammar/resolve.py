@@ -141,6 +141,26 @@ def _sub_variants(sub: tuple[str, ...] | None, strict: bool) -> list[tuple[str, 
     return out
 
 
+def _written_together(item, env: Mapping[str, int]) -> tuple[str, ...] | None:
+    """``k1``, ``jk`` (one word) or ``1k``, ``k 1`` (a digit and a letter, which the grammar reads as a
+    product) inside a \\sum: one index per character when every letter is a bound index (``env``); else None."""
+    if not isinstance(item, Tree):
+        return None
+    if item.data == "name":
+        word = str(item.children[0])
+        if len(word) < 2 or word in env:
+            return None
+    elif item.data == "imul" and all(isinstance(c, Tree) and c.data in ("number", "name") for c in item.children):
+        word = "".join(str(c.children[0]) for c in item.children)
+        if len(item.children) != 2 or len(word) != 2:
+            return None  # _{12k}, _{2 kj}: not two single characters
+    else:
+        return None
+    if not (all(c in env or c.isdigit() for c in word) and any(c in env for c in word)):
+        return None
+    return tuple(str(env[c]) if c in env else c for c in word)
+
+
 class _NameReading:
     """The builder's names (a mixin of :class:`~symbackprop.grammar.builder._Builder`)."""
 
@@ -173,7 +193,7 @@ class _NameReading:
         else:
             items = [sarg]
         if len(items) == 1 and self.env:
-            together = self._written_together(items[0])
+            together = _written_together(items[0], self.env)
             if together is not None:
                 return together
         out = []
@@ -183,25 +203,6 @@ class _NameReading:
                 return None
             out.append(one)
         return tuple(out)
-
-    def _written_together(self, item) -> tuple[str, ...] | None:
-        """``k1``, ``jk`` (one word) or ``1k``, ``k 1`` (a digit and a letter, which the grammar reads as a
-        product) inside a \\sum: one index per character when every letter is a bound index; else None."""
-        if not isinstance(item, Tree):
-            return None
-        if item.data == "name":
-            word = str(item.children[0])
-            if len(word) < 2 or word in self.env:
-                return None
-        elif item.data == "imul" and all(isinstance(c, Tree) and c.data in ("number", "name") for c in item.children):
-            word = "".join(str(c.children[0]) for c in item.children)
-            if len(item.children) != 2 or len(word) != 2:
-                return None  # _{12k}, _{2 kj}: not two single characters
-        else:
-            return None
-        if not (all(c in self.env or c.isdigit() for c in word) and any(c in self.env for c in word)):
-            return None
-        return tuple(str(self.env[c]) if c in self.env else c for c in word)
 
     def index_item(self, item) -> str | None:
         if isinstance(item, Token):
