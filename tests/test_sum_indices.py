@@ -59,7 +59,8 @@ class Net:
         self.y = Symbol("y", real=True)
         self.w = {(l, j, k): Symbol(f"w{l}_{j}{k}", real=True) for l in range(1, len(LAYERS))
                   for j in range(1, LAYERS[l] + 1) for k in range(1, LAYERS[l - 1] + 1)}
-        self.b = {(l, j): Symbol(f"b{l}_{j}", real=True) for l in range(1, len(LAYERS)) for j in range(1, LAYERS[l] + 1)}
+        self.b = {(l, j): Symbol(f"b{l}_{j}", real=True)
+                  for l in range(1, len(LAYERS)) for j in range(1, LAYERS[l] + 1)}
         self.a, self.z = {1: dict(self.x)}, {}
         for l in range(1, len(LAYERS)):
             self.z[l + 1] = {j: sum(self.w[l, j, k] * self.a[l][k] for k in range(1, LAYERS[l - 1] + 1)) + self.b[l, j]
