@@ -162,22 +162,34 @@ class _Calculus:
             lo, hi = self.int_bound(exprs[0]), self.int_bound(exprs[1])
             if hi - lo + 1 > MAX_SUM_TERMS:
                 raise self.fail(f"a \\sum may have at most {MAX_SUM_TERMS} terms", limits)
-            return sympy.Add(*[self.with_index(var, v, body) for v in range(lo, hi + 1)])
+            return sympy.Add(*self.terms(var, range(lo, hi + 1), body, inferred=False))
         lo = self.int_bound(exprs[0]) if limits.data == "sum_from" else 1
         if not self.resolver.strict:
             raise self.fail(f"give the bounds of the \\sum, as in \\sum_{{{var}=1}}^{{2}}", limits)
-        terms = []
-        for v in range(lo, lo + MAX_SUM_TERMS):
-            try:
-                terms.append(self.with_index(var, v, body))
-            except _Unknown as exc:
-                if not terms:
-                    raise self.fail(f"unknown name {exc.args[0]!r} in the \\sum at {var} = {v}", body) from None
-                break
-        else:
+        terms = self.terms(var, range(lo, lo + MAX_SUM_TERMS), body, inferred=True)
+        if len(terms) == MAX_SUM_TERMS:
             raise self.fail(f"the \\sum over {var} does not end (its body does not use {var}, or every {var} names "
                             f"something): give its bounds, as in \\sum_{{{var}=1}}^{{2}}", limits)
         return sympy.Add(*terms)
+
+    def terms(self, var, values, body, *, inferred: bool) -> list:
+        """The body at var = each value.  With inferred bounds (\\sum_k) the sum ends before the first value
+        at which the body names something unknown (w^{3}_{1,4} in a layer of 3 units); an unknown name at
+        the first value is an error, decided by the outermost \\sum (\\sum_j \\sum_k w^{3}_{1j}: at j = 4
+        the sum over j ends, not the one over k), and it says where: at j = 1, k = 1."""
+        terms = []
+        for v in values:
+            try:
+                terms.append(self.with_index(var, v, body))
+            except _Unknown as exc:
+                if inferred and terms:
+                    break
+                name, where, *inner = exc.args
+                if self.env:
+                    raise _Unknown(name, where, f"{var} = {v}", *inner) from None
+                raise self.fail(f"unknown name {name!r} in the \\sum at " + ", ".join([f"{var} = {v}", *inner]),
+                                where) from None
+        return terms
 
     def with_index(self, var, value, body):
         self.env[var] = value

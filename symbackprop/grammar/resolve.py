@@ -23,7 +23,7 @@ _MATRIX_LETTERS = {"W": "w", "Theta": "w"}
 
 
 class _Unknown(Exception):
-    """Internal: a name that the resolver does not know (inside a \\sum with inferred bounds)."""
+    """Internal: a name that the resolver does not know (inside a \\sum with inferred bounds): its text and its node."""
 
 
 class _Resolver:
@@ -141,6 +141,26 @@ def _sub_variants(sub: tuple[str, ...] | None, strict: bool) -> list[tuple[str, 
     return out
 
 
+def _written_together(item, env: Mapping[str, int]) -> tuple[str, ...] | None:
+    """``k1``, ``jk`` (one word) or ``1k``, ``k 1`` (a digit and a letter, which the grammar reads as a
+    product) inside a \\sum: one index per character when every letter is a bound index (``env``); else None."""
+    if not isinstance(item, Tree):
+        return None
+    if item.data == "name":
+        word = str(item.children[0])
+        if len(word) < 2 or word in env:
+            return None
+    elif item.data == "imul" and all(isinstance(c, Tree) and c.data in ("number", "name") for c in item.children):
+        word = "".join(str(c.children[0]) for c in item.children)
+        if len(item.children) != 2 or len(word) != 2:
+            return None  # _{12k}, _{2 kj}: not two single characters
+    else:
+        return None
+    if not (all(c in env or c.isdigit() for c in word) and any(c in env for c in word)):
+        return None
+    return tuple(str(env[c]) if c in env else c for c in word)
+
+
 class _NameReading:
     """The builder's names (a mixin of :class:`~symbackprop.grammar.builder._Builder`)."""
 
@@ -163,16 +183,19 @@ class _NameReading:
     _uhat = _name
 
     def index_items(self, sarg) -> tuple[str, ...] | None:
-        """The indices in a ``_`` or ``^``: ``1`` -> ('1',), ``{1,2}`` -> ('1','2'), ``{i}`` -> ('i',); None if not indices."""
+        """The indices in a ``_`` or ``^``: ``1`` -> ('1',), ``{1,2}`` -> ('1','2'), ``{i}`` -> ('i',); None if not indices.
+
+        Inside a \\sum over k, indices written together without a comma are one index per character:
+        at k = 2, ``_{k1}`` -> ('2','1'), ``_{1k}`` -> ('1','2'), ``_{jk}`` -> (j, '2').
+        """
         if isinstance(sarg, Tree) and sarg.data == "group":
             items = [c for c in sarg.children if isinstance(c, Tree) or c.type not in ("LBRACE", "RBRACE", "COMMA")]
         else:
             items = [sarg]
-        if (len(items) == 1 and isinstance(items[0], Tree) and items[0].data == "name" and self.env
-                and len(str(items[0].children[0])) > 1):
-            word = str(items[0].children[0])  # _{k1}, _{jk} inside \sum_k: one index per letter or digit
-            if word not in self.env and all(c in self.env or c.isdigit() for c in word) and any(c in self.env for c in word):
-                return tuple(str(self.env[c]) if c in self.env else c for c in word)
+        if len(items) == 1 and self.env:
+            together = _written_together(items[0], self.env)
+            if together is not None:
+                return together
         out = []
         for item in items:
             one = self.index_item(item)
@@ -337,11 +360,11 @@ class _NameReading:
         if any(self.index_items(s.children[-1]) is None for s in lead):  # a script that is no index: as written
             written = self.text[_pos(node):self._end(node)].strip()
             if self.env:
-                raise _Unknown(written)
+                raise _Unknown(written, node)
             raise self.fail(f"unknown name {written!r}; names are the spec's nodes, inputs, targets and parameters, "
                             "with whole-number indices as in a^{2}_{1}", node)
         if self.env:
-            raise _Unknown(shown)
+            raise _Unknown(shown, node)
         raise self.fail(f"unknown name {shown!r}" + (self.resolver.suggestion(shown) or
                         "; names are the spec's nodes, inputs, targets and parameters"), node)
 

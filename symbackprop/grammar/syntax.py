@@ -63,7 +63,7 @@ def with_source(exc: ParseError, original: str, normalized: str) -> ParseError:
     if not column or not isinstance(original, str) or len(original) != len(normalized) \
             or original.count("\n") != normalized.count("\n"):
         return exc
-    head = str(exc).split("\n", 1)[0]
+    head = _as_typed(str(exc).split("\n", 1)[0], original, normalized, column)
     pos = 0
     line_no = int(m.group(1)) if (m := re.search(r"\(line (\d+), column \d+\)$", head)) else 1
     for _ in range(line_no - 1):
@@ -76,6 +76,24 @@ def with_source(exc: ParseError, original: str, normalized: str) -> ParseError:
     err = ParseError(f"{head}\n  {prefix}{line_text[start:start + 80]}{suffix}\n  {pointer}", column=column)
     err.text = line_text
     return err
+
+
+def _as_typed(head: str, original: str, normalized: str, column: int) -> str:
+    """The message's quoted text as the student typed it: ``unknown name 'W^{3}  _{1q}'`` (the rewritten
+    W^{[3]}_{1q}) -> ``unknown name 'W^{[3]}_{1q}'``; the same length keeps every place, so the quoted
+    text's place in the normalized answer (the one nearest the column) is its place in the original."""
+    m = re.search(r"'([^'\n]+)'", head)
+    if m is None:
+        return head
+    quoted = m.group(1)
+    places = [p.start() for p in re.finditer(re.escape(quoted), normalized)]
+    if not places:
+        return head
+    at = min(places, key=lambda p: abs(p - (column - 1)))
+    typed = original[at:at + len(quoted)]
+    if typed == quoted or "'" in typed:
+        return head
+    return head[:m.start(1)] + typed + head[m.end(1):]
 
 
 def _pos(node) -> int | None:
