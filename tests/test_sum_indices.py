@@ -217,3 +217,27 @@ def test_spec_equations_with_bounds():
         by_name = {s.name: s for s in expr.free_symbols}
         assert set(by_name) == {"x_{1}", "x_{2}", *weights}
         assert sympy.expand(expr - by_name[weights[0]] * by_name["x_{1}"] - by_name[weights[1]] * by_name["x_{2}"]) == 0
+
+
+def test_K_is_the_number_of_outputs_for_the_mse(tmp_path):
+    r"""L = (1/K) Σ_k (y_k − ŷ_k)² with K = 2 outputs: ∂L/∂w^{2}_{1,1} = (2/K)(ŷ_1 − y_1) ŷ_1(1 − ŷ_1) a^{2}_{1}
+    (sympy.diff of the loss written here); \frac{2}{K} reads K as 2, and \frac{1}{K} is a missing 2."""
+    import sympy as sp
+    from symbackprop.verify.answers import checker_for_spec
+
+    yh1, yh2, y1, y2, a21 = sp.symbols("yh1 yh2 y1 y2 a21", positive=True)
+    w = sp.Symbol("w")
+    z = w * a21                                  # the part of z^{3}_{1} that depends on w^{2}_{1,1}
+    s = 1 / (1 + sp.exp(-z))
+    loss = ((y1 - s) ** 2 + (y2 - yh2) ** 2) / 2
+    oracle = sp.diff(loss, w)
+    mine = (sp.Integer(2) / 2) * (s - y1) * s * (1 - s) * a21
+    assert sp.simplify(oracle - mine) == 0
+    spec = tmp_path / "mse222.toml"
+    spec.write_text('title = "mse 2-2-2"\n[network]\nlayers = [2, 2, 2]\nactivations = "sigmoid"\nloss = "mse"\n'
+                    "[parameters]\nseed = 5\n[data]\nx = [[1, 2]]\ny = [[0.25, 0.75]]\n")
+    checker = checker_for_spec(spec)
+    body = r"(\hat{y}_1 - y_1)\hat{y}_1(1 - \hat{y}_1) a^{2}_{1}"
+    assert checker.check(r"\frac{2}{K}" + body, "w^{2}_{1,1}").verdict == "correct"
+    v = checker.check(r"\frac{1}{K}" + body, "w^{2}_{1,1}")
+    assert v.verdict == "incorrect" and v.mistake == "constant_factor" and "2 is missing" in v.feedback, v.feedback

@@ -34,6 +34,7 @@ def answer_names(derivation) -> dict:
     if g.mode == "network":
         depth = len(g.layers)
         outputs = [n.name for n in g.outputs]
+        out.setdefault("K", sympy.Integer(len(outputs)))  # K outputs: the mse's \frac{1}{K}; a node K stays the node
         for k, name in enumerate(outputs, start=1):
             add(f"yhat_{{{k}}}", name)
             add(f"a^{{L}}_{{{k}}}", name)
