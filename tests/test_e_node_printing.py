@@ -153,3 +153,8 @@ def test_notation_carries_the_euler_entry(spec):
     nt = Notation(derive(load_spec(spec(INLINE))))
     assert nt.latex(sympy.exp(sympy.Symbol("w"))) == r"\exp\left(w\right)"
     assert nt.rule_tex("derivative of exp: d/dx eˣ = eˣ") == r"derivative of exp, $\frac{d}{dx} \exp(x) = \exp(x)$"
+
+
+def test_markdown_writes_exp_of_w(spec):
+    md = derive(load_spec(spec(INLINE)))._repr_markdown_()
+    assert "e^{" not in md and r"$$f = \exp(w) \log(\pi u^{2} + x)$$" in md
