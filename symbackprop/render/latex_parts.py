@@ -15,7 +15,7 @@ from ..derivation.chain_rule import Derivation, upstream_symbol
 from ..errors import SymbackpropError
 from ..ops.losses import reduction_factor
 from ..ops.rules import rule_formulas
-from .printers import LectureLatexPrinter, lecture_forms
+from .printers import LectureLatexPrinter, constant_names, lecture_forms, rule_as_written
 from .numbers import (  # noqa: F401  (the numbers' rule lives there; re-exported)
     DEFAULT_DECIMALS,
     MAX_DECIMALS,
@@ -228,7 +228,8 @@ def _evaluation(d, numbers):
 
 class Notation:
     """How node names are written: \\hat{y} for the output activation, y for the target, the
-    output's name (L or f) in every partial derivative, and numbers substituted for symbols."""
+    output's name (L or f) in every partial derivative, and numbers substituted for symbols; Euler's
+    exp as \\exp(w) where the spec has its own e (``printers.constant_names``)."""
 
     def __init__(self, d: Derivation):
         self.d = d
@@ -249,6 +250,7 @@ class Notation:
         self.display = display
         self._tex: dict = {}  # name -> its LaTeX, each written once (a node is named many times)
         self.symbol_names = {names.symbol(k): v for k, v in display.items()}
+        self.symbol_names.update(constant_names(g))   # a spec with its own e: exp(w), never e^{w}
         for n in g.nodes:
             self.symbol_names[upstream_symbol(n.name)] = self.grad(n.name)
 
@@ -279,6 +281,10 @@ class Notation:
         """``expr`` in the lectures' LaTeX (:class:`~symbackprop.render.printers.LectureLatexPrinter`):
         ŷ and y, positive terms first (½(y − ŷ)²), ŷ(1 − ŷ), \\tanh(z), fractions."""
         return LectureLatexPrinter(self.symbol_names, kw).doprint(expr)
+
+    def rule_tex(self, rule: str) -> str:
+        """:func:`rule_tex` as this page writes it (exp(x) rather than e^x where the spec has its own e)."""
+        return rule_tex(rule, self.symbol_names)
 
     def factor(self, expr) -> str:
         """An expression as a factor of a product (parenthesized when it is a sum or negative)."""
@@ -339,19 +345,20 @@ def _num(value, decimals) -> tuple[str, bool]:
 # rule names
 
 
-def rule_tex(rule: str) -> str:
+def rule_tex(rule: str, names: dict | None = None) -> str:
     r"""A rule's words (``LocalDerivative.rule``, pieces joined by "; ") as LaTeX text with inline math:
     each piece that a registry entry writes (an activation's, a loss's, :mod:`symbackprop.ops.rules`)
     as its name and its formula's LaTeX (``derivative of the sigmoid, $\sigma'(z) = …$``), the rest
-    escaped (``sum rule``, ``product rule``)."""
+    escaped (``sum rule``, ``product rule``). ``names`` as the page's printer has them: where the spec
+    has its own e, ``\frac{d}{dx} \exp(x) = \exp(x)`` (``printers.rule_as_written``)."""
     formulas = rule_formulas()
     pieces = []
     for piece in rule.split("; "):
         name, sep, _ = piece.partition(": ")
         if piece in formulas and sep:
-            pieces.append(f"{tex_escape(name)}, ${formulas[piece]}$")
+            pieces.append(f"{tex_escape(name)}, ${rule_as_written(formulas[piece], names, latex=True)}$")
         else:
-            pieces.append(tex_escape(piece))
+            pieces.append(tex_escape(rule_as_written(piece, names)))
     return "; ".join(pieces)
 
 

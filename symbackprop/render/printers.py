@@ -10,7 +10,9 @@ expressions through :func:`text`, never through ``str(expr)``:
   (:func:`factor_order`);
 - numeric factors as fractions (½, 1/n), small powers as superscripts (x², ŷ³), other powers ^(…);
 - the activations by their lecture names: σ(z), tanh(z), ReLU(z), and derivatives of
-  activations as σ′(z).
+  activations as σ′(z);
+- Euler's exp as e^(w), or as exp(w) on a page whose spec has its own symbol e
+  (:func:`constant_names`), where e^(w) would read as that e raised to the power w.
 
 Example::
 
@@ -22,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 import sympy
@@ -58,7 +61,8 @@ class TextPrinter(StrPrinter):
 
     def __init__(self, names: dict | None = None, settings: dict | None = None):
         super().__init__(settings or {})
-        self._names = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in (names or {}).items()}
+        names, self._exp_by_name = _without_euler(names)
+        self._names = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in names.items()}
 
     # names -------------------------------------------------------------------------------------
     def _print_Symbol(self, expr):
@@ -174,13 +178,14 @@ class TextPrinter(StrPrinter):
         return str(expr.p) if expr.p >= 0 else f"−{-expr.p}"
 
     def _print_Exp1(self, expr):
-        return "e"
+        return "exp(1)" if self._exp_by_name else "e"
 
     def _print_Pi(self, expr):
         return "π"
 
     def _print_exp(self, expr):
-        return f"e^({self._print(expr.args[0])})"
+        argument = self._print(expr.args[0])
+        return f"exp({argument})" if self._exp_by_name else f"e^({argument})"
 
     # functions ---------------------------------------------------------------------------------
     def _print_Function(self, expr):
@@ -362,9 +367,56 @@ def _as_basic(value) -> sympy.Basic:
 
 
 def output_names(graph) -> dict:
-    """The display names of the network's output and targets: ŷ and y, or ŷ_k and y_k for several outputs.
+    """The names every face prints ``graph``'s expressions with: the network's output and targets as
+    ŷ and y (ŷ_k and y_k for several outputs), and Euler's number as exp when the spec has its own e
+    (:func:`constant_names`).
 
     Graph specs keep their own names (the slides' f, q, …)."""
+    return {**_output_and_target_names(graph), **constant_names(graph)}
+
+
+#: the ``names`` entry that makes every printer write Euler's number as the function exp (see :func:`constant_names`)
+EXP_BY_NAME = {sympy.E: "exp"}
+
+
+def constant_names(graph) -> dict:
+    r"""How a page writes Euler's number when its spec has a symbol of its own named e (an equation
+    defines e, or e is an input or a parameter: ``equations_graph`` then reads every e as that symbol
+    and notes it): :data:`EXP_BY_NAME`, with which both printers write exp(w) and ``\exp(w)`` where
+    they would write e^(w) and ``e^{w}`` (that would read as the spec's e to the power w), and the
+    bare constant as exp(1); ``{}`` otherwise.
+
+    π needs no entry: a spec that defines pi has no constant π (its pi is its own symbol everywhere).
+
+    Example: a graph with ``e = w x + b`` and ``g = exp(w)`` prints g = exp(w), never g = e^(w)."""
+    return dict(EXP_BY_NAME) if "e" in getattr(graph, "by_name", {}) else {}
+
+
+def _without_euler(names: dict | None) -> tuple[dict, bool]:
+    """``names`` without its Euler entry, and whether it had one (:func:`constant_names`)."""
+    names = dict(names or {})
+    return names, names.pop(sympy.E, None) == "exp"
+
+
+def rule_as_written(words: str, names: dict | None = None, *, latex: bool = False) -> str:
+    r"""A rule's words or formula (``LocalDerivative.rule``, a registry's ``rule_latex``) as the page
+    writes it: with :data:`EXP_BY_NAME` among ``names``, each power of e written exp(…), as the
+    printers write Euler's exp there (``d/dx eˣ = eˣ`` → ``d/dx exp(x) = exp(x)``; in LaTeX
+    ``\frac{d}{dx} e^x = e^x`` → ``\frac{d}{dx} \exp(x) = \exp(x)``); unchanged otherwise."""
+    if not _without_euler(names)[1]:
+        return words
+    if latex:
+        return _LATEX_E_POWER.sub(lambda m: rf"\exp({m.group(1) or m.group(2)})", words)
+    return _TEXT_E_POWER.sub(lambda m: f"exp({_SUPERSCRIPT_LETTERS[m.group(1)]})", words)
+
+
+_SUPERSCRIPT_LETTERS = {"ˣ": "x", "ᶻ": "z", "ʸ": "y", "ᵘ": "u", "ᵛ": "v", "ʷ": "w", "ᵗ": "t"}
+_TEXT_E_POWER = re.compile(rf"(?<![A-Za-z])e([{''.join(_SUPERSCRIPT_LETTERS)}])")
+_LATEX_E_POWER = re.compile(r"(?<![A-Za-z\\])e\^(?:\{([^{}]*)\}|([A-Za-z0-9]))")
+
+
+def _output_and_target_names(graph) -> dict:
+    """ŷ and y (ŷ_k and y_k) for a network's outputs and targets; {} for a graph spec."""
     if getattr(graph, "mode", None) != "network":
         return {}
     outputs, targets = list(graph.outputs), list(graph.targets)
@@ -386,14 +438,17 @@ class LectureLatexPrinter(LatexPrinter):
     - a fraction coefficient in front (``\frac{1}{2} (y - \hat{y})^{2}``), an integer one juxtaposed
       (``2 x``), ``\cdot`` between factors, but a group right after a letter: ``\hat{y}(1 - \hat{y})``
       (σ′ = ŷ(1 − ŷ)); after a number (``0.53 \cdot (1 - 0.53)``) or a parenthesis the ``\cdot`` stays;
-    - functions with their arguments in parentheses: ``\tanh(z)``, ``\log(\hat{y})``, ``\sigma(z)``.
+    - functions with their arguments in parentheses: ``\tanh(z)``, ``\log(\hat{y})``, ``\sigma(z)``;
+    - Euler's exp as ``e^{w}``, or ``\exp(w)`` with :data:`EXP_BY_NAME` among the ``names`` (a spec
+      with its own e, :func:`constant_names`).
 
     Parentheses are written ``\left( \right)``: :func:`latex` makes them all plain (Markdown,
     feedback), the documents keep them only around something tall (``render.latex_parts.plain_parentheses``).
     """
 
     def __init__(self, names: dict | None = None, settings: dict | None = None, numbers: bool = False):
-        shown = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in (names or {}).items()}
+        names, self._exp_by_name = _without_euler(names)
+        shown = {k.name if isinstance(k, sympy.Symbol) else str(k): v for k, v in names.items()}
         self._shown = {n: _LATEX_NAMES.get(v, v) for n, v in shown.items()}
         self._numbers = numbers   # names are numbers (an expression with its values): \cdot between all factors
         super().__init__({"mul_symbol": "dot", **(settings or {})})
@@ -468,6 +523,18 @@ class LectureLatexPrinter(LatexPrinter):
             head = _LATEX_FUNCTIONS.get(name, "\\" + name)
             return (rf"{head}^{{{exp}}}" if exp else head) + self._add_parens(args)
         return super()._print_Function(expr, exp)
+
+    def _print_ExpBase(self, expr, exp=None):
+        r"""e^{w}, or ``\exp(w)`` where the spec has its own e (:func:`constant_names`)."""
+        if not self._exp_by_name:
+            return super()._print_ExpBase(expr, exp)
+        body = r"\exp" + self._add_parens(self._print(expr.args[0]))
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _print(self, expr, **kwargs):
+        if expr is sympy.E and self._exp_by_name:   # SymPy's own E._latex would win over a _print_Exp1
+            return r"\exp(1)"
+        return super()._print(expr, **kwargs)
 
     def _print_log(self, expr, exp=None):
         if len(expr.args) != 1:

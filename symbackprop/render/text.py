@@ -20,7 +20,7 @@ import sympy
 
 from ..errors import SymbackpropError
 from .numbers import DEFAULT_DECIMALS, format_number
-from .printers import lecture_forms, output_names, text
+from .printers import lecture_forms, output_names, rule_as_written, text
 
 
 def number(value, decimals: int = DEFAULT_DECIMALS) -> str:
@@ -146,7 +146,7 @@ def derivation_text(d, wrt=None, decimals: int = DEFAULT_DECIMALS) -> str:
                 key = (f.child, f.parent)
                 if key not in local:  # one local derivative recurs in many paths: printed once
                     local[key] = (text(f.expression, shown), _factor(f.expression, shown))
-                lines.append(f"    {_local_name(d, f, name)} = {local[key][0]}    ({f.rule})")
+                lines.append(f"    {_local_name(d, f, name)} = {local[key][0]}    ({rule_as_written(f.rule, shown)})")
             symbols = " · ".join(_local_name(d, f, name) for f in top_down)
             factors = _times([local[(f.child, f.parent)][1] for f in top_down])
             contributions.append((symbols, factors))
