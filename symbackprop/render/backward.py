@@ -200,7 +200,7 @@ class BackwardPass:
             order = {p: i for i, p in enumerate(n.parents)}
             locs.sort(key=lambda ld: order.get(ld.parent, 0))
             eqs = ",\\quad ".join(f"{nt.local(n.name, ld.parent)} = {nt.latex(ld.expression)}" for ld in locs)
-            rules = "; ".join(f"${nt.inline_grad(ld.parent, nt.tex(n.name))}$: {rule_tex(ld.rule)}" for ld in locs)
+            rules = "; ".join(f"${nt.inline_grad(ld.parent, nt.tex(n.name))}$: {nt.rule_tex(ld.rule)}" for ld in locs)
             items.append(f"\\item ${nt.tex(n.name)} = {self.definition_tex(n)}$:\\quad ${eqs}$\\\\\n"
                          f"{{\\small {rules}}}")
         if not items:

@@ -14,7 +14,7 @@ from ..derivation.graph import ACTIVATION, LOSS, PARAMETER, PRE_ACTIVATION
 from .backward import one_hot_form
 from .blocks import _align, _display, chain_rows, rhs_room
 from .widths import fits
-from .latex_parts import FACTORS_PER_LINE, MAX_PATHS_SHOWN, rule_tex, tex_escape
+from .latex_parts import FACTORS_PER_LINE, MAX_PATHS_SHOWN, tex_escape
 
 
 class PathSteps:
@@ -204,7 +204,7 @@ class PathSteps:
             rule = f"{tex_escape(ld.rule.split(':')[0])}, ${act.rule_latex}$"
         else:
             middle = rf"\frac{{\partial}}{{\partial {nt.tex(ld.parent)}}}\left[{self.definition_tex(child)}\right]"
-            rule = rule_tex(ld.rule)
+            rule = nt.rule_tex(ld.rule)
         equation = f"{lhs} = {middle}" if middle == result else f"{lhs} = {middle} = {result}"
         return (f"${lhs}$, {self.describe_edge(ld)}.\\\\\n{{\\small Rule: {rule}.}}\n"
                 + _display(equation))
