@@ -220,3 +220,14 @@ def test_the_python_api_reads_names_like_verify(tmp_path):
     with pytest.raises(Exception) as info:
         d.resolve("w^{3}_{1,1}")
     assert "did you mean" not in str(info.value)
+
+
+def test_a_constant_is_never_suggested_as_a_name(tmp_path):
+    r"""pi is read as the constant π in answers, but it names no node: --wrt '\pi' lists the graph's names and
+    suggests nothing (the old message offered 'pi', which --wrt refuses in turn)."""
+    spec = tmp_path / "pi.toml"
+    spec.write_text('title = "pi"\n[graph]\nequations = ["q = pi*x", "f = q*y"]\n[data]\nx = 2\ny = 3\n')
+    r = subprocess.run([sys.executable, "-m", "symbackprop", "derive", str(spec), "--wrt", r"\pi"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "unknown name" in r.stderr and "did you mean" not in r.stderr and "x" in r.stderr, r.stderr

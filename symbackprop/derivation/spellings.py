@@ -95,3 +95,9 @@ def output_spellings(graph) -> list:
         return []
     outputs = list(graph.outputs)
     return [r"\hat{y}"] if len(outputs) == 1 else [rf"\hat{{y}}_{{{k}}}" for k in range(1, len(outputs) + 1)]
+
+
+def name_spellings(table: dict) -> list:
+    """The spellings of :func:`answer_names` that name a node (a typo suggestion may offer them), not the
+    constants it also reads (pi, n, m, K): ``--wrt '\\pi'`` is no typo of a name ``pi``."""
+    return [k for k, v in table.items() if isinstance(v, (sympy.Symbol, sympy.Derivative))]

@@ -33,10 +33,10 @@ class _References:
         if text in self.graph.by_name:
             return text
         from ..spec.names import unknown_name
-        from ..derivation.spellings import output_spellings
+        from ..derivation.spellings import name_spellings as _name_spellings, output_spellings
 
         def unknown() -> SpecError:   # the names of its kind; a suggestion only for a typo, never another weight
-            return SpecError(unknown_name(text, [n.name for n in self.graph.nodes], spellings=list(self.names),
+            return SpecError(unknown_name(text, [n.name for n in self.graph.nodes], spellings=_name_spellings(self.names),
                                           outputs=output_spellings(self.graph)))
         try:
             expr = parse_chain(normalize(text).text, resolve=self.names).sides

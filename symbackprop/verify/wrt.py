@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
-from ..derivation.spellings import output_spellings  # noqa: F401  (re-exported)
+from ..derivation.spellings import name_spellings as _name_spellings, output_spellings  # noqa: F401  (re-exported)
 from ..spec.names import quoted, unknown_name
 
 
@@ -51,7 +51,7 @@ def resolve_wrt(checker, text, *, option: str | None = "--wrt") -> str:
             reason = first.split(": ", 1)[1] if first.startswith("--wrt ") and ": " in first else first
             raise SpecError(f"{_named(option, text)} is not a name: {reason}") from None
         network = getattr(graph, "mode", None) == "network"  # a graph spec's names are its own: no kinds
-        raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=list(checker.names),
+        raise SpecError(unknown_name(text, [n.name for n in graph.nodes], spellings=_name_spellings(checker.names),
                                      outputs=output_spellings(graph), option=option,
                                      word=None if network else "names")) from None
 
