@@ -109,10 +109,11 @@ def test_a_symbol_that_cancels_is_named_as_cancelling_not_unused(tmp_path):
 
 
 def test_grad_json_writes_a_dead_units_zero_gradient_without_a_sign(tmp_path):
-    """A ReLU unit with z < 0 has gradient exactly 0 (relu′ = 0 there); JSON says 0.0, never -0.0."""
+    """A ReLU unit with z = −1 < 0 has ∂L/∂z = (ŷ − y)·w·relu′(z) = (0 − 1)·2·0 = 0 exactly; NumPy's product is
+    −0.0 (the sign of −2 times 0.0), and JSON says 0.0."""
     spec = tmp_path / "dead.toml"
     spec.write_text('title = "dead"\n[network]\nlayers = [1, 1, 1]\nactivations = ["relu", "identity"]\n'
-                    'loss = "half_squared_error"\n[parameters]\nweights = [[[-1]], [[-2]]]\nbiases = [[0], [0]]\n'
+                    'loss = "half_squared_error"\n[parameters]\nweights = [[[-1]], [[2]]]\nbiases = [[0], [0]]\n'
                     "[data]\nx = [[1]]\ny = [[1]]\n")
     out = subprocess.run([sys.executable, "-m", "symbackprop", "grad", str(spec), "--json"], capture_output=True,
                          text=True)

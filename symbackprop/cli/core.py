@@ -161,7 +161,7 @@ def run_derive(args) -> int:
 def _clean(v: float):
     """A JSON number: None for inf/nan, and 0.0 for −0.0 (a dead ReLU's gradient is zero, not signed)."""
     v = float(v)
-    return (v + 0.0 if v != 0 else 0.0) if np.isfinite(v) else None
+    return (0.0 if v == 0 else v) if np.isfinite(v) else None
 
 
 def grad_report(d) -> dict:

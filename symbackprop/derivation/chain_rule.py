@@ -61,6 +61,11 @@ class NodeGradient:
     simplified: sympy.Expr | None = None
     product: sympy.Expr | None = None  # the unsimplified product the simplification starts from
 
+    def has_direct_term(self, output: str) -> bool:
+        """The node feeds the output directly *and* through other nodes: the output's own local
+        derivative ∂output/∂node is then one term of the sum (marked ``|direct`` where it is printed)."""
+        return len(self.terms) > 1 and any(child == output for child, _ in self.terms)
+
 
 @dataclass(frozen=True)
 class Path:

@@ -335,6 +335,15 @@ def _note(conventions: list, note: str) -> None:
         conventions.append(note)
 
 
+def padded_end(read: str, end: int) -> int:
+    """Where a span of the normalized text ``read`` ends in the student's own text: the rewrites keep
+    every token's start column and pad a shortened token with spaces (dW^{[2]} -> dW_{2}  ,
+    w^{3}_{12} -> w^{2}_{12} in Nielsen's reading), so a span ends after them."""
+    while end < len(read) and read[end] == " ":
+        end += 1
+    return end
+
+
 def normalize(text: str, *, matrix: bool = False) -> Normalized:
     """The answer in the lectures' notation (see the module docstring): every rewrite of :data:`REWRITES`."""
     if not isinstance(text, str) or len(text) > _MAX_TEXT:  # the grammar refuses it by its length anyway

@@ -100,18 +100,15 @@ class BackwardPass:
         r"""The local derivative \partial child/\partial parent as a fraction; the output's own one is
         marked ``|_direct`` when ``parent`` also reaches the output through other nodes (then the bare
         fraction would read as the whole gradient \partial L/\partial parent)."""
-        if child == self.g.output:
-            ng = self.d.node_gradients.get(parent)
-            if ng is not None and len(ng.terms) > 1:
-                return self.direct(parent)
+        ng = self.d.node_gradients.get(parent)
+        if child == self.g.output and ng is not None and ng.has_direct_term(child):
+            return self.direct(parent)
         return self.nt.local(child, parent)
 
     def feeds_output_and_more(self) -> list:
         """The nodes whose chain rule has a direct term (they feed the output and other nodes)."""
         out = self.g.output
-        return [n for n in self.backward_nodes() if n.name != out
-                and len(self.d.node_gradients[n.name].terms) > 1
-                and any(c == out for c, _ in self.d.node_gradients[n.name].terms)]
+        return [n for n in self.backward_nodes() if n.name != out and self.d.node_gradients[n.name].has_direct_term(out)]
 
     def chain_expression(self, n) -> str:
         """sum_c dL/dc * (local derivative written out); the output's own term is its local derivative."""

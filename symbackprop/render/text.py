@@ -205,10 +205,9 @@ def _local_name(d, f, name) -> str:
     reaches the output through other nodes (the bare ∂g/∂f would read as the whole gradient), as
     :meth:`symbackprop.render.backward.BackwardPass.local_frac` writes it in LaTeX."""
     frac = f"∂{name(f.child)}/∂{name(f.parent)}"
-    if f.child == d.graph.output:
-        ng = d.node_gradients.get(f.parent)
-        if ng is not None and len(ng.terms) > 1:
-            return frac + "|direct"
+    ng = d.node_gradients.get(f.parent)
+    if f.child == d.graph.output and ng is not None and ng.has_direct_term(f.child):
+        return frac + "|direct"
     return frac
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import sympy
 
 from ..errors import ParseError
-from ..grammar.notation import normalize
+from ..grammar.notation import normalize, padded_end
 from ..grammar.parser import example_sum, parse_chain
 from ..grammar.syntax import with_source
 from ..spec import names
@@ -279,11 +279,6 @@ def _steps_as_written(verdict, text: str, read: str, sides) -> Verdict:
     w^{3}_{12} read as the lectures' w^{2}_{12} keeps its columns, so each side is cut from ``text``)."""
     if read == normalize(text).text or len(read) != len(text) or len(verdict.steps) != len(sides) - 1:
         return verdict
-    shown = []
-    for side in sides:
-        end = side.end
-        while end < len(read) and read[end] == " ":
-            end += 1
-        shown.append(text[side.start:end].strip())
+    shown = [text[side.start:padded_end(read, side.end)].strip() for side in sides]
     steps = tuple(dataclasses.replace(st, left=shown[st.index - 1], right=shown[st.index]) for st in verdict.steps)
     return dataclasses.replace(verdict, steps=steps)

@@ -62,7 +62,7 @@ from ..derivation.matrix_form import (
     Scalar,
 )
 from ..errors import NotSupportedError, ParseError, SpecError, SymbackpropError
-from ..grammar.notation import normalize, readings as notation_readings
+from ..grammar.notation import normalize, padded_end, readings as notation_readings
 from ..grammar.syntax import with_source
 from ..grammar.parser import _error, _parse_tree, _pos, _sides
 from .limits import _Budget, _time_limit, ANSWER_SECONDS
@@ -272,7 +272,7 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
         shown_text = original if len(original) == len(normalized.text) else _as_written(normalized.text)
         tree = _parse_tree(text)
         nodes = _sides(tree)
-        sides = [_Side(shown_text[n.meta.start_pos:_padded_end(normalized.text, n.meta.end_pos)].strip(), tree=n,
+        sides = [_Side(shown_text[n.meta.start_pos:padded_end(normalized.text, n.meta.end_pos)].strip(), tree=n,
                        source=text) for n in nodes]
         target_text = None
         lhs, cost, calligraphic = self._wrt_says(wrt, calligraphic)
@@ -373,11 +373,3 @@ class MatrixAnswerChecker(_MatrixReadings, _MatrixPoints, _MatrixDiagnosis, _Mat
             raise
         except (ValueError, TypeError, ArithmeticError, AttributeError, IndexError, KeyError) as exc:
             raise _error(f"cannot build this expression ({type(exc).__name__})", text, _pos(node)) from None
-
-
-def _padded_end(normalized: str, end: int) -> int:
-    """The end of a side in the student's own text: the normalization keeps every token's start
-    column and pads a shortened token with spaces (dW^{[2]} -> dW_{2}  ), so a side ends after them."""
-    while end < len(normalized) and normalized[end] == " ":
-        end += 1
-    return end
